@@ -1,0 +1,114 @@
+# synclua: one Makefile for the C core, the Lua binding, the host program,
+# the C test driver and the benchmarks. Every dependency is found with
+# pkg-config. `make SANITIZE=address,undefined test` builds and tests an
+# instrumented copy under build/san/.
+
+PREFIX     ?= /usr/local
+PKG_CONFIG ?= pkg-config
+LUA_PKG    ?= lua5.4
+DEPS        = $(LUA_PKG) sqlite3 uuid
+
+ifneq ($(SANITIZE),)
+BUILD      ?= build/san
+SANFLAGS    = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT        ?= -O1 -g
+else
+BUILD      ?= build
+SANFLAGS    =
+OPT        ?= -O2 -g
+endif
+
+WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+          -Wformat=2 -Wundef -Wvla
+CFLAGS ?= $(OPT)
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Icore -Ilua $(WARN) $(SANFLAGS) \
+             -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CFLAGS)
+LDLIBS  = $(shell $(PKG_CONFIG) --libs sqlite3 uuid) -lpthread -lm
+LUALIBS = $(shell $(PKG_CONFIG) --libs $(LUA_PKG))
+LDFLAGS += $(SANFLAGS)
+
+CORE_SRC  = $(wildcard core/*.c)
+BIND_SRC  = $(wildcard lua/lsl_*.c)
+HOST_SRC  = lua/synclua.c
+CTEST_SRC = $(wildcard spec/c/test_*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+
+CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+BIND_OBJ  = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
+HOST_OBJ  = $(HOST_SRC:%.c=$(BUILD)/obj/%.o)
+CTESTS    = $(CTEST_SRC:spec/c/%.c=$(BUILD)/%)
+BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
+
+LIB    = $(BUILD)/libsynclua.a
+MODULE = $(BUILD)/lua/synclua/core.so
+HOST   = $(BUILD)/synclua
+
+.PHONY: all test test-c test-lua bench install uninstall clean
+all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The host looks for installed scripts and modules where `install` puts them.
+$(HOST_OBJ): ALL_CFLAGS += -DSYNCLUA_DATADIR='"$(DATADIR)"' -DSYNCLUA_LUADIR='"$(LUADIR)"'
+
+$(LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(MODULE): $(BIND_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $(BIND_OBJ) $(LIB) $(LDLIBS)
+
+$(HOST): $(HOST_OBJ) $(BIND_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BIND_OBJ) $(LIB) $(LUALIBS) $(LDLIBS) -ldl
+
+$(BUILD)/test_%: $(BUILD)/obj/spec/c/test_%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/synclua.pc: synclua.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SL_VERSION "\(.*\)"/\1/p' core/sl.h)|g' $< > $@
+
+# The whole suite: the C driver, then every busted spec under the sanitized
+# or plain host; spec/run prints the closing "N passed, N failed" line.
+test: $(HOST) $(MODULE) $(CTESTS)
+	@sh spec/run $(BUILD)
+
+bench: all $(BENCHES)
+	@sh bench/run $(BUILD)
+
+LUADIR   = $(PREFIX)/share/lua/5.4
+LUACDIR  = $(PREFIX)/lib/lua/5.4
+DATADIR  = $(PREFIX)/share/synclua
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUADIR)/synclua \
+	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR)/scripts \
+	  $(DESTDIR)$(DATADIR)/exporters $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/synclua
+	install -m 644 $(MODULE) $(DESTDIR)$(LUACDIR)/synclua/core.so
+	install -m 644 lua/synclua/*.lua $(DESTDIR)$(LUADIR)/synclua/
+	install -m 644 scripts/*.lua $(DESTDIR)$(DATADIR)/scripts/
+	if ls exporters/*.lua >/dev/null 2>&1; then \
+	  install -m 644 exporters/*.lua $(DESTDIR)$(DATADIR)/exporters/; fi
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsynclua.a
+	install -m 644 core/sl.h $(DESTDIR)$(PREFIX)/include/sl.h
+	install -m 644 $(BUILD)/synclua.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/synclua $(DESTDIR)$(LUADIR)/synclua \
+	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR) \
+	  $(DESTDIR)$(PREFIX)/lib/libsynclua.a $(DESTDIR)$(PREFIX)/include/sl.h \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

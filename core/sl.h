@@ -1,0 +1,413 @@
+/*
+** sl.h -- the public contract of libsynclua, the C core of synclua.
+**
+** libsynclua stores sync events in Spacedrive's `sync.db` format, logs them
+** from a sync engine's hot path without blocking, answers filtered queries
+** through streaming cursors and prunes old events. It knows nothing of Lua.
+**
+** Conventions (as SQLite's):
+**  - Every fallible call returns an int status from `sl_status`; results go
+**    through out-parameters. The message of the last failure lives on the
+**    object (`sl_store_errmsg`), or in a caller-supplied buffer where there
+**    is no object yet.
+**  - Destructors accept NULL and are idempotent; using a closed object is
+**    SL_MISUSE, not a crash.
+**  - Strings handed in are copied before the call returns unless stated
+**    otherwise; pointers handed out are owned by the object that returned
+**    them and stay valid until the next call on that object.
+**  - Times are int64 nanoseconds since 1970-01-01T00:00:00Z ("instants").
+*/
+#ifndef SL_H
+#define SL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum sl_status {
+  SL_OK = 0,
+  SL_ERROR,        /* generic failure; see the message                      */
+  SL_MISUSE,       /* API misuse: NULL handle, closed object, wrong order   */
+  SL_NOMEM,        /* out of memory                                         */
+  SL_INVALID,      /* bad input: unknown type, unparsable time, bad JSON    */
+  SL_NOTFOUND,     /* the file (or folder) does not exist                   */
+  SL_NOTDB,        /* not an SQLite database, or no sync_event_log table    */
+  SL_CORRUPT,      /* the database is malformed                             */
+  SL_BUSY,         /* the database is locked by another connection          */
+  SL_READONLY,     /* a write was asked of a store opened read-only         */
+  SL_IOERR,        /* the operating system failed a read or write           */
+  SL_FULL,         /* the log queue was full: the event was dropped         */
+  SL_ROW,          /* sl_cursor_next produced a row                         */
+  SL_DONE          /* sl_cursor_next has no more rows                       */
+} sl_status;
+
+/* A short constant English name for a status ("invalid", "busy", ...),
+** stable enough for scripts to test; never NULL. */
+const char *sl_status_name(int status);
+
+/* ------------------------------------------------------------ event model */
+
+/* The 13 event types, in Spacedrive's declaration order. */
+typedef enum sl_event_type {
+  SL_STATE_TRANSITION = 0,
+  SL_BACKFILL_SESSION_STARTED,
+  SL_BACKFILL_SESSION_COMPLETED,
+  SL_BACKFILL_SESSION_FAILED,
+  SL_CATCH_UP_SESSION_STARTED,
+  SL_CATCH_UP_SESSION_COMPLETED,
+  SL_BATCH_INGESTION,
+  SL_BACKFILL_REQUEST_SENT,
+  SL_BACKFILL_REQUEST_RECEIVED,
+  SL_BACKFILL_RESPONSE_SENT,
+  SL_PEER_CONNECTED,
+  SL_PEER_DISCONNECTED,
+  SL_SYNC_ERROR,
+  SL_EVENT_TYPE_COUNT
+} sl_event_type;
+
+typedef enum sl_category {
+  SL_LIFECYCLE = 0, SL_DATA_FLOW, SL_NETWORK, SL_CATEGORY_ERROR,
+  SL_CATEGORY_COUNT
+} sl_category;
+
+/* Severities are ordered: a threshold "warning+" means warning and error. */
+typedef enum sl_severity {
+  SL_DEBUG = 0, SL_INFO, SL_WARNING, SL_ERROR_SEVERITY,
+  SL_SEVERITY_COUNT
+} sl_severity;
+
+/* snake_case names as stored ("state_transition", "data_flow", "warning"),
+** Rust Debug names as Spacedrive's Markdown prints them ("StateTransition",
+** "Warning"). NULL for an out-of-range value. */
+const char *sl_event_type_name(int type);
+const char *sl_event_type_debug_name(int type);
+const char *sl_category_name(int category);
+const char *sl_severity_name(int severity);
+const char *sl_severity_debug_name(int severity);
+
+/* Name -> value (exact, case-sensitive match); -1 when unknown. */
+int sl_event_type_from_name(const char *name);
+int sl_category_from_name(const char *name);
+int sl_severity_from_name(const char *name);
+
+/* Spacedrive's defaults for a type: its category and default severity. */
+sl_category sl_event_type_category(sl_event_type type);
+sl_severity sl_event_type_severity(sl_event_type type);
+
+/* "debug, info, warning, error" (resp. the 13 types, the 4 categories):
+** static text for error messages that list the valid values. */
+const char *sl_event_type_list(void);
+const char *sl_category_list(void);
+const char *sl_severity_list(void);
+
+/* Parse a severity selection into a bit set (bit i = severity i): a single
+** name ("error"), a threshold ("warning+"), or a comma-separated list of
+** either ("debug,error"). On failure returns SL_INVALID and writes a message
+** naming the input into err (if errsz > 0). */
+int sl_severity_parse_set(const char *text, unsigned *mask,
+                          char *err, size_t errsz);
+
+/*
+** One event: a row of sync_event_log. Every string is NUL-terminated UTF-8.
+**
+** On append, NULL means absent (category and severity: the type's default;
+** timestamp: now; device_id: the store's default device). On read, the
+** cursor owns every pointer until its next call.
+*/
+typedef struct sl_event {
+  int64_t     id;             /* row id; 0 for an event not yet stored      */
+  const char *timestamp;      /* stored RFC 3339 text                       */
+  int64_t     instant;        /* ns since epoch (valid if has_instant)      */
+  int         has_instant;    /* 0 when the stored text does not parse      */
+  const char *device_id;      /* the device that logged the event           */
+  const char *event_type;     /* snake_case type                            */
+  const char *category;       /* snake_case category                        */
+  const char *severity;       /* snake_case severity                        */
+  const char *summary;        /* one line for humans                        */
+  const char *details;        /* JSON text, NULL if absent                  */
+  const char *correlation_id; /* session uuid, NULL if absent               */
+  const char *peer_device_id; /* peer uuid, NULL if absent                  */
+  const char *model_types;    /* comma-joined list, NULL if absent          */
+  int64_t     record_count;   /* valid if has_record_count                  */
+  int64_t     duration_ms;    /* valid if has_duration_ms                   */
+  int         has_record_count;
+  int         has_duration_ms;
+} sl_event;
+
+/* Check an event for append: known type/category/severity names, summary
+** present, details valid JSON, timestamp parsable. SL_OK or SL_INVALID with
+** a message naming the field into err. */
+int sl_event_validate(const sl_event *ev, char *err, size_t errsz);
+
+/* ------------------------------------------------------------------- time */
+
+/* Room for any formatted instant, with its NUL. */
+#define SL_TIME_BUFSZ 40
+
+#define SL_NS_PER_SEC  INT64_C(1000000000)
+#define SL_NS_PER_DAY  (INT64_C(86400) * SL_NS_PER_SEC)
+
+/* Parse RFC 3339: YYYY-MM-DD, a 'T', 't' or ' ' separator, HH:MM:SS, an
+** optional fraction of 1 to 9 digits, and a zone ('Z', 'z' or +HH:MM /
+** -HH:MM). The whole of s[0..len) must match. SL_OK or SL_INVALID. */
+int sl_time_parse_rfc3339(const char *s, size_t len, int64_t *instant);
+
+/* Format an instant as chrono's to_rfc3339 (AutoSi fraction: none, 3, 6 or
+** 9 digits), ending "+00:00"; with zulu != 0 ending "Z" as serde does.
+** Writes at most SL_TIME_BUFSZ bytes including the NUL; returns the length. */
+size_t sl_time_format(int64_t instant, int zulu, char *buf);
+
+/* The current time as an instant (CLOCK_REALTIME). */
+int64_t sl_time_now(void);
+
+/* Parse a point in time as `--since`/`--until` take it, relative to `now`:
+**   Spacedrive's "<n> <unit> ago" (s, sec, second(s), m, min, minute(s),
+**   h, hour(s), d, day(s), w, week(s)); RFC 3339 with a zone; and ours:
+**   "2025-12-03 10:00:00" or "2025-12-03T10:00:00" without a zone (UTC),
+**   "2025-12-03" (midnight UTC), "now", "today", "yesterday" (midnights
+**   UTC), "2h"/"90m"/"30s"/"7d"/"1w" (that long ago), "@1733220000[.5]".
+** On failure returns SL_INVALID with Spacedrive's message ("Invalid time
+** format: <s>", "Unknown time unit: <u>", ...) followed by an accepted
+** example, in err. */
+int sl_time_parse_point(const char *s, int64_t now, int64_t *instant,
+                        char *err, size_t errsz);
+
+/* Parse a length of time: "7 days", "1 hour", "90m", "2h", "30 s".
+** Non-negative. SL_OK or SL_INVALID with a message naming s. */
+int sl_duration_parse(const char *s, int64_t *ns, char *err, size_t errsz);
+
+/* ------------------------------------------------------------------- uuid */
+
+#define SL_UUID_BUFSZ 37
+
+/* A fresh random (v4) UUID, lowercase and hyphenated, into buf. */
+void sl_uuid_v4(char *buf);
+
+/* Normalise a UUID given in any form libuuid reads to lowercase hyphenated.
+** SL_OK or SL_INVALID. */
+int sl_uuid_normalize(const char *in, char *buf);
+
+/* ------------------------------------------------------------- json text */
+
+/* A growable byte buffer. Zero-initialise it ({0}) before first use; on
+** allocation failure `oom` is set and further appends are ignored, so a
+** writer checks once at the end. sl_buf_free releases the memory. */
+typedef struct sl_buf {
+  char  *data;                /* bytes, NUL-terminated when len > 0        */
+  size_t len;                 /* bytes used, not counting the NUL          */
+  size_t cap;                 /* bytes allocated                           */
+  int    oom;                 /* an append failed for want of memory       */
+} sl_buf;
+
+void sl_buf_append(sl_buf *b, const char *bytes, size_t n);
+void sl_buf_puts(sl_buf *b, const char *s);
+void sl_buf_reset(sl_buf *b);
+void sl_buf_free(sl_buf *b);
+
+typedef enum sl_json_kind {
+  SL_JSON_NULL, SL_JSON_FALSE, SL_JSON_TRUE, SL_JSON_INTEGER,
+  SL_JSON_FLOAT, SL_JSON_STRING, SL_JSON_ARRAY, SL_JSON_OBJECT
+} sl_json_kind;
+
+/*
+** A parsed JSON value. A tree returned by sl_json_parse is owned by the
+** caller and freed whole with sl_json_free. Objects keep their members in
+** input order (keys[i] names items[i]); writers sort them.
+*/
+typedef struct sl_json sl_json;
+struct sl_json {
+  sl_json_kind kind;          /* which member below is meaningful           */
+  int64_t      integer;       /* SL_JSON_INTEGER                            */
+  double       number;        /* SL_JSON_FLOAT                              */
+  char        *string;        /* SL_JSON_STRING (may hold NUL bytes)        */
+  size_t       length;        /* string bytes, or array/object item count   */
+  sl_json    **items;         /* array elements or object values            */
+  char       **keys;          /* object keys (NUL-terminated)               */
+  size_t      *key_lengths;   /* object key lengths                         */
+};
+
+/* Parse one JSON document (RFC 8259) from text[0..len). Integers that fit
+** int64 become SL_JSON_INTEGER, other numbers SL_JSON_FLOAT. On failure
+** returns SL_INVALID and writes "<reason> at line L column C" into err. */
+int sl_json_parse(const char *text, size_t len, sl_json **out,
+                  char *err, size_t errsz);
+void sl_json_free(sl_json *v);
+
+/* serde_json's bytes: a string with quotes, escaping only '"', '\\' and
+** control characters (\b \f \n \r \t, else \u00xx lowercase); '/' and
+** non-ASCII pass through. */
+void sl_json_write_string(sl_buf *b, const char *s, size_t len);
+
+/* serde_json's f64: the shortest text that reads back to the same double,
+** "100.0" for integral values, exponent forms as serde's ryu writes them.
+** Non-finite values write "null", as serde_json does. */
+void sl_json_write_double(sl_buf *b, double d);
+
+/* Write a tree: compact (indent < 0) or pretty as serde's to_string_pretty
+** with the value starting at nesting `indent` (0 for a top-level value).
+** Object keys are written in byte-wise sorted order when sort_keys != 0. */
+void sl_json_write(sl_buf *b, const sl_json *v, int indent, int sort_keys);
+
+/* Re-emit JSON text compactly with sorted keys, as Spacedrive stores
+** `details`. SL_OK, or SL_INVALID with a message in err. */
+int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
+                         char *err, size_t errsz);
+
+/* ------------------------------------------------------------------ store */
+
+typedef struct sl_store sl_store;
+typedef struct sl_cursor sl_cursor;
+
+typedef struct sl_open_opts {
+  int         readonly;           /* analyse only: never write a byte       */
+  const char *device_id;          /* default device for appended events     */
+  size_t      queue_capacity;     /* events the log queue holds; 0 = 65536  */
+  int64_t     retention;          /* ns; 0 = 7 days                         */
+  int         auto_prune;         /* writer prunes every prune_interval     */
+  int64_t     prune_interval;     /* ns; 0 = 1 hour                         */
+  int         busy_timeout_ms;    /* wait on a locked file; 0 = 5000        */
+  int         synchronous_full;   /* fsync every commit (durable on power
+                                     loss); default NORMAL: durable on crash */
+} sl_open_opts;
+
+/*
+** Open the store at `path`: a sync.db file, or a library folder holding
+** sync.db. Writable stores create the file, the table and its indexes as
+** Spacedrive does (plus synclua's own), in WAL mode, and start the writer
+** thread. Read-only stores never create nor modify anything, and refuse a
+** file without the sync_event_log table.
+**
+** *out receives a store handle even on failure (unless out of memory), so
+** the message can be read with sl_store_errmsg; release it in every case
+** (sl_store_release).
+** opts may be NULL for the defaults.
+*/
+int sl_store_open(const char *path, const sl_open_opts *opts,
+                  sl_store **out);
+
+/* The message of the last failure on this store ("" if none). Owned by the
+** store; valid until the next call on it. Accepts NULL ("out of memory"). */
+const char *sl_store_errmsg(const sl_store *store);
+
+/* The resolved database file path (the sync.db inside a folder). */
+const char *sl_store_path(const sl_store *store);
+int sl_store_readonly(const sl_store *store);
+
+/* Flush and stop the writer; further calls on the store return SL_MISUSE,
+** but open cursors go on reading. Returns the flush status. Accepts NULL;
+** a second call is a no-op returning SL_OK. The handle stays valid (for
+** sl_store_errmsg) until released. */
+int sl_store_close(sl_store *store);
+
+/* References: sl_store_open returns one, a cursor takes one of its own.
+** The last release closes the store (if not closed) and frees it; the
+** SQLite connection goes with it (sqlite3_close_v2). */
+void sl_store_retain(sl_store *store);
+void sl_store_release(sl_store *store);
+
+/* ---------------------------------------------------------------- logging */
+
+/*
+** Queue an event for the writer thread and return at once: the caller never
+** touches the disk and never waits on it. Copies everything. Safe from any
+** thread. Returns SL_OK (queued), SL_INVALID (rejected: use
+** sl_event_validate for the message), SL_FULL (queue full: dropped and
+** counted; the writer logs the drops as a sync_error event once it has
+** room), SL_READONLY or SL_MISUSE.
+*/
+int sl_store_append(sl_store *store, const sl_event *ev);
+
+/* Block until every event appended before the call is committed (or has
+** failed for good). Returns SL_OK, or the last write error's status. */
+int sl_store_flush(sl_store *store);
+
+typedef struct sl_stats {
+  uint64_t appended;          /* accepted into the queue                    */
+  uint64_t written;           /* committed to the database                  */
+  uint64_t dropped;           /* refused: queue full                        */
+  uint64_t failed;            /* given up after retries                     */
+  uint64_t retries;           /* batch commits retried                      */
+  uint64_t pruned;            /* rows deleted by retention                  */
+  size_t   queue_depth;       /* events waiting now                         */
+  size_t   queue_capacity;    /* the bound                                  */
+} sl_stats;
+
+/* A snapshot of the counters. Safe from any thread. */
+int sl_store_stats(sl_store *store, sl_stats *out);
+
+typedef struct sl_prune_result {
+  int64_t count;              /* rows removed (or that would be)            */
+  int64_t cutoff;             /* instant: rows older than this              */
+  int64_t oldest, newest;     /* instants of the first/last affected row    */
+  int64_t unparsable;         /* rows kept because their time is unknown    */
+} sl_prune_result;
+
+/* Delete events older than `older_than` ns before now (0 = the store's
+** retention). With dry_run, count only. Never on a read-only store. */
+int sl_store_prune(sl_store *store, int64_t older_than, int dry_run,
+                   sl_prune_result *out);
+
+/* ----------------------------------------------------------------- query */
+
+/* Bits of sl_filter.severities. */
+#define SL_SEV_BIT(s) (1u << (s))
+
+typedef struct sl_filter {
+  int64_t            since;          /* instant, inclusive                  */
+  int64_t            until;          /* instant, inclusive                  */
+  int                has_since;
+  int                has_until;
+  const char *const *event_types;    /* any of these names (n_event_types)  */
+  size_t             n_event_types;
+  const char *const *categories;     /* any of these names                  */
+  size_t             n_categories;
+  unsigned           severities;     /* SL_SEV_BIT set; 0 = any             */
+  const char        *peer;           /* peer_device_id equals               */
+  const char        *model_type;     /* an element of model_types equals    */
+  const char        *correlation_id; /* equals (uuids compared normalised)  */
+  const char        *device;         /* device_id equals                    */
+  int64_t            limit;          /* < 0: no limit                       */
+  int64_t            offset;         /* rows skipped first                  */
+  int                ascending;      /* oldest first; default newest first  */
+} sl_filter;
+
+/* A filter matching everything, newest first, with no limit. */
+void sl_filter_init(sl_filter *f);
+
+/*
+** Start a query. Rows come back ordered by instant (ties by id) however the
+** timestamps are written. The cursor retains the store; close it with
+** sl_cursor_close. An invalid filter (unknown type name, ...) is SL_INVALID.
+*/
+int sl_query(sl_store *store, const sl_filter *f, sl_cursor **out);
+
+/* Next row: SL_ROW with *ev valid until the next call, SL_DONE, or an
+** error status with the message on the cursor. */
+int sl_cursor_next(sl_cursor *cur, const sl_event **ev);
+
+/* Rows that matched every filter except time but were left out because
+** their timestamp does not parse (only counted once the cursor is done). */
+int64_t sl_cursor_unparsable(const sl_cursor *cur);
+
+const char *sl_cursor_errmsg(const sl_cursor *cur);
+void sl_cursor_close(sl_cursor *cur);
+
+/* Count the rows a query would return (limit and offset applied). */
+int sl_count(sl_store *store, const sl_filter *f, int64_t *n);
+
+/* What a health check reports about the stored timestamps. */
+typedef struct sl_time_report {
+  int64_t rows;               /* rows in the table                          */
+  int64_t noncanonical;       /* parse, but not in to_rfc3339 +00:00 form   */
+  int64_t unparsable;         /* do not parse at all                        */
+  int64_t first_bad_id[3];    /* ids of the first unparsable rows (0: none) */
+} sl_time_report;
+
+/* Scan the timestamps (cached per store and refreshed incrementally when
+** the file changes). */
+int sl_store_time_report(sl_store *store, sl_time_report *out);
+
+#endif /* SL_H */

@@ -1,0 +1,208 @@
+/*
+** sl_event.c -- the event model: Spacedrive's 13 event types, 4 categories
+** and 4 severities, their stored (snake_case) and Debug (Rust) names, each
+** type's default category and severity, status names, and the validation
+** of an event before it is queued.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "sli.h"
+
+typedef struct type_info {
+  const char *name;            /* snake_case, as stored                     */
+  const char *debug_name;      /* Rust Debug, as Spacedrive's Markdown      */
+  sl_category category;        /* Spacedrive's SyncEventType::category()    */
+  sl_severity severity;        /* and its default severity                  */
+} type_info;
+
+static const type_info types[SL_EVENT_TYPE_COUNT] = {
+  {"state_transition", "StateTransition", SL_LIFECYCLE, SL_INFO},
+  {"backfill_session_started", "BackfillSessionStarted", SL_LIFECYCLE, SL_INFO},
+  {"backfill_session_completed", "BackfillSessionCompleted", SL_LIFECYCLE,
+   SL_INFO},
+  {"backfill_session_failed", "BackfillSessionFailed", SL_LIFECYCLE,
+   SL_ERROR_SEVERITY},
+  {"catch_up_session_started", "CatchUpSessionStarted", SL_LIFECYCLE, SL_INFO},
+  {"catch_up_session_completed", "CatchUpSessionCompleted", SL_LIFECYCLE,
+   SL_INFO},
+  {"batch_ingestion", "BatchIngestion", SL_DATA_FLOW, SL_DEBUG},
+  {"backfill_request_sent", "BackfillRequestSent", SL_NETWORK, SL_DEBUG},
+  {"backfill_request_received", "BackfillRequestReceived", SL_NETWORK,
+   SL_DEBUG},
+  {"backfill_response_sent", "BackfillResponseSent", SL_NETWORK, SL_DEBUG},
+  {"peer_connected", "PeerConnected", SL_NETWORK, SL_INFO},
+  {"peer_disconnected", "PeerDisconnected", SL_NETWORK, SL_INFO},
+  {"sync_error", "SyncError", SL_CATEGORY_ERROR, SL_ERROR_SEVERITY},
+};
+
+static const char *const categories[SL_CATEGORY_COUNT] = {
+  "lifecycle", "data_flow", "network", "error"};
+static const char *const severities[SL_SEVERITY_COUNT] = {
+  "debug", "info", "warning", "error"};
+static const char *const severity_debug[SL_SEVERITY_COUNT] = {
+  "Debug", "Info", "Warning", "Error"};
+
+static const char *const status_names[] = {
+  "ok", "error", "misuse", "nomem", "invalid", "notfound", "notdb",
+  "corrupt", "busy", "readonly", "ioerr", "full", "row", "done"};
+
+const char *sl_status_name(int status) {
+  if (status < 0 || status > SL_DONE) return "error";
+  return status_names[status];
+}
+
+const char *sl_event_type_name(int type) {
+  return type >= 0 && type < SL_EVENT_TYPE_COUNT ? types[type].name : NULL;
+}
+
+const char *sl_event_type_debug_name(int type) {
+  return type >= 0 && type < SL_EVENT_TYPE_COUNT ? types[type].debug_name
+                                                 : NULL;
+}
+
+const char *sl_category_name(int c) {
+  return c >= 0 && c < SL_CATEGORY_COUNT ? categories[c] : NULL;
+}
+
+const char *sl_severity_name(int s) {
+  return s >= 0 && s < SL_SEVERITY_COUNT ? severities[s] : NULL;
+}
+
+const char *sl_severity_debug_name(int s) {
+  return s >= 0 && s < SL_SEVERITY_COUNT ? severity_debug[s] : NULL;
+}
+
+int sl_event_type_from_name(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < SL_EVENT_TYPE_COUNT; i++)
+    if (strcmp(types[i].name, name) == 0) return i;
+  return -1;
+}
+
+int sl_category_from_name(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < SL_CATEGORY_COUNT; i++)
+    if (strcmp(categories[i], name) == 0) return i;
+  return -1;
+}
+
+int sl_severity_from_name(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < SL_SEVERITY_COUNT; i++)
+    if (strcmp(severities[i], name) == 0) return i;
+  return -1;
+}
+
+sl_category sl_event_type_category(sl_event_type t) {
+  return t < SL_EVENT_TYPE_COUNT ? types[t].category : SL_LIFECYCLE;
+}
+
+sl_severity sl_event_type_severity(sl_event_type t) {
+  return t < SL_EVENT_TYPE_COUNT ? types[t].severity : SL_INFO;
+}
+
+const char *sl_event_type_list(void) {
+  return "state_transition, backfill_session_started, "
+         "backfill_session_completed, backfill_session_failed, "
+         "catch_up_session_started, catch_up_session_completed, "
+         "batch_ingestion, backfill_request_sent, backfill_request_received, "
+         "backfill_response_sent, peer_connected, peer_disconnected, "
+         "sync_error";
+}
+
+const char *sl_category_list(void) {
+  return "lifecycle, data_flow, network, error";
+}
+
+const char *sl_severity_list(void) { return "debug, info, warning, error"; }
+
+/* One element of a severity selection: "name" or "name+". */
+static int severity_term(const char *p, size_t n, unsigned *mask) {
+  int plus = n > 0 && p[n - 1] == '+';
+  char name[16];
+  if (plus) n--;
+  if (n == 0 || n >= sizeof name) return -1;
+  memcpy(name, p, n);
+  name[n] = '\0';
+  int s = sl_severity_from_name(name);
+  if (s < 0) return -1;
+  if (plus)
+    for (int i = s; i < SL_SEVERITY_COUNT; i++) *mask |= SL_SEV_BIT(i);
+  else
+    *mask |= SL_SEV_BIT(s);
+  return 0;
+}
+
+int sl_severity_parse_set(const char *text, unsigned *mask, char *err,
+                          size_t errsz) {
+  unsigned m = 0;
+  const char *p = text ? text : "";
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    if (severity_term(p, n, &m) != 0) {
+      if (errsz)
+        snprintf(err, errsz,
+                 "Invalid severity: %s (valid: %s; a name with '+' means "
+                 "that severity and above, e.g. 'warning+')",
+                 text ? text : "", sl_severity_list());
+      return SL_INVALID;
+    }
+    if (!comma) break;
+    p = comma + 1;
+  }
+  *mask = m;
+  return SL_OK;
+}
+
+/* Each refusal names the field and, for a name, lists the valid ones. */
+#define REFUSE(...) \
+  do { \
+    if (errsz) snprintf(err, errsz, __VA_ARGS__); \
+    return SL_INVALID; \
+  } while (0)
+
+/* The checks; the JSON parse of details is left to the writer thread when
+** the caller is on the hot path (sli_event_check with check_details 0). */
+int sli_event_check(const sl_event *ev, int check_details, char *err,
+                    size_t errsz) {
+  char jerr[160];
+  if (!ev) REFUSE("no event");
+  if (!ev->event_type)
+    REFUSE("event_type: missing (valid: %s)", sl_event_type_list());
+  if (sl_event_type_from_name(ev->event_type) < 0)
+    REFUSE("Invalid event type: %s (valid: %s)", ev->event_type,
+           sl_event_type_list());
+  if (ev->category && sl_category_from_name(ev->category) < 0)
+    REFUSE("Invalid category: %s (valid: %s)", ev->category,
+           sl_category_list());
+  if (ev->severity && sl_severity_from_name(ev->severity) < 0)
+    REFUSE("Invalid severity: %s (valid: %s)", ev->severity,
+           sl_severity_list());
+  if (!ev->summary) REFUSE("summary: missing");
+  if (ev->timestamp) {
+    int64_t t;
+    if (sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp), &t) !=
+        SL_OK)
+      REFUSE("timestamp: not RFC 3339: %s (e.g. "
+             "'2025-12-03T10:15:00.123+00:00')",
+             ev->timestamp);
+  }
+  if (ev->details && check_details) {
+    sl_json *tree = NULL;
+    if (sl_json_parse(ev->details, strlen(ev->details), &tree, jerr,
+                      sizeof jerr) != SL_OK)
+      REFUSE("details: not JSON: %s", jerr);
+    sl_json_free(tree);
+  }
+  if (ev->has_record_count && ev->record_count < 0)
+    REFUSE("record_count: negative (%lld)", (long long)ev->record_count);
+  if (ev->has_duration_ms && ev->duration_ms < 0)
+    REFUSE("duration_ms: negative (%lld)", (long long)ev->duration_ms);
+  return SL_OK;
+}
+
+int sl_event_validate(const sl_event *ev, char *err, size_t errsz) {
+  return sli_event_check(ev, 1, err, errsz);
+}

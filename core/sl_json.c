@@ -1,0 +1,1104 @@
+/*
+** sl_json.c -- core layer: JSON text, read strictly and written byte for
+** byte as serde_json writes it.
+**
+** Owns the parsed tree (one malloc per node, so a tree built by hand the same
+** way frees the same way) and the three serde rules the exports depend on:
+** string escaping, ryu's float layout, and to_string_pretty's indentation.
+** Number text is never handed to the C library with a decimal point in it, so
+** neither parsing nor printing depends on the locale a host may have set.
+*/
+#include "sl.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* serde_json refuses the 128th nested array/object: deeper text from us
+** would be unreadable to Spacedrive, and it bounds our recursion. */
+#define MAX_NEST 127
+
+/* ------------------------------------------------------------- parsing */
+
+typedef struct slot {
+  char       *key;            /* object member's key, NULL in an array      */
+  size_t      keylen;
+  sl_json    *item;
+} slot;
+
+typedef struct parser {
+  const char *start;          /* the whole text, for line/column            */
+  const char *p;              /* next byte                                  */
+  const char *end;            /* one past the last byte                     */
+  int         depth;          /* open arrays and objects                    */
+  int         status;         /* SL_OK until the first failure              */
+  char       *err;            /* caller's message buffer                    */
+  size_t      errsz;
+  slot       *stk;            /* members of the open containers             */
+  size_t      top, cap;       /* slots used, slots allocated                */
+  slot        local[32];      /* stk until a document needs more            */
+} parser;
+
+/* Record the first failure as "<reason> at line L column C". Columns count
+** characters, not bytes, so they match what an editor shows. Returns NULL
+** for the convenience of callers that return a node. */
+static void *fail(parser *ps, const char *at, const char *reason) {
+  unsigned long line = 1, col = 1;
+  const char *q;
+  if (ps->status != SL_OK) return NULL;
+  ps->status = SL_INVALID;
+  if (!ps->err || ps->errsz == 0) return NULL;
+  for (q = ps->start; q < at; q++) {
+    if (*q == '\n') { line++; col = 1; }
+    else if (((unsigned char)*q & 0xC0) != 0x80) col++;
+  }
+  snprintf(ps->err, ps->errsz, "%s at line %lu column %lu", reason, line,
+           col);
+  return NULL;
+}
+
+static void *nomem(parser *ps) {
+  if (ps->status != SL_OK) return NULL;
+  ps->status = SL_NOMEM;
+  if (ps->err && ps->errsz) snprintf(ps->err, ps->errsz, "out of memory");
+  return NULL;
+}
+
+/* Decode one UTF-8 sequence at s (strict: no overlongs, no surrogates,
+** nothing past U+10FFFF). Returns its length, or 0 if it is malformed. */
+static size_t utf8_decode(const unsigned char *s, const unsigned char *end,
+                          uint32_t *cp) {
+  unsigned c = s[0], lo = 0x80, hi = 0xBF;
+  size_t n, i;
+  uint32_t v;
+  if (c < 0x80) { *cp = c; return 1; }
+  if (c >= 0xC2 && c <= 0xDF) { n = 2; v = c & 0x1F; }
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3; v = c & 0x0F;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4; v = c & 0x07;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if ((size_t)(end - s) < n) return 0;
+  for (i = 1; i < n; i++) {
+    unsigned t = s[i];
+    if (t < lo || t > hi) return 0;
+    lo = 0x80; hi = 0xBF;
+    v = (v << 6) | (t & 0x3F);
+  }
+  *cp = v;
+  return n;
+}
+
+/* Name the character at `at` for a message: 'x' when printable ASCII,
+** U+XXXX otherwise, or the raw byte when it is not UTF-8. */
+static void describe(const parser *ps, const char *at, char *out,
+                     size_t outsz) {
+  unsigned char c = (unsigned char)*at;
+  uint32_t cp;
+  if (c >= 0x20 && c < 0x7F) snprintf(out, outsz, "character '%c'", c);
+  else if (utf8_decode((const unsigned char *)at,
+                       (const unsigned char *)ps->end, &cp))
+    snprintf(out, outsz, "character U+%04" PRIX32, cp);
+  else snprintf(out, outsz, "byte 0x%02x", c);
+}
+
+static void *unexpected(parser *ps, const char *at) {
+  char what[32], reason[64];
+  if (at >= ps->end) return fail(ps, at, "unexpected end of input");
+  describe(ps, at, what, sizeof what);
+  snprintf(reason, sizeof reason, "unexpected %s", what);
+  return fail(ps, at, reason);
+}
+
+static void skip_ws(parser *ps) {
+  const char *p = ps->p, *end = ps->end;
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
+  ps->p = p;
+}
+
+static sl_json *new_node(parser *ps, sl_json_kind kind) {
+  sl_json *v = calloc(1, sizeof *v);
+  if (!v) return nomem(ps);
+  v->kind = kind;
+  return v;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The four hex digits after "\u" at q (q points at the backslash); -1 if
+** they are not all there. The closing quote is not a hex digit, so reading
+** up to `end` (the quote) is enough of a bound. */
+static long hex4(const char *q, const char *end) {
+  long v = 0;
+  int i;
+  if (end - q < 6) return -1;
+  for (i = 2; i < 6; i++) {
+    int h = hexval((unsigned char)q[i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+static char *put_utf8(char *o, uint32_t cp) {
+  if (cp < 0x80) { *o++ = (char)cp; }
+  else if (cp < 0x800) {
+    *o++ = (char)(0xC0 | (cp >> 6));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *o++ = (char)(0xE0 | (cp >> 12));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  } else {
+    *o++ = (char)(0xF0 | (cp >> 18));
+    *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  }
+  return o;
+}
+
+/* Does any of the 8 bytes in w need escaping (< 0x20, '"' or '\\')? The
+** classic has-zero-byte tests: never a miss, and a false alarm only costs
+** a look at each byte. */
+static int word_needs_escape(uint64_t w) {
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  const uint64_t highs = UINT64_C(0x8080808080808080);
+  uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+  return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+          ((bs - ones) & ~bs)) & highs ? 1 : 0;
+}
+
+/*
+** A string starting at the opening quote ps->p, into a fresh NUL-terminated
+** allocation (*out, *outlen). Two passes: the first finds the closing quote
+** so the allocation can be sized once (decoding never lengthens: every
+** escape is at least as long as what it stands for), and copies a string
+** without escapes or non-ASCII in one memcpy; the second decodes.
+*/
+static int parse_string(parser *ps, char **out, size_t *outlen) {
+  const char *open = ps->p, *s = open + 1, *q = s, *end = ps->end;
+  char *buf, *o;
+  int plain = 1;
+  char reason[96], what[32];
+
+  while (q < end) {
+    unsigned char c;
+    if (end - q >= 8) {
+      /* Plain ASCII needs no look: skip it a word at a time. */
+      uint64_t w;
+      memcpy(&w, q, 8);
+      if (!word_needs_escape(w) && !(w & UINT64_C(0x8080808080808080))) {
+        q += 8;
+        continue;
+      }
+    }
+    c = (unsigned char)*q;
+    if (c == '"') break;
+    if (c == '\\') {
+      plain = 0;
+      if (end - q < 2) { q = end; break; }
+      q += 2;
+      continue;
+    }
+    if (c < 0x20) {
+      describe(ps, q, what, sizeof what);
+      snprintf(reason, sizeof reason, "unescaped control %s in string",
+               what);
+      fail(ps, q, reason);
+      return 0;
+    }
+    if (c >= 0x80) plain = 0;
+    q++;
+  }
+  if (q >= end) { fail(ps, open, "unterminated string"); return 0; }
+
+  buf = malloc((size_t)(q - s) + 1);
+  if (!buf) { nomem(ps); return 0; }
+  if (plain) {
+    memcpy(buf, s, (size_t)(q - s));
+    o = buf + (q - s);
+  } else {
+    const char *r = s;
+    o = buf;
+    while (r < q) {
+      unsigned char c = (unsigned char)*r;
+      if (c >= 0x80) {
+        uint32_t cp;
+        size_t n = utf8_decode((const unsigned char *)r,
+                               (const unsigned char *)q, &cp);
+        if (!n) { fail(ps, r, "invalid UTF-8 in string"); goto bad; }
+        memcpy(o, r, n);
+        o += n;
+        r += n;
+      } else if (c != '\\') {
+        *o++ = (char)c;
+        r++;
+      } else {
+        char e = r[1];
+        switch (e) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+          long cp = hex4(r, q);
+          if (cp < 0) { fail(ps, r, "invalid \\u escape"); goto bad; }
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            long lo = (r + 7 < q && r[6] == '\\' && r[7] == 'u')
+                      ? hex4(r + 6, q) : -1;
+            if (lo < 0xDC00 || lo > 0xDFFF) {
+              snprintf(reason, sizeof reason,
+                       "unpaired surrogate \\u%04lX in string", cp);
+              fail(ps, r, reason);
+              goto bad;
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            r += 6;
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            snprintf(reason, sizeof reason,
+                     "unpaired surrogate \\u%04lX in string", cp);
+            fail(ps, r, reason);
+            goto bad;
+          }
+          o = put_utf8(o, (uint32_t)cp);
+          r += 4;
+          break;
+        }
+        default:
+          describe(ps, r + 1, what, sizeof what);
+          snprintf(reason, sizeof reason, "invalid escape of %s in string",
+                   what);
+          fail(ps, r, reason);
+          goto bad;
+        }
+        r += 2;
+      }
+    }
+  }
+  *o = '\0';
+  *out = buf;
+  *outlen = (size_t)(o - buf);
+  ps->p = q + 1;
+  return 1;
+bad:
+  free(buf);
+  return 0;
+}
+
+/* A number: INTEGER when serde_json would keep an integer, else FLOAT. */
+static sl_json *parse_number(parser *ps) {
+  const char *s = ps->p, *p = s, *end = ps->end;
+  const char *int_start, *int_end, *frac_start = NULL, *frac_end = NULL;
+  int neg = 0, overflow = 0, esign = 1;
+  uint64_t mag = 0;
+  long long exp10 = 0;
+  sl_json *v;
+
+  if (*p == '-') { neg = 1; p++; }
+  if (p >= end || *p < '0' || *p > '9') return unexpected(ps, p);
+  int_start = p;
+  if (*p == '0') {
+    p++;
+    if (p < end && *p >= '0' && *p <= '9')
+      return fail(ps, s, "number with a leading zero");
+  } else {
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (mag > (UINT64_MAX - d) / 10) overflow = 1;
+      else mag = mag * 10 + d;
+    }
+  }
+  int_end = p;
+  if (p < end && *p == '.') {
+    p++;
+    frac_start = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (p == frac_start) return unexpected(ps, p);
+    frac_end = p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    const char *d0;
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) {
+      esign = *p == '-' ? -1 : 1;
+      p++;
+    }
+    d0 = p;
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+      if (exp10 < 1000000000) exp10 = exp10 * 10 + (*p - '0');
+    if (p == d0) return unexpected(ps, p);
+    exp10 *= esign;
+  }
+  ps->p = p;
+
+  /* serde_json: an integer that fits i64 (or u64) stays one, except -0,
+  ** which becomes the float -0.0. */
+  if (!frac_start && p == int_end && !overflow) {
+    if (!neg && mag <= (uint64_t)INT64_MAX) {
+      if (!(v = new_node(ps, SL_JSON_INTEGER))) return NULL;
+      v->integer = (int64_t)mag;
+      return v;
+    }
+    if (neg && mag != 0 && mag <= (uint64_t)INT64_MAX + 1) {
+      if (!(v = new_node(ps, SL_JSON_INTEGER))) return NULL;
+      v->integer = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+                                                  : -(int64_t)mag;
+      return v;
+    }
+  }
+
+  {
+    long long e = exp10 - (frac_start ? (long long)(frac_end - frac_start)
+                                      : 0);
+    uint64_t m = 0;
+    int nsig = 0;
+    const char *q;
+    double d;
+    for (q = int_start; q < int_end && nsig <= 19; q++)
+      if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
+    if (frac_start)
+      for (q = frac_start; q < frac_end && nsig <= 19; q++)
+        if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
+    if (nsig == 0) {
+      d = 0.0;
+#if FLT_EVAL_METHOD == 0
+    } else if (nsig <= 19 && m <= (UINT64_C(1) << 53) && e >= -22 &&
+               e <= 22) {
+      /* Clinger's fast path: m and 10^|e| are exact doubles, so one
+      ** correctly rounded operation gives the correctly rounded value. */
+      static const double p10[23] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+      };
+      d = e >= 0 ? (double)m * p10[e] : (double)m / p10[-e];
+#endif
+    } else {
+      /* strtod, as "<digits>e<exp>": an integer mantissa needs no radix
+      ** character, so the locale cannot misread it. */
+      char small[80], *txt = small;
+      size_t ndig = (size_t)(int_end - int_start) +
+                    (frac_start ? (size_t)(frac_end - frac_start) : 0);
+      size_t k = 0;
+      int nonzero = 0;
+      if (ndig + 32 > sizeof small) {
+        txt = malloc(ndig + 32);
+        if (!txt) return nomem(ps);
+      }
+      for (q = int_start; q < int_end; q++)
+        if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
+      if (frac_start)
+        for (q = frac_start; q < frac_end; q++)
+          if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
+      snprintf(txt + k, 24, "e%lld", e);
+      d = strtod(txt, NULL);
+      if (txt != small) free(txt);
+    }
+    if (isinf(d)) return fail(ps, s, "number out of range");
+    if (!(v = new_node(ps, SL_JSON_FLOAT))) return NULL;
+    v->number = neg ? -d : d;
+    return v;
+  }
+}
+
+static sl_json *parse_value(parser *ps);
+
+/* Members waiting for their container to close. */
+static int push_slot(parser *ps, char *key, size_t keylen, sl_json *item) {
+  if (ps->top == ps->cap) {
+    size_t n = ps->cap * 2;
+    slot *st = ps->stk == ps->local ? malloc(n * sizeof *st)
+                                    : realloc(ps->stk, n * sizeof *st);
+    if (!st) { nomem(ps); return 0; }
+    if (ps->stk == ps->local) memcpy(st, ps->local, sizeof ps->local);
+    ps->stk = st;
+    ps->cap = n;
+  }
+  ps->stk[ps->top].key = key;
+  ps->stk[ps->top].keylen = keylen;
+  ps->stk[ps->top].item = item;
+  ps->top++;
+  return 1;
+}
+
+/* Move the slots above `base` into the container's own exact-size arrays
+** (one allocation each, however many members). */
+static sl_json *close_container(parser *ps, size_t base, int is_object) {
+  size_t n = ps->top - base, i;
+  sl_json *v = new_node(ps, is_object ? SL_JSON_OBJECT : SL_JSON_ARRAY);
+  if (!v) return NULL;
+  if (n) {
+    v->items = malloc(n * sizeof *v->items);
+    if (is_object) {
+      v->keys = malloc(n * sizeof *v->keys);
+      v->key_lengths = malloc(n * sizeof *v->key_lengths);
+    }
+    if (!v->items || (is_object && (!v->keys || !v->key_lengths))) {
+      sl_json_free(v);
+      return nomem(ps);
+    }
+    for (i = 0; i < n; i++) {
+      const slot *sl = &ps->stk[base + i];
+      v->items[i] = sl->item;
+      if (is_object) {
+        v->keys[i] = sl->key;
+        v->key_lengths[i] = sl->keylen;
+      }
+    }
+    v->length = n;
+  }
+  ps->top = base;
+  return v;
+}
+
+/* An array or object, at its opening bracket. Members gather on the
+** parser's slot stack, shared by every level, and are copied out when the
+** container closes, so growing never reallocates the tree's arrays. */
+static sl_json *parse_container(parser *ps, int is_object) {
+  const char close = is_object ? '}' : ']';
+  size_t base = ps->top, i;
+  sl_json *v;
+  if (ps->depth >= MAX_NEST)
+    return fail(ps, ps->p, "nesting deeper than 127 levels");
+  ps->depth++;
+  ps->p++;
+  skip_ws(ps);
+  if (ps->p < ps->end && *ps->p == close) { ps->p++; goto done; }
+  for (;;) {
+    char *key = NULL;
+    size_t keylen = 0;
+    sl_json *item;
+    if (is_object) {
+      if (ps->p >= ps->end || *ps->p != '"') {
+        unexpected(ps, ps->p);
+        goto bad;
+      }
+      if (!parse_string(ps, &key, &keylen)) goto bad;
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p != ':') {
+        free(key);
+        unexpected(ps, ps->p);
+        goto bad;
+      }
+      ps->p++;
+    }
+    if (!(item = parse_value(ps))) { free(key); goto bad; }
+    if (!push_slot(ps, key, keylen, item)) {
+      free(key);
+      sl_json_free(item);
+      goto bad;
+    }
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+      ps->p++;
+      skip_ws(ps);
+      if (ps->p < ps->end && *ps->p == close) {
+        fail(ps, ps->p, is_object ? "trailing comma before '}'"
+                                  : "trailing comma before ']'");
+        goto bad;
+      }
+      continue;
+    }
+    if (ps->p < ps->end && *ps->p == close) { ps->p++; break; }
+    unexpected(ps, ps->p);
+    goto bad;
+  }
+done:
+  ps->depth--;
+  if ((v = close_container(ps, base, is_object))) return v;
+bad:
+  for (i = base; i < ps->top; i++) {
+    free(ps->stk[i].key);
+    sl_json_free(ps->stk[i].item);
+  }
+  ps->top = base;
+  return NULL;
+}
+
+static sl_json *parse_literal(parser *ps, const char *word, size_t n,
+                              sl_json_kind kind) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (ps->p + i >= ps->end || ps->p[i] != word[i])
+      return unexpected(ps, ps->p + i);
+  ps->p += n;
+  return new_node(ps, kind);
+}
+
+static sl_json *parse_value(parser *ps) {
+  skip_ws(ps);
+  if (ps->p >= ps->end) return unexpected(ps, ps->p);
+  switch (*ps->p) {
+  case '{': return parse_container(ps, 1);
+  case '[': return parse_container(ps, 0);
+  case '"': {
+    sl_json *v;
+    char *s;
+    size_t n;
+    if (!parse_string(ps, &s, &n)) return NULL;
+    if (!(v = new_node(ps, SL_JSON_STRING))) { free(s); return NULL; }
+    v->string = s;
+    v->length = n;
+    return v;
+  }
+  case 't': return parse_literal(ps, "true", 4, SL_JSON_TRUE);
+  case 'f': return parse_literal(ps, "false", 5, SL_JSON_FALSE);
+  case 'n': return parse_literal(ps, "null", 4, SL_JSON_NULL);
+  case '-': case '0': case '1': case '2': case '3': case '4':
+  case '5': case '6': case '7': case '8': case '9':
+    return parse_number(ps);
+  default:
+    return unexpected(ps, ps->p);
+  }
+}
+
+int sl_json_parse(const char *text, size_t len, sl_json **out, char *err,
+                  size_t errsz) {
+  parser ps;
+  sl_json *v;
+  if (err && errsz) err[0] = '\0';
+  if (out) *out = NULL;
+  if (!out || (!text && len)) {
+    if (err && errsz) snprintf(err, errsz, "sl_json_parse: NULL argument");
+    return SL_MISUSE;
+  }
+  if (!text) text = "";
+  ps.start = ps.p = text;
+  ps.end = text + len;
+  ps.depth = 0;
+  ps.status = SL_OK;
+  ps.err = err;
+  ps.errsz = errsz;
+  ps.stk = ps.local;
+  ps.top = 0;
+  ps.cap = sizeof ps.local / sizeof ps.local[0];
+  v = parse_value(&ps);
+  if (ps.stk != ps.local) free(ps.stk);
+  if (v) {
+    skip_ws(&ps);
+    if (ps.p < ps.end) {
+      fail(&ps, ps.p, "trailing characters after the JSON value");
+      sl_json_free(v);
+      v = NULL;
+    }
+  }
+  if (!v) return ps.status != SL_OK ? ps.status : SL_ERROR;
+  *out = v;
+  return SL_OK;
+}
+
+/* Frees whatever a parse (or a builder using malloc the same way) made;
+** tolerates NULL children and a partly filled node. */
+void sl_json_free(sl_json *v) {
+  size_t i;
+  if (!v) return;
+  switch (v->kind) {
+  case SL_JSON_STRING:
+    free(v->string);
+    break;
+  case SL_JSON_ARRAY:
+  case SL_JSON_OBJECT:
+    for (i = 0; i < v->length; i++) {
+      if (v->items) sl_json_free(v->items[i]);
+      if (v->keys) free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->key_lengths);
+    break;
+  default:
+    break;
+  }
+  free(v);
+}
+
+/* ------------------------------------------------------------- writing */
+
+/* One byte, without a call into sl_buf when there is room (the common
+** case on the export path). */
+static void put_char(sl_buf *b, char c) {
+  if (!b->oom && b->len + 1 < b->cap) {
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+  } else {
+    sl_buf_append(b, &c, 1);
+  }
+}
+
+/* What serde_json writes after the backslash for each byte: 0 for bytes
+** that pass through, 'u' for \u00xx. 0x7F and everything >= 0x80 pass. */
+static const char escape_of[256] = {
+  'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',    /* 0x00 */
+  'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',    /* 0x08 */
+  'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',    /* 0x10 */
+  'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',    /* 0x18 */
+  ['"'] = '"', ['\\'] = '\\'
+};
+
+/* Export's hot path: skips plain text 8 bytes at a time and appends each
+** run between escapes with one call. */
+void sl_json_write_string(sl_buf *b, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p, *run, *end, *lim;
+  if (!b) return;
+  if (!s) { s = ""; len = 0; }
+  p = run = (const unsigned char *)s;
+  end = p + len;
+  put_char(b, '"');
+  while (p < end) {
+    if (end - p >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      if (!word_needs_escape(w)) { p += 8; continue; }
+      lim = p + 8;
+    } else {
+      lim = end;
+    }
+    for (; p < lim; p++) {
+      char e = escape_of[*p];
+      if (!e) continue;
+      if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
+      if (e == 'u') {
+        char u[6] = { '\\', 'u', '0', '0', 0, 0 };
+        u[4] = hex[*p >> 4];
+        u[5] = hex[*p & 15];
+        sl_buf_append(b, u, 6);
+      } else {
+        char two[2];
+        two[0] = '\\';
+        two[1] = e;
+        sl_buf_append(b, two, 2);
+      }
+      run = p + 1;
+    }
+  }
+  if (end > run) sl_buf_append(b, (const char *)run, (size_t)(end - run));
+  put_char(b, '"');
+}
+
+/* Decimal digits of an unsigned value into the end of buf; returns the
+** first digit. */
+static char *utoa_end(uint64_t u, char *end) {
+  do { *--end = (char)('0' + u % 10); u /= 10; } while (u);
+  return end;
+}
+
+static void write_int(sl_buf *b, int64_t i) {
+  char tmp[24], *end = tmp + sizeof tmp, *p;
+  uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+  p = utoa_end(u, end);
+  if (i < 0) *--p = '-';
+  sl_buf_append(b, p, (size_t)(end - p));
+}
+
+/*
+** Shortest round-trip digits, exactly as ryu's d2d chooses them: the fewest
+** digits of any decimal inside d's rounding interval and, of those, the one
+** nearest d (an exact tie goes to the even digit). This is Steele & White's
+** free-format algorithm as Burger & Dybvig scale it, on small bignums: exact
+** for every double, needing no tables and no libc number formatting (so no
+** locale), and a few hundred nanoseconds for everyday magnitudes.
+*/
+
+/* 1130 bits at most (5e-324 scaled by 10^324, times 10): 40 limbs is ample. */
+#define BIG_LIMBS 40
+
+typedef struct big {
+  int      n;                 /* limbs in use, no leading zero limbs        */
+  uint32_t d[BIG_LIMBS];      /* little-endian                              */
+} big;
+
+static void big_set(big *a, uint64_t v) {
+  a->n = 0;
+  while (v) { a->d[a->n++] = (uint32_t)v; v >>= 32; }
+}
+
+static void big_shl(big *a, int bits) {
+  int w = bits / 32, s = bits % 32, i;
+  uint32_t carry = 0;
+  if (a->n == 0) return;
+  if (s) {
+    for (i = 0; i < a->n; i++) {
+      uint32_t x = a->d[i];
+      a->d[i] = (x << s) | carry;
+      carry = x >> (32 - s);
+    }
+    if (carry) a->d[a->n++] = carry;
+  }
+  if (w) {
+    for (i = a->n - 1; i >= 0; i--) a->d[i + w] = a->d[i];
+    for (i = 0; i < w; i++) a->d[i] = 0;
+    a->n += w;
+  }
+}
+
+static void big_mul(big *a, uint32_t m) {
+  uint64_t carry = 0;
+  int i;
+  for (i = 0; i < a->n; i++) {
+    uint64_t t = (uint64_t)a->d[i] * m + carry;
+    a->d[i] = (uint32_t)t;
+    carry = t >> 32;
+  }
+  if (carry) a->d[a->n++] = (uint32_t)carry;
+}
+
+static void big_mul_pow10(big *a, int k) {
+  static const uint32_t p10[9] = { 1, 10, 100, 1000, 10000, 100000,
+                                   1000000, 10000000, 100000000 };
+  for (; k >= 9; k -= 9) big_mul(a, 1000000000u);
+  if (k) big_mul(a, p10[k]);
+}
+
+static int big_cmp(const big *a, const big *b) {
+  int i;
+  if (a->n != b->n) return a->n < b->n ? -1 : 1;
+  for (i = a->n - 1; i >= 0; i--)
+    if (a->d[i] != b->d[i]) return a->d[i] < b->d[i] ? -1 : 1;
+  return 0;
+}
+
+/* Compare a + b with c. */
+static int big_cmp_sum(const big *a, const big *b, const big *c) {
+  big s;
+  const big *lo = a->n < b->n ? a : b, *hi = a->n < b->n ? b : a;
+  uint64_t carry = 0;
+  int i;
+  for (i = 0; i < hi->n; i++) {
+    uint64_t t = (uint64_t)hi->d[i] + (i < lo->n ? lo->d[i] : 0) + carry;
+    s.d[i] = (uint32_t)t;
+    carry = t >> 32;
+  }
+  s.n = hi->n;
+  if (carry) s.d[s.n++] = (uint32_t)carry;
+  return big_cmp(&s, c);
+}
+
+/* a -= b, where a >= b. */
+static void big_sub(big *a, const big *b) {
+  int64_t borrow = 0;
+  int i;
+  for (i = 0; i < a->n; i++) {
+    int64_t t = (int64_t)a->d[i] - (i < b->n ? b->d[i] : 0) - borrow;
+    borrow = t < 0;
+    a->d[i] = (uint32_t)(t + (borrow ? INT64_C(0x100000000) : 0));
+  }
+  while (a->n && a->d[a->n - 1] == 0) a->n--;
+}
+
+static uint64_t big_u64(const big *a) {
+  return a->n == 0 ? 0
+         : a->n == 1 ? a->d[0]
+                     : ((uint64_t)a->d[1] << 32) | a->d[0];
+}
+
+/* The final digit once it or the next one up lies in the interval: the
+** one that does, or if both do the nearer, a tie (half2 == 0, comparing
+** twice the remainder with the unit) going to the even digit. */
+static int last_digit(int digit, int low, int high, int half2) {
+  if (low && high)
+    return half2 > 0 || (half2 == 0 && (digit & 1)) ? digit + 1 : digit;
+  return high ? digit + 1 : digit;
+}
+
+/* The digits of d (> 0, finite) into dig (at most 17, no trailing zeros);
+** returns their count and sets *kout so that d ~ 0.ddd * 10^kout. */
+static int shortest(double d, char *dig, int *kout) {
+  big r, s, mp, mm_own, *mm = &mp;
+  uint64_t bits, f;
+  int be, e, even, lower_closer, k, n = 0, bl;
+  memcpy(&bits, &d, sizeof bits);
+  be = (int)((bits >> 52) & 0x7FF);
+  f = bits & ((UINT64_C(1) << 52) - 1);
+  /* At a power of two the gap below is half the gap above. */
+  lower_closer = f == 0 && be > 1;
+  if (be) { f |= UINT64_C(1) << 52; e = be - 1075; }
+  else e = -1074;
+  /* A reader rounds a tie to even, so an even d owns its bounds. */
+  even = (f & 1) == 0;
+
+  /* d = r/s; its rounding interval is ((r - mm)/s, (r + mp)/s). */
+  big_set(&r, f);
+  big_set(&s, 1);
+  big_set(&mp, 1);
+  if (e >= 0) {
+    big_shl(&mp, e);
+    if (lower_closer) {
+      mm_own = mp;
+      mm = &mm_own;
+      big_shl(&mp, 1);
+      big_shl(&r, e + 2);
+      big_shl(&s, 2);
+    } else {
+      big_shl(&r, e + 1);
+      big_shl(&s, 1);
+    }
+  } else if (lower_closer) {
+    mm_own = mp;
+    mm = &mm_own;
+    big_shl(&mp, 1);
+    big_shl(&r, 2);
+    big_shl(&s, 2 - e);
+  } else {
+    big_shl(&r, 1);
+    big_shl(&s, 1 - e);
+  }
+
+  /* k = the least power of ten above the interval, estimated from below by
+  ** d >= 2^(e + bl), bl being f's top bit, and then stepped up. */
+  for (bl = 0; (f >> bl) > 1; bl++) {}
+  k = (int)ceil((e + bl) * 0.30102999566398114 - 1e-10);
+  if (k >= 0) {
+    big_mul_pow10(&s, k);
+  } else {
+    big_mul_pow10(&r, -k);
+    big_mul_pow10(&mp, -k);
+    if (mm != &mp) big_mul_pow10(mm, -k);
+  }
+  for (;;) {
+    int c = big_cmp_sum(&r, &mp, &s);
+    if (even ? c < 0 : c <= 0) break;
+    big_mul(&s, 10);
+    k++;
+  }
+
+  /* From 1/64 to 1e17, the everyday range, s < 2^60 and all four
+  ** quantities fit a uint64 through the digit loop (r < s, mp and mm < 10s
+  ** at the last digit); do it there. */
+  if (s.n <= 2 && (s.n < 2 || s.d[1] < (UINT32_C(1) << 28))) {
+    uint64_t r6 = big_u64(&r), s6 = big_u64(&s), p6 = big_u64(&mp);
+    uint64_t m6 = big_u64(mm);
+    for (;;) {
+      int digit, low, high;
+      r6 *= 10; p6 *= 10; m6 *= 10;
+      digit = (int)(r6 / s6);
+      r6 %= s6;
+      low = even ? r6 <= m6 : r6 < m6;
+      high = even ? r6 + p6 >= s6 : r6 + p6 > s6;
+      if (!low && !high && n < 17) { dig[n++] = (char)('0' + digit); continue; }
+      dig[n++] = (char)('0' + last_digit(digit, low, high,
+                                         r6 * 2 < s6 ? -1 : r6 * 2 > s6));
+      break;
+    }
+  } else {
+    for (;;) {
+      int digit = 0, low, high;
+      big_mul(&r, 10);
+      big_mul(&mp, 10);
+      if (mm != &mp) big_mul(mm, 10);
+      while (big_cmp(&r, &s) >= 0) { big_sub(&r, &s); digit++; }
+      low = even ? big_cmp(&r, mm) <= 0 : big_cmp(&r, mm) < 0;
+      high = even ? big_cmp_sum(&r, &mp, &s) >= 0
+                  : big_cmp_sum(&r, &mp, &s) > 0;
+      if (!low && !high && n < 17) { dig[n++] = (char)('0' + digit); continue; }
+      dig[n++] = (char)('0' + last_digit(digit, low, high,
+                                         big_cmp_sum(&r, &r, &s)));
+      break;
+    }
+  }
+  while (n > 1 && dig[n - 1] == '0') n--;
+  *kout = k;
+  return n;
+}
+
+/* ryu's format64 layout (pretty/mod.rs), with len the digit count and kk
+** the decimal exponent such that 10^(kk-1) <= d < 10^kk:
+**   len <= kk <= 16   digits, zeros, ".0"       1234e7  -> 12340000000.0
+**   0 < kk <= 16      point after kk digits     1234e-2 -> 12.34
+**   -5 < kk <= 0      "0.", -kk zeros, digits   1234e-6 -> 0.001234
+**   len == 1          digit "e" kk-1            1e30
+**   otherwise         d "." ddd "e" kk-1        1234e30 -> 1.234e33 */
+void sl_json_write_double(sl_buf *b, double d) {
+  char dig[24], out[40], *o = out;
+  int len, kk, i;
+  if (!b) return;
+  if (!isfinite(d)) { sl_buf_append(b, "null", 4); return; }
+  if (signbit(d)) { *o++ = '-'; d = -d; }
+  if (d == 0) {
+    memcpy(o, "0.0", 3);
+    sl_buf_append(b, out, (size_t)(o - out) + 3);
+    return;
+  }
+
+  if (d < 9007199254740992.0 && d == floor(d)) {
+    /* Below 2^53 an integral double is its own shortest text: every
+    ** shorter decimal is an integer at least 1 away, outside the interval. */
+    char *end = dig + sizeof dig, *p = utoa_end((uint64_t)d, end);
+    memcpy(o, p, (size_t)(end - p));
+    o += end - p;
+    memcpy(o, ".0", 2);
+    sl_buf_append(b, out, (size_t)(o - out) + 2);
+    return;
+  }
+
+  len = shortest(d, dig, &kk);
+  if (kk >= len && kk <= 16) {
+    memcpy(o, dig, (size_t)len); o += len;
+    for (i = len; i < kk; i++) *o++ = '0';
+    *o++ = '.'; *o++ = '0';
+  } else if (0 < kk && kk <= 16) {
+    memcpy(o, dig, (size_t)kk); o += kk;
+    *o++ = '.';
+    memcpy(o, dig + kk, (size_t)(len - kk)); o += len - kk;
+  } else if (-5 < kk && kk <= 0) {
+    *o++ = '0'; *o++ = '.';
+    for (i = 0; i < -kk; i++) *o++ = '0';
+    memcpy(o, dig, (size_t)len); o += len;
+  } else {
+    int x = kk - 1;
+    *o++ = dig[0];
+    if (len > 1) {
+      *o++ = '.';
+      memcpy(o, dig + 1, (size_t)(len - 1)); o += len - 1;
+    }
+    *o++ = 'e';
+    if (x < 0) { *o++ = '-'; x = -x; }
+    if (x >= 100) *o++ = (char)('0' + x / 100);
+    if (x >= 10) *o++ = (char)('0' + x / 10 % 10);
+    *o++ = (char)('0' + x % 10);
+  }
+  sl_buf_append(b, out, (size_t)(o - out));
+}
+
+/* A newline and `level` steps of serde's two-space indent. */
+static void newline(sl_buf *b, int level) {
+  static const char spaces[] = "\n                                ";
+  size_t n = (size_t)level * 2 + 1;
+  if (n <= sizeof spaces - 1) { sl_buf_append(b, spaces, n); return; }
+  sl_buf_append(b, spaces, 1);
+  for (n -= 1; n > 0;) {
+    size_t c = n < sizeof spaces - 2 ? n : sizeof spaces - 2;
+    sl_buf_append(b, spaces + 1, c);
+    n -= c;
+  }
+}
+
+typedef struct member {
+  const char *key;            /* key bytes                                  */
+  size_t      len;            /* key length                                 */
+  size_t      idx;            /* position in the object: keeps sort stable */
+} member;
+
+/* serde's BTreeMap order: bytes compared as unsigned, a prefix first. */
+static int member_cmp(const void *a, const void *b) {
+  const member *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = n ? memcmp(x->key, y->key, n) : 0;
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void write_value(sl_buf *b, const sl_json *v, int level, int sort);
+
+static void write_object(sl_buf *b, const sl_json *v, int level, int sort) {
+  member stack[16], *ms = stack;
+  size_t i, n = v->length;
+  if (n == 0 || !v->keys || !v->items) { sl_buf_append(b, "{}", 2); return; }
+  if (n > sizeof stack / sizeof stack[0]) {
+    ms = malloc(n * sizeof *ms);
+    if (!ms) { b->oom = 1; return; }
+  }
+  for (i = 0; i < n; i++) {
+    ms[i].key = v->keys[i] ? v->keys[i] : "";
+    ms[i].len = !v->keys[i] ? 0
+                : v->key_lengths ? v->key_lengths[i] : strlen(v->keys[i]);
+    ms[i].idx = i;
+  }
+  if (sort && n > 1) qsort(ms, n, sizeof *ms, member_cmp);
+  put_char(b, '{');
+  for (i = 0; i < n; i++) {
+    if (i) put_char(b, ',');
+    if (level >= 0) newline(b, level + 1);
+    sl_json_write_string(b, ms[i].key, ms[i].len);
+    if (level >= 0) sl_buf_append(b, ": ", 2);
+    else put_char(b, ':');
+    write_value(b, v->items[ms[i].idx], level >= 0 ? level + 1 : -1, sort);
+  }
+  if (level >= 0) newline(b, level);
+  put_char(b, '}');
+  if (ms != stack) free(ms);
+}
+
+static void write_value(sl_buf *b, const sl_json *v, int level, int sort) {
+  size_t i;
+  if (!v) { sl_buf_append(b, "null", 4); return; }
+  switch (v->kind) {
+  case SL_JSON_NULL: sl_buf_append(b, "null", 4); break;
+  case SL_JSON_FALSE: sl_buf_append(b, "false", 5); break;
+  case SL_JSON_TRUE: sl_buf_append(b, "true", 4); break;
+  case SL_JSON_INTEGER: write_int(b, v->integer); break;
+  case SL_JSON_FLOAT: sl_json_write_double(b, v->number); break;
+  case SL_JSON_STRING:
+    sl_json_write_string(b, v->string ? v->string : "",
+                         v->string ? v->length : 0);
+    break;
+  case SL_JSON_ARRAY:
+    if (v->length == 0 || !v->items) { sl_buf_append(b, "[]", 2); break; }
+    put_char(b, '[');
+    for (i = 0; i < v->length; i++) {
+      if (i) put_char(b, ',');
+      if (level >= 0) newline(b, level + 1);
+      write_value(b, v->items[i], level >= 0 ? level + 1 : -1, sort);
+    }
+    if (level >= 0) newline(b, level);
+    put_char(b, ']');
+    break;
+  case SL_JSON_OBJECT:
+    write_object(b, v, level, sort);
+    break;
+  default:
+    sl_buf_append(b, "null", 4);
+    break;
+  }
+}
+
+void sl_json_write(sl_buf *b, const sl_json *v, int indent, int sort_keys) {
+  if (!b) return;
+  write_value(b, v, indent < 0 ? -1 : indent, sort_keys);
+}
+
+int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
+                         char *err, size_t errsz) {
+  sl_json *v;
+  size_t mark;
+  int rc;
+  if (!out) {
+    if (err && errsz)
+      snprintf(err, errsz, "sl_json_canonicalize: NULL buffer");
+    return SL_MISUSE;
+  }
+  rc = sl_json_parse(text, len, &v, err, errsz);
+  if (rc != SL_OK) return rc;
+  mark = out->len;
+  sl_json_write(out, v, -1, 1);
+  sl_json_free(v);
+  if (out->oom) {
+    if (out->data && mark <= out->len) {
+      out->len = mark;
+      out->data[mark] = '\0';
+    }
+    if (err && errsz) snprintf(err, errsz, "out of memory");
+    return SL_NOMEM;
+  }
+  return SL_OK;
+}

@@ -1,0 +1,488 @@
+/*
+** sl_query.c -- the query engine: one filter model turned into SQL with
+** bound parameters, streamed through a cursor that retains its store.
+**
+** Order and time filters are on the instant. Rows in to_rfc3339 "+00:00"
+** form (all of Spacedrive's and ours) sort by text exactly as by time, so
+** they come straight from the indexes, compared as text. Rows in any other
+** form (a "Z", an offset, a short fraction, garbage) are "foreign": the
+** store keeps their ids in temp.sl_foreign, and one small extra arm reads
+** them ordered by sl_instant(). The cursor merges its arms by (instant,
+** id) as it goes -- one arm per wanted type (or severity) when several are
+** wanted, so each streams from its own (value, timestamp) index range --
+** and never sorts nor holds more than one row per arm.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sli.h"
+
+#define MAX_BINDS 96
+#define MAX_ARMS  SL_EVENT_TYPE_COUNT
+
+static const char columns[] =
+  "id, timestamp, device_id, event_type, category, severity, summary,"
+  " details, correlation_id, peer_device_id, model_types, record_count,"
+  " duration_ms";
+
+typedef struct bind {
+  const char *text;           /* bound as text when non-NULL                */
+  int64_t     integer;        /* otherwise as an integer                    */
+} bind;
+
+/* A query under construction: SQL text and its parameters in order. */
+typedef struct builder {
+  sl_buf  sql;                /* the statement                              */
+  bind    binds[MAX_BINDS];   /* ?1.. in order                              */
+  int     n;                  /* binds used                                 */
+  int     overflow;           /* too many parameters                        */
+  char    texts[8][SL_TIME_BUFSZ + SL_UUID_BUFSZ]; /* owned bound strings   */
+  int     n_texts;            /* texts used                                 */
+} builder;
+
+/* One ordered stream of rows and the row it stands on. */
+typedef struct arm {
+  sqlite3_stmt *stmt;         /* NULL once exhausted                        */
+  int64_t       instant;      /* of the current row (if !unknown)           */
+  int64_t       id;           /* of the current row                         */
+  int           unknown;      /* the current row's time does not parse      */
+} arm;
+
+struct sl_cursor {
+  sl_store     *store;        /* retained                                   */
+  arm           arms[MAX_ARMS + 1]; /* canonical arms, then the foreign one */
+  int           n_arms;
+  int           current;      /* arm whose row was handed out, or -1        */
+  int           started;      /* the arms have been stepped once            */
+  int           descending;   /* newest first                               */
+  int64_t       skip;         /* offset rows still to pass over             */
+  int64_t       remaining;    /* rows still allowed; < 0 for no limit       */
+  sl_event      ev;           /* the current row                            */
+  int64_t       unparsable;   /* rows left out: time unknown                */
+  char          errmsg[SLI_ERRMSG_MAX];
+};
+
+void sl_filter_init(sl_filter *f) {
+  memset(f, 0, sizeof *f);
+  f->limit = -1;
+}
+
+static void add_text(builder *b, const char *text) {
+  if (b->n == MAX_BINDS) { b->overflow = 1; return; }
+  b->binds[b->n].text = text;
+  b->binds[b->n++].integer = 0;
+  sl_buf_puts(&b->sql, "?");
+}
+
+static void add_int(builder *b, int64_t v) {
+  if (b->n == MAX_BINDS) { b->overflow = 1; return; }
+  b->binds[b->n].text = NULL;
+  b->binds[b->n++].integer = v;
+  sl_buf_puts(&b->sql, "?");
+}
+
+/* A copy the builder owns, for values it derives (normalised ids, bounds). */
+static const char *own(builder *b, const char *s) {
+  if (b->n_texts == 8) { b->overflow = 1; return s; }
+  char *dst = b->texts[b->n_texts++];
+  snprintf(dst, sizeof b->texts[0], "%s", s);
+  return dst;
+}
+
+static const char *normalized_id(builder *b, const char *id) {
+  char norm[SL_UUID_BUFSZ];
+  return sl_uuid_normalize(id, norm) == SL_OK ? own(b, norm) : id;
+}
+
+/* "col IN (?, ?, ...)" or "col = ?" */
+static void add_in(builder *b, const char *col, const char *const *v,
+                   size_t n) {
+  sl_buf_puts(&b->sql, " AND ");
+  sl_buf_puts(&b->sql, col);
+  if (n == 1) {
+    sl_buf_puts(&b->sql, " = ");
+    add_text(b, v[0]);
+    return;
+  }
+  sl_buf_puts(&b->sql, " IN (");
+  for (size_t i = 0; i < n; i++) {
+    if (i) sl_buf_puts(&b->sql, ", ");
+    add_text(b, v[i]);
+  }
+  sl_buf_puts(&b->sql, ")");
+}
+
+typedef struct plan {
+  const sl_filter *f;
+  int         foreign;        /* the store has rows in other forms          */
+  const char *sev[SL_SEVERITY_COUNT]; /* selected severity names            */
+  size_t      n_sev;
+  const char *split_col;      /* one arm per value of this column, or NULL  */
+  const char *const *split_values;
+  size_t      n_split;
+} plan;
+
+enum { CANONICAL, FOREIGN };
+
+/* Every filter but time, and but the split column (its arm adds it). */
+static void add_conditions(builder *b, const plan *p, int split) {
+  const sl_filter *f = p->f;
+  sl_buf_puts(&b->sql, " WHERE 1");
+  if (f->n_event_types && !(split && p->split_col == (const char *)"event_type"))
+    add_in(b, "event_type", f->event_types, f->n_event_types);
+  if (f->n_categories) add_in(b, "category", f->categories, f->n_categories);
+  if (p->n_sev && !(split && p->split_col == (const char *)"severity"))
+    add_in(b, "severity", p->sev, p->n_sev);
+  if (f->peer) {
+    sl_buf_puts(&b->sql, " AND peer_device_id = ");
+    add_text(b, normalized_id(b, f->peer));
+  }
+  if (f->device) {
+    sl_buf_puts(&b->sql, " AND device_id = ");
+    add_text(b, normalized_id(b, f->device));
+  }
+  if (f->correlation_id) {
+    sl_buf_puts(&b->sql, " AND correlation_id = ");
+    add_text(b, normalized_id(b, f->correlation_id));
+  }
+  if (f->model_type) {
+    char needle[SL_TIME_BUFSZ + SL_UUID_BUFSZ];
+    /* An element of the comma-joined list, not a substring of one. */
+    snprintf(needle, sizeof needle, ",%s,", f->model_type);
+    sl_buf_puts(&b->sql, " AND instr(',' || model_types || ',', ");
+    add_text(b, strlen(f->model_type) + 3 <= sizeof needle ? own(b, needle)
+                                                           : f->model_type);
+    sl_buf_puts(&b->sql, ") > 0");
+  }
+}
+
+/* Time bounds: as text on canonical rows (exact there), through
+** sl_instant on foreign ones. */
+static void add_time(builder *b, const plan *p, int kind) {
+  char text[SL_TIME_BUFSZ];
+  const sl_filter *f = p->f;
+  if (kind == CANONICAL) {
+    if (f->has_since) {
+      sl_time_format(f->since, 0, text);
+      sl_buf_puts(&b->sql, " AND timestamp >= ");
+      add_text(b, own(b, text));
+    }
+    if (f->has_until) {
+      sl_time_format(f->until, 0, text);
+      sl_buf_puts(&b->sql, " AND timestamp <= ");
+      add_text(b, own(b, text));
+    }
+    if (p->foreign)
+      sl_buf_puts(&b->sql, " AND id NOT IN (SELECT id FROM temp.sl_foreign)");
+  } else {
+    sl_buf_puts(&b->sql, " AND id IN (SELECT id FROM temp.sl_foreign)");
+    if (f->has_since) {
+      sl_buf_puts(&b->sql, " AND sl_instant(timestamp) >= ");
+      add_int(b, f->since);
+    }
+    if (f->has_until) {
+      sl_buf_puts(&b->sql, " AND sl_instant(timestamp) <= ");
+      add_int(b, f->until);
+    }
+  }
+}
+
+/* One arm's statement: rows in (instant, id) order, the direction asked. */
+static void build_arm(builder *b, const plan *p, int kind,
+                      const char *split_value) {
+  const sl_filter *f = p->f;
+  const char *dir = f->ascending ? " ASC" : " DESC";
+  sl_buf_puts(&b->sql, "SELECT ");
+  sl_buf_puts(&b->sql, columns);
+  sl_buf_puts(&b->sql, " FROM sync_event_log");
+  add_conditions(b, p, split_value != NULL);
+  if (split_value) {
+    sl_buf_puts(&b->sql, " AND ");
+    sl_buf_puts(&b->sql, p->split_col);
+    sl_buf_puts(&b->sql, " = ");
+    add_text(b, split_value);
+  }
+  add_time(b, p, kind);
+  sl_buf_puts(&b->sql, " ORDER BY ");
+  /* Rows whose time is unknown go last either way. */
+  sl_buf_puts(&b->sql, kind == CANONICAL
+                         ? "timestamp"
+                         : "sl_instant(timestamp) IS NULL, "
+                           "sl_instant(timestamp)");
+  sl_buf_puts(&b->sql, dir);
+  sl_buf_puts(&b->sql, ", id");
+  sl_buf_puts(&b->sql, dir);
+  /* The bound lets SQLite prefer the index that yields this order. */
+  sl_buf_puts(&b->sql, " LIMIT ");
+  add_int(b, f->limit < 0 ? -1 : f->limit + f->offset);
+}
+
+/* Check the filter and decide how to run it. */
+static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
+  memset(p, 0, sizeof *p);
+  p->f = f;
+  for (size_t i = 0; i < f->n_event_types; i++)
+    if (sl_event_type_from_name(f->event_types[i]) < 0)
+      return sli_fail(s, SL_INVALID, "Invalid event type: %s (valid: %s)",
+                      f->event_types[i] ? f->event_types[i] : "(null)",
+                      sl_event_type_list());
+  for (size_t i = 0; i < f->n_categories; i++)
+    if (sl_category_from_name(f->categories[i]) < 0)
+      return sli_fail(s, SL_INVALID, "Invalid category: %s (valid: %s)",
+                      f->categories[i] ? f->categories[i] : "(null)",
+                      sl_category_list());
+  if (f->severities >= SL_SEV_BIT(SL_SEVERITY_COUNT))
+    return sli_fail(s, SL_INVALID, "Invalid severity set: 0x%x",
+                    f->severities);
+  if (f->n_event_types > MAX_ARMS || f->n_categories > 16)
+    return sli_fail(s, SL_INVALID, "too many values in one filter");
+  if (f->offset < 0)
+    return sli_fail(s, SL_INVALID, "offset: negative (%lld)",
+                    (long long)f->offset);
+  for (int i = 0; i < SL_SEVERITY_COUNT; i++)
+    if (f->severities & SL_SEV_BIT(i)) p->sev[p->n_sev++] = sl_severity_name(i);
+  if (p->n_sev == SL_SEVERITY_COUNT) p->n_sev = 0;
+
+  int rc = sli_ts_refresh(s);
+  if (rc != SL_OK) return rc;
+  p->foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
+  if (f->n_event_types > 1) {
+    p->split_col = "event_type";
+    p->split_values = f->event_types;
+    p->n_split = f->n_event_types;
+  } else if (p->n_sev > 1) {
+    p->split_col = "severity";
+    p->split_values = p->sev;
+    p->n_split = p->n_sev;
+  }
+  return SL_OK;
+}
+
+static int prepare(sl_store *s, builder *b, sqlite3_stmt **out) {
+  if (b->sql.oom) return sli_fail(s, SL_NOMEM, "out of memory");
+  if (b->overflow) return sli_fail(s, SL_INVALID, "filter too large");
+  sqlite3_stmt *st;
+  int rc = sli_stmt_get(s, b->sql.data, &st);
+  if (rc != SL_OK) return rc;
+  for (int i = 0; i < b->n; i++) {
+    if (b->binds[i].text)
+      sqlite3_bind_text(st, i + 1, b->binds[i].text, -1, SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_int64(st, i + 1, b->binds[i].integer);
+  }
+  *out = st;
+  return SL_OK;
+}
+
+/* Count the rows of one kind, or the foreign rows whose time is unknown. */
+static int64_t count_rows(sl_store *s, const plan *p, int kind, int unknown,
+                          int *rc) {
+  builder b;
+  sqlite3_stmt *st = NULL;
+  int64_t n = 0;
+  memset(&b, 0, sizeof b);
+  sl_buf_puts(&b.sql, "SELECT count(*) FROM sync_event_log");
+  add_conditions(&b, p, 0);
+  if (unknown)
+    sl_buf_puts(&b.sql, " AND id IN (SELECT id FROM temp.sl_foreign)"
+                        " AND sl_instant(timestamp) IS NULL");
+  else
+    add_time(&b, p, kind);
+  *rc = prepare(s, &b, &st);
+  if (*rc == SL_OK) {
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    else *rc = sli_sqlite_fail(s, s->db, r, NULL);
+    sli_stmt_put(s, st);
+  }
+  sl_buf_free(&b.sql);
+  return n;
+}
+
+static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,
+                   const char *split_value) {
+  builder b;
+  memset(&b, 0, sizeof b);
+  build_arm(&b, p, kind, split_value);
+  int rc = prepare(s, &b, &c->arms[c->n_arms].stmt);
+  sl_buf_free(&b.sql);
+  if (rc == SL_OK) c->n_arms++;
+  return rc;
+}
+
+int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
+  plan p;
+  if (!s || !f || !out) return SL_MISUSE;
+  *out = NULL;
+  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  int rc = make_plan(s, f, &p);
+  if (rc != SL_OK) return rc;
+  sl_cursor *c = calloc(1, sizeof *c);
+  if (!c) return sli_fail(s, SL_NOMEM, "out of memory");
+  sl_store_retain(s);
+  c->store = s;
+  c->current = -1;
+  c->descending = !f->ascending;
+  c->skip = f->offset;
+  c->remaining = f->limit;
+  if (p.n_split)
+    for (size_t i = 0; rc == SL_OK && i < p.n_split; i++)
+      rc = add_arm(s, c, &p, CANONICAL, p.split_values[i]);
+  else
+    rc = add_arm(s, c, &p, CANONICAL, NULL);
+  if (rc == SL_OK && p.foreign) {
+    plan whole = p;
+    whole.split_col = NULL;
+    whole.n_split = 0;
+    rc = add_arm(s, c, &whole, FOREIGN, NULL);
+    if (rc == SL_OK && s->ts_unparsable && (f->has_since || f->has_until))
+      c->unparsable = count_rows(s, &whole, FOREIGN, 1, &rc);
+  }
+  if (rc != SL_OK) {
+    sl_cursor_close(c);
+    return rc;
+  }
+  *out = c;
+  return SL_OK;
+}
+
+static const char *text_col(sqlite3_stmt *st, int i) {
+  return (const char *)sqlite3_column_text(st, i);
+}
+
+static void arm_done(sl_cursor *c, arm *a) {
+  sli_stmt_put(c->store, a->stmt);
+  a->stmt = NULL;
+}
+
+/* Move an arm to its next row; SL_OK (row or exhausted) or an error. */
+static int arm_step(sl_cursor *c, arm *a) {
+  if (!a->stmt) return SL_OK;
+  int rc = sqlite3_step(a->stmt);
+  if (rc == SQLITE_DONE) {
+    arm_done(c, a);
+    return SL_OK;
+  }
+  if (rc != SQLITE_ROW) {
+    snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->store->path,
+             sqlite3_errmsg(c->store->db));
+    arm_done(c, a);
+    return sli_status_from_sqlite(rc);
+  }
+  const char *ts = text_col(a->stmt, 1);
+  a->id = sqlite3_column_int64(a->stmt, 0);
+  a->unknown = !ts || sl_time_parse_rfc3339(
+                        ts, (size_t)sqlite3_column_bytes(a->stmt, 1),
+                        &a->instant) != SL_OK;
+  return SL_OK;
+}
+
+/* Does arm x's row come before arm y's? */
+static int before(const sl_cursor *c, const arm *x, const arm *y) {
+  if (x->unknown != y->unknown) return y->unknown;
+  if (!x->unknown && x->instant != y->instant)
+    return c->descending ? x->instant > y->instant : x->instant < y->instant;
+  return c->descending ? x->id > y->id : x->id < y->id;
+}
+
+static void fill_event(sl_event *e, const arm *a) {
+  sqlite3_stmt *st = a->stmt;
+  e->id = a->id;
+  e->timestamp = text_col(st, 1);
+  e->has_instant = !a->unknown;
+  e->instant = a->unknown ? 0 : a->instant;
+  e->device_id = text_col(st, 2);
+  e->event_type = text_col(st, 3);
+  e->category = text_col(st, 4);
+  e->severity = text_col(st, 5);
+  e->summary = text_col(st, 6);
+  e->details = text_col(st, 7);
+  e->correlation_id = text_col(st, 8);
+  e->peer_device_id = text_col(st, 9);
+  e->model_types = text_col(st, 10);
+  e->has_record_count = sqlite3_column_type(st, 11) != SQLITE_NULL;
+  e->record_count = sqlite3_column_int64(st, 11);
+  e->has_duration_ms = sqlite3_column_type(st, 12) != SQLITE_NULL;
+  e->duration_ms = sqlite3_column_int64(st, 12);
+}
+
+static void finish(sl_cursor *c) {
+  for (int i = 0; i < c->n_arms; i++)
+    if (c->arms[i].stmt) arm_done(c, &c->arms[i]);
+}
+
+int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
+  int rc;
+  if (!c || !ev) return SL_MISUSE;
+  if (!c->started) {
+    c->started = 1;
+    for (int i = 0; i < c->n_arms; i++)
+      if ((rc = arm_step(c, &c->arms[i])) != SL_OK) {
+        finish(c);
+        return rc;
+      }
+  } else if (c->current >= 0) {
+    if ((rc = arm_step(c, &c->arms[c->current])) != SL_OK) {
+      finish(c);
+      return rc;
+    }
+  }
+  for (;;) {
+    int best = -1;
+    for (int i = 0; i < c->n_arms; i++)
+      if (c->arms[i].stmt &&
+          (best < 0 || before(c, &c->arms[i], &c->arms[best])))
+        best = i;
+    c->current = best;
+    if (best < 0 || c->remaining == 0) {
+      finish(c);
+      c->current = -1;
+      return SL_DONE;
+    }
+    if (c->skip > 0) {
+      c->skip--;
+      if ((rc = arm_step(c, &c->arms[best])) != SL_OK) {
+        finish(c);
+        return rc;
+      }
+      continue;
+    }
+    if (c->remaining > 0) c->remaining--;
+    fill_event(&c->ev, &c->arms[best]);
+    *ev = &c->ev;
+    return SL_ROW;
+  }
+}
+
+int64_t sl_cursor_unparsable(const sl_cursor *c) {
+  return c ? c->unparsable : 0;
+}
+
+const char *sl_cursor_errmsg(const sl_cursor *c) {
+  return c ? c->errmsg : "out of memory";
+}
+
+void sl_cursor_close(sl_cursor *c) {
+  if (!c) return;
+  finish(c);
+  sl_store_release(c->store);
+  free(c);
+}
+
+int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
+  plan p;
+  if (!s || !f || !n) return SL_MISUSE;
+  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  int rc = make_plan(s, f, &p);
+  if (rc != SL_OK) return rc;
+  p.split_col = NULL;
+  p.n_split = 0;
+  int64_t total = count_rows(s, &p, CANONICAL, 0, &rc);
+  if (rc == SL_OK && p.foreign) total += count_rows(s, &p, FOREIGN, 0, &rc);
+  if (rc != SL_OK) return rc;
+  total = total > f->offset ? total - f->offset : 0;
+  if (f->limit >= 0 && total > f->limit) total = f->limit;
+  *n = total;
+  return SL_OK;
+}

@@ -1,0 +1,571 @@
+/*
+** sl_store.c -- the store: opening a sync.db (or a library folder holding
+** one) with Spacedrive's schema, read-only opening that never writes a
+** byte, reference counting shared with cursors, the caller connection's
+** statement cache, what is known of the stored timestamps, and pruning.
+*/
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sli.h"
+
+/* Spacedrive's DDL (peer_log.rs), then our own indexes for the query
+** patterns synclua serves: newest-first by severity, by type, by peer. */
+const char sli_schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS sync_event_log (\n"
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+  "  timestamp TEXT NOT NULL,\n"
+  "  device_id TEXT NOT NULL,\n"
+  "  event_type TEXT NOT NULL,\n"
+  "  category TEXT NOT NULL,\n"
+  "  severity TEXT NOT NULL,\n"
+  "  summary TEXT NOT NULL,\n"
+  "  details TEXT,\n"
+  "  correlation_id TEXT,\n"
+  "  peer_device_id TEXT,\n"
+  "  model_types TEXT,\n"
+  "  record_count INTEGER,\n"
+  "  duration_ms INTEGER\n"
+  ");\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp"
+  " ON sync_event_log(timestamp);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_device"
+  " ON sync_event_log(device_id);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_type"
+  " ON sync_event_log(event_type);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_correlation"
+  " ON sync_event_log(correlation_id);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer"
+  " ON sync_event_log(peer_device_id);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_severity_time"
+  " ON sync_event_log(severity, timestamp);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_type_time"
+  " ON sync_event_log(event_type, timestamp);\n"
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer_time"
+  " ON sync_event_log(peer_device_id, timestamp);\n";
+
+static const char *const columns[] = {
+  "id", "timestamp", "device_id", "event_type", "category", "severity",
+  "summary", "details", "correlation_id", "peer_device_id", "model_types",
+  "record_count", "duration_ms"};
+
+#define DEFAULT_QUEUE     65536
+#define DEFAULT_BUSY_MS   5000
+
+char *sli_strdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+int sli_fail(sl_store *s, int status, const char *fmt, ...) {
+  if (!s) return status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int sli_status_from_sqlite(int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_OK: return SL_OK;
+  case SQLITE_NOMEM: return SL_NOMEM;
+  case SQLITE_NOTADB: return SL_NOTDB;
+  case SQLITE_CORRUPT: return SL_CORRUPT;
+  case SQLITE_BUSY: case SQLITE_LOCKED: return SL_BUSY;
+  case SQLITE_READONLY: return SL_READONLY;
+  case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_CANTOPEN:
+    return SL_IOERR;
+  case SQLITE_MISUSE: return SL_MISUSE;
+  default: return SL_ERROR;
+  }
+}
+
+int sli_sqlite_fail(sl_store *s, sqlite3 *db, int rc, const char *context) {
+  int status = sli_status_from_sqlite(rc);
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if ((rc & 0xff) == SQLITE_NOTADB) msg = "not an SQLite database";
+  if ((rc & 0xff) == SQLITE_CORRUPT) msg = "database is corrupt (malformed)";
+  if (context)
+    return sli_fail(s, status, "%s: %s: %s", s ? s->path : "?", context, msg);
+  return sli_fail(s, status, "%s: %s", s ? s->path : "?", msg);
+}
+
+/* ------------------------------------------------------------- opening */
+
+/* A folder means the sync.db inside it, as Spacedrive's library layout. */
+static int resolve_path(sl_store *s, const char *path) {
+  struct stat st;
+  if (!path || !*path) return sli_fail(s, SL_INVALID, "empty store path");
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    size_t n = strlen(path);
+    s->path = malloc(n + 9);
+    if (!s->path) return sli_fail(s, SL_NOMEM, "out of memory");
+    memcpy(s->path, path, n);
+    strcpy(s->path + n, path[n - 1] == '/' ? "sync.db" : "/sync.db");
+  } else {
+    s->path = sli_strdup(path);
+    if (!s->path) return sli_fail(s, SL_NOMEM, "out of memory");
+  }
+  if (stat(s->path, &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return sli_fail(s, SL_NOTDB, "%s: not a regular file", s->path);
+    return SL_OK;
+  }
+  if (errno != ENOENT)
+    return sli_fail(s, SL_IOERR, "%s: %s", s->path, strerror(errno));
+  if (s->readonly) return sli_fail(s, SL_NOTFOUND, "%s: no such file", s->path);
+  /* Writable: SQLite creates the file, but only inside an existing folder. */
+  char *slash = strrchr(s->path, '/');
+  if (slash && slash != s->path) {
+    *slash = '\0';
+    int ok = stat(s->path, &st) == 0 && S_ISDIR(st.st_mode);
+    int rc = ok ? SL_OK
+                : sli_fail(s, SL_NOTFOUND, "%s: no such folder", s->path);
+    *slash = '/';
+    return rc;
+  }
+  return SL_OK;
+}
+
+static int open_connection(sl_store *s, int flags, sqlite3 **out) {
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(s->path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    rc = sli_sqlite_fail(s, db, rc, NULL);
+    sqlite3_close_v2(db);
+    return rc;
+  }
+  sqlite3_extended_result_codes(db, 0);
+  sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
+  rc = sli_register_functions(db);
+  if (rc != SQLITE_OK) {
+    rc = sli_sqlite_fail(s, db, rc, NULL);
+    sqlite3_close_v2(db);
+    return rc;
+  }
+  *out = db;
+  return SL_OK;
+}
+
+/* The table must be there with every column Spacedrive writes. */
+static int check_table(sl_store *s, sqlite3 *db) {
+  sqlite3_stmt *st;
+  int found = 0, have[sizeof columns / sizeof *columns] = {0};
+  int rc = sqlite3_prepare_v2(db, "PRAGMA table_info(sync_event_log)", -1,
+                              &st, NULL);
+  if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 1);
+    found = 1;
+    for (size_t i = 0; i < sizeof columns / sizeof *columns; i++)
+      if (name && strcmp(name, columns[i]) == 0) have[i] = 1;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return sli_sqlite_fail(s, db, rc, NULL);
+  if (!found)
+    return sli_fail(s, SL_NOTDB,
+                    "%s: no sync_event_log table (not a Spacedrive sync.db)",
+                    s->path);
+  for (size_t i = 0; i < sizeof columns / sizeof *columns; i++)
+    if (!have[i])
+      return sli_fail(s, SL_NOTDB, "%s: sync_event_log has no column '%s'",
+                      s->path, columns[i]);
+  return SL_OK;
+}
+
+static int create_schema(sl_store *s, sqlite3 *db) {
+  char *err = NULL;
+  const char *sync = s->opts.synchronous_full ? "PRAGMA synchronous=FULL;"
+                                              : "PRAGMA synchronous=NORMAL;";
+  /* journal_mode is the first statement to read the header: a file that is
+  ** not a database fails here, before anything is written. */
+  int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &err);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sync, NULL, NULL, &err);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sli_schema_sql, NULL, NULL, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
+  return SL_OK;
+}
+
+static void fill_defaults(sl_open_opts *o) {
+  if (o->queue_capacity == 0) o->queue_capacity = DEFAULT_QUEUE;
+  if (o->retention <= 0) o->retention = 7 * SL_NS_PER_DAY;
+  if (o->prune_interval <= 0) o->prune_interval = 3600 * SL_NS_PER_SEC;
+  if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = DEFAULT_BUSY_MS;
+}
+
+int sl_store_open(const char *path, const sl_open_opts *opts,
+                  sl_store **out) {
+  sqlite3 *wdb = NULL;
+  int rc;
+  if (!out) return SL_MISUSE;
+  sl_store *s = calloc(1, sizeof *s);
+  *out = s;
+  if (!s) return SL_NOMEM;
+  pthread_mutex_init(&s->refs_lock, NULL);
+  s->refs = 1;
+  if (opts) s->opts = *opts;
+  fill_defaults(&s->opts);
+  s->opts.device_id = NULL;
+  s->readonly = s->opts.readonly != 0;
+  if (opts && opts->device_id) {
+    char norm[SL_UUID_BUFSZ];
+    s->device_id = sli_strdup(
+      sl_uuid_normalize(opts->device_id, norm) == SL_OK ? norm
+                                                        : opts->device_id);
+    if (!s->device_id) return sli_fail(s, SL_NOMEM, "out of memory");
+  }
+  if ((rc = resolve_path(s, path)) != SL_OK) goto fail;
+
+  if (s->readonly) {
+    rc = open_connection(s, SQLITE_OPEN_READONLY, &s->db);
+    if (rc == SL_OK) rc = check_table(s, s->db);
+    if (rc != SL_OK) goto fail;
+    return SL_OK;
+  }
+
+  rc = open_connection(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &wdb);
+  if (rc == SL_OK) rc = create_schema(s, wdb);
+  if (rc == SL_OK) rc = check_table(s, wdb);
+  if (rc == SL_OK)
+    rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
+  if (rc != SL_OK) goto fail;
+  rc = sli_writer_start(s, wdb, &s->writer);
+  wdb = NULL; /* the writer owns it now, even on failure */
+  if (rc != SL_OK) goto fail;
+  if (s->opts.auto_prune) sli_writer_schedule_prune(s->writer);
+  return SL_OK;
+
+fail:
+  sqlite3_close_v2(wdb);
+  s->closed = 1;
+  return rc;
+}
+
+/* ------------------------------------------------- lifetime and access */
+
+const char *sl_store_errmsg(const sl_store *s) {
+  return s ? s->errmsg : "out of memory";
+}
+
+const char *sl_store_path(const sl_store *s) {
+  return s && s->path ? s->path : "";
+}
+
+int sl_store_readonly(const sl_store *s) { return s ? s->readonly : 0; }
+
+void sl_store_retain(sl_store *s) {
+  if (!s) return;
+  pthread_mutex_lock(&s->refs_lock);
+  s->refs++;
+  pthread_mutex_unlock(&s->refs_lock);
+}
+
+static void destroy(sl_store *s) {
+  if (s->writer) {
+    sli_writer_stop(s->writer);
+    sli_writer_free(s->writer);
+  }
+  for (int i = 0; i < SLI_STMT_CACHE; i++) {
+    sqlite3_finalize(s->stmts[i].stmt);
+    free(s->stmts[i].sql);
+  }
+  sqlite3_close_v2(s->db);
+  pthread_mutex_destroy(&s->refs_lock);
+  free(s->path);
+  free(s->device_id);
+  free(s);
+}
+
+void sl_store_release(sl_store *s) {
+  if (!s) return;
+  pthread_mutex_lock(&s->refs_lock);
+  int last = --s->refs == 0;
+  pthread_mutex_unlock(&s->refs_lock);
+  if (last) destroy(s);
+}
+
+int sl_store_close(sl_store *s) {
+  if (!s || s->closed) return SL_OK;
+  s->closed = 1;
+  /* The writer stops (after flushing) but stays allocated until the last
+  ** reference goes, so a racing append finds it stopped, not freed. */
+  return s->writer ? sli_writer_stop(s->writer) : SL_OK;
+}
+
+/* ------------------------------------------------------ statement cache */
+
+int sli_stmt_get(sl_store *s, const char *sql, sqlite3_stmt **out) {
+  int victim = -1;
+  for (int i = 0; i < SLI_STMT_CACHE; i++) {
+    sli_stmt_slot *slot = &s->stmts[i];
+    if (slot->stmt && !slot->in_use && strcmp(slot->sql, sql) == 0) {
+      slot->in_use = 1;
+      slot->last_used = ++s->stmt_clock;
+      *out = slot->stmt;
+      return SL_OK;
+    }
+    if (!slot->in_use &&
+        (victim < 0 || !slot->stmt ||
+         (s->stmts[victim].stmt && slot->last_used <
+                                       s->stmts[victim].last_used)))
+      victim = i;
+  }
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) return sli_sqlite_fail(s, s->db, rc, NULL);
+  char *copy = sli_strdup(sql);
+  if (victim < 0 || !copy) {
+    /* Every slot busy (many cursors at once): an uncached statement. */
+    free(copy);
+    *out = st;
+    return SL_OK;
+  }
+  sli_stmt_slot *slot = &s->stmts[victim];
+  sqlite3_finalize(slot->stmt);
+  free(slot->sql);
+  slot->sql = copy;
+  slot->stmt = st;
+  slot->in_use = 1;
+  slot->last_used = ++s->stmt_clock;
+  *out = st;
+  return SL_OK;
+}
+
+void sli_stmt_put(sl_store *s, sqlite3_stmt *st) {
+  if (!st) return;
+  for (int i = 0; i < SLI_STMT_CACHE; i++) {
+    if (s->stmts[i].stmt == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      s->stmts[i].in_use = 0;
+      return;
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+/* ------------------------------------------------------------- logging */
+
+static int usable(sl_store *s) {
+  if (!s) return SL_MISUSE;
+  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  return SL_OK;
+}
+
+int sl_store_append(sl_store *s, const sl_event *ev) {
+  if (!s || !ev) return SL_MISUSE;
+  if (!s->writer) return s->closed ? SL_MISUSE : SL_READONLY;
+  if (sli_event_check(ev, 0, NULL, 0) != SL_OK) return SL_INVALID;
+  if (!ev->device_id && !s->device_id) return SL_INVALID;
+  return sli_writer_append(s->writer, ev, s->device_id);
+}
+
+int sl_store_flush(sl_store *s) {
+  int rc = usable(s);
+  if (rc != SL_OK) return rc;
+  if (!s->writer) return SL_OK;
+  rc = sli_writer_flush(s->writer);
+  if (rc != SL_OK)
+    return sli_fail(s, rc, "%s: events could not be written (%s)", s->path,
+                    sl_status_name(rc));
+  return SL_OK;
+}
+
+int sl_store_stats(sl_store *s, sl_stats *out) {
+  if (!s || !out) return SL_MISUSE;
+  memset(out, 0, sizeof *out);
+  out->queue_capacity = s->opts.queue_capacity;
+  if (s->writer) sli_writer_stats(s->writer, out);
+  return SL_OK;
+}
+
+/* ------------------------------------------------- stored timestamps */
+
+static int64_t scalar(sl_store *s, const char *sql, int *rc) {
+  sqlite3_stmt *st;
+  int64_t v = 0;
+  *rc = sli_stmt_get(s, sql, &st);
+  if (*rc != SL_OK) return 0;
+  int r = sqlite3_step(st);
+  if (r == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  else *rc = sli_sqlite_fail(s, s->db, r, NULL);
+  sli_stmt_put(s, st);
+  return v;
+}
+
+/* Rows not in canonical form are few (none in Spacedrive's files): their
+** ids go to temp.sl_foreign, on this connection only, so that queries can
+** take the canonical rows in index order and merge the foreign ones in by
+** instant. A TEMP table leaves the file itself untouched. */
+static int remember_foreign(sl_store *s, int64_t id) {
+  sqlite3_stmt *st;
+  int rc = sli_stmt_get(s, "INSERT OR IGNORE INTO temp.sl_foreign(id) "
+                           "VALUES (?1)", &st);
+  if (rc != SL_OK) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int r = sqlite3_step(st);
+  sli_stmt_put(s, st);
+  return r == SQLITE_DONE ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
+}
+
+int sli_ts_refresh(sl_store *s) {
+  int rc;
+  int64_t version = scalar(s, "PRAGMA data_version", &rc);
+  if (rc != SL_OK) return rc;
+  if (s->ts_known && version == s->ts_data_version) return SL_OK;
+  if (!s->ts_known) {
+    int r = sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS sl_foreign"
+                                "(id INTEGER PRIMARY KEY); "
+                                "DELETE FROM temp.sl_foreign;",
+                         NULL, NULL, NULL);
+    if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
+  }
+  int64_t max_id = scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log",
+                          &rc);
+  if (rc != SL_OK) return rc;
+  if (max_id > s->ts_checked_id) {
+    sqlite3_stmt *st;
+    /* A first look reads the whole timestamp index (smaller than the
+    ** table); later ones only the new rows, by id. */
+    rc = sli_stmt_get(s,
+                      s->ts_checked_id == 0
+                        ? "SELECT id, sl_ts_class(timestamp) FROM"
+                          " sync_event_log WHERE sl_ts_class(timestamp) <> 0"
+                          " AND +id <= ?2 AND ?1 = 0"
+                        : "SELECT id, sl_ts_class(timestamp) FROM"
+                          " sync_event_log WHERE id > ?1 AND id <= ?2"
+                          " AND sl_ts_class(timestamp) <> 0",
+                      &st);
+    if (rc != SL_OK) return rc;
+    sqlite3_bind_int64(st, 1, s->ts_checked_id);
+    sqlite3_bind_int64(st, 2, max_id);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+      int64_t id = sqlite3_column_int64(st, 0);
+      if (sqlite3_column_int(st, 1) == 1) {
+        s->ts_noncanonical++;
+      } else {
+        if (s->ts_unparsable < 3) s->ts_first_bad[s->ts_unparsable] = id;
+        s->ts_unparsable++;
+      }
+      if ((rc = remember_foreign(s, id)) != SL_OK) break;
+    }
+    sli_stmt_put(s, st);
+    if (rc != SL_OK) return rc;
+    if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, NULL);
+    s->ts_checked_id = max_id;
+  }
+  s->ts_data_version = version;
+  s->ts_known = 1;
+  return SL_OK;
+}
+
+int sl_store_time_report(sl_store *s, sl_time_report *out) {
+  int rc = usable(s);
+  if (rc != SL_OK) return rc;
+  if (!out) return SL_MISUSE;
+  /* Our own deletions do not show in data_version: start over. */
+  s->ts_known = 0;
+  s->ts_checked_id = s->ts_noncanonical = s->ts_unparsable = 0;
+  memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+  if ((rc = sli_ts_refresh(s)) != SL_OK) return rc;
+  memset(out, 0, sizeof *out);
+  out->rows = scalar(s, "SELECT count(*) FROM sync_event_log", &rc);
+  if (rc != SL_OK) return rc;
+  out->noncanonical = s->ts_noncanonical;
+  out->unparsable = s->ts_unparsable;
+  memcpy(out->first_bad_id, s->ts_first_bad, sizeof out->first_bad_id);
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------- pruning */
+
+int sli_prune(sqlite3 *db, sl_store *s, int64_t cutoff, int dry_run,
+              sl_prune_result *out) {
+  /* Every row older than the cutoff has a text date before cutoff + 2 days
+  ** whatever its offset, so the timestamp index narrows the scan and
+  ** sl_instant decides exactly. */
+  char bound[SL_TIME_BUFSZ];
+  sqlite3_stmt *st = NULL;
+  int rc;
+  sl_time_format(cutoff + 2 * SL_NS_PER_DAY, 0, bound);
+  bound[10] = '\0';
+  memset(out, 0, sizeof *out);
+  out->cutoff = cutoff;
+
+  rc = sqlite3_exec(db, dry_run ? "BEGIN" : "BEGIN IMMEDIATE", NULL, NULL,
+                    NULL);
+  if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, "prune");
+  rc = sqlite3_prepare_v2(
+    db,
+    "SELECT count(*), min(sl_instant(timestamp)), max(sl_instant(timestamp))"
+    " FROM sync_event_log WHERE timestamp < ?1 AND sl_instant(timestamp) < ?2",
+    -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, bound, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, cutoff);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      out->count = sqlite3_column_int64(st, 0);
+      out->oldest = sqlite3_column_int64(st, 1);
+      out->newest = sqlite3_column_int64(st, 2);
+      rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+  }
+  if (rc == SQLITE_OK && !dry_run && out->count > 0) {
+    rc = sqlite3_prepare_v2(db,
+                            "DELETE FROM sync_event_log WHERE timestamp < ?1"
+                            " AND sl_instant(timestamp) < ?2",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, bound, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, cutoff);
+      rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) {
+        out->count = sqlite3_changes64(db);
+        rc = SQLITE_OK;
+      }
+      sqlite3_finalize(st);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    int status = sli_sqlite_fail(s, db, rc, "prune");
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+  }
+  rc = sqlite3_exec(db, dry_run ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    int status = sli_sqlite_fail(s, db, rc, "prune");
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+  }
+  return SL_OK;
+}
+
+int sl_store_prune(sl_store *s, int64_t older_than, int dry_run,
+                   sl_prune_result *out) {
+  sl_time_report report;
+  int rc = usable(s);
+  if (rc != SL_OK) return rc;
+  if (!out || older_than < 0) return SL_MISUSE;
+  if (s->readonly && !dry_run)
+    return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot prune",
+                    s->path);
+  if (older_than == 0) older_than = s->opts.retention;
+  rc = sli_prune(s->db, s, sl_time_now() - older_than, dry_run, out);
+  if (rc != SL_OK) return rc;
+  if ((rc = sl_store_time_report(s, &report)) != SL_OK) return rc;
+  out->unparsable = report.unparsable;
+  return SL_OK;
+}

@@ -1,0 +1,108 @@
+/*
+** sli.h -- libsynclua's private cross-file declarations (core/ only).
+**
+** The store (sl_store.c) owns two SQLite connections: the caller's, used for
+** queries, counts and on-demand pruning from the thread that owns the
+** handle, and the writer's, used only by the writer thread (sl_writer.c).
+** Both have synclua's SQL functions registered (sl_sqlfunc.c).
+*/
+#ifndef SLI_H
+#define SLI_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "sl.h"
+
+#define SLI_ERRMSG_MAX 512
+#define SLI_STMT_CACHE 16
+
+/* The DDL, exactly as Spacedrive runs it on every open, then ours. */
+extern const char sli_schema_sql[];
+
+typedef struct sli_writer sli_writer;
+
+typedef struct sli_stmt_slot {
+  char         *sql;          /* the text the statement was prepared from   */
+  sqlite3_stmt *stmt;         /* NULL when the slot is empty                */
+  int           in_use;       /* a cursor is stepping it                    */
+  unsigned      last_used;    /* for least-recently-used eviction           */
+} sli_stmt_slot;
+
+struct sl_store {
+  pthread_mutex_t refs_lock;  /* guards refs: cursors may die anywhere      */
+  int             refs;       /* the caller's handle + open cursors         */
+  int             closed;     /* sl_store_close was called                  */
+  int             readonly;   /* opened to analyse: never writes            */
+  char           *path;       /* the resolved sync.db path                  */
+  char           *device_id;  /* default device for appends, or NULL        */
+  sl_open_opts    opts;       /* with defaults filled in                    */
+  sqlite3        *db;         /* the caller's connection                    */
+  sli_writer     *writer;     /* NULL for a read-only store                 */
+  char            errmsg[SLI_ERRMSG_MAX]; /* last failure on this handle    */
+
+  sli_stmt_slot   stmts[SLI_STMT_CACHE];  /* prepared statements by text    */
+  unsigned        stmt_clock;             /* ticks for LRU                  */
+
+  /* What we know of the stored timestamps, refreshed incrementally: rows
+  ** with id <= ts_checked_id have been classified. Queries compare text
+  ** (using the indexes) only while every row is in canonical form. */
+  int             ts_known;        /* ts_* below are valid                  */
+  int64_t         ts_data_version; /* PRAGMA data_version when last checked */
+  int64_t         ts_checked_id;   /* highest id classified                 */
+  int64_t         ts_noncanonical; /* parsable, not to_rfc3339 +00:00       */
+  int64_t         ts_unparsable;   /* not RFC 3339 at all                   */
+  int64_t         ts_first_bad[3]; /* ids of the first unparsable rows      */
+};
+
+/* Set the store's message (printf-style) and return `status`. */
+int sli_fail(sl_store *s, int status, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+/* Map an SQLite result code to a status, and record "<path>: <sqlite
+** message>" (with an optional context prefix) on the store. */
+int sli_sqlite_fail(sl_store *s, sqlite3 *db, int rc, const char *context);
+int sli_status_from_sqlite(int rc);
+
+/* Register sl_instant(text) and sl_ts_class(text) on a connection. */
+int sli_register_functions(sqlite3 *db);
+
+/* sl_ts_class: 0 canonical (to_rfc3339 +00:00, so text order is time
+** order), 1 parses but other form, 2 does not parse. */
+int sli_ts_class(const char *text, size_t len, int64_t *instant);
+
+/* Bring ts_* up to date with the file (cheap when nothing changed). */
+int sli_ts_refresh(sl_store *s);
+
+/* The statement cache of the caller's connection. sli_stmt_get prepares or
+** reuses a statement for `sql` and marks it in use; sli_stmt_put resets it,
+** clears its bindings and gives it back. */
+int sli_stmt_get(sl_store *s, const char *sql, sqlite3_stmt **out);
+void sli_stmt_put(sl_store *s, sqlite3_stmt *stmt);
+
+/* The writer thread (sl_writer.c). */
+int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out);
+int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device);
+int sli_writer_flush(sli_writer *w);
+void sli_writer_stats(sli_writer *w, sl_stats *out);
+int sli_writer_stop(sli_writer *w);   /* flush, join, close its connection */
+void sli_writer_free(sli_writer *w); /* after stop, once no one appends   */
+void sli_writer_schedule_prune(sli_writer *w); /* auto-prune from now on   */
+
+/* Deleting by instant, shared by sl_store_prune and the writer's hourly
+** pass. Counts only when dry_run. Reports failures through the store when
+** s is non-NULL. */
+int sli_prune(sqlite3 *db, sl_store *s, int64_t cutoff, int dry_run,
+              sl_prune_result *out);
+
+/* sl_event_validate, optionally without parsing details. */
+int sli_event_check(const sl_event *ev, int check_details, char *err,
+                    size_t errsz);
+
+/* Copy a string with malloc; NULL in, NULL out. */
+char *sli_strdup(const char *s);
+
+#endif

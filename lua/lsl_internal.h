@@ -1,0 +1,66 @@
+/*
+** lsl_internal.h -- declarations shared by the binding's files (lua/lsl_*.c):
+** the type names, the owned-pointer box that keeps malloc'ed memory safe
+** across calls that can raise, and Lua <-> JSON and filter conversion.
+*/
+#ifndef LSL_INTERNAL_H
+#define LSL_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "sl.h"
+
+#define LSL_STORE  "synclua.Store"
+#define LSL_CURSOR "synclua.Cursor"
+#define LSL_BOX    "synclua.Box"
+
+/* A userdata owning a C pointer, freed by __gc (or at once by lsl_box_free)
+** so that memory survives no error raised while it is held. */
+typedef struct lsl_box {
+  void *ptr;                    /* the owned object, NULL once freed        */
+  void (*free_fn)(void *);      /* how to free it                           */
+} lsl_box;
+
+/* Push a box owning nothing yet; set ->ptr and ->free_fn once allocated. */
+lsl_box *lsl_box_push(lua_State *L);
+void lsl_box_free(lsl_box *box);
+
+/* An sl_buf inside a box on the stack top. */
+sl_buf *lsl_buf_push(lua_State *L);
+
+/* Encode the Lua value at idx (table, string, number, boolean, null) as
+** JSON text into b. Returns NULL or a message (pushed) saying what cannot
+** be encoded. */
+const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b);
+
+/* Push the Lua value for a JSON tree: objects and arrays as tables, null
+** as synclua.null (the light userdata NULL, like cjson.null). */
+void lsl_json_push(lua_State *L, const sl_json *v);
+
+/* Parse JSON text and push its value; on failure push nil (returns 0). */
+int lsl_json_decode(lua_State *L, const char *text, size_t len);
+
+/* Read the filter table at idx into f; strings stay owned by Lua values on
+** the stack below the returned top, so keep them until the query starts.
+** Raises bad argument #arg for a bad filter. */
+void lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f);
+
+/* A time argument: a string in the --since grammar or an integer instant. */
+int64_t lsl_check_time(lua_State *L, int idx, int arg, const char *field);
+
+/* A duration argument: a string ("7 days") or a number of seconds. */
+int64_t lsl_check_duration(lua_State *L, int idx, int arg, const char *field);
+
+/* Push the Lua table for an event. raw != 0 keeps details as text. */
+void lsl_push_event(lua_State *L, const sl_event *ev, int raw);
+
+/* Register the Store and Cursor types' metatables. */
+void lsl_store_register(lua_State *L);
+void lsl_cursor_register(lua_State *L);
+
+/* store:events() -- pushes iterator, state, nil, closing value. */
+int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
+                    int filter_idx);
+
+#endif

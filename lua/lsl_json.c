@@ -1,0 +1,217 @@
+/*
+** lsl_json.c -- the binding's JSON bridge: Lua tables to JSON text for an
+** event's details (the core's writer then stores it compact with sorted
+** keys) and the core's parsed trees back to Lua tables, plus the boxes
+** that own C memory while Lua code runs.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsl_internal.h"
+
+#define MAX_DEPTH 64
+
+/* --------------------------------------------------------------- boxes */
+
+void lsl_box_free(lsl_box *box) {
+  if (box && box->ptr) {
+    box->free_fn(box->ptr);
+    box->ptr = NULL;
+  }
+}
+
+static int l_box_gc(lua_State *L) {
+  lsl_box_free(luaL_checkudata(L, 1, LSL_BOX));
+  return 0;
+}
+
+lsl_box *lsl_box_push(lua_State *L) {
+  lsl_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->ptr = NULL;
+  box->free_fn = free;
+  if (luaL_newmetatable(L, LSL_BOX)) {
+    lua_pushcfunction(L, l_box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_box_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2); /* pop metatable */
+  return box;
+}
+
+static void free_buf(void *p) {
+  sl_buf_free(p);
+  free(p);
+}
+
+sl_buf *lsl_buf_push(lua_State *L) {
+  lsl_box *box = lsl_box_push(L);
+  sl_buf *b = calloc(1, sizeof *b);
+  if (!b) luaL_error(L, "not enough memory");
+  box->ptr = b;
+  box->free_fn = free_buf;
+  return b;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* A table is an array when its keys are exactly 1..n (and it is not
+** empty: an empty table is {} as cjson writes it). */
+static int is_array(lua_State *L, int idx, lua_Integer *n) {
+  lua_Integer count = 0, max = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1); /* pop value */
+    if (!lua_isinteger(L, -1)) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    lua_Integer k = lua_tointeger(L, -1);
+    if (k < 1) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    if (k > max) max = k;
+    count++;
+  }
+  *n = count;
+  return count > 0 && max == count;
+}
+
+static const char *encode(lua_State *L, int idx, sl_buf *b, int depth) {
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    sl_buf_puts(b, "null");
+    return NULL;
+  case LUA_TBOOLEAN:
+    sl_buf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
+    return NULL;
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL) {
+      sl_buf_puts(b, "null");
+      return NULL;
+    }
+    return lua_pushliteral(L, "cannot encode a light userdata other than null");
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      char num[32];
+      int n = snprintf(num, sizeof num, LUA_INTEGER_FMT,
+                       (LUAI_UACINT)lua_tointeger(L, idx));
+      sl_buf_append(b, num, (size_t)n);
+    } else {
+      double d = (double)lua_tonumber(L, idx);
+      if (!isfinite(d))
+        return lua_pushfstring(L, "cannot encode the number %f", d);
+      sl_json_write_double(b, d);
+    }
+    return NULL;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    sl_json_write_string(b, s, len);
+    return NULL;
+  }
+  case LUA_TTABLE:
+    break;
+  default:
+    return lua_pushfstring(L, "cannot encode a %s", luaL_typename(L, idx));
+  }
+  if (depth >= MAX_DEPTH)
+    return lua_pushliteral(L, "nested too deeply (a cycle?)");
+  if (!lua_checkstack(L, 4)) return lua_pushliteral(L, "stack overflow");
+  lua_Integer n;
+  if (is_array(L, idx, &n)) {
+    sl_buf_puts(b, "[");
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (i > 1) sl_buf_puts(b, ",");
+      lua_rawgeti(L, idx, i);
+      const char *err = encode(L, -1, b, depth + 1);
+      if (err) return err;
+      lua_pop(L, 1);
+    }
+    sl_buf_puts(b, "]");
+    return NULL;
+  }
+  sl_buf_puts(b, "{");
+  int first = 1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return lua_pushfstring(L, "object keys must be strings, not %s",
+                             luaL_typename(L, -2));
+    size_t klen;
+    const char *k = lua_tolstring(L, -2, &klen);
+    if (!first) sl_buf_puts(b, ",");
+    first = 0;
+    sl_json_write_string(b, k, klen);
+    sl_buf_puts(b, ":");
+    const char *err = encode(L, -1, b, depth + 1);
+    if (err) return err;
+    lua_pop(L, 1); /* pop value, keep key */
+  }
+  sl_buf_puts(b, "}");
+  return NULL;
+}
+
+const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b) {
+  int top = lua_gettop(L);
+  const char *err = encode(L, idx, b, 0);
+  if (err) {
+    lua_replace(L, top + 1); /* keep the message, drop the traversal */
+    lua_settop(L, top + 1);
+    return err;
+  }
+  if (b->oom) luaL_error(L, "not enough memory");
+  lua_settop(L, top);
+  return NULL;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+void lsl_json_push(lua_State *L, const sl_json *v) {
+  luaL_checkstack(L, 3, "JSON nested too deeply");
+  switch (v->kind) {
+  case SL_JSON_NULL: lua_pushlightuserdata(L, NULL); break;
+  case SL_JSON_FALSE: lua_pushboolean(L, 0); break;
+  case SL_JSON_TRUE: lua_pushboolean(L, 1); break;
+  case SL_JSON_INTEGER: lua_pushinteger(L, (lua_Integer)v->integer); break;
+  case SL_JSON_FLOAT: lua_pushnumber(L, (lua_Number)v->number); break;
+  case SL_JSON_STRING: lua_pushlstring(L, v->string, v->length); break;
+  case SL_JSON_ARRAY:
+    lua_createtable(L, (int)v->length, 0);
+    for (size_t i = 0; i < v->length; i++) {
+      lsl_json_push(L, v->items[i]);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    break;
+  case SL_JSON_OBJECT:
+    lua_createtable(L, 0, (int)v->length);
+    for (size_t i = 0; i < v->length; i++) {
+      lua_pushlstring(L, v->keys[i], v->key_lengths[i]);
+      lsl_json_push(L, v->items[i]);
+      lua_rawset(L, -3);
+    }
+    break;
+  }
+}
+
+static void free_tree(void *p) { sl_json_free(p); }
+
+int lsl_json_decode(lua_State *L, const char *text, size_t len) {
+  sl_json *tree = NULL;
+  lsl_box *box = lsl_box_push(L);
+  if (sl_json_parse(text, len, &tree, NULL, 0) != SL_OK) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return 0;
+  }
+  box->ptr = tree;
+  box->free_fn = free_tree;
+  lsl_json_push(L, tree);
+  lsl_box_free(box);
+  lua_remove(L, -2); /* remove the box */
+  return 1;
+}

@@ -1,0 +1,184 @@
+/*
+** lsl_module.c -- luaopen_synclua_core: the module table of synclua.core.
+** Its functions are the core's time, uuid and JSON services; its types
+** (Store, Cursor) are registered by their own files.
+*/
+#include <string.h>
+
+#include "lsl.h"
+#include "lsl_internal.h"
+
+#define ERRSZ 256
+
+/* parse_time(text [, now]) -> instant | nil, message */
+static int l_parse_time(lua_State *L) {
+  char err[ERRSZ];
+  int64_t t;
+  const char *s = luaL_checkstring(L, 1);
+  int64_t now = luaL_opt(L, luaL_checkinteger, 2, sl_time_now());
+  if (sl_time_parse_point(s, now, &t, err, sizeof err) != SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)t);
+  return 1;
+}
+
+/* parse_rfc3339(text) -> instant | nil, message (the stored form only) */
+static int l_parse_rfc3339(lua_State *L) {
+  size_t len;
+  int64_t t;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (sl_time_parse_rfc3339(s, len, &t) != SL_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "not an RFC 3339 time: %s", s);
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)t);
+  return 1;
+}
+
+/* format_time(instant [, zulu]) -> "2025-12-03T10:15:00.123+00:00" */
+static int l_format_time(lua_State *L) {
+  char buf[SL_TIME_BUFSZ];
+  int64_t t = (int64_t)luaL_checkinteger(L, 1);
+  size_t n = sl_time_format(t, lua_toboolean(L, 2), buf);
+  lua_pushlstring(L, buf, n);
+  return 1;
+}
+
+/* parse_duration(text) -> nanoseconds | nil, message */
+static int l_parse_duration(lua_State *L) {
+  char err[ERRSZ];
+  int64_t ns;
+  if (sl_duration_parse(luaL_checkstring(L, 1), &ns, err, sizeof err) !=
+      SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)ns);
+  return 1;
+}
+
+/* now() -> the current instant */
+static int l_now(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sl_time_now());
+  return 1;
+}
+
+/* uuid() -> a fresh v4 uuid, lowercase */
+static int l_uuid(lua_State *L) {
+  char buf[SL_UUID_BUFSZ];
+  sl_uuid_v4(buf);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+/* severity_set(text) -> { name = true, ... } | nil, message */
+static int l_severity_set(lua_State *L) {
+  char err[ERRSZ];
+  unsigned mask;
+  if (sl_severity_parse_set(luaL_checkstring(L, 1), &mask, err, sizeof err) !=
+      SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  lua_newtable(L);
+  for (int i = 0; i < SL_SEVERITY_COUNT; i++) {
+    if (!(mask & SL_SEV_BIT(i))) continue;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, sl_severity_name(i));
+  }
+  return 1;
+}
+
+/* event_type_info(name) -> { category, severity, debug_name } | nil */
+static int l_event_type_info(lua_State *L) {
+  int t = sl_event_type_from_name(luaL_checkstring(L, 1));
+  if (t < 0) return 0;
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, sl_category_name(sl_event_type_category(t)));
+  lua_setfield(L, -2, "category");
+  lua_pushstring(L, sl_severity_name(sl_event_type_severity(t)));
+  lua_setfield(L, -2, "severity");
+  lua_pushstring(L, sl_event_type_debug_name(t));
+  lua_setfield(L, -2, "debug_name");
+  return 1;
+}
+
+static void free_tree(void *p) { sl_json_free(p); }
+
+/* json_decode(text) -> value | nil, message */
+static int l_json_decode(lua_State *L) {
+  char err[ERRSZ];
+  size_t len;
+  sl_json *tree = NULL;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lsl_box *box = lsl_box_push(L);
+  if (sl_json_parse(s, len, &tree, err, sizeof err) != SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  box->ptr = tree;
+  box->free_fn = free_tree;
+  lsl_json_push(L, tree);
+  lsl_box_free(box);
+  return 1;
+}
+
+/* json_encode(value) -> compact JSON with sorted keys, as Spacedrive stores
+** details; raises for what JSON cannot hold. */
+static int l_json_encode(lua_State *L) {
+  char err[ERRSZ];
+  luaL_checkany(L, 1);
+  sl_buf *b = lsl_buf_push(L);
+  const char *msg = lsl_json_encode(L, 1, b);
+  if (msg) return luaL_argerror(L, 1, msg);
+  sl_buf *out = lsl_buf_push(L);
+  if (sl_json_canonicalize(b->data ? b->data : "", b->len, out, err,
+                           sizeof err) != SL_OK || out->oom)
+    return luaL_error(L, "json_encode: %s", err);
+  lua_pushlstring(L, out->data, out->len);
+  return 1;
+}
+
+static void push_names(lua_State *L, const char *field, int n,
+                       const char *(*name)(int)) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(L, name(i));
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, field);
+}
+
+static const luaL_Reg module_fns[] = {
+  {"parse_time", l_parse_time},
+  {"parse_rfc3339", l_parse_rfc3339},
+  {"format_time", l_format_time},
+  {"parse_duration", l_parse_duration},
+  {"now", l_now},
+  {"uuid", l_uuid},
+  {"severity_set", l_severity_set},
+  {"event_type_info", l_event_type_info},
+  {"json_decode", l_json_decode},
+  {"json_encode", l_json_encode},
+  {NULL, NULL}};
+
+int luaopen_synclua_core(lua_State *L) {
+  luaL_newlib(L, module_fns);
+  lsl_store_register(L);
+  lsl_cursor_register(L);
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  lua_pushliteral(L, SL_VERSION);
+  lua_setfield(L, -2, "version");
+  push_names(L, "event_types", SL_EVENT_TYPE_COUNT, sl_event_type_name);
+  push_names(L, "categories", SL_CATEGORY_COUNT, sl_category_name);
+  push_names(L, "severities", SL_SEVERITY_COUNT, sl_severity_name);
+  return 1;
+}

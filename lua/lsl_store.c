@@ -1,0 +1,431 @@
+/*
+** lsl_store.c -- the synclua.Store type: a sync.db opened from Lua, for
+** logging (append, flush, stats, prune) and for reading (events, count).
+** Misuse raises; the environment failing returns nil, message, code.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lsl_internal.h"
+
+typedef struct lstore {
+  sl_store *s;                 /* NULL once closed                          */
+} lstore;
+
+#define ERRSZ 512
+
+static sl_store *check_open(lua_State *L) {
+  lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
+  if (!ls->s) luaL_error(L, "attempt to use a closed synclua.Store");
+  return ls->s;
+}
+
+/* nil, message, code -- the environment failed. */
+static int fail(lua_State *L, sl_store *s, int status) {
+  lua_pushnil(L);
+  lua_pushstring(L, sl_store_errmsg(s));
+  lua_pushstring(L, sl_status_name(status));
+  return 3;
+}
+
+static const char *const open_keys[] = {
+  "readonly", "device_id", "queue_capacity", "retention", "auto_prune",
+  "prune_interval", "busy_timeout", "synchronous", NULL};
+
+static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
+  memset(o, 0, sizeof *o);
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int k = 0; open_keys[k] && !known; k++)
+        known = strcmp(lua_tostring(L, -1), open_keys[k]) == 0;
+    if (!known)
+      luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'",
+                                            luaL_tolstring(L, -1, NULL)));
+  }
+  if (lua_getfield(L, idx, "readonly") != LUA_TNIL)
+    o->readonly = lua_toboolean(L, -1);
+  if (lua_getfield(L, idx, "device_id") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, idx, "device_id: string expected");
+    o->device_id = lua_tostring(L, -1); /* the opts table keeps it alive */
+  }
+  if (lua_getfield(L, idx, "queue_capacity") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+        lua_tointeger(L, -1) > 100000000)
+      luaL_argerror(L, idx, "queue_capacity: integer from 1 to 100000000 "
+                            "expected");
+    o->queue_capacity = (size_t)lua_tointeger(L, -1);
+  }
+  if (lua_getfield(L, idx, "retention") != LUA_TNIL)
+    o->retention = lsl_check_duration(L, -1, idx, "retention");
+  if (lua_getfield(L, idx, "auto_prune") != LUA_TNIL)
+    o->auto_prune = lua_toboolean(L, -1);
+  if (lua_getfield(L, idx, "prune_interval") != LUA_TNIL)
+    o->prune_interval = lsl_check_duration(L, -1, idx, "prune_interval");
+  if (lua_getfield(L, idx, "busy_timeout") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+      luaL_argerror(L, idx, "busy_timeout: positive integer (ms) expected");
+    o->busy_timeout_ms = (int)lua_tointeger(L, -1);
+  }
+  if (lua_getfield(L, idx, "synchronous") != LUA_TNIL) {
+    static const char *const modes[] = {"normal", "full", NULL};
+    const char *m = lua_tostring(L, -1);
+    int i = -1;
+    for (int k = 0; m && modes[k]; k++)
+      if (!strcmp(m, modes[k])) i = k;
+    if (i < 0) luaL_argerror(L, idx, "synchronous: 'normal' or 'full' expected");
+    o->synchronous_full = i == 1;
+  }
+  lua_pop(L, 8);
+}
+
+/* synclua.open(path [, opts]) -> Store | nil, message, code */
+static int l_store_open(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  sl_open_opts opts;
+  check_open_opts(L, 2, &opts);
+  lstore *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  ls->s = NULL;
+  luaL_setmetatable(L, LSL_STORE);
+  sl_store *s = NULL;
+  int rc = sl_store_open(path, &opts, &s);
+  if (rc != SL_OK) {
+    if (!s) return luaL_error(L, "not enough memory");
+    lua_pushnil(L);
+    lua_pushstring(L, sl_store_errmsg(s));
+    lua_pushstring(L, sl_status_name(rc));
+    sl_store_release(s);
+    return 3;
+  }
+  ls->s = s;
+  return 1;
+}
+
+/* The event table's string field, or NULL. */
+static const char *field_string(lua_State *L, int t, const char *key) {
+  int type = lua_getfield(L, t, key);
+  if (type == LUA_TNIL) return NULL;
+  if (type != LUA_TSTRING)
+    luaL_argerror(L, 2, lua_pushfstring(L, "%s: string expected, got %s",
+                                        key, luaL_typename(L, -1)));
+  return lua_tostring(L, -1); /* the event table keeps it alive */
+}
+
+static const char *const event_keys[] = {
+  "event_type", "summary", "category", "severity", "timestamp", "device_id",
+  "details", "correlation_id", "peer_device_id", "model_types",
+  "record_count", "duration_ms", NULL};
+
+/* Fill ev from the Lua event at index 2; strings the binding makes (the
+** timestamp, details JSON, model list) are left on the stack. */
+static void check_event(lua_State *L, sl_event *ev) {
+  char ts[SL_TIME_BUFSZ];
+  luaL_checktype(L, 2, LUA_TTABLE);
+  memset(ev, 0, sizeof *ev);
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    lua_pop(L, 1);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int k = 0; event_keys[k] && !known; k++)
+        known = strcmp(lua_tostring(L, -1), event_keys[k]) == 0;
+    if (!known)
+      luaL_argerror(L, 2, lua_pushfstring(L, "unknown event field '%s'",
+                                          luaL_tolstring(L, -1, NULL)));
+  }
+  luaL_checkstack(L, 24, "event");
+  ev->event_type = field_string(L, 2, "event_type");
+  ev->summary = field_string(L, 2, "summary");
+  ev->category = field_string(L, 2, "category");
+  ev->severity = field_string(L, 2, "severity");
+  ev->device_id = field_string(L, 2, "device_id");
+  ev->correlation_id = field_string(L, 2, "correlation_id");
+  ev->peer_device_id = field_string(L, 2, "peer_device_id");
+
+  int t = lua_getfield(L, 2, "timestamp");
+  if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+    sl_time_format((int64_t)lua_tointeger(L, -1), 0, ts);
+    ev->timestamp = lua_pushstring(L, ts);
+  } else if (t == LUA_TSTRING) {
+    ev->timestamp = lua_tostring(L, -1);
+  } else if (t != LUA_TNIL) {
+    luaL_argerror(L, 2, "timestamp: RFC 3339 string or integer instant "
+                        "expected");
+  }
+
+  t = lua_getfield(L, 2, "details");
+  if (t == LUA_TSTRING) {
+    ev->details = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    sl_buf *b = lsl_buf_push(L);
+    const char *err = lsl_json_encode(L, -2, b);
+    if (err) luaL_argerror(L, 2, lua_pushfstring(L, "details: %s", err));
+    ev->details = lua_pushlstring(L, b->data ? b->data : "", b->len);
+  } else if (t != LUA_TNIL) {
+    luaL_argerror(L, 2, "details: table or JSON string expected");
+  }
+
+  t = lua_getfield(L, 2, "model_types");
+  if (t == LUA_TSTRING) {
+    ev->model_types = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    luaL_Buffer b;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    int list = lua_gettop(L);
+    luaL_buffinit(L, &b);
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, list, i) != LUA_TSTRING)
+        luaL_argerror(L, 2, "model_types: list of strings expected");
+      if (i > 1) luaL_addchar(&b, ',');
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    ev->model_types = lua_tostring(L, -1);
+  } else if (t != LUA_TNIL) {
+    luaL_argerror(L, 2, "model_types: list or string expected");
+  }
+
+  static const char *const counts[] = {"record_count", "duration_ms"};
+  for (int i = 0; i < 2; i++) {
+    t = lua_getfield(L, 2, counts[i]);
+    if (t == LUA_TNIL) continue;
+    if (!lua_isinteger(L, -1))
+      luaL_argerror(L, 2, lua_pushfstring(L, "%s: integer expected, got %s",
+                                          counts[i], luaL_typename(L, -1)));
+    if (i == 0) {
+      ev->record_count = (int64_t)lua_tointeger(L, -1);
+      ev->has_record_count = 1;
+    } else {
+      ev->duration_ms = (int64_t)lua_tointeger(L, -1);
+      ev->has_duration_ms = 1;
+    }
+  }
+}
+
+/* store:append(event) -> true | false, "full" */
+static int l_store_append(lua_State *L) {
+  char err[ERRSZ];
+  sl_event ev;
+  sl_store *s = check_open(L);
+  check_event(L, &ev);
+  if (sl_event_validate(&ev, err, sizeof err) != SL_OK)
+    return luaL_argerror(L, 2, err);
+  int rc = sl_store_append(s, &ev);
+  switch (rc) {
+  case SL_OK:
+    lua_pushboolean(L, 1);
+    return 1;
+  case SL_FULL:
+  case SL_NOMEM:
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, sl_status_name(rc));
+    return 2;
+  case SL_READONLY:
+    return luaL_error(L, "%s: opened read-only: cannot append",
+                      sl_store_path(s));
+  case SL_INVALID:
+    return luaL_argerror(L, 2, "device_id: missing (give one, or open the "
+                               "store with a device_id)");
+  default:
+    return luaL_error(L, "append: %s", sl_status_name(rc));
+  }
+}
+
+/* store:flush() -> true | nil, message, code */
+static int l_store_flush(lua_State *L) {
+  sl_store *s = check_open(L);
+  int rc = sl_store_flush(s);
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* store:close() -> true | nil, message, code; closing twice is fine */
+static int l_store_close(lua_State *L) {
+  lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
+  sl_store *s = ls->s;
+  if (!s) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  ls->s = NULL;
+  int rc = sl_store_close(s);
+  if (rc != SL_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: events could not be written (%s)",
+                    sl_store_path(s), sl_status_name(rc));
+    lua_pushstring(L, sl_status_name(rc));
+    sl_store_release(s);
+    return 3;
+  }
+  sl_store_release(s);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_store_gc(lua_State *L) {
+  lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
+  if (ls->s) {
+    sl_store_close(ls->s);
+    sl_store_release(ls->s);
+    ls->s = NULL;
+  }
+  return 0;
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_time(lua_State *L, const char *k, int64_t instant) {
+  char ts[SL_TIME_BUFSZ];
+  sl_time_format(instant, 0, ts);
+  lua_pushstring(L, ts);
+  lua_setfield(L, -2, k);
+}
+
+/* store:stats() -> { appended, written, dropped, failed, retries, pruned,
+** queue_depth, queue_capacity } */
+static int l_store_stats(lua_State *L) {
+  sl_stats st;
+  sl_store_stats(check_open(L), &st);
+  lua_createtable(L, 0, 8);
+  set_int(L, "appended", (int64_t)st.appended);
+  set_int(L, "written", (int64_t)st.written);
+  set_int(L, "dropped", (int64_t)st.dropped);
+  set_int(L, "failed", (int64_t)st.failed);
+  set_int(L, "retries", (int64_t)st.retries);
+  set_int(L, "pruned", (int64_t)st.pruned);
+  set_int(L, "queue_depth", (int64_t)st.queue_depth);
+  set_int(L, "queue_capacity", (int64_t)st.queue_capacity);
+  return 1;
+}
+
+/* store:prune{ older_than = "7 days", dry_run = false } ->
+** { count, cutoff, oldest, newest, unparsable, dry_run } | nil, msg, code */
+static int l_store_prune(lua_State *L) {
+  sl_prune_result r;
+  int64_t older_than = 0;
+  int dry_run = 0;
+  sl_store *s = check_open(L);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING ||
+          (strcmp(lua_tostring(L, -1), "older_than") &&
+           strcmp(lua_tostring(L, -1), "dry_run")))
+        luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
+                                            luaL_tolstring(L, -1, NULL)));
+    }
+    if (lua_getfield(L, 2, "older_than") != LUA_TNIL)
+      older_than = lsl_check_duration(L, -1, 2, "older_than");
+    if (lua_getfield(L, 2, "dry_run") != LUA_TNIL)
+      dry_run = lua_toboolean(L, -1);
+  }
+  int rc = sl_store_prune(s, older_than, dry_run, &r);
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_createtable(L, 0, 6);
+  set_int(L, "count", r.count);
+  set_time(L, "cutoff", r.cutoff);
+  if (r.count > 0) {
+    set_time(L, "oldest", r.oldest);
+    set_time(L, "newest", r.newest);
+  }
+  set_int(L, "unparsable", r.unparsable);
+  lua_pushboolean(L, dry_run);
+  lua_setfield(L, -2, "dry_run");
+  return 1;
+}
+
+/* store:events([filter]) -> iterator, cursor, nil, cursor */
+static int l_store_events(lua_State *L) {
+  sl_store *s = check_open(L);
+  return lsl_cursor_open(L, s, 1, 2);
+}
+
+/* store:count([filter]) -> integer | nil, message, code */
+static int l_store_count(lua_State *L) {
+  sl_filter f;
+  int64_t n;
+  sl_store *s = check_open(L);
+  lsl_filter_check(L, 2, 2, &f);
+  int rc = sl_count(s, &f, &n);
+  if (rc == SL_INVALID) return luaL_argerror(L, 2, sl_store_errmsg(s));
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/* store:time_report() -> { rows, noncanonical, unparsable, first_bad_ids } */
+static int l_store_time_report(lua_State *L) {
+  sl_time_report r;
+  sl_store *s = check_open(L);
+  int rc = sl_store_time_report(s, &r);
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_createtable(L, 0, 4);
+  set_int(L, "rows", r.rows);
+  set_int(L, "noncanonical", r.noncanonical);
+  set_int(L, "unparsable", r.unparsable);
+  lua_createtable(L, 3, 0);
+  for (int i = 0; i < 3 && r.first_bad_id[i]; i++) {
+    lua_pushinteger(L, (lua_Integer)r.first_bad_id[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "first_bad_ids");
+  return 1;
+}
+
+/* store:path() -> the sync.db path */
+static int l_store_path(lua_State *L) {
+  lua_pushstring(L, sl_store_path(check_open(L)));
+  return 1;
+}
+
+/* store:readonly() -> boolean */
+static int l_store_readonly(lua_State *L) {
+  lua_pushboolean(L, sl_store_readonly(check_open(L)));
+  return 1;
+}
+
+static int l_store_tostring(lua_State *L) {
+  lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
+  if (ls->s)
+    lua_pushfstring(L, "synclua.Store (%s%s)", sl_store_path(ls->s),
+                    sl_store_readonly(ls->s) ? ", read-only" : "");
+  else
+    lua_pushliteral(L, "synclua.Store (closed)");
+  return 1;
+}
+
+static const luaL_Reg store_methods[] = {
+  {"append", l_store_append}, {"flush", l_store_flush},
+  {"close", l_store_close},   {"stats", l_store_stats},
+  {"prune", l_store_prune},   {"events", l_store_events},
+  {"count", l_store_count},   {"time_report", l_store_time_report},
+  {"path", l_store_path},     {"readonly", l_store_readonly},
+  {NULL, NULL}};
+
+static const luaL_Reg store_meta[] = {
+  {"__gc", l_store_gc},
+  {"__close", l_store_gc},
+  {"__tostring", l_store_tostring},
+  {"__index", NULL},
+  {NULL, NULL}};
+
+void lsl_store_register(lua_State *L) {
+  luaL_newmetatable(L, LSL_STORE);
+  luaL_setfuncs(L, store_meta, 0);
+  luaL_newlib(L, store_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1); /* pop metatable */
+  lua_pushcfunction(L, l_store_open);
+  lua_setfield(L, -2, "open");
+}

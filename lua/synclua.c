@@ -1,0 +1,918 @@
+/*
+** synclua.c -- the host program `synclua`: a Lua 5.4 interpreter with the
+** synclua module preloaded (layer lua/, see DESIGN.md "The command line").
+**
+** It behaves like Lua's own `lua` (lua.c is the model): a protected main,
+** a traceback message handler, Ctrl-C turned into an "interrupted!" error by
+** a hook, the options -e -l -i -v -E -W -- -, the `arg` table, LUA_INIT, a
+** REPL, stdin run as a script when it is not a terminal. On top of that it
+** knows where synclua lives (the source tree it was built in, or the install
+** data directory), runs bundled scripts by NAME, and hands a script that
+** declares itself ({ name, description, args, run }) to the Lua module
+** `synclua.runner`, whose result becomes the exit status.
+**
+** Exit status: whatever a declared script's runner returns; otherwise 0 on
+** success, 1 for an error raised while running Lua code, 2 for a bad
+** command line (unknown option, unknown command name), 3 when the script
+** file cannot be read.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "lsl.h"
+#include "sl.h"
+
+#define PROGNAME        "synclua"
+#define LUA_INIT_VAR    "LUA_INIT"
+#define LUA_INIT_VARV   LUA_INIT_VAR LUA_VERSUFFIX
+#define PROMPT1         "> "
+#define PROMPT2         ">> "
+#define INPUT_CHUNK     512          /* bytes read per fgets call          */
+#define EXE_MAX         4096         /* longest executable path handled    */
+
+/* Where `make install` puts scripts and exporters, and the Lua modules. */
+#if !defined(SYNCLUA_DATADIR)
+#define SYNCLUA_DATADIR "/usr/local/share/synclua"
+#endif
+#if !defined(SYNCLUA_LUADIR)
+#define SYNCLUA_LUADIR  "/usr/local/share/lua/5.4"
+#endif
+
+/* A file that only a synclua source tree has at this place: the host needs
+** the runner itself, so its presence is what makes a tree usable. */
+#define TREE_MARKER     "lua/synclua/runner.lua"
+
+/* Exit statuses beyond EXIT_SUCCESS / EXIT_FAILURE (DESIGN.md). */
+#define EXIT_USAGE      2            /* bad option, unknown command name    */
+#define EXIT_ENV        3            /* the script file cannot be read      */
+
+/* ------------------------------------------------------------- context */
+
+/* Everything main hands to pmain; lives in main's frame for the run. */
+typedef struct host {
+  int argc;                          /* as given to main                    */
+  char **argv;                       /* as given to main                    */
+  int interactive;                   /* in the REPL: no "synclua: " prefix  */
+} host;
+
+/* The state the SIGINT handler must reach. A signal handler receives only
+** the signal number, so this one pointer has to be a file-scope variable
+** (lua.c has the same `globalL`). It is written only by the main thread
+** before the handler is installed, and the handler only calls lua_sethook,
+** which Lua 5.4 states may be called from a signal (ldebug.c). */
+static lua_State *volatile signal_state = NULL;
+
+/* ----------------------------------------------------------- messages */
+
+static void message(const host *h, const char *msg) {
+  if (!h->interactive) fputs(PROGNAME ": ", stderr);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+/* Prints and pops the error message on top if 'status' is an error. */
+static int report(lua_State *L, const host *h, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    if (msg == NULL) msg = "(error object is not a string)";
+    message(h, msg);
+    lua_pop(L, 1);                   /* pop message */
+  }
+  return status;
+}
+
+static const char usage_text[] =
+  "usage: " PROGNAME " [options] [script [args]]\n"
+  "       " PROGNAME " NAME [args]    run the bundled script NAME\n"
+  "Available options are:\n"
+  "  -e stat     execute string 'stat'\n"
+  "  -i          enter interactive mode after executing 'script'\n"
+  "  -l mod      require library 'mod' into global 'mod'\n"
+  "  -l g=mod    require library 'mod' into global 'g'\n"
+  "  -v          show version information\n"
+  "  -E          ignore environment variables (LUA_INIT, LUA_PATH,\n"
+  "              LUA_CPATH, SYNCLUA_HOME)\n"
+  "  -W          turn warnings on\n"
+  "  -h, --help  show this help\n"
+  "  --list      list the bundled scripts\n"
+  "  --          stop handling options\n"
+  "  -           stop handling options and execute stdin\n"
+  "'" PROGNAME " NAME --help' describes a bundled script.\n";
+
+/* Why the command line was refused (print_usage). */
+#define BAD_NONE     0               /* --help: no complaint                */
+#define BAD_OPTION   1               /* unknown option                      */
+#define BAD_NOARG    2               /* -e or -l without its argument       */
+#define BAD_LIST     3               /* --list followed by a script         */
+
+static void print_usage(FILE *out, int why, const char *option) {
+  switch (why) {
+    case BAD_OPTION:
+      fprintf(out, PROGNAME ": unrecognized option '%s'\n", option);
+      break;
+    case BAD_NOARG:
+      fprintf(out, PROGNAME ": '%s' needs argument\n", option);
+      break;
+    case BAD_LIST:
+      fprintf(out, PROGNAME ": '--list' takes no script (got '%s')\n",
+              option);
+      break;
+    default:
+      break;
+  }
+  fputs(usage_text, out);
+  fflush(out);
+}
+
+static void print_version(void) {
+  printf(PROGNAME " %s (%s)\n", SL_VERSION, LUA_RELEASE);
+  fflush(stdout);
+}
+
+/* ------------------------------------------------------------- signals */
+
+static void set_signal(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  sa.sa_handler = handler;
+  sa.sa_flags = 0;                   /* no SA_RESTART: reads see EINTR      */
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+/* The hook set by on_interrupt: clears itself and raises in the running
+** code, at a point where raising is safe. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/* SIGINT while Lua code runs: set a hook that fires at the next call,
+** return, line or instruction; a second Ctrl-C before that kills. */
+static void on_interrupt(int sig) {
+  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  set_signal(sig, SIG_DFL);
+  lua_sethook(signal_state, stop_hook, mask, 1);
+}
+
+/* SIGINT at the REPL prompt: nothing to do but interrupt the read. */
+static void on_prompt_interrupt(int sig) {
+  (void)sig;
+}
+
+/* --------------------------------------------------------- calling Lua */
+
+/* The message handler: a string (or __tostring) message plus a traceback. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;                      /* the metamethod's string */
+    msg = lua_pushfstring(L, "(error object is a %s value)",
+                          luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Calls the function below 'narg' arguments with the traceback handler and
+** Ctrl-C armed; restores the SIGINT disposition it found. */
+static int docall(lua_State *L, int narg, int nres) {
+  struct sigaction old;
+  int status;
+  int base = lua_gettop(L) - narg;   /* function index */
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);               /* handler under function and args */
+  signal_state = L;
+  sigaction(SIGINT, NULL, &old);
+  set_signal(SIGINT, on_interrupt);
+  status = lua_pcall(L, narg, nres, base);
+  sigaction(SIGINT, &old, NULL);
+  if (lua_gethook(L) == stop_hook)   /* Ctrl-C came too late to fire */
+    lua_sethook(L, NULL, 0, 0);
+  lua_remove(L, base);               /* remove handler */
+  return status;
+}
+
+static int dochunk(lua_State *L, const host *h, int status) {
+  if (status == LUA_OK) status = docall(L, 0, 0);
+  return report(L, h, status);
+}
+
+static int dofile(lua_State *L, const host *h, const char *name) {
+  return dochunk(L, h, luaL_loadfile(L, name));
+}
+
+static int dostring(lua_State *L, const host *h, const char *s,
+                    const char *name) {
+  return dochunk(L, h, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* -l 'g=mod' or 'mod': runs g = require(mod). */
+static int dolibrary(lua_State *L, const host *h, const char *spec) {
+  int status;
+  const char *eq = strchr(spec, '=');
+  const char *mod = (eq != NULL) ? eq + 1 : spec;
+  size_t glen = (eq != NULL) ? (size_t)(eq - spec) : strlen(spec);
+  lua_getglobal(L, "require");
+  lua_pushstring(L, mod);
+  status = docall(L, 1, 1);          /* require(mod) */
+  if (status == LUA_OK) {
+    lua_pushlstring(L, spec, glen);
+    lua_insert(L, -2);               /* name under module */
+    lua_setglobal(L, lua_tostring(L, -2));
+    lua_pop(L, 1);                   /* pop name */
+  }
+  return report(L, h, status);
+}
+
+/* ------------------------------------------------------ command line */
+
+/* Flags collected from the options. */
+#define HAS_ERROR  1                 /* bad option: usage on stderr        */
+#define HAS_I      2                 /* -i                                 */
+#define HAS_V      4                 /* -v (or -i)                         */
+#define HAS_E      8                 /* -e                                 */
+#define HAS_NOENV  16                /* -E                                 */
+#define HAS_HELP   32                /* -h, --help                         */
+#define HAS_LIST   64                /* --list                             */
+
+/* Scans the options as lua.c does. On return '*first' is the index of the
+** script name, argc when there is none, or of the bad option on HAS_ERROR
+** (with '*why' saying what is wrong with it). */
+static int collectargs(char **argv, int argc, int *first, int *why) {
+  int args = 0;
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    *first = i;
+    if (a[0] != '-') return args;    /* the script */
+    switch (a[1]) {
+      case '-':
+        if (a[2] == '\0') {          /* '--' */
+          *first = i + 1;
+          return args;
+        }
+        if (strcmp(a, "--help") == 0) args |= HAS_HELP;
+        else if (strcmp(a, "--list") == 0) args |= HAS_LIST;
+        else {
+          *why = BAD_OPTION;
+          return HAS_ERROR;
+        }
+        break;
+      case '\0':                     /* '-': the script is stdin */
+        return args;
+      case 'E': case 'W': case 'h': case 'i': case 'v':
+        if (a[2] != '\0') {
+          *why = BAD_OPTION;
+          return HAS_ERROR;
+        }
+        if (a[1] == 'E') args |= HAS_NOENV;
+        else if (a[1] == 'h') args |= HAS_HELP;
+        else if (a[1] == 'i') args |= HAS_I | HAS_V;
+        else if (a[1] == 'v') args |= HAS_V;
+        break;
+      case 'e': case 'l':
+        if (a[1] == 'e') args |= HAS_E;
+        if (a[2] == '\0') {          /* argument in the next word */
+          i++;
+          if (i >= argc || argv[i][0] == '-') {
+            *first = i - 1;
+            *why = BAD_NOARG;
+            return HAS_ERROR;
+          }
+        }
+        break;
+      default:
+        *why = BAD_OPTION;
+        return HAS_ERROR;
+    }
+  }
+  *first = argc;                     /* no script */
+  return args;
+}
+
+/* arg[0] is the script, options negative, script arguments positive; with
+** no script, arg[0] is the program and everything else is positive. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  int i;
+  if (script == argc) script = 0;
+  lua_createtable(L, argc - (script + 1), script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* Runs the -e, -l and -W options before 'limit', in order. */
+static int runargs(lua_State *L, const host *h, int limit) {
+  int i;
+  for (i = 1; i < limit; i++) {
+    const char *a = h->argv[i];
+    int option = a[1];
+    if (option == 'e' || option == 'l') {
+      const char *extra = a + 2;
+      if (*extra == '\0') extra = h->argv[++i];
+      if ((option == 'e' ? dostring(L, h, extra, "=(command line)")
+                         : dolibrary(L, h, extra)) != LUA_OK)
+        return 0;
+    }
+    else if (option == 'W')
+      lua_warning(L, "@on", 0);
+  }
+  return 1;
+}
+
+static int handle_luainit(lua_State *L, const host *h) {
+  const char *name = "=" LUA_INIT_VARV;
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=" LUA_INIT_VAR;
+    init = getenv(name + 1);
+  }
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return dofile(L, h, init + 1);
+  return dostring(L, h, init, name);
+}
+
+/* ------------------------------------------------------------ locations */
+
+/* Pushes 'path' up to (not including) its last '/', or "." if none. */
+static const char *push_dirname(lua_State *L, const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) return lua_pushliteral(L, ".");
+  if (slash == path) return lua_pushliteral(L, "/");
+  return lua_pushlstring(L, path, (size_t)(slash - path));
+}
+
+static int exists(const char *path) {
+  return access(path, F_OK) == 0;
+}
+
+/* Pushes the directory of the running executable: from /proc/self/exe,
+** else from argv[0] when it names a path, else ".". */
+static const char *push_exedir(lua_State *L, const char *argv0) {
+  char exe[EXE_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0 && (size_t)n < sizeof exe - 1) {   /* else: truncated */
+    exe[n] = '\0';
+    return push_dirname(L, exe);
+  }
+  if (argv0 != NULL && strchr(argv0, '/') != NULL)
+    return push_dirname(L, argv0);
+  return lua_pushliteral(L, ".");
+}
+
+/* Pushes the source tree the executable was built in (build/synclua or
+** build/<variant>/synclua), or nil when it runs from elsewhere. */
+static void push_tree(lua_State *L, const char *exedir) {
+  int depth;
+  lua_pushstring(L, exedir);
+  for (depth = 1; depth <= 2; depth++) {
+    const char *up = push_dirname(L, lua_tostring(L, -1));
+    const char *marker = lua_pushfstring(L, "%s/%s", up, TREE_MARKER);
+    int found = exists(marker);
+    lua_pop(L, 1);                   /* pop marker */
+    lua_remove(L, -2);               /* keep only the parent */
+    if (found) return;
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+}
+
+static void add_root(luaL_Buffer *b, const char *root) {
+  luaL_addstring(b, root);
+  luaL_addstring(b, "/lua/?.lua;");
+  luaL_addstring(b, root);
+  luaL_addstring(b, "/lua/?/init.lua;");
+  luaL_addstring(b, root);
+  luaL_addstring(b, "/?.lua;");
+}
+
+/* Prepends synclua's directories to package.path and package.cpath:
+** 'home' first, then the tree (or the installed module directory). */
+static void set_paths(lua_State *L, const char *home, const char *tree,
+                      const char *exedir) {
+  luaL_Buffer b;
+  const char *old;
+  lua_getglobal(L, LUA_LOADLIBNAME);
+  old = lua_getfield(L, -1, "path") == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  luaL_buffinit(L, &b);
+  add_root(&b, home);
+  if (tree == NULL) {
+    luaL_addstring(&b, SYNCLUA_LUADIR "/?.lua;" SYNCLUA_LUADIR "/?/init.lua;");
+    if (strcmp(home, SYNCLUA_DATADIR) != 0)
+      luaL_addstring(&b, SYNCLUA_DATADIR "/?.lua;");
+  }
+  else if (strcmp(tree, home) != 0)
+    add_root(&b, tree);
+  luaL_addstring(&b, old);
+  luaL_pushresult(&b);
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 1);                     /* pop old path */
+  old = lua_getfield(L, -1, "cpath") == LUA_TSTRING ? lua_tostring(L, -1)
+                                                    : "";
+  lua_pushfstring(L, "%s/?.so;%s", exedir, old);
+  lua_setfield(L, -3, "cpath");
+  lua_pop(L, 2);                     /* pop old cpath, package */
+}
+
+/* ----------------------------------------------------- synclua.host */
+
+#define DIR_META "synclua.host.Dir"
+
+/* __gc, __close of a directory handle: closes it once. */
+static int l_dir_close(lua_State *L) {
+  DIR **d = (DIR **)luaL_checkudata(L, 1, DIR_META);
+  if (*d != NULL) {
+    closedir(*d);
+    *d = NULL;
+  }
+  return 0;
+}
+
+/* host.listdir(path) -> { name, ... } (unsorted, without "." and "..")
+** | nil, message, code ("notfound" or "ioerr"). The DIR lives in a
+** to-be-closed userdata, so an error while listing cannot leak it. */
+static int l_host_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR **d = (DIR **)lua_newuserdatauv(L, sizeof(DIR *), 0);
+  struct dirent *e;
+  int n = 0;
+  *d = NULL;
+  if (luaL_newmetatable(L, DIR_META)) {
+    lua_pushcfunction(L, l_dir_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_dir_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+  *d = opendir(path);
+  if (*d == NULL) {
+    int err = errno;
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(err));
+    lua_pushstring(L, (err == ENOENT || err == ENOTDIR) ? "notfound"
+                                                        : "ioerr");
+    return 3;
+  }
+  lua_newtable(L);
+  while ((e = readdir(*d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/* require "synclua.host": { home = <root>, scripts = <root>/scripts,
+** version = SL_VERSION, listdir = function }. Upvalues: home, scripts. */
+static int l_host_open(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setfield(L, -2, "home");
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_setfield(L, -2, "scripts");
+  lua_pushliteral(L, SL_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushcfunction(L, l_host_listdir);
+  lua_setfield(L, -2, "listdir");
+  return 1;
+}
+
+/* Sets up paths and preloads; leaves the scripts directory on the stack. */
+static void setup_synclua(lua_State *L, const host *h, int noenv) {
+  const char *home = noenv ? NULL : getenv("SYNCLUA_HOME");
+  const char *exedir = push_exedir(L, h->argv[0]);
+  const char *tree;
+  push_tree(L, exedir);
+  tree = lua_tostring(L, -1);
+  if (home == NULL || home[0] == '\0')
+    home = (tree != NULL) ? tree : SYNCLUA_DATADIR;
+  set_paths(L, home, tree, exedir);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_synclua_core);
+  lua_setfield(L, -2, "synclua.core");
+  lua_pushstring(L, home);
+  lua_pushfstring(L, "%s/scripts", home);
+  lua_pushcclosure(L, l_host_open, 2);
+  lua_setfield(L, -2, "synclua.host");
+  lua_pop(L, 1);                     /* pop preload */
+  lua_pushfstring(L, "%s/scripts", home);
+  lua_replace(L, -3);                /* scripts replaces exedir */
+  lua_pop(L, 1);                     /* pop tree ('home' is no longer used) */
+}
+
+/* -------------------------------------------------------------- scripts */
+
+/* Calls require("synclua.runner")[fn] with the 'nargs' values on top; leaves
+** its exit status (an integer) on top, or returns an error status. */
+static int call_runner(lua_State *L, const host *h, const char *fn,
+                       int nargs) {
+  int status;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "synclua.runner");
+  status = docall(L, 1, 1);
+  if (status != LUA_OK) {
+    lua_insert(L, -1 - nargs);
+    lua_pop(L, nargs);
+    return report(L, h, status);
+  }
+  lua_getfield(L, -1, fn);
+  lua_remove(L, -2);                 /* pop runner */
+  lua_insert(L, -1 - nargs);         /* function under its arguments */
+  return report(L, h, docall(L, nargs, 1));
+}
+
+/* Converts the runner's result on top to an exit status (and pops it). */
+static int exit_status(lua_State *L) {
+  int isint;
+  lua_Integer code = lua_tointegerx(L, -1, &isint);
+  lua_pop(L, 1);
+  if (!isint) return EXIT_SUCCESS;   /* nil: nothing to report */
+  return (code >= 0 && code <= 255) ? (int)code : EXIT_FAILURE;
+}
+
+/* The script's arguments: argv[script + 1 ..]; none when 'script' is argc
+** (stdin run because no script was named). */
+static int nscriptargs(const host *h, int script) {
+  return (script < h->argc) ? h->argc - script - 1 : 0;
+}
+
+/* Pushes the script's arguments as values; returns their count. */
+static int pushargs(lua_State *L, const host *h, int script) {
+  int i, n = nscriptargs(h, script);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++) lua_pushstring(L, h->argv[script + i]);
+  return n;
+}
+
+/* Pushes the script's arguments as a list. */
+static void pushargv(lua_State *L, const host *h, int script) {
+  int i, n = nscriptargs(h, script);
+  lua_createtable(L, n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_pushstring(L, h->argv[script + i]);
+    lua_rawseti(L, -2, i);
+  }
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t len = strlen(s), slen = strlen(suffix);
+  return len >= slen && strcmp(s + len - slen, suffix) == 0;
+}
+
+/* Loads the script named argv[script] (stdin when that is "-" not preceded
+** by "--", or when 'script' is argc). A NAME without '/' that is not an
+** existing file (nor ends in ".lua") is the bundled script <sdir>/NAME.lua,
+** 'sdir' being the stack index of the scripts directory. Pushes the chunk
+** or an error message and returns the load status, or returns -1 (nothing
+** pushed) after saying that NAME is unknown. '*name' is what the runner
+** calls the script: the name as typed, NULL for stdin. */
+static int load_script(lua_State *L, const host *h, int script, int sdir,
+                       const char **name) {
+  const char *fname = (script < h->argc) ? h->argv[script] : "-";
+  *name = fname;
+  if (script == h->argc ||
+      (strcmp(fname, "-") == 0 && strcmp(h->argv[script - 1], "--") != 0)) {
+    *name = NULL;
+    return luaL_loadfile(L, NULL);
+  }
+  if (strchr(fname, '/') == NULL && !ends_with(fname, ".lua") &&
+      !exists(fname)) {
+    const char *path = lua_pushfstring(L, "%s/%s.lua",
+                                       lua_tostring(L, sdir), fname);
+    int status;
+    if (!exists(path)) {
+      lua_pop(L, 1);
+      fprintf(stderr, PROGNAME ": no such script or command: %s "
+                      "(see " PROGNAME " --list)\n", fname);
+      fflush(stderr);
+      return -1;
+    }
+    status = luaL_loadfile(L, path);
+    lua_remove(L, -2);               /* pop path */
+    return status;
+  }
+  return luaL_loadfile(L, fname);
+}
+
+/* Runs the script and, when its main chunk returns a declaration (a table
+** with a 'run' function), hands that to synclua.runner. Returns the exit
+** status; '*failed' is set when the script could not be loaded or raised
+** (lua.c then skips the REPL of -i). */
+static int handle_script(lua_State *L, const host *h, int script, int sdir,
+                         int *failed) {
+  const char *name;
+  int base = lua_gettop(L);
+  int status = load_script(L, h, script, sdir, &name);
+  *failed = 1;
+  if (status == -1) return EXIT_USAGE;
+  if (status == LUA_OK) {
+    int n = pushargs(L, h, script);
+    status = docall(L, n, LUA_MULTRET);
+  }
+  if (status != LUA_OK) {
+    report(L, h, status);
+    return (status == LUA_ERRFILE) ? EXIT_ENV : EXIT_FAILURE;
+  }
+  if (lua_gettop(L) > base && lua_type(L, base + 1) == LUA_TTABLE &&
+      lua_getfield(L, base + 1, "run") == LUA_TFUNCTION) {
+    lua_settop(L, base + 1);         /* keep the declaration */
+    pushargv(L, h, script);
+    if (name != NULL) lua_pushstring(L, name);
+    else lua_pushnil(L);
+    if (call_runner(L, h, "run", 3) != LUA_OK) return EXIT_FAILURE;
+    *failed = 0;
+    return exit_status(L);
+  }
+  lua_settop(L, base);
+  *failed = 0;
+  return EXIT_SUCCESS;
+}
+
+
+/* ----------------------------------------------------------------- REPL */
+
+/* Line input. This section is the only one that knows how lines are read:
+** replace it to bring line editing and history (libedit).
+**   input_read  prints 'prompt', reads one line and pushes it without its
+**               newline; returns INPUT_LINE, INPUT_EOF (nothing pushed) or
+**               INPUT_INTR (Ctrl-C; nothing pushed).
+**   input_save  records a complete entry in the history. */
+#define INPUT_LINE 0
+#define INPUT_EOF  1
+#define INPUT_INTR 2
+
+static int input_read(lua_State *L, const char *prompt) {
+  luaL_Buffer b;
+  char chunk[INPUT_CHUNK];
+  size_t got = 0;
+  fputs(prompt, stdout);
+  fflush(stdout);
+  luaL_buffinit(L, &b);
+  for (;;) {
+    size_t len;
+    errno = 0;
+    if (fgets(chunk, sizeof chunk, stdin) == NULL) {
+      int intr = ferror(stdin) && errno == EINTR;
+      clearerr(stdin);
+      if (intr || got == 0) {
+        luaL_pushresult(&b);
+        lua_pop(L, 1);               /* drop any partial line */
+        if (intr) fputc('\n', stdout);
+        return intr ? INPUT_INTR : INPUT_EOF;
+      }
+      break;                         /* last line without a newline */
+    }
+    len = strlen(chunk);
+    got += len;
+    if (len > 0 && chunk[len - 1] == '\n') {
+      luaL_addlstring(&b, chunk, len - 1);
+      break;
+    }
+    luaL_addlstring(&b, chunk, len);
+  }
+  luaL_pushresult(&b);
+  return INPUT_LINE;
+}
+
+static void input_save(lua_State *L, const char *line) {
+  (void)L;
+  (void)line;                        /* no history without line editing */
+}
+
+/* ------------------------------------------------------------------- */
+
+/* What loadline returns besides a load status. */
+#define LOAD_EOF  (-1)               /* end of input                        */
+#define LOAD_SKIP (-2)               /* Ctrl-C: input discarded             */
+
+static const char *get_prompt(lua_State *L, int firstline) {
+  const char *p;
+  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
+  p = lua_tostring(L, -1);
+  if (p == NULL) p = firstline ? PROMPT1 : PROMPT2;
+  return p;
+}
+
+/* Reads a line and pushes it ('=' at the start of a first line becomes
+** 'return '). Returns an INPUT_* value. */
+static int pushline(lua_State *L, int firstline) {
+  int r = input_read(L, get_prompt(L, firstline));
+  if (r != INPUT_LINE) {
+    lua_pop(L, 1);                   /* pop prompt */
+    return r;
+  }
+  lua_remove(L, -2);                 /* pop prompt */
+  if (firstline && lua_tostring(L, -1)[0] == '=') {
+    lua_pushfstring(L, "return %s", lua_tostring(L, -1) + 1);
+    lua_remove(L, -2);
+  }
+  return INPUT_LINE;
+}
+
+/* Is the syntax error on top only the chunk ending too early? */
+static int incomplete(lua_State *L, int status) {
+  static const char eofmark[] = "<eof>";
+  size_t mlen = sizeof eofmark - 1;
+  size_t len;
+  const char *msg;
+  if (status != LUA_ERRSYNTAX) return 0;
+  msg = lua_tolstring(L, -1, &len);
+  return len >= mlen && strcmp(msg + len - mlen, eofmark) == 0;
+}
+
+/* Tries the line at index 1 as an expression: 'return <line>;'. */
+static int addreturn(lua_State *L) {
+  const char *line = lua_tostring(L, 1);
+  const char *retline = lua_pushfstring(L, "return %s;", line);
+  int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+  if (status == LUA_OK) {
+    lua_remove(L, -2);               /* pop modified line */
+    if (line[0] != '\0') input_save(L, line);
+  }
+  else
+    lua_pop(L, 2);                   /* pop error, modified line */
+  return status;
+}
+
+/* Compiles the line at index 1 as a statement, reading continuation lines
+** while the chunk is incomplete. */
+static int multiline(lua_State *L) {
+  for (;;) {
+    size_t len;
+    const char *line = lua_tolstring(L, 1, &len);
+    int status = luaL_loadbuffer(L, line, len, "=stdin");
+    int r;
+    if (!incomplete(L, status)) {
+      input_save(L, line);
+      return status;
+    }
+    lua_pop(L, 1);                   /* pop "<eof>" message */
+    r = pushline(L, 0);
+    if (r == INPUT_INTR) return LOAD_SKIP;
+    if (r == INPUT_EOF) {            /* report the incomplete chunk */
+      input_save(L, line);
+      return luaL_loadbuffer(L, line, len, "=stdin");
+    }
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
+    lua_concat(L, 3);                /* line .. "\n" .. next, at 1 */
+  }
+}
+
+/* Reads and compiles one entry. Leaves the chunk (or error message) alone
+** on the stack and returns its status, or LOAD_EOF / LOAD_SKIP. */
+static int loadline(lua_State *L) {
+  int status;
+  lua_settop(L, 0);
+  switch (pushline(L, 1)) {
+    case INPUT_EOF: return LOAD_EOF;
+    case INPUT_INTR: return LOAD_SKIP;
+    default: break;
+  }
+  if ((status = addreturn(L)) != LUA_OK)
+    status = multiline(L);
+  if (status == LOAD_SKIP) {
+    lua_settop(L, 0);
+    return status;
+  }
+  lua_remove(L, 1);                  /* pop line */
+  return status;
+}
+
+/* Prints the values on the stack with the global 'print'. */
+static void l_print(lua_State *L, const host *h) {
+  int n = lua_gettop(L);
+  if (n > 0) {
+    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    lua_getglobal(L, "print");
+    lua_insert(L, 1);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK)
+      message(h, lua_pushfstring(L, "error calling 'print' (%s)",
+                                 lua_tostring(L, -1)));
+  }
+}
+
+/* The read-eval-print loop; Ctrl-C at the prompt discards the input. */
+static void doREPL(lua_State *L, host *h) {
+  struct sigaction old;
+  int status;
+  h->interactive = 1;
+  sigaction(SIGINT, NULL, &old);
+  set_signal(SIGINT, on_prompt_interrupt);
+  while ((status = loadline(L)) != LOAD_EOF) {
+    if (status == LOAD_SKIP) continue;
+    if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK) l_print(L, h);
+    else report(L, h, status);
+  }
+  sigaction(SIGINT, &old, NULL);
+  lua_settop(L, 0);
+  fputc('\n', stdout);
+  fflush(stdout);
+  h->interactive = 0;
+}
+
+/* ----------------------------------------------------------------- main */
+
+/* The protected main: pushes the exit status. */
+static int pmain(lua_State *L) {
+  host *h = (host *)lua_touserdata(L, 1);
+  int why = BAD_NONE;
+  int script;
+  int args = collectargs(h->argv, h->argc, &script, &why);
+  int optlim = (script < h->argc) ? script : h->argc;
+  int code = EXIT_SUCCESS;
+  int failed = 0;
+  int sdir;
+  luaL_checkversion(L);
+  lua_settop(L, 0);
+  if (args == HAS_ERROR || ((args & HAS_LIST) && script < h->argc)) {
+    print_usage(stderr, (args == HAS_ERROR) ? why : BAD_LIST,
+                h->argv[script]);
+    lua_pushinteger(L, EXIT_USAGE);
+    return 1;
+  }
+  if (args & HAS_HELP) {
+    print_usage(stdout, BAD_NONE, NULL);
+    lua_pushinteger(L, EXIT_SUCCESS);
+    return 1;
+  }
+  if (args & HAS_V) print_version();
+  if (args & HAS_NOENV) {            /* libraries ignore LUA_PATH & co */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  setup_synclua(L, h, args & HAS_NOENV);
+  sdir = lua_gettop(L);              /* the scripts directory */
+  createargtable(L, h->argv, h->argc, script);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (!(args & HAS_NOENV) && handle_luainit(L, h) != LUA_OK)
+    code = EXIT_FAILURE;
+  else if (!runargs(L, h, optlim))
+    code = EXIT_FAILURE;
+  else if (args & HAS_LIST)
+    code = (call_runner(L, h, "list", 0) == LUA_OK) ? exit_status(L)
+                                                    : EXIT_FAILURE;
+  else {
+    if (script < h->argc)
+      code = handle_script(L, h, script, sdir, &failed);
+    if (failed)
+      ;                              /* as lua.c: no REPL after an error */
+    else if (args & HAS_I)
+      doREPL(L, h);
+    else if (script == h->argc && !(args & (HAS_E | HAS_V))) {
+      if (isatty(STDIN_FILENO)) {
+        print_version();
+        doREPL(L, h);
+      }
+      else
+        code = handle_script(L, h, script, sdir, &failed);
+    }
+  }
+  lua_settop(L, 0);
+  lua_pushinteger(L, code);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  host h;
+  int status, code;
+  lua_State *L;
+  h.argc = argc;
+  h.argv = argv;
+  h.interactive = 0;
+  if (argc < 1 || argv[0] == NULL) {
+    message(&h, "no program name");
+    return EXIT_USAGE;
+  }
+  L = luaL_newstate();
+  if (L == NULL) {
+    message(&h, "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP);             /* no collection while building */
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &h);
+  status = lua_pcall(L, 1, 1, 0);
+  code = (status == LUA_OK) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
+  report(L, &h, status);
+  lua_close(L);
+  return code;
+}

@@ -1,0 +1,69 @@
+--- synclua: the sync event log of a multi-device sync engine, from Lua.
+--
+-- `require "synclua"` gives the store API of the C core (synclua.core) and
+-- the helpers every script shares. Reading:
+--
+--     local synclua = require "synclua"
+--     local log <close> = synclua.open("sync.db", { readonly = true })
+--     for ev in log:events{ since = "2 hours ago", severity = "warning+" } do
+--       print(ev.timestamp, ev.event_type, ev.summary)
+--     end
+--
+-- Logging: `synclua.open(path, { device_id = id })`, then `log:append{...}`,
+-- `log:flush()`, `log:close()`. See README.md for every field.
+local core = require "synclua.core"
+
+local M = {}
+
+--- Open a sync.db file, or the sync.db inside a library folder.
+-- opts: readonly, device_id, queue_capacity, retention, auto_prune,
+-- prune_interval, busy_timeout (ms), synchronous ("normal" | "full").
+-- Returns a Store, or nil, message, code ("notfound", "notdb", "corrupt",
+-- "busy", "ioerr", "readonly", ...).
+M.open = core.open
+
+--- Parse a point in time as --since takes it ("1 hour ago", "2h",
+-- "yesterday", "2025-12-03 10:00:00", RFC 3339, "@1733220000").
+-- Returns integer nanoseconds since the epoch, or nil, message.
+M.parse_time = core.parse_time
+
+--- Parse a stored RFC 3339 timestamp. Returns nanoseconds, or nil, message.
+M.parse_rfc3339 = core.parse_rfc3339
+
+--- Format an instant as Spacedrive stores it ("...+00:00"), or with
+-- `zulu` true as its JSON exports write it ("...Z").
+M.format_time = core.format_time
+
+--- Parse a length of time ("7 days", "90m"). Returns nanoseconds or nil, msg.
+M.parse_duration = core.parse_duration
+
+--- The current instant (integer nanoseconds since the epoch).
+M.now = core.now
+
+--- A fresh random correlation id (UUID v4, lowercase).
+M.uuid = core.uuid
+
+--- The set of severities a selection names ("warning+" -> {warning, error}).
+M.severity_set = core.severity_set
+
+--- Spacedrive's defaults for an event type: { category, severity,
+-- debug_name }, or nil for an unknown type.
+M.event_type_info = core.event_type_info
+
+--- Decode JSON text (null becomes synclua.null). Returns value or nil, msg.
+M.json_decode = core.json_decode
+
+--- Encode a value as compact JSON with sorted keys (Spacedrive's details).
+M.json_encode = core.json_encode
+
+--- The JSON null in decoded details (the same value as cjson.null).
+M.null = core.null
+
+--- The valid names, in Spacedrive's order.
+M.event_types = core.event_types
+M.categories = core.categories
+M.severities = core.severities
+
+M.version = core.version
+
+return M
