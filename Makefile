@@ -44,6 +44,10 @@ LIB    = $(BUILD)/libsynclua.a
 MODULE = $(BUILD)/lua/synclua/core.so
 HOST   = $(BUILD)/synclua
 
+# Keep the test and bench objects make would otherwise delete as
+# intermediates.
+.SECONDARY:
+
 .PHONY: all test test-c test-lua bench install uninstall clean
 all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc
 

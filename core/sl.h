@@ -271,6 +271,8 @@ typedef struct sl_open_opts {
   int         busy_timeout_ms;    /* wait on a locked file; 0 = 5000        */
   int         synchronous_full;   /* fsync every commit (durable on power
                                      loss); default NORMAL: durable on crash */
+  int         no_create;          /* writable, but only an existing store:
+                                     no file, table, index or mode is made */
 } sl_open_opts;
 
 /*
@@ -397,6 +399,10 @@ void sl_cursor_close(sl_cursor *cur);
 
 /* Count the rows a query would return (limit and offset applied). */
 int sl_count(sl_store *store, const sl_filter *f, int64_t *n);
+
+/* Run SQLite's quick_check. SL_OK when the file is sound; SL_CORRUPT with
+** its findings (one per line) appended to `report` otherwise. */
+int sl_store_integrity(sl_store *store, sl_buf *report);
 
 /* What a health check reports about the stored timestamps. */
 typedef struct sl_time_report {

@@ -33,7 +33,7 @@ static int grow(sl_buf *b, size_t extra) {
 }
 
 void sl_buf_append(sl_buf *b, const char *bytes, size_t n) {
-  if (!b || b->oom || n == 0) return;
+  if (!b || b->oom || n == 0 || !bytes) return;
   if (n >= b->cap - b->len) {
     /* The source may live in this very buffer (appending a slice of what
     ** was written); realloc would move it, so remember it as an offset. */

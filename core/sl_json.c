@@ -719,7 +719,8 @@ static void write_int(sl_buf *b, int64_t i) {
 ** locale), and a few hundred nanoseconds for everyday magnitudes.
 */
 
-/* 1130 bits at most (5e-324 scaled by 10^324, times 10): 40 limbs is ample. */
+/* s reaches 2^1076 for the smallest doubles and r, mp, mm stay below 10s,
+** so 34 limbs of 32 bits suffice; 40 leave room. */
 #define BIG_LIMBS 40
 
 typedef struct big {
@@ -1024,7 +1025,17 @@ static void write_object(sl_buf *b, const sl_json *v, int level, int sort) {
                 : v->key_lengths ? v->key_lengths[i] : strlen(v->keys[i]);
     ms[i].idx = i;
   }
-  if (sort && n > 1) qsort(ms, n, sizeof *ms, member_cmp);
+  if (sort && n > sizeof stack / sizeof stack[0]) {
+    qsort(ms, n, sizeof *ms, member_cmp);
+  } else if (sort) {
+    /* Typical objects are small: insertion sort beats qsort's overhead. */
+    for (i = 1; i < n; i++) {
+      member t = ms[i];
+      size_t j = i;
+      for (; j > 0 && member_cmp(&ms[j - 1], &t) > 0; j--) ms[j] = ms[j - 1];
+      ms[j] = t;
+    }
+  }
   put_char(b, '{');
   for (i = 0; i < n; i++) {
     if (i) put_char(b, ',');

@@ -13,8 +13,9 @@
 
 #include "sli.h"
 
-/* Spacedrive's DDL (peer_log.rs), then our own indexes for the query
-** patterns synclua serves: newest-first by severity, by type, by peer. */
+/* Spacedrive's DDL (peer_log.rs): the table, then its five indexes and our
+** own for the query patterns synclua serves: newest first by severity, by
+** type, by peer. */
 const char sli_schema_sql[] =
   "CREATE TABLE IF NOT EXISTS sync_event_log (\n"
   "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
@@ -30,7 +31,10 @@ const char sli_schema_sql[] =
   "  model_types TEXT,\n"
   "  record_count INTEGER,\n"
   "  duration_ms INTEGER\n"
-  ");\n"
+  ");\n";
+
+/* The indexes go on once the table is known to have every column. */
+const char sli_index_sql[] =
   "CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp"
   " ON sync_event_log(timestamp);\n"
   "CREATE INDEX IF NOT EXISTS idx_sync_event_log_device"
@@ -121,7 +125,8 @@ static int resolve_path(sl_store *s, const char *path) {
   }
   if (errno != ENOENT)
     return sli_fail(s, SL_IOERR, "%s: %s", s->path, strerror(errno));
-  if (s->readonly) return sli_fail(s, SL_NOTFOUND, "%s: no such file", s->path);
+  if (s->readonly || s->opts.no_create)
+    return sli_fail(s, SL_NOTFOUND, "%s: no such file", s->path);
   /* Writable: SQLite creates the file, but only inside an existing folder. */
   char *slash = strrchr(s->path, '/');
   if (slash && slash != s->path) {
@@ -181,18 +186,21 @@ static int check_table(sl_store *s, sqlite3 *db) {
   return SL_OK;
 }
 
-static int create_schema(sl_store *s, sqlite3 *db) {
-  char *err = NULL;
-  const char *sync = s->opts.synchronous_full ? "PRAGMA synchronous=FULL;"
-                                              : "PRAGMA synchronous=NORMAL;";
-  /* journal_mode is the first statement to read the header: a file that is
-  ** not a database fails here, before anything is written. */
-  int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &err);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sync, NULL, NULL, &err);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sli_schema_sql, NULL, NULL, &err);
-  sqlite3_free(err);
-  if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
-  return SL_OK;
+static int run_ddl(sl_store *s, sqlite3 *db, const char *sql) {
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? SL_OK : sli_sqlite_fail(s, db, rc, NULL);
+}
+
+/* The writer's connection: WAL (kept in the file, so only when we own it;
+** the first statement to read the header, so a file that is not a
+** database fails before anything is written) and the durability asked. */
+static int set_modes(sl_store *s, sqlite3 *db) {
+  int rc = SL_OK;
+  if (!s->opts.no_create) rc = run_ddl(s, db, "PRAGMA journal_mode=WAL");
+  if (rc == SL_OK)
+    rc = run_ddl(s, db, s->opts.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                 : "PRAGMA synchronous=NORMAL");
+  return rc;
 }
 
 static void fill_defaults(sl_open_opts *o) {
@@ -232,9 +240,14 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
     return SL_OK;
   }
 
-  rc = open_connection(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &wdb);
-  if (rc == SL_OK) rc = create_schema(s, wdb);
+  rc = open_connection(s, SQLITE_OPEN_READWRITE |
+                             (s->opts.no_create ? 0 : SQLITE_OPEN_CREATE),
+                       &wdb);
+  if (rc == SL_OK) rc = set_modes(s, wdb);
+  if (rc == SL_OK && !s->opts.no_create)
+    rc = run_ddl(s, wdb, sli_schema_sql);
   if (rc == SL_OK) rc = check_table(s, wdb);
+  if (rc == SL_OK && !s->opts.no_create) rc = run_ddl(s, wdb, sli_index_sql);
   if (rc == SL_OK)
     rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
   if (rc != SL_OK) goto fail;
@@ -485,6 +498,28 @@ int sl_store_time_report(sl_store *s, sl_time_report *out) {
   out->unparsable = s->ts_unparsable;
   memcpy(out->first_bad_id, s->ts_first_bad, sizeof out->first_bad_id);
   return SL_OK;
+}
+
+int sl_store_integrity(sl_store *s, sl_buf *report) {
+  sqlite3_stmt *st;
+  int rc = usable(s);
+  if (rc != SL_OK) return rc;
+  if (!report) return SL_MISUSE;
+  int r = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
+  if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
+  int sound = 1;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *line = (const char *)sqlite3_column_text(st, 0);
+    if (line && strcmp(line, "ok") == 0) continue;
+    sound = 0;
+    sl_buf_puts(report, line ? line : "(null)");
+    sl_buf_puts(report, "\n");
+  }
+  sqlite3_finalize(st);
+  if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, NULL);
+  if (report->oom) return sli_fail(s, SL_NOMEM, "out of memory");
+  return sound ? SL_OK
+               : sli_fail(s, SL_CORRUPT, "%s: database is corrupt", s->path);
 }
 
 /* ------------------------------------------------------------- pruning */

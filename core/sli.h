@@ -17,8 +17,10 @@
 #define SLI_ERRMSG_MAX 512
 #define SLI_STMT_CACHE 16
 
-/* The DDL, exactly as Spacedrive runs it on every open, then ours. */
+/* The DDL, exactly as Spacedrive runs it on every open: the table, then
+** the indexes (Spacedrive's five and ours). */
 extern const char sli_schema_sql[];
+extern const char sli_index_sql[];
 
 typedef struct sli_writer sli_writer;
 

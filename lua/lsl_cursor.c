@@ -71,6 +71,8 @@ void lsl_push_event(lua_State *L, const sl_event *ev, int raw) {
   }
 }
 
+static void close_cursor(void *c) { sl_cursor_close(c); }
+
 static lcursor *check_cursor(lua_State *L) {
   return luaL_checkudata(L, 1, LSL_CURSOR);
 }
@@ -136,6 +138,33 @@ int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
   lua_pushnil(L);                       /* initial control value */
   lua_pushvalue(L, -4);                 /* closing value: the cursor */
   return 4;
+}
+
+int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
+  sl_filter f;
+  sl_cursor *c;
+  const sl_event *ev;
+  int raw = 0;
+  lsl_filter_check(L, filter_idx, filter_idx, &f);
+  if (lua_istable(L, filter_idx)) {
+    lua_getfield(L, filter_idx, "raw");
+    raw = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  f.limit = 1;
+  lsl_box *box = lsl_box_push(L); /* closes the cursor if pushing raises */
+  int rc = sl_query(store, &f, &c);
+  if (rc == SL_INVALID)
+    return luaL_argerror(L, filter_idx, sl_store_errmsg(store));
+  if (rc != SL_OK) return luaL_error(L, "%s", sl_store_errmsg(store));
+  box->ptr = c;
+  box->free_fn = close_cursor;
+  rc = sl_cursor_next(c, &ev);
+  if (rc == SL_ROW) lsl_push_event(L, ev, raw);
+  else if (rc == SL_DONE) lua_pushnil(L);
+  else return luaL_error(L, "%s", sl_cursor_errmsg(c));
+  lsl_box_free(box);
+  return 1;
 }
 
 static const luaL_Reg cursor_methods[] = {

@@ -14,6 +14,7 @@
 #define LSL_STORE  "synclua.Store"
 #define LSL_CURSOR "synclua.Cursor"
 #define LSL_BOX    "synclua.Box"
+#define LSL_ARRAY  "synclua.array"
 
 /* A userdata owning a C pointer, freed by __gc (or at once by lsl_box_free)
 ** so that memory survives no error raised while it is held. */
@@ -37,6 +38,9 @@ const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b);
 /* Push the Lua value for a JSON tree: objects and arrays as tables, null
 ** as synclua.null (the light userdata NULL, like cjson.null). */
 void lsl_json_push(lua_State *L, const sl_json *v);
+
+/* Push the metatable that marks a table as a JSON array. */
+void lsl_push_array_mt(lua_State *L);
 
 /* Parse JSON text and push its value; on failure push nil (returns 0). */
 int lsl_json_decode(lua_State *L, const char *text, size_t len);
@@ -62,5 +66,8 @@ void lsl_cursor_register(lua_State *L);
 /* store:events() -- pushes iterator, state, nil, closing value. */
 int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
                     int filter_idx);
+
+/* store:first() -- pushes the first matching event, or nil. */
+int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
 
 #endif

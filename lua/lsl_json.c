@@ -57,6 +57,24 @@ sl_buf *lsl_buf_push(lua_State *L) {
 
 /* ------------------------------------------------------------ encoding */
 
+/* The metatable that marks a table as a JSON array, so that an empty list
+** encodes as [] (without it, an empty table is {} as cjson writes it). */
+void lsl_push_array_mt(lua_State *L) {
+  if (luaL_newmetatable(L, LSL_ARRAY)) {
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__jsontype");
+  }
+}
+
+static int marked_array(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_getfield(L, -1, "__jsontype");
+  int yes = lua_type(L, -1) == LUA_TSTRING &&
+            strcmp(lua_tostring(L, -1), "array") == 0;
+  lua_pop(L, 2);
+  return yes;
+}
+
 /* A table is an array when its keys are exactly 1..n (and it is not
 ** empty: an empty table is {} as cjson writes it). */
 static int is_array(lua_State *L, int idx, lua_Integer *n) {
@@ -123,7 +141,9 @@ static const char *encode(lua_State *L, int idx, sl_buf *b, int depth) {
     return lua_pushliteral(L, "nested too deeply (a cycle?)");
   if (!lua_checkstack(L, 4)) return lua_pushliteral(L, "stack overflow");
   lua_Integer n;
-  if (is_array(L, idx, &n)) {
+  int marked = marked_array(L, idx);
+  if (marked) n = (lua_Integer)lua_rawlen(L, idx);
+  if (marked || is_array(L, idx, &n)) {
     sl_buf_puts(b, "[");
     for (lua_Integer i = 1; i <= n; i++) {
       if (i > 1) sl_buf_puts(b, ",");
@@ -186,6 +206,8 @@ void lsl_json_push(lua_State *L, const sl_json *v) {
       lsl_json_push(L, v->items[i]);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
+    lsl_push_array_mt(L);
+    lua_setmetatable(L, -2); /* pop metatable */
     break;
   case SL_JSON_OBJECT:
     lua_createtable(L, 0, (int)v->length);

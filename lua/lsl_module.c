@@ -146,6 +146,16 @@ static int l_json_encode(lua_State *L) {
   return 1;
 }
 
+/* array([t]) -> t, marked to encode as a JSON array even when empty */
+static int l_array(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) lua_newtable(L);
+  else luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lsl_push_array_mt(L);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
 static void push_names(lua_State *L, const char *field, int n,
                        const char *(*name)(int)) {
   lua_createtable(L, n, 0);
@@ -167,6 +177,7 @@ static const luaL_Reg module_fns[] = {
   {"event_type_info", l_event_type_info},
   {"json_decode", l_json_decode},
   {"json_encode", l_json_encode},
+  {"array", l_array},
   {NULL, NULL}};
 
 int luaopen_synclua_core(lua_State *L) {

@@ -30,7 +30,7 @@ static int fail(lua_State *L, sl_store *s, int status) {
 
 static const char *const open_keys[] = {
   "readonly", "device_id", "queue_capacity", "retention", "auto_prune",
-  "prune_interval", "busy_timeout", "synchronous", NULL};
+  "prune_interval", "busy_timeout", "synchronous", "create", NULL};
 
 static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   memset(o, 0, sizeof *o);
@@ -81,7 +81,9 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
     if (i < 0) luaL_argerror(L, idx, "synchronous: 'normal' or 'full' expected");
     o->synchronous_full = i == 1;
   }
-  lua_pop(L, 8);
+  if (lua_getfield(L, idx, "create") != LUA_TNIL)
+    o->no_create = !lua_toboolean(L, -1);
+  lua_pop(L, 9);
 }
 
 /* synclua.open(path [, opts]) -> Store | nil, message, code */
@@ -351,6 +353,11 @@ static int l_store_events(lua_State *L) {
   return lsl_cursor_open(L, s, 1, 2);
 }
 
+/* store:first([filter]) -> the first event the query yields, or nil */
+static int l_store_first(lua_State *L) {
+  return lsl_cursor_first(L, check_open(L), 2);
+}
+
 /* store:count([filter]) -> integer | nil, message, code */
 static int l_store_count(lua_State *L) {
   sl_filter f;
@@ -383,6 +390,21 @@ static int l_store_time_report(lua_State *L) {
   return 1;
 }
 
+/* store:integrity() -> true | false, findings | nil, message, code */
+static int l_store_integrity(lua_State *L) {
+  sl_store *s = check_open(L);
+  sl_buf *report = lsl_buf_push(L);
+  int rc = sl_store_integrity(s, report);
+  if (rc == SL_CORRUPT) {
+    lua_pushboolean(L, 0);
+    lua_pushlstring(L, report->data ? report->data : "", report->len);
+    return 2;
+  }
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* store:path() -> the sync.db path */
 static int l_store_path(lua_State *L) {
   lua_pushstring(L, sl_store_path(check_open(L)));
@@ -409,8 +431,9 @@ static const luaL_Reg store_methods[] = {
   {"append", l_store_append}, {"flush", l_store_flush},
   {"close", l_store_close},   {"stats", l_store_stats},
   {"prune", l_store_prune},   {"events", l_store_events},
-  {"count", l_store_count},   {"time_report", l_store_time_report},
+  {"count", l_store_count},   {"first", l_store_first},   {"time_report", l_store_time_report},
   {"path", l_store_path},     {"readonly", l_store_readonly},
+  {"integrity", l_store_integrity},
   {NULL, NULL}};
 
 static const luaL_Reg store_meta[] = {

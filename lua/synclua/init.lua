@@ -16,7 +16,8 @@ local core = require "synclua.core"
 local M = {}
 
 --- Open a sync.db file, or the sync.db inside a library folder.
--- opts: readonly, device_id, queue_capacity, retention, auto_prune,
+-- opts: readonly, create (false: only an existing store, changed as little
+-- as possible), device_id, queue_capacity, retention, auto_prune,
 -- prune_interval, busy_timeout (ms), synchronous ("normal" | "full").
 -- Returns a Store, or nil, message, code ("notfound", "notdb", "corrupt",
 -- "busy", "ioerr", "readonly", ...).
@@ -55,6 +56,10 @@ M.json_decode = core.json_decode
 
 --- Encode a value as compact JSON with sorted keys (Spacedrive's details).
 M.json_encode = core.json_encode
+
+--- Mark a table (a new one if none is given) as a JSON array, so that it
+-- encodes as [] when empty. Decoded arrays carry the same mark.
+M.array = core.array
 
 --- The JSON null in decoded details (the same value as cjson.null).
 M.null = core.null

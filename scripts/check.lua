@@ -1,0 +1,97 @@
+-- synclua check: is this sync.db sound and readable? SQLite's quick_check,
+-- the stored timestamps (other forms, unparsable rows), the time span, and
+-- the events by severity and type. Opens read-only; exit 1 on a problem.
+local synclua = require "synclua"
+local cmd = require "synclua.cmd"
+
+local function span(log)
+  local first = log:first{ order = "asc", raw = true }
+  local last = log:first{ raw = true }
+  return first and first.timestamp, last and last.timestamp
+end
+
+local function counts(log, field, names)
+  local out = synclua.array()
+  for _, name in ipairs(names) do
+    local n = log:count{ [field] = name }
+    if n > 0 then out[#out + 1] = { name = name, count = n } end
+  end
+  return out
+end
+
+-- Everything the check found, for text or JSON.
+local function examine(log)
+  local times = assert(log:time_report())
+  local sound, findings = log:integrity()
+  local first, last = span(log)
+  local problems = synclua.array()
+  if not sound then
+    problems[#problems + 1] = "integrity: " .. findings:gsub("\n$", "")
+  end
+  if times.unparsable > 0 then
+    local ids = {}
+    for i, id in ipairs(times.first_bad_ids) do ids[i] = tostring(id) end
+    problems[#problems + 1] = ("%d events have timestamps that do not parse "
+      .. "(ids %s%s)"):format(times.unparsable, table.concat(ids, ", "),
+      times.unparsable > #ids and ", ..." or "")
+  end
+  return {
+    path = log:path(),
+    events = times.rows,
+    first = first,
+    last = last,
+    integrity = sound and "ok" or findings:gsub("\n$", ""),
+    timestamps = { canonical = times.rows - times.noncanonical
+                     - times.unparsable,
+                   other_forms = times.noncanonical,
+                   unparsable = times.unparsable },
+    severities = counts(log, "severity", synclua.severities),
+    event_types = counts(log, "event_type", synclua.event_types),
+    problems = problems,
+  }
+end
+
+local function text(r)
+  local out = {}
+  local function add(fmt, ...) out[#out + 1] = fmt:format(...) end
+  if #r.problems == 0 then add("%s: ok", r.path)
+  else add("%s: %d problem%s", r.path, #r.problems,
+           #r.problems == 1 and "" or "s") end
+  for _, p in ipairs(r.problems) do add("  problem: %s", p) end
+  add("  events: %d%s", r.events,
+      r.first and (" from %s to %s"):format(r.first, r.last) or "")
+  add("  timestamps: %d canonical, %d in other forms, %d unparsable",
+      r.timestamps.canonical, r.timestamps.other_forms,
+      r.timestamps.unparsable)
+  add("  integrity: %s", r.integrity)
+  for _, group in ipairs{ { "severity", r.severities },
+                          { "type", r.event_types } } do
+    local parts = {}
+    for _, c in ipairs(group[2]) do
+      parts[#parts + 1] = ("%s %d"):format(c.name, c.count)
+    end
+    if #parts > 0 then add("  by %s: %s", group[1], table.concat(parts, ", ")) end
+  end
+  return table.concat(out, "\n")
+end
+
+return {
+  name = "check",
+  description = "Check that a sync.db is sound and its timestamps readable",
+  args = {
+    cmd.db_arg,
+    { "--format", metavar = "FORMAT", default = "text",
+      choices = { "text", "json" }, help = "output format" },
+  },
+  run = function(opts)
+    local status = 0
+    for _, path in ipairs(cmd.db_paths(opts)) do
+      local log <close> = cmd.open(path)
+      local r = examine(log)
+      if opts.format == "json" then print(synclua.json_encode(r))
+      else print(text(r)) end
+      if #r.problems > 0 then status = 1 end
+    end
+    return status
+  end,
+}
