@@ -48,7 +48,7 @@ HOST   = $(BUILD)/synclua
 # intermediates.
 .SECONDARY:
 
-.PHONY: all test test-c test-lua bench install uninstall clean
+.PHONY: all test check deps bench install uninstall clean
 all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc
 
 $(BUILD)/obj/%.o: %.c
@@ -83,6 +83,16 @@ $(BUILD)/synclua.pc: synclua.pc.in
 # or plain host; spec/run prints the closing "N passed, N failed" line.
 test: $(HOST) $(MODULE) $(CTESTS)
 	@sh spec/run $(BUILD)
+
+# Plain and sanitized, summed: what CI runs.
+check:
+	@sh spec/check
+
+# Debian packages for building and testing (run as root).
+DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
+  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted
+deps:
+	apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)
 
 bench: all $(BENCHES)
 	@sh bench/run $(BUILD)

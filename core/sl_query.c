@@ -147,13 +147,10 @@ static void add_conditions(builder *b, const plan *p, int split) {
     add_text(b, normalized_id(b, f->correlation_id));
   }
   if (f->model_type) {
-    char needle[SL_TIME_BUFSZ + SL_UUID_BUFSZ];
     /* An element of the comma-joined list, not a substring of one. */
-    snprintf(needle, sizeof needle, ",%s,", f->model_type);
-    sl_buf_puts(&b->sql, " AND instr(',' || model_types || ',', ");
-    add_text(b, strlen(f->model_type) + 3 <= sizeof needle ? own(b, needle)
-                                                           : f->model_type);
-    sl_buf_puts(&b->sql, ") > 0");
+    sl_buf_puts(&b->sql, " AND instr(',' || model_types || ',', ',' || ");
+    add_text(b, f->model_type);
+    sl_buf_puts(&b->sql, " || ',') > 0");
   }
 }
 

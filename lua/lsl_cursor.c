@@ -11,6 +11,7 @@
 typedef struct lcursor {
   sl_cursor *c;               /* NULL once closed                           */
   int        raw;             /* details as JSON text, not a table          */
+  lua_Integer unparsable;     /* kept from the cursor when it closes        */
 } lcursor;
 
 static void set_string(lua_State *L, const char *k, const char *v) {
@@ -95,13 +96,15 @@ static int l_cursor_next(lua_State *L) {
 /* cursor:unparsable() -> rows left out because their time is unknown */
 static int l_cursor_unparsable(lua_State *L) {
   lcursor *lc = check_cursor(L);
-  lua_pushinteger(L, lc->c ? (lua_Integer)sl_cursor_unparsable(lc->c) : 0);
+  lua_pushinteger(L, lc->c ? (lua_Integer)sl_cursor_unparsable(lc->c)
+                          : lc->unparsable);
   return 1;
 }
 
 /* cursor:close() -- releases the statement; closing twice is fine */
 static int l_cursor_close(lua_State *L) {
   lcursor *lc = check_cursor(L);
+  if (lc->c) lc->unparsable = (lua_Integer)sl_cursor_unparsable(lc->c);
   sl_cursor_close(lc->c);
   lc->c = NULL;
   return 0;
@@ -126,6 +129,7 @@ int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
   lcursor *lc = lua_newuserdatauv(L, sizeof *lc, 1);
   lc->c = NULL;
   lc->raw = raw;
+  lc->unparsable = 0;
   luaL_setmetatable(L, LSL_CURSOR);
   lua_pushvalue(L, store_idx);
   lua_setiuservalue(L, -2, 1); /* the store lives as long as the cursor */
