@@ -40,6 +40,8 @@ HOST_OBJ  = $(HOST_SRC:%.c=$(BUILD)/obj/%.o)
 CTESTS    = $(CTEST_SRC:spec/c/%.c=$(BUILD)/%)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
 
+VERSION = $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' core/sl.h)
+
 LIB    = $(BUILD)/libsynclua.a
 MODULE = $(BUILD)/lua/synclua/core.so
 HOST   = $(BUILD)/synclua
@@ -77,7 +79,7 @@ $(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(LIB)
 
 $(BUILD)/synclua.pc: synclua.pc.in
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SL_VERSION "\(.*\)"/\1/p' core/sl.h)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # The whole suite: the C driver, then every busted spec under the sanitized
 # or plain host; spec/run prints the closing "N passed, N failed" line.
@@ -114,7 +116,8 @@ install: all
 	  install -m 644 exporters/*.lua $(DESTDIR)$(DATADIR)/exporters/; fi
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsynclua.a
 	install -m 644 core/sl.h $(DESTDIR)$(PREFIX)/include/sl.h
-	install -m 644 $(BUILD)/synclua.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' synclua.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/synclua $(DESTDIR)$(LUADIR)/synclua \

@@ -399,10 +399,30 @@ static void add_root(luaL_Buffer *b, const char *root) {
   luaL_addstring(b, "/?.lua;");
 }
 
+/* Where `make install` put the data and the Lua modules: beside the
+** executable's prefix (PREFIX/bin/synclua -> PREFIX/share/...), so an
+** installed tree can be moved; else the prefix compiled in. Pushes both. */
+static void push_installed(lua_State *L, const char *exedir) {
+  const char *prefix = push_dirname(L, exedir);
+  const char *data = lua_pushfstring(L, "%s/share/synclua", prefix);
+  const char *marker = lua_pushfstring(L, "%s/scripts", data);
+  int relocated = exists(marker);
+  lua_pop(L, 2);                     /* pop marker, data */
+  if (relocated) {
+    lua_pushfstring(L, "%s/share/synclua", prefix);
+    lua_pushfstring(L, "%s/share/lua/5.4", prefix);
+  } else {
+    lua_pushliteral(L, SYNCLUA_DATADIR);
+    lua_pushliteral(L, SYNCLUA_LUADIR);
+  }
+  lua_remove(L, -3);                 /* remove prefix */
+}
+
 /* Prepends synclua's directories to package.path and package.cpath:
 ** 'home' first, then the tree (or the installed module directory). */
 static void set_paths(lua_State *L, const char *home, const char *tree,
-                      const char *exedir) {
+                      const char *exedir, const char *datadir,
+                      const char *luadir) {
   luaL_Buffer b;
   const char *old;
   lua_getglobal(L, LUA_LOADLIBNAME);
@@ -410,9 +430,14 @@ static void set_paths(lua_State *L, const char *home, const char *tree,
   luaL_buffinit(L, &b);
   add_root(&b, home);
   if (tree == NULL) {
-    luaL_addstring(&b, SYNCLUA_LUADIR "/?.lua;" SYNCLUA_LUADIR "/?/init.lua;");
-    if (strcmp(home, SYNCLUA_DATADIR) != 0)
-      luaL_addstring(&b, SYNCLUA_DATADIR "/?.lua;");
+    luaL_addstring(&b, luadir);
+    luaL_addstring(&b, "/?.lua;");
+    luaL_addstring(&b, luadir);
+    luaL_addstring(&b, "/?/init.lua;");
+    if (strcmp(home, datadir) != 0) {
+      luaL_addstring(&b, datadir);
+      luaL_addstring(&b, "/?.lua;");
+    }
   }
   else if (strcmp(tree, home) != 0)
     add_root(&b, tree);
@@ -496,12 +521,15 @@ static int l_host_open(lua_State *L) {
 static void setup_synclua(lua_State *L, const host *h, int noenv) {
   const char *home = noenv ? NULL : getenv("SYNCLUA_HOME");
   const char *exedir = push_exedir(L, h->argv[0]);
-  const char *tree;
+  const char *tree, *datadir, *luadir;
   push_tree(L, exedir);
   tree = lua_tostring(L, -1);
+  push_installed(L, exedir);
+  datadir = lua_tostring(L, -2);
+  luadir = lua_tostring(L, -1);
   if (home == NULL || home[0] == '\0')
-    home = (tree != NULL) ? tree : SYNCLUA_DATADIR;
-  set_paths(L, home, tree, exedir);
+    home = (tree != NULL) ? tree : datadir;
+  set_paths(L, home, tree, exedir, datadir, luadir);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_synclua_core);
   lua_setfield(L, -2, "synclua.core");
@@ -511,8 +539,8 @@ static void setup_synclua(lua_State *L, const host *h, int noenv) {
   lua_setfield(L, -2, "synclua.host");
   lua_pop(L, 1);                     /* pop preload */
   lua_pushfstring(L, "%s/scripts", home);
-  lua_replace(L, -3);                /* scripts replaces exedir */
-  lua_pop(L, 1);                     /* pop tree ('home' is no longer used) */
+  lua_replace(L, -5);                /* scripts replaces exedir */
+  lua_pop(L, 3);                     /* pop tree, datadir, luadir */
 }
 
 /* -------------------------------------------------------------- scripts */
