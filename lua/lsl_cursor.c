@@ -119,13 +119,7 @@ static int l_cursor_tostring(lua_State *L) {
 int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
                     int filter_idx) {
   sl_filter f;
-  int raw = 0;
-  lsl_filter_check(L, filter_idx, filter_idx, &f);
-  if (lua_istable(L, filter_idx)) {
-    lua_getfield(L, filter_idx, "raw");
-    raw = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  }
+  int raw = lsl_filter_check(L, filter_idx, filter_idx, &f);
   lcursor *lc = lua_newuserdatauv(L, sizeof *lc, 1);
   lc->c = NULL;
   lc->raw = raw;
@@ -148,13 +142,7 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
   sl_filter f;
   sl_cursor *c;
   const sl_event *ev;
-  int raw = 0;
-  lsl_filter_check(L, filter_idx, filter_idx, &f);
-  if (lua_istable(L, filter_idx)) {
-    lua_getfield(L, filter_idx, "raw");
-    raw = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  }
+  int raw = lsl_filter_check(L, filter_idx, filter_idx, &f);
   f.limit = 1;
   lsl_box *box = lsl_box_push(L); /* closes the cursor if pushing raises */
   int rc = sl_query(store, &f, &c);

@@ -44,6 +44,21 @@ int64_t lsl_check_duration(lua_State *L, int idx, int arg,
   return ns;
 }
 
+void lsl_check_keys(lua_State *L, int idx, int arg,
+                    const char *const *keys, const char *what) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1); /* pop value, keep key */
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int k = 0; keys[k] && !known; k++)
+        known = strcmp(lua_tostring(L, -1), keys[k]) == 0;
+    if (!known)
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown %s '%s'", what,
+                                            luaL_tolstring(L, -1, NULL)));
+  }
+}
+
 /* A string or a list of strings, as an array of C strings kept alive by a
 ** userdata left on the stack. Returns the count. */
 static size_t string_list(lua_State *L, int idx, int arg, const char *field,
@@ -108,22 +123,13 @@ static unsigned severity_set(lua_State *L, int idx, int arg) {
   return mask;
 }
 
-void lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
+int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
+  int raw = 0;
   sl_filter_init(f);
-  if (lua_isnoneornil(L, idx)) return;
+  if (lua_isnoneornil(L, idx)) return 0;
   luaL_checktype(L, idx, LUA_TTABLE);
   idx = lua_absindex(L, idx);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1); /* pop value, keep key */
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int k = 0; filter_keys[k] && !known; k++)
-        known = strcmp(lua_tostring(L, -1), filter_keys[k]) == 0;
-    if (!known)
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown filter field '%s'",
-                                            luaL_tolstring(L, -1, NULL)));
-  }
+  lsl_check_keys(L, idx, arg, filter_keys, "filter field");
   luaL_checkstack(L, 24, "filter");
   for (int k = 0; filter_keys[k]; k++) {
     const char *key = filter_keys[k];
@@ -169,7 +175,10 @@ void lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
         luaL_argerror(L, arg, lua_pushfstring(L, "order: 'asc' or 'desc' "
                                                  "expected, got '%s'", o));
       f->ascending = o[0] == 'a';
+    } else if (!strcmp(key, "raw")) {
+      raw = lua_toboolean(L, v);
     }
     lua_pop(L, 1);
   }
+  return raw;
 }

@@ -45,10 +45,16 @@ void lsl_push_array_mt(lua_State *L);
 /* Parse JSON text and push its value; on failure push nil (returns 0). */
 int lsl_json_decode(lua_State *L, const char *text, size_t len);
 
-/* Read the filter table at idx into f; strings stay owned by Lua values on
+/* Read the filter table at idx into f and return its `raw` flag (details
+** as text); strings stay owned by Lua values on
 ** the stack below the returned top, so keep them until the query starts.
 ** Raises bad argument #arg for a bad filter. */
-void lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f);
+int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f);
+
+/* Raise bad argument #arg, "unknown <what> 'k'", for a key of the table at
+** idx that is not in the NULL-terminated list. */
+void lsl_check_keys(lua_State *L, int idx, int arg, const char *const *keys,
+                    const char *what);
 
 /* A time argument: a string in the --since grammar or an integer instant. */
 int64_t lsl_check_time(lua_State *L, int idx, int arg, const char *field);

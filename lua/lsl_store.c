@@ -36,17 +36,7 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   memset(o, 0, sizeof *o);
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int k = 0; open_keys[k] && !known; k++)
-        known = strcmp(lua_tostring(L, -1), open_keys[k]) == 0;
-    if (!known)
-      luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'",
-                                            luaL_tolstring(L, -1, NULL)));
-  }
+  lsl_check_keys(L, idx, idx, open_keys, "option");
   if (lua_getfield(L, idx, "readonly") != LUA_TNIL)
     o->readonly = lua_toboolean(L, -1);
   if (lua_getfield(L, idx, "device_id") != LUA_TNIL) {
@@ -129,17 +119,7 @@ static void check_event(lua_State *L, sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   luaL_checktype(L, 2, LUA_TTABLE);
   memset(ev, 0, sizeof *ev);
-  lua_pushnil(L);
-  while (lua_next(L, 2)) {
-    lua_pop(L, 1);
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int k = 0; event_keys[k] && !known; k++)
-        known = strcmp(lua_tostring(L, -1), event_keys[k]) == 0;
-    if (!known)
-      luaL_argerror(L, 2, lua_pushfstring(L, "unknown event field '%s'",
-                                          luaL_tolstring(L, -1, NULL)));
-  }
+  lsl_check_keys(L, 2, 2, event_keys, "event field");
   luaL_checkstack(L, 24, "event");
   ev->event_type = field_string(L, 2, "event_type");
   ev->summary = field_string(L, 2, "summary");
@@ -317,16 +297,9 @@ static int l_store_prune(lua_State *L) {
   int dry_run = 0;
   sl_store *s = check_open(L);
   if (!lua_isnoneornil(L, 2)) {
+    static const char *const prune_keys[] = {"older_than", "dry_run", NULL};
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-      lua_pop(L, 1);
-      if (lua_type(L, -1) != LUA_TSTRING ||
-          (strcmp(lua_tostring(L, -1), "older_than") &&
-           strcmp(lua_tostring(L, -1), "dry_run")))
-        luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
-                                            luaL_tolstring(L, -1, NULL)));
-    }
+    lsl_check_keys(L, 2, 2, prune_keys, "option");
     if (lua_getfield(L, 2, "older_than") != LUA_TNIL)
       older_than = lsl_check_duration(L, -1, 2, "older_than");
     if (lua_getfield(L, 2, "dry_run") != LUA_TNIL)
