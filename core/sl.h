@@ -347,8 +347,9 @@ typedef struct sl_prune_result {
   int64_t unparsable;         /* rows kept because their time is unknown    */
 } sl_prune_result;
 
-/* Delete events older than `older_than` ns before now (0 = the store's
-** retention). With dry_run, count only. Never on a read-only store. */
+/* Delete events older than `older_than` ns before now (negative: the
+** store's retention; 0: everything up to now). With dry_run, count only.
+** Never on a read-only store. */
 int sl_store_prune(sl_store *store, int64_t older_than, int dry_run,
                    sl_prune_result *out);
 

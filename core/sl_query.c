@@ -212,7 +212,9 @@ static void build_arm(builder *b, const plan *p, int kind,
   sl_buf_puts(&b->sql, dir);
   /* The bound lets SQLite prefer the index that yields this order. */
   sl_buf_puts(&b->sql, " LIMIT ");
-  add_int(b, f->limit < 0 ? -1 : f->limit + f->offset);
+  add_int(b, f->limit < 0 ? -1
+             : f->limit > INT64_MAX - f->offset ? INT64_MAX
+                                                 : f->limit + f->offset);
 }
 
 /* Check the filter and decide how to run it. */
@@ -237,6 +239,10 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
   if (f->offset < 0)
     return sli_fail(s, SL_INVALID, "offset: negative (%lld)",
                     (long long)f->offset);
+  if (f->model_type && strchr(f->model_type, ','))
+    return sli_fail(s, SL_INVALID,
+                    "model_type: one model type, without ',' (got '%s')",
+                    f->model_type);
   for (int i = 0; i < SL_SEVERITY_COUNT; i++)
     if (f->severities & SL_SEV_BIT(i)) p->sev[p->n_sev++] = sl_severity_name(i);
   if (p->n_sev == SL_SEVERITY_COUNT) p->n_sev = 0;

@@ -593,11 +593,11 @@ int sl_store_prune(sl_store *s, int64_t older_than, int dry_run,
   sl_time_report report;
   int rc = usable(s);
   if (rc != SL_OK) return rc;
-  if (!out || older_than < 0) return SL_MISUSE;
+  if (!out) return SL_MISUSE;
   if (s->readonly && !dry_run)
     return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot prune",
                     s->path);
-  if (older_than == 0) older_than = s->opts.retention;
+  if (older_than < 0) older_than = s->opts.retention;
   rc = sli_prune(s->db, s, sl_time_now() - older_than, dry_run, out);
   if (rc != SL_OK) return rc;
   if ((rc = sl_store_time_report(s, &report)) != SL_OK) return rc;

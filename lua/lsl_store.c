@@ -293,7 +293,7 @@ static int l_store_stats(lua_State *L) {
 ** { count, cutoff, oldest, newest, unparsable, dry_run } | nil, msg, code */
 static int l_store_prune(lua_State *L) {
   sl_prune_result r;
-  int64_t older_than = 0;
+  int64_t older_than = -1; /* the store's retention */
   int dry_run = 0;
   sl_store *s = check_open(L);
   if (!lua_isnoneornil(L, 2)) {

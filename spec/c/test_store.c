@@ -306,8 +306,8 @@ static void test_misuse(void) {
   CHECK_EQ_INT(sl_store_open(path_of("misuse.db"), &o, &s), SL_OK);
   CHECK_EQ_INT(sl_store_append(s, &ev), SL_READONLY);
   sl_prune_result pr;
-  CHECK_EQ_INT(sl_store_prune(s, 0, 0, &pr), SL_READONLY);
-  CHECK_EQ_INT(sl_store_prune(s, 0, 1, &pr), SL_OK);
+  CHECK_EQ_INT(sl_store_prune(s, -1, 0, &pr), SL_READONLY);
+  CHECK_EQ_INT(sl_store_prune(s, -1, 1, &pr), SL_OK);
   CHECK_EQ_INT(pr.count, 0);
   sl_store_release(s); /* the last release closes too */
 }
