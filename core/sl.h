@@ -264,7 +264,9 @@ typedef struct sl_cursor sl_cursor;
 typedef struct sl_open_opts {
   int         readonly;           /* analyse only: never write a byte       */
   const char *device_id;          /* default device for appended events     */
-  size_t      queue_capacity;     /* events the log queue holds; 0 = 65536  */
+  size_t      queue_capacity;     /* events the log queue holds; 0 = 65536
+                                     (with several producers at once it may
+                                     briefly hold one more per producer)  */
   int64_t     retention;          /* ns; 0 = 7 days                         */
   int         auto_prune;         /* writer prunes every prune_interval     */
   int64_t     prune_interval;     /* ns; 0 = 1 hour                         */

@@ -5,8 +5,20 @@
 ** batch through one prepared INSERT. Failures are retried, then counted;
 ** a full queue drops and counts, and the drops are themselves logged as a
 ** sync_error once there is room. The hourly retention pass runs here too.
+**
+** The queue is a bounded multi-producer ring in the manner of Dmitry
+** Vyukov's: each cell carries a sequence number that says whose turn it
+** is, so a producer claims a cell with one compare-and-swap and publishes
+** it with one store, and the writer takes cells in order without a lock.
+** A caller therefore never waits for a lock another thread holds (which a
+** preempted holder could make last a time slice) and makes no system call:
+** instead of being signalled per event, the writer polls, every millisecond
+** while events flow and backing off to MAX_IDLE_MS when idle, and is woken
+** at once only when the queue is half full, or by flush or close.
+** C99 has no atomics; GCC's and Clang's __atomic builtins stand in.
 */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +26,15 @@
 
 #include "sli.h"
 
-#define BATCH_MAX     8192       /* rows per transaction at most            */
 #define RETRY_LIMIT   6          /* attempts per batch before giving up     */
 #define RETRY_BASE_MS 10         /* first backoff; doubles each attempt     */
+#define MIN_IDLE_MS   1          /* poll period while events flow           */
+#define MAX_IDLE_MS   64         /* poll period after a long idle spell     */
+
+#define LOAD(p)        __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ADD(p, v)      __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define SWAP(p, v)     __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
 /* One queued event in a single allocation: the strings live in text[]. */
 typedef struct rec {
@@ -24,33 +42,39 @@ typedef struct rec {
   char     text[];             /* NUL-terminated copies, back to back       */
 } rec;
 
+typedef struct cell {
+  size_t seq;                  /* == position: free for that producer;
+                                  == position + 1: holds its event          */
+  rec   *event;                /* the event, once published                 */
+} cell;
+
 struct sli_writer {
+  /* Shared with every producer, lock-free. */
+  cell           *cells;       /* the ring                                  */
+  size_t          cap;         /* its size, a power of two >= 2             */
+  size_t          limit;       /* the capacity asked for (<= cap): full     */
+  size_t          enqueue_pos; /* next position a producer claims           */
+  size_t          dequeue_pos; /* next position the writer takes            */
+  uint64_t        dropped;     /* refused: queue full or no memory          */
+  uint64_t        unreported;  /* drops not yet logged as an event          */
+  int             stopping;    /* close asked: drain, then exit             */
+
+  /* The writer's, or guarded by mu. */
   pthread_t       thread;      /* drains the queue                          */
-  pthread_mutex_t mu;          /* guards everything below but db/insert     */
-  pthread_cond_t  wake;        /* queue non-empty, flush, stop, prune time  */
+  pthread_mutex_t mu;          /* the sleep, flush and stats handshake      */
+  pthread_cond_t  wake;        /* half full, flush, stop, prune schedule    */
   pthread_cond_t  done;        /* a batch was sealed                        */
   sqlite3        *db;          /* the writer's connection (thread-owned)    */
   sqlite3_stmt   *insert;      /* the one INSERT                            */
-  char           *path;        /* for nothing but messages                  */
   char           *device;      /* default device id for the drop report     */
-
-  rec           **ring;        /* the bounded queue                         */
-  size_t          cap;         /* its capacity                              */
-  size_t          head;        /* index of the oldest queued event          */
-  size_t          count;       /* events queued                             */
-  rec           **batch;       /* the writer's private slice of the queue   */
-
-  uint64_t        tickets;     /* events accepted so far                    */
-  uint64_t        sealed;      /* accepted events written or given up on    */
-  int             idle;        /* the writer waits on `wake`                */
-  int             stopping;    /* close asked: drain, then exit             */
+  rec           **batch;       /* events taken for the current transaction  */
+  size_t          batch_max;   /* its capacity                              */
+  uint64_t        sealed;      /* positions written or given up on          */
+  int             flushing;    /* callers waiting in flush                  */
   int             running;     /* the thread exists and was not joined      */
-
-  uint64_t        written, dropped, failed, retries, pruned;
+  uint64_t        written, failed, retries, pruned;
   uint64_t        failed_seen; /* `failed` as the last flush saw it         */
-  uint64_t        unreported;  /* drops not yet logged as an event          */
   int             last_error;  /* status of the last batch given up on      */
-
   int             auto_prune;  /* retention pass due every prune_every      */
   int64_t         retention;   /* ns of history kept                        */
   int64_t         prune_every; /* ns between passes                         */
@@ -75,17 +99,15 @@ static const char *put(char **cursor, const char *s, size_t n) {
   return dst;
 }
 
-int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
-  int64_t instant;
-  /* Parse the caller's time here (cheap, and a bad one is refused now);
-  ** formatting waits for the writer thread. */
-  if (ev->timestamp) {
-    if (sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp),
-                              &instant) != SL_OK)
-      return SL_INVALID;
-  } else {
-    instant = sl_time_now();
-  }
+static int drop(sli_writer *w, int status) {
+  ADD(&w->dropped, 1);
+  ADD(&w->unreported, 1);
+  return status;
+}
+
+/* Copy the caller's event into one allocation the writer will free. */
+static rec *copy_event(const sl_event *ev, int64_t instant,
+                       const char *device) {
   int type = sl_event_type_from_name(ev->event_type);
   const char *category = ev->category ? ev->category
                        : sl_category_name(sl_event_type_category(type));
@@ -99,13 +121,7 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
          n_mod = len0(ev->model_types);
   rec *r = malloc(sizeof *r + n_dev + n_type + n_cat + n_sev + n_sum + n_det +
                   n_cor + n_peer + n_mod);
-  if (!r) {
-    pthread_mutex_lock(&w->mu);
-    w->dropped++;
-    w->unreported++;
-    pthread_mutex_unlock(&w->mu);
-    return SL_NOMEM;
-  }
+  if (!r) return NULL;
   char *p = r->text;
   r->ev = *ev;
   r->ev.id = 0;
@@ -121,38 +137,56 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   r->ev.correlation_id = put(&p, ev->correlation_id, n_cor);
   r->ev.peer_device_id = put(&p, ev->peer_device_id, n_peer);
   r->ev.model_types = put(&p, ev->model_types, n_mod);
+  return r;
+}
 
-  pthread_mutex_lock(&w->mu);
-  if (w->stopping) {
-    pthread_mutex_unlock(&w->mu);
-    free(r);
-    return SL_MISUSE;
+int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
+  int64_t instant;
+  if (LOAD(&w->stopping)) return SL_MISUSE;
+  /* Parse the caller's time here (cheap, and a bad one is refused now);
+  ** formatting waits for the writer thread. */
+  if (ev->timestamp) {
+    if (sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp),
+                              &instant) != SL_OK)
+      return SL_INVALID;
+  } else {
+    instant = sl_time_now();
   }
-  if (w->count == w->cap) {
-    w->dropped++;
-    w->unreported++;
-    pthread_mutex_unlock(&w->mu);
-    free(r);
-    return SL_FULL;
+  /* A full queue refuses before anything is allocated. */
+  size_t pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
+  if (pos - LOAD(&w->dequeue_pos) >= w->limit) return drop(w, SL_FULL);
+  rec *r = copy_event(ev, instant, device);
+  if (!r) return drop(w, SL_NOMEM);
+  cell *c;
+  for (;;) {
+    c = &w->cells[pos & (w->cap - 1)];
+    intptr_t turn = (intptr_t)(LOAD(&c->seq) - pos);
+    if (turn == 0) {
+      if (__atomic_compare_exchange_n(&w->enqueue_pos, &pos, pos + 1, 1,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        break;
+    } else if (turn < 0) {
+      free(r);
+      return drop(w, SL_FULL);
+    } else {
+      pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
+    }
   }
-  w->ring[(w->head + w->count) % w->cap] = r;
-  w->count++;
-  w->tickets++;
-  int wake = w->idle;
-  w->idle = 0;
-  pthread_mutex_unlock(&w->mu);
-  /* Signal only a sleeping writer: a busy one finds the event by itself,
-  ** and skipping the futex call keeps the caller's path short. */
-  if (wake) pthread_cond_signal(&w->wake);
+  c->event = r;
+  STORE(&c->seq, pos + 1);
+  /* The writer polls; only a filling queue is worth a wake-up call. */
+  if (pos - LOAD(&w->dequeue_pos) == w->limit / 2)
+    pthread_cond_signal(&w->wake);
   return SL_OK;
 }
 
 int sli_writer_flush(sli_writer *w) {
   pthread_mutex_lock(&w->mu);
-  uint64_t ticket = w->tickets;
-  w->idle = 0;
+  uint64_t ticket = LOAD(&w->enqueue_pos);
+  w->flushing++;
   pthread_cond_signal(&w->wake);
   while (w->sealed < ticket && w->running) pthread_cond_wait(&w->done, &w->mu);
+  w->flushing--;
   int rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
   w->failed_seen = w->failed;
   pthread_mutex_unlock(&w->mu);
@@ -160,15 +194,16 @@ int sli_writer_flush(sli_writer *w) {
 }
 
 void sli_writer_stats(sli_writer *w, sl_stats *out) {
+  size_t in = LOAD(&w->enqueue_pos), taken = LOAD(&w->dequeue_pos);
   pthread_mutex_lock(&w->mu);
-  out->appended = w->tickets;
+  out->appended = in;
   out->written = w->written;
-  out->dropped = w->dropped;
+  out->dropped = LOAD(&w->dropped);
   out->failed = w->failed;
   out->retries = w->retries;
   out->pruned = w->pruned;
-  out->queue_depth = w->count;
-  out->queue_capacity = w->cap;
+  out->queue_depth = in - taken;
+  out->queue_capacity = w->limit;
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -176,7 +211,6 @@ void sli_writer_schedule_prune(sli_writer *w) {
   pthread_mutex_lock(&w->mu);
   w->auto_prune = 1;
   w->next_prune = sl_time_now(); /* as Spacedrive: the first pass at once */
-  w->idle = 0;
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->mu);
 }
@@ -188,9 +222,23 @@ static void sleep_ms(long ms) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
+/* Already lowercase, hyphenated and 36 long: nothing to normalise. */
+static int canonical_uuid(const char *id) {
+  for (int i = 0; i < 36; i++) {
+    char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return 0;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return 0;
+    }
+  }
+  return id[36] == '\0';
+}
+
 /* Bind a string that is a UUID in its lowercase hyphenated form. */
 static void bind_id(sqlite3_stmt *st, int i, const char *id, char *buf) {
   if (!id) sqlite3_bind_null(st, i);
+  else if (canonical_uuid(id)) sqlite3_bind_text(st, i, id, 36, SQLITE_STATIC);
   else if (sl_uuid_normalize(id, buf) == SL_OK)
     sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
   else
@@ -243,7 +291,7 @@ static int insert_drop_report(sli_writer *w, uint64_t n, const char *device,
            "Event log queue full: %llu events dropped", (unsigned long long)n);
   snprintf(details, sizeof details,
            "{\"dropped_count\":%llu,\"queue_capacity\":%llu}",
-           (unsigned long long)n, (unsigned long long)w->cap);
+           (unsigned long long)n, (unsigned long long)w->limit);
   sl_event ev;
   memset(&ev, 0, sizeof ev);
   ev.instant = sl_time_now();
@@ -283,35 +331,49 @@ static int prune_due(const sli_writer *w) {
   return w->auto_prune && sl_time_now() >= w->next_prune;
 }
 
+/* Take the published events at the head of the ring, in order. */
+static size_t take(sli_writer *w) {
+  size_t n = 0, pos = w->dequeue_pos;
+  while (n < w->batch_max) {
+    cell *c = &w->cells[pos & (w->cap - 1)];
+    if (LOAD(&c->seq) != pos + 1) break; /* not published yet */
+    w->batch[n++] = c->event;
+    STORE(&c->seq, pos + w->cap);        /* the cell's next turn */
+    pos++;
+  }
+  STORE(&w->dequeue_pos, pos);
+  return n;
+}
+
+/* Sleep until woken or `ms` pass; returns at once when there is a reason
+** to work: a flush waiting, a stop, a prune due, or an event published. */
+static void idle(sli_writer *w, long ms) {
+  pthread_mutex_lock(&w->mu);
+  cell *head = &w->cells[w->dequeue_pos & (w->cap - 1)];
+  if (!w->flushing && !LOAD(&w->stopping) && !prune_due(w) &&
+      LOAD(&head->seq) != w->dequeue_pos + 1) {
+    struct timespec until;
+    int64_t t = sl_time_now() + (int64_t)ms * 1000000;
+    if (w->auto_prune && w->next_prune < t) t = w->next_prune;
+    until.tv_sec = (time_t)(t / SL_NS_PER_SEC);
+    until.tv_nsec = (long)(t % SL_NS_PER_SEC);
+    pthread_cond_timedwait(&w->wake, &w->mu, &until);
+  }
+  pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg) {
   sli_writer *w = arg;
   sl_buf json = {0};
-  pthread_mutex_lock(&w->mu);
+  long nap = MIN_IDLE_MS;
   for (;;) {
-    while (w->count == 0 && !w->stopping && !prune_due(w)) {
-      w->idle = 1;
-      if (w->auto_prune) {
-        struct timespec until = {(time_t)(w->next_prune / SL_NS_PER_SEC),
-                                 (long)(w->next_prune % SL_NS_PER_SEC)};
-        pthread_cond_timedwait(&w->wake, &w->mu, &until);
-      } else {
-        pthread_cond_wait(&w->wake, &w->mu);
-      }
-    }
-    w->idle = 0;
-    int last = w->count == 0 && w->stopping;
-
-    size_t n = w->count < BATCH_MAX ? w->count : BATCH_MAX;
-    for (size_t i = 0; i < n; i++)
-      w->batch[i] = w->ring[(w->head + i) % w->cap];
-    w->head = (w->head + n) % w->cap;
-    w->count -= n;
+    size_t n = take(w);
+    uint64_t drops = 0;
     /* Drops happen while the queue is full, so a batch follows them; the
     ** report rides in it, stamped with the batch's device if no default. */
-    uint64_t drops = (n || (last && w->device)) ? w->unreported : 0;
-    w->unreported -= drops;
+    if (n || w->device) drops = SWAP(&w->unreported, 0);
+    int stopping = LOAD(&w->stopping);
     int pruning = prune_due(w);
-    pthread_mutex_unlock(&w->mu);
 
     int rc = SQLITE_OK, attempts = 0;
     size_t refused = 0;
@@ -343,13 +405,29 @@ static void *writer_main(void *arg) {
       w->next_prune = sl_time_now() + w->prune_every;
     }
     pthread_cond_broadcast(&w->done);
-    if (last) break;
+    pthread_mutex_unlock(&w->mu);
+
+    if (n) {
+      nap = MIN_IDLE_MS;
+    } else if (stopping) {
+      break; /* drained: whatever is claimed but unpublished is freed later */
+    } else {
+      idle(w, nap);
+      if (nap < MAX_IDLE_MS) nap *= 2;
+    }
   }
+  pthread_mutex_lock(&w->mu);
   w->running = 0;
   pthread_cond_broadcast(&w->done);
   pthread_mutex_unlock(&w->mu);
   sl_buf_free(&json);
   return NULL;
+}
+
+static size_t power_of_two(size_t n) {
+  size_t p = 2;
+  while (p < n && p < ((size_t)1 << 40)) p <<= 1;
+  return p;
 }
 
 int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
@@ -360,19 +438,22 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
     return sli_fail(s, SL_NOMEM, "out of memory");
   }
   w->db = db;
-  w->cap = s->opts.queue_capacity;
+  /* A ring of one cell cannot tell "published" from "free", hence >= 2;
+  ** the capacity asked for is still the bound producers see. */
+  w->limit = s->opts.queue_capacity;
+  w->cap = power_of_two(w->limit);
+  w->batch_max = w->cap;
   w->retention = s->opts.retention;
   w->prune_every = s->opts.prune_interval;
-  w->ring = malloc(w->cap * sizeof *w->ring);
-  w->batch = malloc((w->cap < BATCH_MAX ? w->cap : BATCH_MAX) *
-                    sizeof *w->batch);
-  w->path = sli_strdup(s->path);
+  w->cells = malloc(w->cap * sizeof *w->cells);
+  w->batch = malloc(w->batch_max * sizeof *w->batch);
   w->device = sli_strdup(s->device_id);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->done, NULL);
-  if (!w->ring || !w->batch || !w->path || (s->device_id && !w->device))
+  if (!w->cells || !w->batch || (s->device_id && !w->device))
     return sli_fail(s, SL_NOMEM, "out of memory");
+  for (size_t i = 0; i < w->cap; i++) w->cells[i].seq = i;
   int rc = sqlite3_prepare_v2(db, insert_sql, -1, &w->insert, NULL);
   if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
   w->running = 1;
@@ -388,9 +469,8 @@ int sli_writer_stop(sli_writer *w) {
   if (!w) return SL_OK;
   int rc = SL_OK;
   pthread_mutex_lock(&w->mu);
-  int joinable = w->running && !w->stopping;
-  w->stopping = 1;
-  w->idle = 0;
+  int joinable = w->running && !LOAD(&w->stopping);
+  STORE(&w->stopping, 1);
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->mu);
   if (joinable) {
@@ -403,17 +483,20 @@ int sli_writer_stop(sli_writer *w) {
 
 void sli_writer_free(sli_writer *w) {
   if (!w) return;
-  /* Events still queued when a writer never started. */
-  for (size_t i = 0; i < w->count; i++)
-    free(w->ring[(w->head + i) % w->cap]);
+  /* Events published after the writer's last look (an append racing
+  ** close), or queued when it never started. */
+  if (w->cells)
+    for (size_t pos = w->dequeue_pos; pos != w->enqueue_pos; pos++) {
+      cell *c = &w->cells[pos & (w->cap - 1)];
+      if (c->seq == pos + 1) free(c->event);
+    }
   sqlite3_finalize(w->insert);
   sqlite3_close_v2(w->db);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->done);
-  free(w->ring);
+  free(w->cells);
   free(w->batch);
-  free(w->path);
   free(w->device);
   free(w);
 }
