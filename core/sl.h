@@ -275,6 +275,8 @@ typedef struct sl_open_opts {
                                      loss); default NORMAL: durable on crash */
   int         no_create;          /* writable, but only an existing store:
                                      no file, table, index or mode is made */
+  int64_t     batch_interval;     /* ns between batch flushes; 0 = 30 s     */
+  int64_t     batch_records;      /* records that flush a batch; 0 = 10,000 */
 } sl_open_opts;
 
 /*
@@ -418,5 +420,122 @@ typedef struct sl_time_report {
 /* Scan the timestamps (cached per store and refreshed incrementally when
 ** the file changes). */
 int sl_store_time_report(sl_store *store, sl_time_report *out);
+
+/* ------------------------------------------------------ batch aggregation */
+
+/*
+** Each writable store aggregates per-record ingestion into batch_ingestion
+** events, as Spacedrive's BatchAggregator does: records accumulate per key
+** (peer, and session when given) and per model type; a key is flushed as
+** one event when it reaches batch_records, every batch_interval, on every
+** state transition emitted through sl_emit_state_transition, and on
+** sl_batch_flush_all or close. The event carries the per-model counts (in
+** the summary, and in details {"models":{...}}), record_count, duration_ms
+** since the key's first record, model_types (by count, descending, then
+** name), the peer and the session's correlation id.
+**
+** Every function takes `at`, the instant the records arrive (0 = now):
+** replays and simulators drive a virtual clock through it; the interval
+** flush is checked on each call, and for a real-time store (at = 0) also
+** by the writer thread. Safe from any thread.
+*/
+int sl_batch_add(sl_store *store, const char *model_type, int64_t count,
+                 const char *peer, const char *correlation_id, int64_t at);
+
+/* Flush keys whose interval is over (sl_batch_add does this itself). */
+int sl_batch_tick(sl_store *store, int64_t at);
+
+/* Flush every pending key now. */
+int sl_batch_flush_all(sl_store *store, int64_t at);
+
+/* Bytes the aggregator holds for pending batches, and their key count. */
+size_t sl_batch_memory(sl_store *store, size_t *keys);
+
+/* ------------------------------------------------------------- emitters */
+
+/* The sync engine's states, written as Spacedrive's Debug form. */
+typedef enum sl_state_kind {
+  SL_STATE_UNINITIALIZED, SL_STATE_BACKFILLING, SL_STATE_CATCHING_UP,
+  SL_STATE_READY, SL_STATE_PAUSED
+} sl_state_kind;
+
+typedef struct sl_state {
+  sl_state_kind kind;
+  const char   *peer;            /* Backfilling: the peer                   */
+  int           progress;        /* Backfilling: 0-100                      */
+  int64_t       buffered_count;  /* CatchingUp: updates buffered            */
+} sl_state;
+
+/* "Backfilling { peer: <uuid>, progress: 0 }", "Ready", ... into b. */
+void sl_state_write(sl_buf *b, const sl_state *state);
+
+/* A candidate for backfill, as Spacedrive's PeerInfo. */
+typedef struct sl_peer_candidate {
+  const char *device_id;
+  int         is_online;
+  int         has_complete_state;
+  float       latency_ms;        /* f32, as Spacedrive: widened in JSON     */
+  int         active_syncs;
+} sl_peer_candidate;
+
+/* Spacedrive's score (f32): 1000 / max(latency, 1) when latency > 0, + 100
+** with complete state, - 10 per active sync. */
+float sl_peer_score(const sl_peer_candidate *c);
+
+/* Spacedrive's selection: online peers only, highest score first, a stable
+** order (ties and NaN keep input order). *selected is the index in `c`.
+** SL_NOTFOUND when no peer is online. */
+int sl_peer_select(const sl_peer_candidate *c, size_t n, size_t *selected);
+
+/*
+** Typed emitters. Each appends one event in Spacedrive's exact form
+** (compat section 4) -- summary text, details keys, category and severity
+** -- plus what the documentation promises and the code lacks (the score of
+** each candidate, backfill_session_failed, the catch-up and network
+** events). `session` is the correlation id (NULL for none); `at` the
+** event's instant (0 = now). Returns what sl_store_append returns.
+*/
+int sl_emit_state_transition(sl_store *store, const sl_state *from,
+                             const sl_state *to, const char *reason,
+                             int64_t at);
+int sl_emit_backfill_started(sl_store *store, const char *session,
+                             int64_t peer_count, int64_t at);
+int sl_emit_peer_selected(sl_store *store, const char *session,
+                          const sl_peer_candidate *c, size_t n,
+                          size_t selected, int64_t at);
+/* record_count < 0: absent (Spacedrive writes none). */
+int sl_emit_backfill_completed(sl_store *store, const char *session,
+                               const char *peer, int64_t duration_ms,
+                               int64_t record_count, int64_t at);
+int sl_emit_backfill_failed(sl_store *store, const char *session,
+                            const char *peer, const char *reason,
+                            int64_t duration_ms, int64_t at);
+int sl_emit_catch_up_started(sl_store *store, const char *session,
+                             const char *peer, int64_t at);
+int sl_emit_catch_up_completed(sl_store *store, const char *session,
+                               const char *peer, int64_t record_count,
+                               int64_t duration_ms, int64_t at);
+int sl_emit_backfill_request_sent(sl_store *store, const char *session,
+                                  const char *peer, const char *model_type,
+                                  int64_t at);
+int sl_emit_backfill_request_received(sl_store *store, const char *session,
+                                      const char *peer,
+                                      const char *model_type, int64_t at);
+int sl_emit_backfill_response_sent(sl_store *store, const char *session,
+                                   const char *peer, const char *model_type,
+                                   int64_t record_count, int64_t duration_ms,
+                                   int64_t at);
+int sl_emit_peer_connected(sl_store *store, const char *peer, int64_t at);
+int sl_emit_peer_disconnected(sl_store *store, const char *peer,
+                              const char *reason, int64_t at);
+/* max_buffer_size: what Spacedrive writes there (the buffer's length). */
+int sl_emit_buffer_overflow(sl_store *store, int64_t dropped,
+                            int64_t max_buffer_size, int64_t at);
+int sl_emit_stuck_dependencies(sl_store *store, int64_t total_dependencies,
+                               int64_t total_waiting_updates, int64_t at);
+/* age_days < 0: no watermark at all (Spacedrive writes 106751991167). */
+int sl_emit_watermark_too_old(sl_store *store, const char *peer,
+                              int64_t age_days, int64_t threshold_days,
+                              int64_t at);
 
 #endif /* SL_H */

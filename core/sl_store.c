@@ -208,6 +208,8 @@ static void fill_defaults(sl_open_opts *o) {
   if (o->retention <= 0) o->retention = 7 * SL_NS_PER_DAY;
   if (o->prune_interval <= 0) o->prune_interval = 3600 * SL_NS_PER_SEC;
   if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = DEFAULT_BUSY_MS;
+  if (o->batch_interval <= 0) o->batch_interval = 30 * SL_NS_PER_SEC;
+  if (o->batch_records <= 0) o->batch_records = 10000;
 }
 
 int sl_store_open(const char *path, const sl_open_opts *opts,
@@ -251,6 +253,10 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
   if (rc == SL_OK)
     rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
   if (rc != SL_OK) goto fail;
+  if ((rc = sli_batches_new(s, &s->batches)) != SL_OK) {
+    sli_fail(s, rc, "out of memory");
+    goto fail;
+  }
   rc = sli_writer_start(s, wdb, &s->writer);
   wdb = NULL; /* the writer owns it now, even on failure */
   if (rc != SL_OK) goto fail;
@@ -284,9 +290,11 @@ void sl_store_retain(sl_store *s) {
 
 static void destroy(sl_store *s) {
   if (s->writer) {
+    if (s->batches && !s->closed) sli_batches_flush_all(s->batches, 0);
     sli_writer_stop(s->writer);
     sli_writer_free(s->writer);
   }
+  sli_batches_free(s->batches);
   for (int i = 0; i < SLI_STMT_CACHE; i++) {
     sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts[i].sql);
@@ -308,6 +316,8 @@ void sl_store_release(sl_store *s) {
 
 int sl_store_close(sl_store *s) {
   if (!s || s->closed) return SL_OK;
+  /* Pending batches are events too: they go out before the writer stops. */
+  if (s->batches) sli_batches_flush_all(s->batches, 0);
   s->closed = 1;
   /* The writer stops (after flushing) but stays allocated until the last
   ** reference goes, so a racing append finds it stopped, not freed. */

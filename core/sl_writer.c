@@ -67,6 +67,7 @@ struct sli_writer {
   sqlite3        *db;          /* the writer's connection (thread-owned)    */
   sqlite3_stmt   *insert;      /* the one INSERT                            */
   char           *device;      /* default device id for the drop report     */
+  sli_batches    *batches;     /* the store's aggregator, ticked when real-time */
   rec           **batch;       /* events taken for the current transaction  */
   size_t          batch_max;   /* its capacity                              */
   uint64_t        sealed;      /* positions written or given up on          */
@@ -374,6 +375,8 @@ static void *writer_main(void *arg) {
     if (n || w->device) drops = SWAP(&w->unreported, 0);
     int stopping = LOAD(&w->stopping);
     int pruning = prune_due(w);
+    /* A clock-fed aggregator flushes on time even when no call comes. */
+    if (w->batches && !stopping) sli_batches_tick(w->batches, 0, 1);
 
     int rc = SQLITE_OK, attempts = 0;
     size_t refused = 0;
@@ -448,6 +451,7 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
   w->cells = malloc(w->cap * sizeof *w->cells);
   w->batch = malloc(w->batch_max * sizeof *w->batch);
   w->device = sli_strdup(s->device_id);
+  w->batches = s->batches;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->done, NULL);

@@ -23,6 +23,7 @@ extern const char sli_schema_sql[];
 extern const char sli_index_sql[];
 
 typedef struct sli_writer sli_writer;
+typedef struct sli_batches sli_batches;
 
 typedef struct sli_stmt_slot {
   char         *sql;          /* the text the statement was prepared from   */
@@ -41,6 +42,7 @@ struct sl_store {
   sl_open_opts    opts;       /* with defaults filled in                    */
   sqlite3        *db;         /* the caller's connection                    */
   sli_writer     *writer;     /* NULL for a read-only store                 */
+  sli_batches    *batches;    /* pending batch_ingestion; NULL if read-only */
   char            errmsg[SLI_ERRMSG_MAX]; /* last failure on this handle    */
 
   sli_stmt_slot   stmts[SLI_STMT_CACHE];  /* prepared statements by text    */
@@ -103,6 +105,16 @@ int sli_prune(sqlite3 *db, sl_store *s, int64_t cutoff, int dry_run,
 /* sl_event_validate, optionally without parsing details. */
 int sli_event_check(const sl_event *ev, int check_details, char *err,
                     size_t errsz);
+
+/* The batch aggregator (sl_batch.c). `at` 0 means now; a tick with
+** only_realtime set (the writer's) touches only a clock-fed aggregator. */
+int sli_batches_new(sl_store *store, sli_batches **out);
+void sli_batches_free(sli_batches *g);
+int sli_batches_add(sli_batches *g, const char *model, int64_t count,
+                    const char *peer, const char *session, int64_t at);
+int sli_batches_tick(sli_batches *g, int64_t at, int only_realtime);
+int sli_batches_flush_all(sli_batches *g, int64_t at);
+size_t sli_batches_memory(sli_batches *g, size_t *keys);
 
 /* Copy a string with malloc; NULL in, NULL out. */
 char *sli_strdup(const char *s);

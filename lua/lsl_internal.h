@@ -65,6 +65,13 @@ int64_t lsl_check_duration(lua_State *L, int idx, int arg, const char *field);
 /* Push the Lua table for an event. raw != 0 keeps details as text. */
 void lsl_push_event(lua_State *L, const sl_event *ev, int raw);
 
+/* The open store at idx; raises for anything else or a closed one. */
+sl_store *lsl_check_store(lua_State *L, int idx);
+
+/* Add the aggregator and emitter methods to the Store methods table at
+** `methods`, and select_peer/peer_score to the module table at `module`. */
+void lsl_emit_register(lua_State *L, int methods, int module);
+
 /* Register the Store and Cursor types' metatables. */
 void lsl_store_register(lua_State *L);
 void lsl_cursor_register(lua_State *L);

@@ -14,11 +14,13 @@ typedef struct lstore {
 
 #define ERRSZ 512
 
-static sl_store *check_open(lua_State *L) {
-  lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
+sl_store *lsl_check_store(lua_State *L, int idx) {
+  lstore *ls = luaL_checkudata(L, idx, LSL_STORE);
   if (!ls->s) luaL_error(L, "attempt to use a closed synclua.Store");
   return ls->s;
 }
+
+static sl_store *check_open(lua_State *L) { return lsl_check_store(L, 1); }
 
 /* nil, message, code -- the environment failed. */
 static int fail(lua_State *L, sl_store *s, int status) {
@@ -417,9 +419,11 @@ static const luaL_Reg store_meta[] = {
   {NULL, NULL}};
 
 void lsl_store_register(lua_State *L) {
+  int module = lua_gettop(L);
   luaL_newmetatable(L, LSL_STORE);
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
+  lsl_emit_register(L, lua_gettop(L), module);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1); /* pop metatable */
   lua_pushcfunction(L, l_store_open);

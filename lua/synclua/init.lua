@@ -51,6 +51,15 @@ M.severity_set = core.severity_set
 -- debug_name }, or nil for an unknown type.
 M.event_type_info = core.event_type_info
 
+--- Spacedrive's peer selection over a list of candidates ({ device_id,
+-- is_online, has_complete_state, latency_ms, active_syncs }): the index of
+-- the chosen one and every candidate's score, or nil, "No online peers
+-- available for backfill".
+M.select_peer = core.select_peer
+
+--- Spacedrive's score of one candidate (an f32, as Spacedrive computes it).
+M.peer_score = core.peer_score
+
 --- Decode JSON text (null becomes synclua.null). Returns value or nil, msg.
 M.json_decode = core.json_decode
 
