@@ -32,7 +32,8 @@ static int fail(lua_State *L, sl_store *s, int status) {
 
 static const char *const open_keys[] = {
   "readonly", "device_id", "queue_capacity", "retention", "auto_prune",
-  "prune_interval", "busy_timeout", "synchronous", "create", NULL};
+  "prune_interval", "busy_timeout", "synchronous", "create",
+  "batch_interval", "batch_records", NULL};
 
 static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   memset(o, 0, sizeof *o);
@@ -75,7 +76,14 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   }
   if (lua_getfield(L, idx, "create") != LUA_TNIL)
     o->no_create = !lua_toboolean(L, -1);
-  lua_pop(L, 9);
+  if (lua_getfield(L, idx, "batch_interval") != LUA_TNIL)
+    o->batch_interval = lsl_check_duration(L, -1, idx, "batch_interval");
+  if (lua_getfield(L, idx, "batch_records") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+      luaL_argerror(L, idx, "batch_records: positive integer expected");
+    o->batch_records = (int64_t)lua_tointeger(L, -1);
+  }
+  lua_pop(L, 11);
 }
 
 /* synclua.open(path [, opts]) -> Store | nil, message, code */
