@@ -538,4 +538,79 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
                               int64_t age_days, int64_t threshold_days,
                               int64_t at);
 
+/* -------------------------------------------------------------- rendering */
+
+/*
+** One event as the bytes of an export format: Spacedrive's `sd sync events`
+** output (spacedrive-compat.md 1.4-1.6) and synclua's NDJSON and CSV. The
+** exporters (the Lua modules in exporters/) write the framing around it:
+** brackets, headers, separators.
+**
+** A row is read back as Spacedrive reads it: the timestamp is written anew
+** from the instant (chrono's AutoSi fraction; "Z" in JSON, "+00:00" in
+** SQL), UUID columns lowercase and hyphenated, details parsed and written
+** by serde's rules (sorted keys, shortest floats, serde's escaping). So a
+** row another program wrote (a "Z", an offset, a short fraction, unsorted
+** details) exports as Spacedrive would export the same event. What
+** Spacedrive could not read at all is written as stored rather than
+** dropped: a timestamp that does not parse (has_instant 0), an id that is
+** not a UUID, an unknown type name; details that are not JSON become a JSON
+** string in the JSON formats and go as they are into SQL. CSV writes every
+** column as stored.
+*/
+typedef enum sl_render_format {
+  SL_RENDER_JSON = 0,      /* an element of the default JSON export: the 9
+                              keys sorted, absent ones null, pretty at
+                              nesting 1 ("{\n    ...\n  }"), without the
+                              array's indent or separators              */
+  SL_RENDER_JSON_DEVICE,   /* an element of the --with-device export: the
+                              struct's declaration order, absent optional
+                              fields omitted; same layout               */
+  SL_RENDER_SQL,           /* "INSERT INTO sync_event_log (...) VALUES
+                              (...);\n", the id left out                */
+  SL_RENDER_MARKDOWN,      /* "| 2025-12-03 10:15:00 | StateTransition |
+                              Info | summary |\n"; '|' in a cell is "\|",
+                              a line break "<br>"                       */
+  SL_RENDER_NDJSON,        /* the default element compact, then "\n"   */
+  SL_RENDER_NDJSON_DEVICE, /* the --with-device fields compact with keys
+                              sorted (as EventLogResponse carries an
+                              event), then "\n"                         */
+  SL_RENDER_CSV,           /* the 13 columns as stored, RFC 4180 (NULL
+                              empty, "" an empty string), then "\r\n"   */
+  SL_RENDER_FORMAT_COUNT
+} sl_render_format;
+
+/* Append the bytes of one event in `format` to b. Returns SL_OK; SL_NOMEM
+** when memory ran out (b->oom is set and b holds what it held before the
+** call: never half an event); SL_MISUSE for a NULL argument or an unknown
+** format. Reads ev only; the caller keeps ownership of everything. */
+int sl_render_event(sl_buf *b, const sl_event *ev, int format);
+
+/* "json", "json_device", "sql", "markdown", "ndjson", "ndjson_device",
+** "csv"; NULL for an out-of-range value. */
+const char *sl_render_format_name(int format);
+
+/* The CSV header record: the 13 column names in table order, "\r\n". */
+const char *sl_render_csv_header(void);
+
+/* ------------------------------------------------------------ timeline */
+
+/*
+** Several devices' logs as one timeline: a streaming k-way merge of
+** cursors, ordered by instant minus each source's clock offset (ns), ties
+** kept in source order, rows of unknown time last. The merge owns the
+** cursors (closed by sl_merge_free, even when sl_merge_new fails); each
+** must run in the merge's direction (ascending unless `descending`).
+*/
+typedef struct sl_merge sl_merge;
+int sl_merge_new(sl_cursor **cursors, const int64_t *offsets, size_t n,
+                 int descending, sl_merge **out);
+
+/* SL_ROW with the row (valid until the next call), the index of its
+** source and its adjusted instant; SL_DONE; or a cursor's error status. */
+int sl_merge_next(sl_merge *m, size_t *source, const sl_event **ev,
+                  int64_t *adjusted);
+const char *sl_merge_errmsg(const sl_merge *m);
+void sl_merge_free(sl_merge *m);
+
 #endif /* SL_H */

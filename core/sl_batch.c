@@ -98,10 +98,20 @@ static void free_batch(sli_batches *g, batch *b) {
   free(b->models);
 }
 
+/* With nothing pending, the model names go too: a caller that keeps
+** inventing names cannot grow the table without bound. */
+static void forget_names(sli_batches *g) {
+  for (size_t i = 0; i < g->n_names; i++) {
+    g->bytes -= strlen(g->names[i]) + 1;
+    free(g->names[i]);
+  }
+  g->n_names = 0;
+}
+
 void sli_batches_free(sli_batches *g) {
   if (!g) return;
   for (size_t i = 0; i < g->n_keys; i++) free_batch(g, &g->keys[i]);
-  for (size_t i = 0; i < g->n_names; i++) free(g->names[i]);
+  forget_names(g);
   free(g->keys);
   free(g->names);
   pthread_mutex_destroy(&g->mu);
@@ -116,7 +126,8 @@ static int by_count(const void *x, const void *y) {
   return strcmp(a->name, b->name);
 }
 
-/* Append key i's batch as one event stamped `at`, and drop the key. */
+/* Append key i's batch as one event stamped `at` and free it; the caller
+** takes it out of the key table. */
 static int flush_key(sli_batches *g, size_t i, int64_t at) {
   batch *b = &g->keys[i];
   sl_buf summary = {0}, models = {0}, details = {0};
@@ -177,17 +188,19 @@ static int flush_key(sli_batches *g, size_t i, int64_t at) {
   sl_buf_free(&models);
   sl_buf_free(&details);
   free_batch(g, b);
-  g->keys[i] = g->keys[--g->n_keys];
   return rc;
 }
 
+/* Keys in the order they were created, so that events come out in it. */
 static int flush_all_locked(sli_batches *g, int64_t at) {
   int rc = SL_OK;
-  while (g->n_keys) {
-    int r = flush_key(g, g->n_keys - 1, at);
+  for (size_t i = 0; i < g->n_keys; i++) {
+    int r = flush_key(g, i, at);
     if (r != SL_OK) rc = r;
   }
+  g->n_keys = 0;
   g->next_flush = 0;
+  forget_names(g);
   return rc;
 }
 
@@ -257,6 +270,9 @@ int sli_batches_add(sli_batches *g, const char *model, int64_t count,
   if (b->total >= g->records) {
     int r = flush_key(g, i, at);
     if (r != SL_OK) rc = r;
+    memmove(&g->keys[i], &g->keys[i + 1],
+            (g->n_keys - i - 1) * sizeof *g->keys);
+    g->n_keys--;
   }
   pthread_mutex_unlock(&g->mu);
   return rc;
@@ -275,7 +291,11 @@ int sli_batches_flush_all(sli_batches *g, int64_t at) {
   /* With no time given (closing), a virtual clock's batches end at the
   ** last instant it reached, not at the real now. */
   if (!at && !g->realtime && g->last_at) at = g->last_at;
-  int rc = flush_all_locked(g, clock_or(g, at));
+  at = clock_or(g, at);
+  /* A grid instant passed since the last call flushes first, on time. */
+  int rc = tick_locked(g, at);
+  int r = flush_all_locked(g, at);
+  if (r != SL_OK) rc = r;
   pthread_mutex_unlock(&g->mu);
   return rc;
 }

@@ -28,8 +28,12 @@ int sl_batch_add(sl_store *s, const char *model_type, int64_t count,
                  const char *peer, const char *correlation_id, int64_t at) {
   int rc = writable(s);
   if (rc != SL_OK) return rc;
-  if (!model_type || !*model_type || strchr(model_type, ',') || count < 0)
-    return SL_INVALID;
+  if (!model_type || !*model_type || strchr(model_type, ','))
+    return sli_fail(s, SL_INVALID,
+                    "model_type: a model type name without ',' expected");
+  if (count < 0)
+    return sli_fail(s, SL_INVALID, "count: negative (%lld)",
+                    (long long)count);
   return sli_batches_add(s->batches, model_type, count, peer, correlation_id,
                          at);
 }
@@ -185,6 +189,9 @@ int sl_emit_state_transition(sl_store *s, const sl_state *from,
   int rc = writable(s);
   if (rc != SL_OK) return rc;
   if (!from || !to) return SL_MISUSE;
+  if ((from->kind == SL_STATE_BACKFILLING && !from->peer) ||
+      (to->kind == SL_STATE_BACKFILLING && !to->peer))
+    return sli_fail(s, SL_INVALID, "Backfilling: the state needs a peer");
   /* The documentation's promise: a state change flushes pending batches,
   ** so they are logged before the transition that ends them. */
   sli_batches_flush_all(s->batches, at);

@@ -129,6 +129,38 @@ static int l_batch_memory(lua_State *L) {
 
 /* ----------------------------------------------------------- states */
 
+/* An integer field of a subtable, 0 when absent; named "k.f" on error. */
+static int64_t sub_int(lua_State *L, int t, const char *k, const char *f) {
+  int64_t v = 0;
+  int type = lua_getfield(L, t, f);
+  if (type != LUA_TNIL) {
+    if (!lua_isinteger(L, -1))
+      luaL_argerror(L, 2, lua_pushfstring(L, "%s.%s: integer expected, got %s",
+                                          k, f, luaL_typename(L, -1)));
+    v = (int64_t)lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* A number field of candidate i, `dflt` when absent. */
+static lua_Number cand_num(lua_State *L, int e, size_t i, const char *f,
+                           int integer, int arg) {
+  lua_Number v = 0;
+  int type = lua_getfield(L, e, f);
+  if (type != LUA_TNIL) {
+    if (integer ? !lua_isinteger(L, -1) : type != LUA_TNUMBER)
+      luaL_argerror(L, arg, lua_pushfstring(L, "candidates[%d].%s: %s "
+                                               "expected, got %s",
+                                            (int)i + 1, f,
+                                            integer ? "integer" : "number",
+                                            luaL_typename(L, -1)));
+    v = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
 static const char *const state_names[] = {
   "uninitialized", "backfilling", "catching_up", "ready", "paused", NULL};
 
@@ -153,11 +185,9 @@ static void check_state(lua_State *L, const char *k, sl_state *st) {
   if (t == LUA_TTABLE) {
     if (lua_getfield(L, idx, "peer") == LUA_TSTRING)
       st->peer = lua_tostring(L, -1);
-    if (lua_getfield(L, idx, "progress") != LUA_TNIL)
-      st->progress = (int)luaL_checkinteger(L, -1);
-    if (lua_getfield(L, idx, "buffered_count") != LUA_TNIL)
-      st->buffered_count = (int64_t)luaL_checkinteger(L, -1);
-    lua_pop(L, 3);
+    st->progress = (int)sub_int(L, idx, k, "progress");
+    st->buffered_count = sub_int(L, idx, k, "buffered_count");
+    lua_pop(L, 1);
   }
   if (st->kind == SL_STATE_BACKFILLING && !st->peer)
     luaL_argerror(L, 2, lua_pushfstring(L, "%s: backfilling needs a peer", k));
@@ -180,7 +210,7 @@ static int l_emit_state_transition(lua_State *L) {
 
 /* The candidates list at `idx` as C structs in a userdata left on the
 ** stack; returns the count. */
-static size_t check_candidates(lua_State *L, int idx, int arg,
+static size_t check_candidates(lua_State *L, int idx, int arg, int need_id,
                                sl_peer_candidate **out) {
   luaL_checktype(L, idx, LUA_TTABLE);
   size_t n = (size_t)lua_rawlen(L, idx);
@@ -191,7 +221,7 @@ static size_t check_candidates(lua_State *L, int idx, int arg,
     if (!lua_istable(L, e))
       luaL_argerror(L, arg, lua_pushfstring(L, "candidates[%d]: table "
                                                "expected", (int)i + 1));
-    if (lua_getfield(L, e, "device_id") != LUA_TSTRING)
+    if (lua_getfield(L, e, "device_id") != LUA_TSTRING && need_id)
       luaL_argerror(L, arg, lua_pushfstring(L, "candidates[%d].device_id: "
                                                "string expected", (int)i + 1));
     c[i].device_id = lua_tostring(L, -1); /* the candidate keeps it */
@@ -199,10 +229,8 @@ static size_t check_candidates(lua_State *L, int idx, int arg,
     c[i].is_online = lua_toboolean(L, -1);
     lua_getfield(L, e, "has_complete_state");
     c[i].has_complete_state = lua_toboolean(L, -1);
-    lua_getfield(L, e, "latency_ms");
-    c[i].latency_ms = (float)luaL_optnumber(L, -1, 0);
-    lua_getfield(L, e, "active_syncs");
-    c[i].active_syncs = (int)luaL_optinteger(L, -1, 0);
+    c[i].latency_ms = (float)cand_num(L, e, i, "latency_ms", 0, arg);
+    c[i].active_syncs = (int)cand_num(L, e, i, "active_syncs", 1, arg);
     lua_settop(L, e - 1);
   }
   *out = c;
@@ -213,7 +241,7 @@ static size_t check_candidates(lua_State *L, int idx, int arg,
 ** nil, "No online peers available for backfill" */
 static int l_select_peer(lua_State *L) {
   sl_peer_candidate *c;
-  size_t n = check_candidates(L, 1, 1, &c), selected;
+  size_t n = check_candidates(L, 1, 1, 1, &c), selected;
   if (sl_peer_select(c, n, &selected) != SL_OK) {
     lua_pushnil(L);
     lua_pushliteral(L, "No online peers available for backfill");
@@ -231,10 +259,11 @@ static int l_select_peer(lua_State *L) {
 /* synclua.peer_score(candidate) -> Spacedrive's score (an f32, widened) */
 static int l_peer_score(lua_State *L) {
   sl_peer_candidate *c;
+  luaL_checktype(L, 1, LUA_TTABLE);
   lua_createtable(L, 1, 0);
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
-  check_candidates(L, lua_gettop(L), 1, &c);
+  check_candidates(L, lua_gettop(L), 1, 0, &c);
   lua_pushnumber(L, (lua_Number)sl_peer_score(c));
   return 1;
 }
@@ -250,11 +279,13 @@ static int l_emit_peer_selected(lua_State *L) {
   sl_store *s = begin(L, keys);
   const char *session = opt_str(L, "session");
   int64_t at = opt_at(L);
+  int given = lua_getfield(L, 2, "selected") != LUA_TNIL;
+  lua_pop(L, 1);
   int64_t chosen = opt_int(L, "selected", 0);
   if (lua_getfield(L, 2, "candidates") != LUA_TTABLE)
     luaL_argerror(L, 2, "candidates: list expected");
-  size_t n = check_candidates(L, lua_gettop(L), 2, &c);
-  if (chosen) {
+  size_t n = check_candidates(L, lua_gettop(L), 2, 1, &c);
+  if (given) {
     if (chosen < 1 || (size_t)chosen > n)
       luaL_argerror(L, 2, "selected: not an index of candidates");
     selected = (size_t)chosen - 1;
