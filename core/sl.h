@@ -261,6 +261,8 @@ int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
 typedef struct sl_store sl_store;
 typedef struct sl_cursor sl_cursor;
 
+enum { SL_SYNC_NORMAL = 0, SL_SYNC_FULL = 1, SL_SYNC_OFF = 2 };
+
 typedef struct sl_open_opts {
   int         readonly;           /* analyse only: never write a byte       */
   const char *device_id;          /* default device for appended events     */
@@ -271,8 +273,11 @@ typedef struct sl_open_opts {
   int         auto_prune;         /* writer prunes every prune_interval     */
   int64_t     prune_interval;     /* ns; 0 = 1 hour                         */
   int         busy_timeout_ms;    /* wait on a locked file; 0 = 5000        */
-  int         synchronous_full;   /* fsync every commit (durable on power
-                                     loss); default NORMAL: durable on crash */
+  int         synchronous;        /* SL_SYNC_NORMAL (default: durable on a
+                                     crash), SL_SYNC_FULL (fsync every
+                                     commit: durable on power loss), or
+                                     SL_SYNC_OFF (for stores that can be
+                                     made again: simulations)            */
   int         no_create;          /* writable, but only an existing store:
                                      no file, table, index or mode is made */
   int64_t     batch_interval;     /* ns between batch flushes; 0 = 30 s     */
@@ -556,7 +561,8 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
 ** dropped: a timestamp that does not parse (has_instant 0), an id that is
 ** not a UUID, an unknown type name; details that are not JSON become a JSON
 ** string in the JSON formats and go as they are into SQL. CSV writes every
-** column as stored.
+** column as stored. An id of 0 (an event not read from a store) is written
+** as absent: null in JSON, an empty CSV field.
 */
 typedef enum sl_render_format {
   SL_RENDER_JSON = 0,      /* an element of the default JSON export: the 9

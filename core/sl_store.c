@@ -197,9 +197,13 @@ static int run_ddl(sl_store *s, sqlite3 *db, const char *sql) {
 static int set_modes(sl_store *s, sqlite3 *db) {
   int rc = SL_OK;
   if (!s->opts.no_create) rc = run_ddl(s, db, "PRAGMA journal_mode=WAL");
-  if (rc == SL_OK)
-    rc = run_ddl(s, db, s->opts.synchronous_full ? "PRAGMA synchronous=FULL"
-                                                 : "PRAGMA synchronous=NORMAL");
+  static const char *const levels[] = {"PRAGMA synchronous=NORMAL",
+                                       "PRAGMA synchronous=FULL",
+                                       "PRAGMA synchronous=OFF"};
+  if (s->opts.synchronous < SL_SYNC_NORMAL || s->opts.synchronous > SL_SYNC_OFF)
+    return sli_fail(s, SL_INVALID, "synchronous: unknown level %d",
+                    s->opts.synchronous);
+  if (rc == SL_OK) rc = run_ddl(s, db, levels[s->opts.synchronous]);
   return rc;
 }
 

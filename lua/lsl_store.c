@@ -66,13 +66,14 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
     o->busy_timeout_ms = (int)lua_tointeger(L, -1);
   }
   if (lua_getfield(L, idx, "synchronous") != LUA_TNIL) {
-    static const char *const modes[] = {"normal", "full", NULL};
+    static const char *const modes[] = {"normal", "full", "off", NULL};
     const char *m = lua_tostring(L, -1);
     int i = -1;
     for (int k = 0; m && modes[k]; k++)
       if (!strcmp(m, modes[k])) i = k;
-    if (i < 0) luaL_argerror(L, idx, "synchronous: 'normal' or 'full' expected");
-    o->synchronous_full = i == 1;
+    if (i < 0)
+      luaL_argerror(L, idx, "synchronous: 'normal', 'full' or 'off' expected");
+    o->synchronous = i; /* the order of SL_SYNC_NORMAL, _FULL, _OFF */
   }
   if (lua_getfield(L, idx, "create") != LUA_TNIL)
     o->no_create = !lua_toboolean(L, -1);

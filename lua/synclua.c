@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lua.h>
@@ -502,10 +503,30 @@ static int l_host_listdir(lua_State *L) {
   return 1;
 }
 
+/* host.mkdir(path) -> true | nil, message, code ("exists", "notfound" when
+** the parent folder is missing, or "ioerr"). One folder, mode 0777 less the
+** umask; never its parents. */
+static int l_host_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int err;
+  if (mkdir(path, 0777) == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  err = errno;
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(err));
+  lua_pushstring(L, err == EEXIST ? "exists"
+                    : (err == ENOENT || err == ENOTDIR) ? "notfound"
+                    : "ioerr");
+  return 3;
+}
+
 /* require "synclua.host": { home = <root>, scripts = <root>/scripts,
-** version = SL_VERSION, listdir = function }. Upvalues: home, scripts. */
+** version = SL_VERSION, listdir = function, mkdir = function }. Upvalues:
+** home, scripts. */
 static int l_host_open(lua_State *L) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setfield(L, -2, "home");
   lua_pushvalue(L, lua_upvalueindex(2));
@@ -514,6 +535,8 @@ static int l_host_open(lua_State *L) {
   lua_setfield(L, -2, "version");
   lua_pushcfunction(L, l_host_listdir);
   lua_setfield(L, -2, "listdir");
+  lua_pushcfunction(L, l_host_mkdir);
+  lua_setfield(L, -2, "mkdir");
   return 1;
 }
 

@@ -478,8 +478,8 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
         { { busy_timeout = 0 }, "busy_timeout: positive integer (ms) expected" },
         { { busy_timeout = "100" },
           "busy_timeout: positive integer (ms) expected" },
-        { { synchronous = "off" }, "synchronous: 'normal' or 'full' expected" },
-        { { synchronous = true }, "synchronous: 'normal' or 'full' expected" },
+        { { synchronous = "none" }, "synchronous: 'normal', 'full' or 'off' expected" },
+        { { synchronous = true }, "synchronous: 'normal', 'full' or 'off' expected" },
       }
       for _, case in ipairs(cases) do
         assert.equal("bad argument #2 to 'open' (" .. case[2] .. ")",

@@ -14,13 +14,38 @@ M.db_arg = {
 }
 
 --- The stores a command works on: every `--db`, else $SYNCLUA_DB, else
--- ./sync.db.
+-- ./sync.db. A report command that passes `{ demo = true }` falls back to
+-- the bundled demo library (synclua.demo; generated on first use) when
+-- there is no ./sync.db either, and says so on stderr. Commands that
+-- change a store (prune) or judge one (check) never fall back.
 -- @tparam table opts parsed options (opts.db is a list)
+-- @tparam[opt] table how `{ demo = true }` to fall back to the demo library
 -- @treturn {string,...} paths
-function M.db_paths(opts)
+function M.db_paths(opts, how)
+  if how ~= nil and type(how) ~= "table" then
+    error(("bad argument #2 to 'db_paths' (table expected, got %s)")
+      :format(type(how)), 2)
+  end
   if opts.db and #opts.db > 0 then return opts.db end
   local env = os.getenv("SYNCLUA_DB")
   if env and env ~= "" then return { env } end
+  if how and how.demo then
+    local f = io.open("sync.db", "rb")
+    if f then
+      f:close()
+    else
+      local demo = require "synclua.demo"
+      local paths, dir = runner.check(demo.path(function(where)
+        io.stderr:write("synclua: generating the demo library (first use) in ",
+                        where, "\n")
+      end))
+      io.stderr:write("synclua: no --db and no ./sync.db: using the demo ",
+                      "library in ", dir,
+                      " (synclua simulate --help explains it)\n")
+      io.stderr:flush()
+      return paths
+    end
+  end
   return { "sync.db" }
 end
 

@@ -18,7 +18,8 @@ local M = {}
 --- Open a sync.db file, or the sync.db inside a library folder.
 -- opts: readonly, create (false: only an existing store, changed as little
 -- as possible), device_id, queue_capacity, retention, auto_prune,
--- prune_interval, busy_timeout (ms), synchronous ("normal" | "full").
+-- prune_interval, busy_timeout (ms), synchronous ("normal" | "full" |
+-- "off"), batch_interval, batch_records.
 -- Returns a Store, or nil, message, code ("notfound", "notdb", "corrupt",
 -- "busy", "ioerr", "readonly", ...).
 M.open = core.open
@@ -72,6 +73,17 @@ M.array = core.array
 
 --- The JSON null in decoded details (the same value as cjson.null).
 M.null = core.null
+
+--- An event (a table as log:events yields it) as the bytes of an export
+-- format: "json" (an element of Spacedrive's pretty array), "sql" (an
+-- INSERT line), "markdown"/"md" (a table row), "ndjson" (a line), "csv" (a
+-- record); with `with_device` true, the --with-device JSON forms. For
+-- whole queries, `log:events{ ..., render = FORMAT }` hands out rendered
+-- rows, and `cursor:chunk()` many at once (see exporters/).
+M.render = core.render
+
+--- The CSV export's header record (the 13 column names, "\r\n").
+M.csv_header = core.csv_header
 
 --- The valid names, in Spacedrive's order.
 M.event_types = core.event_types
