@@ -3,15 +3,29 @@
 ** keeps its store alive through its user value, hands out one event table
 ** at a time, and is the closing value of the generic `for`, so a `break`
 ** releases the statement at once.
+**
+** Opened with `render = FORMAT`, it hands out each row as its export bytes
+** (core/sl_render.c) instead of a table, and cursor:chunk() renders many
+** rows into one string: an exporter only writes what it gets.
 */
 #include <string.h>
 
-#include "lsl_internal.h"
+#include "lsl_render.h"
+
+/* cursor:chunk()'s default size: large enough that the Lua side costs
+** nothing per row, small enough to stay in cache. */
+#define CHUNK_BYTES 65536
 
 typedef struct lcursor {
   sl_cursor *c;               /* NULL once closed                           */
   int        raw;             /* details as JSON text, not a table          */
+  int        render;          /* an sl_render_format, or -1 for tables      */
+  const char *sep;            /* between rendered rows (user value 2)       */
+  size_t     seplen;
+  lua_Integer rows;           /* rows handed out                            */
+  lua_Integer untimed;        /* of them, with a timestamp that won't parse */
   lua_Integer unparsable;     /* kept from the cursor when it closes        */
+  sl_buf     buf;             /* rendered bytes                             */
 } lcursor;
 
 static void set_string(lua_State *L, const char *k, const char *v) {
@@ -78,19 +92,68 @@ static lcursor *check_cursor(lua_State *L) {
   return luaL_checkudata(L, 1, LSL_CURSOR);
 }
 
-/* cursor:next() -> event | nil at the end; raises on a read error */
+/* Raise the cursor's read error. */
+static int read_error(lua_State *L, lcursor *lc) {
+  lua_pushstring(L, sl_cursor_errmsg(lc->c));
+  return lua_error(L);
+}
+
+/* cursor:next() -> event (or its rendered bytes) | nil at the end; raises
+** on a read error */
 static int l_cursor_next(lua_State *L) {
   const sl_event *ev;
   lcursor *lc = check_cursor(L);
   if (!lc->c) return 0;
   int rc = sl_cursor_next(lc->c, &ev);
-  if (rc == SL_ROW) {
+  if (rc == SL_DONE) return 0;
+  if (rc != SL_ROW) return read_error(L, lc);
+  lc->rows++;
+  if (!ev->has_instant) lc->untimed++;
+  if (lc->render < 0) {
     lsl_push_event(L, ev, lc->raw);
     return 1;
   }
-  if (rc == SL_DONE) return 0;
-  lua_pushstring(L, sl_cursor_errmsg(lc->c));
-  return lua_error(L);
+  sl_buf_reset(&lc->buf);
+  if (sl_render_event(&lc->buf, ev, lc->render) != SL_OK)
+    return luaL_error(L, "not enough memory");
+  lua_pushlstring(L, lc->buf.data ? lc->buf.data : "", lc->buf.len);
+  return 1;
+}
+
+/* cursor:chunk([bytes]) -> rendered rows, count | nil at the end
+** Renders rows until about `bytes` (default 64 KiB) are ready, each after
+** the cursor's separator unless it is the first row the cursor hands out;
+** only for a cursor opened with `render`. Raises on a read error. */
+static int l_cursor_chunk(lua_State *L) {
+  const sl_event *ev;
+  lcursor *lc = check_cursor(L);
+  lua_Integer max = luaL_optinteger(L, 2, CHUNK_BYTES), n = 0;
+  if (lc->render < 0)
+    return luaL_error(L, "chunk: the cursor was not opened with render");
+  if (max < 1) return luaL_argerror(L, 2, "positive size expected");
+  if (!lc->c) return 0;
+  sl_buf_reset(&lc->buf);
+  while (lc->buf.len < (size_t)max) {
+    int rc = sl_cursor_next(lc->c, &ev);
+    if (rc == SL_DONE) break;
+    if (rc != SL_ROW) return read_error(L, lc);
+    if (lc->rows++ > 0) sl_buf_append(&lc->buf, lc->sep, lc->seplen);
+    if (!ev->has_instant) lc->untimed++;
+    if (sl_render_event(&lc->buf, ev, lc->render) != SL_OK)
+      return luaL_error(L, "not enough memory");
+    n++;
+  }
+  if (n == 0) return 0;
+  lua_pushlstring(L, lc->buf.data, lc->buf.len);
+  lua_pushinteger(L, n);
+  return 2;
+}
+
+/* cursor:untimed() -> rows handed out whose timestamp does not parse (they
+** come last, and rendered formats write their stored text) */
+static int l_cursor_untimed(lua_State *L) {
+  lua_pushinteger(L, check_cursor(L)->untimed);
+  return 1;
 }
 
 /* cursor:unparsable() -> rows left out because their time is unknown */
@@ -107,6 +170,7 @@ static int l_cursor_close(lua_State *L) {
   if (lc->c) lc->unparsable = (lua_Integer)sl_cursor_unparsable(lc->c);
   sl_cursor_close(lc->c);
   lc->c = NULL;
+  sl_buf_free(&lc->buf);
   return 0;
 }
 
@@ -116,17 +180,55 @@ static int l_cursor_tostring(lua_State *L) {
   return 1;
 }
 
+/* The filter's cursor options: render (a format name), with_device and
+** separator. Pushes the separator string (or "") and returns the format,
+** or -1 for event tables. */
+static int render_options(lua_State *L, int filter_idx) {
+  int format = -1, with_device = 0;
+  if (!lua_istable(L, filter_idx)) {
+    lua_pushliteral(L, "");
+    return -1;
+  }
+  if (lua_getfield(L, filter_idx, "with_device") != LUA_TNIL)
+    with_device = lua_toboolean(L, -1);
+  if (lua_getfield(L, filter_idx, "render") != LUA_TNIL)
+    format = lsl_check_render_format(L, -1, filter_idx, "render",
+                                     with_device);
+  int t = lua_getfield(L, filter_idx, "separator");
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    luaL_argerror(L, filter_idx,
+                  lua_pushfstring(L, "separator: string expected, got %s",
+                                  luaL_typename(L, -1)));
+  if (t != LUA_TNIL && format < 0)
+    luaL_argerror(L, filter_idx, "separator: only with render");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+  }
+  lua_replace(L, -3); /* keep the separator, drop the others */
+  lua_pop(L, 1);
+  return format;
+}
+
 int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
                     int filter_idx) {
   sl_filter f;
+  size_t seplen;
+  filter_idx = lua_absindex(L, filter_idx);
   int raw = lsl_filter_check(L, filter_idx, filter_idx, &f);
-  lcursor *lc = lua_newuserdatauv(L, sizeof *lc, 1);
-  lc->c = NULL;
+  int render = render_options(L, filter_idx);
+  int sep_idx = lua_gettop(L);
+  lcursor *lc = lua_newuserdatauv(L, sizeof *lc, 2);
+  memset(lc, 0, sizeof *lc);
   lc->raw = raw;
-  lc->unparsable = 0;
+  lc->render = render;
+  lc->sep = lua_tolstring(L, sep_idx, &seplen);
+  lc->seplen = seplen;
   luaL_setmetatable(L, LSL_CURSOR);
   lua_pushvalue(L, store_idx);
   lua_setiuservalue(L, -2, 1); /* the store lives as long as the cursor */
+  lua_pushvalue(L, sep_idx);
+  lua_setiuservalue(L, -2, 2); /* and the separator its pointer names */
   int rc = sl_query(store, &f, &lc->c);
   if (rc == SL_INVALID)
     return luaL_argerror(L, filter_idx, sl_store_errmsg(store));
@@ -142,7 +244,9 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
   sl_filter f;
   sl_cursor *c;
   const sl_event *ev;
+  filter_idx = lua_absindex(L, filter_idx);
   int raw = lsl_filter_check(L, filter_idx, filter_idx, &f);
+  int render = render_options(L, filter_idx);
   f.limit = 1;
   lsl_box *box = lsl_box_push(L); /* closes the cursor if pushing raises */
   int rc = sl_query(store, &f, &c);
@@ -152,9 +256,18 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
   box->ptr = c;
   box->free_fn = close_cursor;
   rc = sl_cursor_next(c, &ev);
-  if (rc == SL_ROW) lsl_push_event(L, ev, raw);
-  else if (rc == SL_DONE) lua_pushnil(L);
-  else return luaL_error(L, "%s", sl_cursor_errmsg(c));
+  if (rc == SL_ROW && render >= 0) {
+    sl_buf *b = lsl_buf_push(L);
+    if (sl_render_event(b, ev, render) != SL_OK)
+      return luaL_error(L, "not enough memory");
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+  } else if (rc == SL_ROW) {
+    lsl_push_event(L, ev, raw);
+  } else if (rc == SL_DONE) {
+    lua_pushnil(L);
+  } else {
+    return luaL_error(L, "%s", sl_cursor_errmsg(c));
+  }
   lsl_box_free(box);
   return 1;
 }
@@ -163,6 +276,8 @@ static const luaL_Reg cursor_methods[] = {
   {"next", l_cursor_next},
   {"close", l_cursor_close},
   {"unparsable", l_cursor_unparsable},
+  {"chunk", l_cursor_chunk},
+  {"untimed", l_cursor_untimed},
   {NULL, NULL}};
 
 static const luaL_Reg cursor_meta[] = {

@@ -105,7 +105,9 @@ static int64_t opt_count(lua_State *L, int idx, int arg, const char *field) {
 static const char *const filter_keys[] = {
   "since", "until", "event_types", "event_type", "categories", "category",
   "severities", "severity", "peer", "model_type", "correlation_id", "device",
-  "limit", "offset", "order", "raw", NULL};
+  "limit", "offset", "order", "raw",
+  /* cursor options, read by lsl_cursor_open (rendered rows) */
+  "render", "with_device", "separator", NULL};
 
 /* Severities: "warning+", "debug,error", or a list of such names. */
 static unsigned severity_set(lua_State *L, int idx, int arg) {

@@ -1,12 +1,13 @@
 /*
 ** lsl_module.c -- luaopen_synclua_core: the module table of synclua.core.
 ** Its functions are the core's time, uuid and JSON services; its types
-** (Store, Cursor) are registered by their own files.
+** (Store, Cursor) and the export renderer are registered by their own
+** files.
 */
 #include <string.h>
 
 #include "lsl.h"
-#include "lsl_internal.h"
+#include "lsl_render.h"
 
 #define ERRSZ 256
 
@@ -184,6 +185,7 @@ int luaopen_synclua_core(lua_State *L) {
   luaL_newlib(L, module_fns);
   lsl_store_register(L);
   lsl_cursor_register(L);
+  lsl_render_register(L);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   lua_pushliteral(L, SL_VERSION);

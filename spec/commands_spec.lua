@@ -199,8 +199,12 @@ describe("synclua --list", function()
   it("lists the bundled commands with their descriptions", function()
     local out = support.capture(quote(BIN) .. " --list")
     assert.equal(table.concat({
-      "check  Check that a sync.db is sound and its timestamps readable",
-      "prune  Delete events older than the retention period",
+      "check     Check that a sync.db is sound and its timestamps readable",
+      "events    Export events as Spacedrive does (json, sql, markdown), or "
+        .. "as ndjson or csv",
+      "prune     Delete events older than the retention period",
+      "simulate  Write a simulated multi-device library (one sync.db per "
+        .. "device) from a seed",
       "" }, "\n"), out)
   end)
 end)

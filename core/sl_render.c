@@ -1,0 +1,676 @@
+/*
+** sl_render.c -- core layer: one event as the bytes of an export format.
+**
+** Owns the byte-exact half of `synclua events`: Spacedrive's JSON array
+** element (default and --with-device), its SQL INSERT line and Markdown
+** table row (spacedrive-compat.md 1.4-1.6), and synclua's NDJSON and CSV
+** records. The exporters (the Lua modules in exporters/) only frame what
+** this writes: the array brackets, the header lines, the separators.
+**
+** A stored row is read back as Spacedrive's reader does -- the timestamp
+** becomes an instant and is written anew in chrono's AutoSi form, UUID
+** columns come out lowercase and hyphenated, details are parsed and
+** re-emitted by serde's rules -- so rows written by other programs (a "Z",
+** an offset, a short fraction, unsorted details) export exactly as
+** Spacedrive would export the same event. What Spacedrive could not read
+** at all is written as stored rather than dropped (see sl.h).
+*/
+#include <string.h>
+
+#include "sl.h"
+
+/* Bytes made free before each event: more than most events need. */
+#define RESERVE 1024
+
+/* The canonical UUID form: 36 characters, lowercase hex and hyphens. */
+static int canonical_uuid(const char *s) {
+  static const char hyphen[36] = {[8] = 1, [13] = 1, [18] = 1, [23] = 1};
+  for (int i = 0; i < 36; i++) {
+    char c = s[i];
+    if (hyphen[i]) {
+      if (c != '-') return 0;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return 0;
+    }
+  }
+  return s[36] == '\0';
+}
+
+/* A UUID column as Spacedrive writes it back: lowercase hyphenated when it
+** parses (into buf), else the stored text. NULL stays NULL. */
+static const char *uuid_text(const char *s, char *buf) {
+  if (!s || canonical_uuid(s)) return s;
+  return sl_uuid_normalize(s, buf) == SL_OK ? buf : s;
+}
+
+/* Append n bytes: a plain copy when there is room (the export's hot path
+** is many short pieces), else sl_buf_append, which grows the buffer. The
+** NUL that sl_buf keeps after the bytes is restored by sl_render_event. */
+static inline void put(sl_buf *b, const char *lit, size_t n) {
+  if (b->cap - b->len > n && !b->oom) {
+    memcpy(b->data + b->len, lit, n);
+    b->len += n;
+  } else {
+    sl_buf_append(b, lit, n);
+  }
+}
+#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_int(sl_buf *b, int64_t v) {
+  char tmp[24], *end = tmp + sizeof tmp, *p = end;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+  if (v < 0) *--p = '-';
+  sl_buf_append(b, p, (size_t)(end - p));
+}
+
+static void json_str(sl_buf *b, const char *s) {
+  sl_json_write_string(b, s, s ? strlen(s) : 0);
+}
+
+static void json_str_or_null(sl_buf *b, const char *s) {
+  if (s) json_str(b, s);
+  else PUT(b, "null");
+}
+
+/* The event's time as serde writes a DateTime<Utc> ("...Z"), or the stored
+** text when it does not parse. */
+static void json_time(sl_buf *b, const sl_event *ev) {
+  char ts[SL_TIME_BUFSZ];
+  if (ev->has_instant) {
+    size_t n = sl_time_format(ev->instant, 1, ts);
+    put(b, "\"", 1);
+    put(b, ts, n);
+    put(b, "\"", 1);
+  } else {
+    json_str(b, ev->timestamp);
+  }
+}
+
+/*
+** The fast path for details: one pass over the text, written straight into
+** b, for JSON already in the form serde would give it back in -- every
+** object's keys strictly increasing, integers of at most 18 digits (not
+** "-0"), strings of printable ASCII without escapes -- which is what
+** Spacedrive and synclua store. Anything else (a float, an escape,
+** non-ASCII, unsorted or repeated keys, deep nesting, invalid JSON) makes
+** it give up, and the caller undoes what it wrote and takes the general
+** path: parse into a tree and write that. Whitespace in the input is
+** dropped; the layout is serde's, compact (level < 0) or pretty.
+*/
+typedef struct scan {
+  const char *p, *end;        /* next byte, one past the last              */
+} scan;
+
+#define FAST_MAX_DEPTH 64
+
+static void skip_space(scan *s) {
+  while (s->p < s->end &&
+         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+static void indent(sl_buf *b, int level) {
+  static const char spaces[] = "\n                                        ";
+  if (level < 0) return;
+  if ((size_t)level * 2 + 1 < sizeof spaces) {
+    put(b, spaces, (size_t)level * 2 + 1);
+  } else {
+    put(b, "\n", 1);
+    for (int i = 0; i < level; i++) PUT(b, "  ");
+  }
+}
+
+/* A plain string at s->p (the opening quote): its bytes between the
+** quotes into *str, *len; 0 when it is not plain. */
+static int fast_string(scan *s, const char **str, size_t *len) {
+  const char *q = s->p + 1;
+  while (q < s->end && *q != '"') {
+    unsigned char c = (unsigned char)*q;
+    if (c < 0x20 || c >= 0x7F || c == '\\') return 0;
+    q++;
+  }
+  if (q >= s->end) return 0;
+  *str = s->p + 1;
+  *len = (size_t)(q - *str);
+  s->p = q + 1;
+  return 1;
+}
+
+static int fast_value(sl_buf *b, scan *s, int level, int depth);
+
+static int fast_container(sl_buf *b, scan *s, int level, int depth) {
+  int is_object = *s->p == '{';
+  char close = is_object ? '}' : ']';
+  const char *prev = NULL;
+  size_t prevlen = 0;
+  int n = 0;
+  if (depth >= FAST_MAX_DEPTH) return 0;
+  s->p++;
+  skip_space(s);
+  if (s->p < s->end && *s->p == close) {
+    s->p++;
+    put(b, is_object ? "{}" : "[]", 2);
+    return 1;
+  }
+  put(b, is_object ? "{" : "[", 1);
+  for (;;) {
+    if (n++) put(b, ",", 1);
+    indent(b, level < 0 ? -1 : level + 1);
+    if (is_object) {
+      const char *k;
+      size_t klen;
+      if (s->p >= s->end || *s->p != '"' || !fast_string(s, &k, &klen))
+        return 0;
+      if (prev) {
+        size_t m = prevlen < klen ? prevlen : klen;
+        int c = m ? memcmp(prev, k, m) : 0;
+        if (c > 0 || (c == 0 && prevlen >= klen)) return 0;
+      }
+      prev = k;
+      prevlen = klen;
+      put(b, "\"", 1);
+      put(b, k, klen);
+      if (level >= 0) PUT(b, "\": ");
+      else PUT(b, "\":");
+      skip_space(s);
+      if (s->p >= s->end || *s->p != ':') return 0;
+      s->p++;
+      skip_space(s);
+    }
+    if (!fast_value(b, s, level < 0 ? -1 : level + 1, depth + 1)) return 0;
+    skip_space(s);
+    if (s->p >= s->end) return 0;
+    if (*s->p == ',') {
+      s->p++;
+      skip_space(s);
+      continue;
+    }
+    if (*s->p != close) return 0;
+    s->p++;
+    indent(b, level);
+    put(b, &close, 1);
+    return 1;
+  }
+}
+
+static int fast_value(sl_buf *b, scan *s, int level, int depth) {
+  const char *start = s->p;
+  if (s->p >= s->end) return 0;
+  switch (*s->p) {
+  case '{':
+  case '[':
+    return fast_container(b, s, level, depth);
+  case '"': {
+    const char *str;
+    size_t len;
+    if (!fast_string(s, &str, &len)) return 0;
+    put(b, start, len + 2);
+    return 1;
+  }
+  case 't':
+  case 'f':
+  case 'n': {
+    static const char *const words[] = {"true", "false", "null"};
+    const char *w = words[*s->p == 't' ? 0 : *s->p == 'f' ? 1 : 2];
+    size_t n = strlen(w);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0) return 0;
+    s->p += n;
+    put(b, w, n);
+    return 1;
+  }
+  default: {
+    const char *q = s->p;
+    if (*q == '-') q++;
+    const char *digits = q;
+    while (q < s->end && *q >= '0' && *q <= '9') q++;
+    size_t nd = (size_t)(q - digits);
+    if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0')) return 0;
+    if (digits != s->p && nd == 1 && *digits == '0') return 0; /* -0 */
+    if (q < s->end && (*q == '.' || *q == 'e' || *q == 'E')) return 0;
+    put(b, s->p, (size_t)(q - s->p));
+    s->p = q;
+    return 1;
+  }
+  }
+}
+
+/* details as a serde_json::Value: re-emitted with sorted keys, compact
+** (level < 0) or pretty at nesting `level`. Text that is not JSON becomes
+** a JSON string of itself, or with `as_is` is written unchanged. */
+static void write_details(sl_buf *b, const char *text, int level,
+                          int as_is) {
+  sl_json *v = NULL;
+  size_t len = strlen(text), mark = b->len;
+  scan s = {text, text + len};
+  skip_space(&s);
+  if (fast_value(b, &s, level, 0)) {
+    skip_space(&s);
+    if (s.p == s.end) return;
+  }
+  if (b->oom) return;
+  b->len = mark;              /* not in the simple form: the general path */
+  int rc = sl_json_parse(text, len, &v, NULL, 0);
+  if (rc == SL_OK) {
+    sl_json_write(b, v, level, 1);
+    sl_json_free(v);
+  } else if (rc == SL_NOMEM) {
+    b->oom = 1;
+  } else if (as_is) {
+    put(b, text, len);
+  } else {
+    sl_json_write_string(b, text, len);
+  }
+}
+
+static void json_details(sl_buf *b, const char *text, int level) {
+  write_details(b, text, level, 0);
+}
+
+/* An integer column, or null. */
+static void json_count(sl_buf *b, int has, int64_t v) {
+  if (has) put_int(b, v);
+  else PUT(b, "null");
+}
+
+/* model_types as Spacedrive reads it back: split on ',' ("" is [""]). */
+static void json_models(sl_buf *b, const char *s, int level) {
+  put(b, "[", 1);
+  for (int first = 1;; first = 0) {
+    const char *comma = strchr(s, ',');
+    size_t n = comma ? (size_t)(comma - s) : strlen(s);
+    if (!first) put(b, ",", 1);
+    if (level >= 0) {
+      put(b, "\n", 1);
+      for (int i = 0; i <= level; i++) PUT(b, "  ");
+    }
+    sl_json_write_string(b, s, n);
+    if (!comma) break;
+    s = comma + 1;
+  }
+  if (level >= 0) {
+    put(b, "\n", 1);
+    for (int i = 0; i < level; i++) PUT(b, "  ");
+  }
+  put(b, "]", 1);
+}
+
+/* Members of an object written at nesting 1 (pretty) or compact. */
+typedef struct obj {
+  sl_buf *b;
+  int     pretty;             /* to_string_pretty inside the export array  */
+  int     n;                  /* members written                           */
+} obj;
+
+/* A member's key: "," unless first, then the pretty or compact form, each
+** one constant-size copy. */
+#define KEY(o, lit)                                              \
+  do {                                                           \
+    if ((o)->n++) put((o)->b, ",", 1);                           \
+    if ((o)->pretty) PUT((o)->b, "\n    \"" lit "\": ");          \
+    else PUT((o)->b, "\"" lit "\":");                             \
+  } while (0)
+
+static void close_obj(obj *o) {
+  if (o->pretty) PUT(o->b, "\n  }");
+  else put(o->b, "}", 1);
+}
+
+/* The default JSON element: json!{} of the 9 fields, so keys sorted and
+** every one present. */
+static void render_json(sl_buf *b, const sl_event *ev, int pretty) {
+  char corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
+  obj o = {b, pretty, 0};
+  put(b, "{", 1);
+  KEY(&o, "correlation_id");
+  json_str_or_null(b, uuid_text(ev->correlation_id, corr));
+  KEY(&o, "details");
+  if (ev->details) json_details(b, ev->details, pretty ? 2 : -1);
+  else PUT(b, "null");
+  KEY(&o, "duration_ms");
+  json_count(b, ev->has_duration_ms, ev->duration_ms);
+  KEY(&o, "event_type");
+  json_str(b, ev->event_type);
+  KEY(&o, "peer_device_id");
+  json_str_or_null(b, uuid_text(ev->peer_device_id, peer));
+  KEY(&o, "record_count");
+  json_count(b, ev->has_record_count, ev->record_count);
+  KEY(&o, "severity");
+  json_str(b, ev->severity);
+  KEY(&o, "summary");
+  json_str(b, ev->summary);
+  KEY(&o, "timestamp");
+  json_time(b, ev);
+  close_obj(&o);
+}
+
+/* The --with-device element: the SyncEventLog struct itself, fields in
+** declaration order, the optional ones skipped when absent. */
+static void render_json_device(sl_buf *b, const sl_event *ev) {
+  char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
+  obj o = {b, 1, 0};
+  put(b, "{", 1);
+  KEY(&o, "id");
+  json_count(b, ev->id != 0, ev->id);  /* 0: not a stored row: null */
+  KEY(&o, "timestamp");
+  json_time(b, ev);
+  KEY(&o, "device_id");
+  json_str(b, uuid_text(ev->device_id, dev));
+  KEY(&o, "event_type");
+  json_str(b, ev->event_type);
+  KEY(&o, "category");
+  json_str(b, ev->category);
+  KEY(&o, "severity");
+  json_str(b, ev->severity);
+  KEY(&o, "summary");
+  json_str(b, ev->summary);
+  if (ev->details) {
+    KEY(&o, "details");
+    json_details(b, ev->details, 2);
+  }
+  if (ev->correlation_id) {
+    KEY(&o, "correlation_id");
+    json_str(b, uuid_text(ev->correlation_id, corr));
+  }
+  if (ev->peer_device_id) {
+    KEY(&o, "peer_device_id");
+    json_str(b, uuid_text(ev->peer_device_id, peer));
+  }
+  if (ev->model_types) {
+    KEY(&o, "model_types");
+    json_models(b, ev->model_types, 2);
+  }
+  if (ev->has_record_count) {
+    KEY(&o, "record_count");
+    put_int(b, ev->record_count);
+  }
+  if (ev->has_duration_ms) {
+    KEY(&o, "duration_ms");
+    put_int(b, ev->duration_ms);
+  }
+  close_obj(&o);
+}
+
+/* The same fields as a serde_json::Value (as EventLogResponse carries
+** them): compact, keys sorted, absent ones skipped. */
+static void render_ndjson_device(sl_buf *b, const sl_event *ev) {
+  char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
+  obj o = {b, 0, 0};
+  put(b, "{", 1);
+  KEY(&o, "category");
+  json_str(b, ev->category);
+  if (ev->correlation_id) {
+    KEY(&o, "correlation_id");
+    json_str(b, uuid_text(ev->correlation_id, corr));
+  }
+  if (ev->details) {
+    KEY(&o, "details");
+    json_details(b, ev->details, -1);
+  }
+  KEY(&o, "device_id");
+  json_str(b, uuid_text(ev->device_id, dev));
+  if (ev->has_duration_ms) {
+    KEY(&o, "duration_ms");
+    put_int(b, ev->duration_ms);
+  }
+  KEY(&o, "event_type");
+  json_str(b, ev->event_type);
+  KEY(&o, "id");
+  json_count(b, ev->id != 0, ev->id);
+  if (ev->model_types) {
+    KEY(&o, "model_types");
+    json_models(b, ev->model_types, -1);
+  }
+  if (ev->peer_device_id) {
+    KEY(&o, "peer_device_id");
+    json_str(b, uuid_text(ev->peer_device_id, peer));
+  }
+  if (ev->has_record_count) {
+    KEY(&o, "record_count");
+    put_int(b, ev->record_count);
+  }
+  KEY(&o, "severity");
+  json_str(b, ev->severity);
+  KEY(&o, "summary");
+  json_str(b, ev->summary);
+  KEY(&o, "timestamp");
+  json_time(b, ev);
+  close_obj(&o);
+}
+
+/* ------------------------------------------------------------------ sql */
+
+/* Double every ' in b from byte `from` on, in place. */
+static void double_quotes_from(sl_buf *b, size_t from) {
+  size_t quotes = 0, i, j;
+  if (b->oom) return;
+  for (i = from; i < b->len; i++) quotes += b->data[i] == '\'';
+  if (!quotes) return;
+  size_t old = b->len;
+  /* Grow by appending filler, then spread the bytes from the end. */
+  for (i = 0; i < quotes; i++) put(b, "'", 1);
+  if (b->oom) return;
+  for (i = old, j = b->len; i > from;) {
+    char c = b->data[--i];
+    b->data[--j] = c;
+    if (c == '\'') b->data[--j] = '\'';
+  }
+}
+
+/* 'text' with ' doubled; NULL for no value. */
+static void sql_text(sl_buf *b, const char *s) {
+  if (!s) { PUT(b, "NULL"); return; }
+  put(b, "'", 1);
+  for (const char *q; (q = strchr(s, '\'')) != NULL; s = q + 1) {
+    put(b, s, (size_t)(q - s) + 1);
+    put(b, "'", 1);
+  }
+  sl_buf_puts(b, s);
+  put(b, "'", 1);
+}
+
+static void sql_count(sl_buf *b, int has, int64_t v) {
+  if (has) put_int(b, v);
+  else PUT(b, "NULL");
+}
+
+/* format_events_sql's line: the stored columns but id, the time in
+** to_rfc3339 form, details re-emitted compact with sorted keys, and
+** model_types NULL when it joins to "". Spacedrive doubles ' only in the
+** summary and details; the other columns of its rows (UUIDs, snake_case
+** names, model names) never hold one, and doubling it everywhere keeps the
+** line valid SQL for rows other programs wrote. */
+static void render_sql(sl_buf *b, const sl_event *ev) {
+  char ts[SL_TIME_BUFSZ], dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ],
+    peer[SL_UUID_BUFSZ];
+  PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
+         "category, severity, summary, details, correlation_id, "
+         "peer_device_id, model_types, record_count, duration_ms) VALUES (");
+  if (ev->has_instant) {
+    sl_time_format(ev->instant, 0, ts);
+    sql_text(b, ts);
+  } else {
+    sql_text(b, ev->timestamp ? ev->timestamp : "");
+  }
+  PUT(b, ", ");
+  sql_text(b, uuid_text(ev->device_id ? ev->device_id : "", dev));
+  PUT(b, ", ");
+  sql_text(b, ev->event_type ? ev->event_type : "");
+  PUT(b, ", ");
+  sql_text(b, ev->category ? ev->category : "");
+  PUT(b, ", ");
+  sql_text(b, ev->severity ? ev->severity : "");
+  PUT(b, ", ");
+  sql_text(b, ev->summary ? ev->summary : "");
+  PUT(b, ", ");
+  if (ev->details) {
+    put(b, "'", 1);
+    size_t from = b->len;
+    write_details(b, ev->details, -1, 1); /* not JSON: as it was */
+    double_quotes_from(b, from);
+    put(b, "'", 1);
+  } else {
+    PUT(b, "NULL");
+  }
+  PUT(b, ", ");
+  sql_text(b, uuid_text(ev->correlation_id, corr));
+  PUT(b, ", ");
+  sql_text(b, uuid_text(ev->peer_device_id, peer));
+  PUT(b, ", ");
+  sql_text(b, ev->model_types && *ev->model_types ? ev->model_types : NULL);
+  PUT(b, ", ");
+  sql_count(b, ev->has_record_count, ev->record_count);
+  PUT(b, ", ");
+  sql_count(b, ev->has_duration_ms, ev->duration_ms);
+  PUT(b, ");\n");
+}
+
+/* ------------------------------------------------------------- markdown */
+
+/* A table cell: '|' escaped as "\|", each line break (\n, \r\n or \r) as
+** "<br>", so a summary cannot break the table. */
+static void md_cell(sl_buf *b, const char *s) {
+  const char *run = s;
+  if (!s) return;
+  for (; *s; s++) {
+    if (*s != '|' && *s != '\n' && *s != '\r') continue;
+    put(b, run, (size_t)(s - run));
+    if (*s == '|') {
+      PUT(b, "\\|");
+    } else {
+      PUT(b, "<br>");
+      if (s[0] == '\r' && s[1] == '\n') s++;
+    }
+    run = s + 1;
+  }
+  put(b, run, (size_t)(s - run));
+}
+
+/* The Debug name of a known variant, else the stored text. */
+static const char *debug_name(const char *name, int is_type) {
+  int v = is_type ? sl_event_type_from_name(name)
+                  : sl_severity_from_name(name);
+  if (v < 0) return name;
+  return is_type ? sl_event_type_debug_name(v) : sl_severity_debug_name(v);
+}
+
+/* "| 2025-12-03 10:15:00 | StateTransition | Info | summary |" */
+static void render_markdown(sl_buf *b, const sl_event *ev) {
+  char ts[SL_TIME_BUFSZ];
+  PUT(b, "| ");
+  if (ev->has_instant) {
+    sl_time_format(ev->instant, 1, ts);
+    ts[10] = ' ';             /* %Y-%m-%d %H:%M:%S: no fraction, no zone  */
+    put(b, ts, 19);
+  } else {
+    md_cell(b, ev->timestamp);
+  }
+  PUT(b, " | ");
+  md_cell(b, debug_name(ev->event_type, 1));
+  PUT(b, " | ");
+  md_cell(b, debug_name(ev->severity, 0));
+  PUT(b, " | ");
+  md_cell(b, ev->summary);
+  PUT(b, " |\n");
+}
+
+/* ------------------------------------------------------------------ csv */
+
+/* RFC 4180: a field with '"', ',', CR or LF is quoted with '"' doubled; an
+** empty string is quoted ("") so that it differs from NULL (nothing). */
+static void csv_field(sl_buf *b, const char *s) {
+  if (!s) return;
+  if (*s && !s[strcspn(s, "\",\r\n")]) {
+    sl_buf_puts(b, s);
+    return;
+  }
+  put(b, "\"", 1);
+  for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+    put(b, s, (size_t)(q - s) + 1);
+    put(b, "\"", 1);
+  }
+  sl_buf_puts(b, s);
+  put(b, "\"", 1);
+}
+
+static void render_csv(sl_buf *b, const sl_event *ev) {
+  if (ev->id != 0) put_int(b, ev->id); /* 0: not a stored row: NULL */
+  put(b, ",", 1);
+  csv_field(b, ev->timestamp);
+  put(b, ",", 1);
+  csv_field(b, ev->device_id);
+  put(b, ",", 1);
+  csv_field(b, ev->event_type);
+  put(b, ",", 1);
+  csv_field(b, ev->category);
+  put(b, ",", 1);
+  csv_field(b, ev->severity);
+  put(b, ",", 1);
+  csv_field(b, ev->summary);
+  put(b, ",", 1);
+  csv_field(b, ev->details);
+  put(b, ",", 1);
+  csv_field(b, ev->correlation_id);
+  put(b, ",", 1);
+  csv_field(b, ev->peer_device_id);
+  put(b, ",", 1);
+  csv_field(b, ev->model_types);
+  put(b, ",", 1);
+  if (ev->has_record_count) put_int(b, ev->record_count);
+  put(b, ",", 1);
+  if (ev->has_duration_ms) put_int(b, ev->duration_ms);
+  PUT(b, "\r\n");
+}
+
+const char *sl_render_csv_header(void) {
+  return "id,timestamp,device_id,event_type,category,severity,summary,"
+         "details,correlation_id,peer_device_id,model_types,record_count,"
+         "duration_ms\r\n";
+}
+
+static const char *const format_names[SL_RENDER_FORMAT_COUNT] = {
+  "json", "json_device", "sql", "markdown", "ndjson", "ndjson_device",
+  "csv"};
+
+const char *sl_render_format_name(int format) {
+  return format >= 0 && format < SL_RENDER_FORMAT_COUNT
+           ? format_names[format] : NULL;
+}
+
+int sl_render_event(sl_buf *b, const sl_event *ev, int format) {
+  if (!b || !ev || format < 0 || format >= SL_RENDER_FORMAT_COUNT)
+    return SL_MISUSE;
+  if (b->oom) return SL_NOMEM;
+  size_t mark = b->len;
+  /* Room for a typical event, so that put() rarely has to grow. */
+  if (b->cap - b->len <= RESERVE) {
+    static const char zeros[RESERVE];
+    sl_buf_append(b, zeros, sizeof zeros);
+    if (b->oom) return SL_NOMEM;
+    b->len = mark;
+  }
+  switch ((sl_render_format)format) {
+  case SL_RENDER_JSON: render_json(b, ev, 1); break;
+  case SL_RENDER_JSON_DEVICE: render_json_device(b, ev); break;
+  case SL_RENDER_SQL: render_sql(b, ev); break;
+  case SL_RENDER_MARKDOWN: render_markdown(b, ev); break;
+  case SL_RENDER_NDJSON:
+    render_json(b, ev, 0);
+    put(b, "\n", 1);
+    break;
+  case SL_RENDER_NDJSON_DEVICE:
+    render_ndjson_device(b, ev);
+    put(b, "\n", 1);
+    break;
+  case SL_RENDER_CSV: render_csv(b, ev); break;
+  case SL_RENDER_FORMAT_COUNT: break;
+  }
+  if (b->oom) {
+    /* Keep what the buffer held: no half event. */
+    if (b->data && mark <= b->len) b->len = mark;
+    if (b->data) b->data[b->len] = '\0';
+    return SL_NOMEM;
+  }
+  b->data[b->len] = '\0';
+  return SL_OK;
+}

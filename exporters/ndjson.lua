@@ -1,0 +1,38 @@
+--- exporters.ndjson: one compact JSON object per line (newline-delimited
+-- JSON), newest first, each line ending "\n"; an empty result writes
+-- nothing. A line is the same object as an element of the JSON export:
+-- by default the nine fields of Spacedrive's default element (keys sorted,
+-- absent ones null); with `with_device` the stored event with its keys
+-- sorted and absent optional fields omitted, as Spacedrive's
+-- EventLogResponse carries an event (spacedrive-compat.md 2.2). Timestamps
+-- in serde's "Z" form, details as serde writes them.
+local M = {}
+
+local function rendering(filter, with_device)
+  local f = {}
+  for k, v in pairs(filter or {}) do f[k] = v end
+  f.render, f.with_device = "ndjson", with_device and true
+  return f
+end
+
+--- Write the events a filter selects, one JSON object per line.
+-- @tparam table out anything with a `write(self, string)` method
+-- @tparam Store log an open store
+-- @tparam[opt] table filter as `log:events` takes it
+-- @tparam[opt] table opts `with_device` (boolean)
+-- @treturn integer the number of events written
+-- @treturn Cursor the finished cursor (`untimed()`, `unparsable()`)
+function M.export(out, log, filter, opts)
+  opts = opts or {}
+  local _, _, _, cur <close> = log:events(rendering(filter, opts.with_device))
+  local total = 0
+  local chunk, n = cur:chunk()
+  while chunk do
+    out:write(chunk)
+    total = total + n
+    chunk, n = cur:chunk()
+  end
+  return total, cur
+end
+
+return M

@@ -1,0 +1,411 @@
+/*
+** test_render.c -- the C driver's checks of core/sl_render.c: the exact
+** bytes of one event in every export format (Spacedrive's JSON element in
+** both modes, its SQL INSERT line and Markdown row; our NDJSON and CSV),
+** and that the single-pass details writer agrees with the parse-and-write
+** path on every input, falling back where it must.
+*/
+#include <string.h>
+
+#include "check.h"
+#include "sl.h"
+
+static sl_buf out;
+
+#define DEV   "2f1a8f8e-0c3b-4d52-9d0e-5b1c2a3d4e5f"
+#define PEER  "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+#define CORR  "67e55044-10b1-426f-9247-bb680e5fe0c8"
+
+/* 2025-12-03T10:15:00Z as an instant. */
+#define T0 (INT64_C(1764756900) * SL_NS_PER_SEC)
+
+static const char *render(const sl_event *ev, int format) {
+  sl_buf_reset(&out);
+  if (sl_render_event(&out, ev, format) != SL_OK) return "(failed)";
+  return out.len ? out.data : "";
+}
+
+/* Every field set: a backfill peer selection as Spacedrive writes it. */
+static sl_event full(void) {
+  sl_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.id = 42;
+  ev.timestamp = "2025-12-03T10:15:00.123456789+00:00";
+  ev.instant = T0 + 123456789;
+  ev.has_instant = 1;
+  ev.device_id = DEV;
+  ev.event_type = "backfill_session_started";
+  ev.category = "lifecycle";
+  ev.severity = "info";
+  ev.summary = "Selected peer it's \"x\" → a/b";
+  ev.details = "{\"candidates\":[{\"latency_ms\":23.45599937438965,"
+               "\"selected\":true}],\"peer_count\":2}";
+  ev.correlation_id = CORR;
+  ev.peer_device_id = PEER;
+  ev.model_types = "entry,tag";
+  ev.record_count = 300;
+  ev.has_record_count = 1;
+  ev.duration_ms = 1200;
+  ev.has_duration_ms = 1;
+  return ev;
+}
+
+/* Only what a row must have. */
+static sl_event minimal(void) {
+  sl_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.id = 7;
+  ev.timestamp = "2025-12-03T10:15:00+00:00";
+  ev.instant = T0;
+  ev.has_instant = 1;
+  ev.device_id = DEV;
+  ev.event_type = "state_transition";
+  ev.category = "lifecycle";
+  ev.severity = "info";
+  ev.summary = "Ready → Paused";
+  return ev;
+}
+
+static void test_json(void) {
+  sl_event ev = full();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_JSON),
+    "{\n"
+    "    \"correlation_id\": \"" CORR "\",\n"
+    "    \"details\": {\n"
+    "      \"candidates\": [\n"
+    "        {\n"
+    "          \"latency_ms\": 23.45599937438965,\n"
+    "          \"selected\": true\n"
+    "        }\n"
+    "      ],\n"
+    "      \"peer_count\": 2\n"
+    "    },\n"
+    "    \"duration_ms\": 1200,\n"
+    "    \"event_type\": \"backfill_session_started\",\n"
+    "    \"peer_device_id\": \"" PEER "\",\n"
+    "    \"record_count\": 300,\n"
+    "    \"severity\": \"info\",\n"
+    "    \"summary\": \"Selected peer it's \\\"x\\\" → a/b\",\n"
+    "    \"timestamp\": \"2025-12-03T10:15:00.123456789Z\"\n"
+    "  }");
+  ev = minimal();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_JSON),
+    "{\n"
+    "    \"correlation_id\": null,\n"
+    "    \"details\": null,\n"
+    "    \"duration_ms\": null,\n"
+    "    \"event_type\": \"state_transition\",\n"
+    "    \"peer_device_id\": null,\n"
+    "    \"record_count\": null,\n"
+    "    \"severity\": \"info\",\n"
+    "    \"summary\": \"Ready → Paused\",\n"
+    "    \"timestamp\": \"2025-12-03T10:15:00Z\"\n"
+    "  }");
+  CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON),
+    "{\"correlation_id\":null,\"details\":null,\"duration_ms\":null,"
+    "\"event_type\":\"state_transition\",\"peer_device_id\":null,"
+    "\"record_count\":null,\"severity\":\"info\","
+    "\"summary\":\"Ready → Paused\",\"timestamp\":\"2025-12-03T10:15:00Z\"}"
+    "\n");
+  /* Empty containers print as serde's pretty printer prints them. */
+  ev.details = "{}";
+  CHECK(strstr(render(&ev, SL_RENDER_JSON), "\"details\": {},\n") != NULL);
+  ev.details = "{\"a\":[],\"b\":{}}";
+  CHECK(strstr(render(&ev, SL_RENDER_JSON),
+               "\"details\": {\n      \"a\": [],\n      \"b\": {}\n    },")
+        != NULL);
+}
+
+static void test_json_device(void) {
+  sl_event ev = full();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_JSON_DEVICE),
+    "{\n"
+    "    \"id\": 42,\n"
+    "    \"timestamp\": \"2025-12-03T10:15:00.123456789Z\",\n"
+    "    \"device_id\": \"" DEV "\",\n"
+    "    \"event_type\": \"backfill_session_started\",\n"
+    "    \"category\": \"lifecycle\",\n"
+    "    \"severity\": \"info\",\n"
+    "    \"summary\": \"Selected peer it's \\\"x\\\" → a/b\",\n"
+    "    \"details\": {\n"
+    "      \"candidates\": [\n"
+    "        {\n"
+    "          \"latency_ms\": 23.45599937438965,\n"
+    "          \"selected\": true\n"
+    "        }\n"
+    "      ],\n"
+    "      \"peer_count\": 2\n"
+    "    },\n"
+    "    \"correlation_id\": \"" CORR "\",\n"
+    "    \"peer_device_id\": \"" PEER "\",\n"
+    "    \"model_types\": [\n"
+    "      \"entry\",\n"
+    "      \"tag\"\n"
+    "    ],\n"
+    "    \"record_count\": 300,\n"
+    "    \"duration_ms\": 1200\n"
+    "  }");
+  ev = minimal();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_JSON_DEVICE),
+    "{\n"
+    "    \"id\": 7,\n"
+    "    \"timestamp\": \"2025-12-03T10:15:00Z\",\n"
+    "    \"device_id\": \"" DEV "\",\n"
+    "    \"event_type\": \"state_transition\",\n"
+    "    \"category\": \"lifecycle\",\n"
+    "    \"severity\": \"info\",\n"
+    "    \"summary\": \"Ready → Paused\"\n"
+    "  }");
+  /* An event not read from a store has no id: null, an empty field. */
+  ev.id = 0;
+  CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE), "{\n    \"id\": null,\n")
+        != NULL);
+  CHECK(strstr(render(&ev, SL_RENDER_CSV), "\r\n") != NULL &&
+        render(&ev, SL_RENDER_CSV)[0] == ',');
+  ev.id = 7;
+  /* An empty model_types reads back as [""], as Spacedrive splits it. */
+  ev.model_types = "";
+  CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE),
+               "\"model_types\": [\n      \"\"\n    ]\n  }") != NULL);
+  ev = full();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON_DEVICE),
+    "{\"category\":\"lifecycle\",\"correlation_id\":\"" CORR "\","
+    "\"details\":{\"candidates\":[{\"latency_ms\":23.45599937438965,"
+    "\"selected\":true}],\"peer_count\":2},\"device_id\":\"" DEV "\","
+    "\"duration_ms\":1200,\"event_type\":\"backfill_session_started\","
+    "\"id\":42,\"model_types\":[\"entry\",\"tag\"],"
+    "\"peer_device_id\":\"" PEER "\",\"record_count\":300,"
+    "\"severity\":\"info\",\"summary\":\"Selected peer it's \\\"x\\\" → a/b\","
+    "\"timestamp\":\"2025-12-03T10:15:00.123456789Z\"}\n");
+  ev = minimal();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON_DEVICE),
+    "{\"category\":\"lifecycle\",\"device_id\":\"" DEV "\","
+    "\"event_type\":\"state_transition\",\"id\":7,\"severity\":\"info\","
+    "\"summary\":\"Ready → Paused\",\"timestamp\":\"2025-12-03T10:15:00Z\"}"
+    "\n");
+}
+
+#define INSERT "INSERT INTO sync_event_log (timestamp, device_id, " \
+  "event_type, category, severity, summary, details, correlation_id, " \
+  "peer_device_id, model_types, record_count, duration_ms) VALUES ("
+
+static void test_sql(void) {
+  sl_event ev = full();
+  ev.details = "{\"reason\":\"it's\",\"a\":1}";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_SQL),
+    INSERT "'2025-12-03T10:15:00.123456789+00:00', '" DEV "', "
+    "'backfill_session_started', 'lifecycle', 'info', "
+    "'Selected peer it''s \"x\" → a/b', '{\"a\":1,\"reason\":\"it''s\"}', "
+    "'" CORR "', '" PEER "', 'entry,tag', 300, 1200);\n");
+  ev = minimal();
+  ev.summary = "line one\nline two";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_SQL),
+    INSERT "'2025-12-03T10:15:00+00:00', '" DEV "', 'state_transition', "
+    "'lifecycle', 'info', 'line one\nline two', NULL, NULL, NULL, NULL, "
+    "NULL, NULL);\n");
+  /* model_types that join to "" is NULL, as in Spacedrive. */
+  ev.model_types = "";
+  CHECK(strstr(render(&ev, SL_RENDER_SQL), ", NULL, NULL, NULL, NULL, NULL, "
+               "NULL);\n") != NULL);
+  /* Details that are not JSON go back as they were. */
+  ev.details = "not 'json'";
+  CHECK(strstr(render(&ev, SL_RENDER_SQL),
+               "'line one\nline two', 'not ''json''', NULL,") != NULL);
+}
+
+static void test_markdown(void) {
+  sl_event ev = full();
+  CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
+    "| 2025-12-03 10:15:00 | BackfillSessionStarted | Info | "
+    "Selected peer it's \"x\" → a/b |\n");
+  ev = minimal();
+  ev.summary = "a | b\nc\r\nd\re";
+  ev.severity = "warning";
+  ev.event_type = "sync_error";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
+    "| 2025-12-03 10:15:00 | SyncError | Warning | "
+    "a \\| b<br>c<br>d<br>e |\n");
+  /* Names Spacedrive does not know are shown as stored. */
+  ev.event_type = "custom_thing";
+  ev.severity = "loud";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
+    "| 2025-12-03 10:15:00 | custom_thing | loud | "
+    "a \\| b<br>c<br>d<br>e |\n");
+}
+
+static void test_csv(void) {
+  sl_event ev = full();
+  CHECK_EQ_STR(sl_render_csv_header(),
+    "id,timestamp,device_id,event_type,category,severity,summary,details,"
+    "correlation_id,peer_device_id,model_types,record_count,duration_ms\r\n");
+  CHECK_EQ_STR(render(&ev, SL_RENDER_CSV),
+    "42,2025-12-03T10:15:00.123456789+00:00," DEV ","
+    "backfill_session_started,lifecycle,info,"
+    "\"Selected peer it's \"\"x\"\" → a/b\","
+    "\"{\"\"candidates\"\":[{\"\"latency_ms\"\":23.45599937438965,"
+    "\"\"selected\"\":true}],\"\"peer_count\"\":2}\","
+    CORR "," PEER ",\"entry,tag\",300,1200\r\n");
+  ev = minimal();
+  ev.timestamp = "2025-12-03T12:15:00.5+02:00";  /* as stored */
+  ev.model_types = "";                            /* "" is not NULL */
+  ev.summary = "two\r\nlines";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_CSV),
+    "7,2025-12-03T12:15:00.5+02:00," DEV ",state_transition,lifecycle,info,"
+    "\"two\r\nlines\",,,,\"\",,\r\n");
+}
+
+/* Stored text another writer made: other offsets and precisions, ids in
+** capitals, a timestamp that does not parse. */
+static void test_foreign_rows(void) {
+  static const struct {
+    int64_t ns;
+    const char *zulu, *plus;
+  } t[] = {
+    {0, "2025-12-03T10:15:00Z", "2025-12-03T10:15:00+00:00"},
+    {500000000, "2025-12-03T10:15:00.500Z", "2025-12-03T10:15:00.500+00:00"},
+    {123000, "2025-12-03T10:15:00.000123Z",
+     "2025-12-03T10:15:00.000123+00:00"},
+    {1, "2025-12-03T10:15:00.000000001Z",
+     "2025-12-03T10:15:00.000000001+00:00"},
+  };
+  sl_event ev = minimal();
+  char want[256];
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    ev.instant = T0 + t[i].ns;
+    snprintf(want, sizeof want, "\"timestamp\":\"%s\"}\n", t[i].zulu);
+    CHECK(strstr(render(&ev, SL_RENDER_NDJSON), want) != NULL);
+    snprintf(want, sizeof want, "VALUES ('%s', ", t[i].plus);
+    CHECK(strstr(render(&ev, SL_RENDER_SQL), want) != NULL);
+  }
+  ev = minimal();
+  ev.device_id = "2F1A8F8E-0C3B-4D52-9D0E-5B1C2A3D4E5F";
+  ev.peer_device_id = "not-a-uuid";
+  CHECK(strstr(render(&ev, SL_RENDER_NDJSON_DEVICE),
+               "\"device_id\":\"" DEV "\"") != NULL);
+  CHECK(strstr(render(&ev, SL_RENDER_NDJSON_DEVICE),
+               "\"peer_device_id\":\"not-a-uuid\"") != NULL);
+  CHECK(strstr(render(&ev, SL_RENDER_CSV),
+               ",2F1A8F8E-0C3B-4D52-9D0E-5B1C2A3D4E5F,") != NULL);
+  ev = minimal();
+  ev.timestamp = "yesterday-ish";
+  ev.has_instant = 0;
+  CHECK(strstr(render(&ev, SL_RENDER_JSON),
+               "\"timestamp\": \"yesterday-ish\"\n  }") != NULL);
+  CHECK(strstr(render(&ev, SL_RENDER_SQL), "VALUES ('yesterday-ish', ")
+        != NULL);
+  CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
+               "| yesterday-ish | StateTransition | Info | Ready → Paused |\n");
+  /* Details that are not JSON stay readable: a JSON string of the text. */
+  ev = minimal();
+  ev.details = "oops {";
+  CHECK(strstr(render(&ev, SL_RENDER_NDJSON), "\"details\":\"oops {\",")
+        != NULL);
+}
+
+/* The details as the general path writes them: parse, then write. */
+static void tree_write(sl_buf *b, const char *text, int level) {
+  sl_json *v = NULL;
+  sl_buf_reset(b);
+  if (sl_json_parse(text, strlen(text), &v, NULL, 0) == SL_OK) {
+    sl_json_write(b, v, level, 1);
+    sl_json_free(v);
+  } else {
+    sl_json_write_string(b, text, strlen(text));
+  }
+}
+
+/* What the renderer wrote for details, between the key and the next. */
+static const char *details_part(const sl_event *ev, int pretty,
+                                char *buf, size_t size) {
+  const char *s = render(ev, pretty ? SL_RENDER_JSON : SL_RENDER_NDJSON);
+  const char *open = pretty ? "\"details\": " : "\"details\":";
+  const char *close = pretty ? ",\n    \"duration_ms\"" : ",\"duration_ms\"";
+  const char *a = strstr(s, open), *z = strstr(s, close);
+  if (!a || !z) return "(not found)";
+  a += strlen(open);
+  snprintf(buf, size, "%.*s", (int)(z - a), a);
+  return buf;
+}
+
+static void test_details_paths(void) {
+  static const char *const inputs[] = {
+    /* the single pass takes these */
+    "{}", "[]", "{\"a\":1}", "{\"a\":{\"b\":[1,2,{\"c\":null}]}}",
+    "{\"a\":true,\"b\":false,\"c\":null,\"d\":\"x y/z\"}",
+    " { \"a\" : [ 1 , -2 ] , \"b\" : {} } ", "{\"\":0,\"a\":\"\"}",
+    "{\"a\":123456789012345678}", "[[],[[]],{}]", "\"text\"", "12", "null",
+    /* and falls back for these */
+    "{\"b\":1,\"a\":2}", "{\"a\":1,\"a\":2}", "{\"ab\":1,\"a\":2}",
+    "{\"a\":1.5}", "{\"a\":100.0}", "{\"a\":1e2}", "{\"a\":-0}",
+    "{\"a\":1234567890123456789}", "{\"a\":9223372036854775808}",
+    "{\"a\":\"\\u00e9\\n\\/\"}", "{\"a\":\"é→\"}", "{\"a\":\"\\u0001\"}",
+    "{\"é\":1,\"a\":2}", "{\"a\":01}", "{\"a\":1,}", "[1,2", "{\"a\" 1}",
+    "{\"a\":tru}", "", "  ", "{} x", "not json", "{\"a\":\"\t\"}",
+    /* 30 levels: the single pass, past its table of indents */
+    "[[[[[[[[[[[[[[[{\"a\":[[[[[[[[[[[[[[{\"b\":1}]]]]]]]]]]]]]]}]]]]]]]]]]]]]]]",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+    "1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+  };
+  sl_buf want = {0};
+  static char got[32768];
+  sl_event ev = minimal();
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+    ev.details = inputs[i];
+    for (int pretty = 0; pretty <= 1; pretty++) {
+      tree_write(&want, inputs[i], pretty ? 2 : -1);
+      const char *g = details_part(&ev, pretty, got, sizeof got);
+      if (strcmp(g, want.data) != 0)
+        fprintf(stderr, "details %s (pretty %d):\n  got  %s\n  want %s\n",
+                inputs[i], pretty, g, want.data);
+      CHECK_EQ_STR(g, want.data);
+    }
+  }
+  sl_buf_free(&want);
+  /* The spot checks that matter most, written out. */
+  ev.details = "{\"z\":1,\"latency_ms\":23.45599937438965,\"a\":100.0}";
+  CHECK_EQ_STR(details_part(&ev, 0, got, sizeof got),
+               "{\"a\":100.0,\"latency_ms\":23.45599937438965,\"z\":1}");
+  ev.details = "{\"a\":\"\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\"}";
+  CHECK_EQ_STR(details_part(&ev, 0, got, sizeof got),
+               "{\"a\":\"\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\"}");
+}
+
+static void test_misuse_and_appending(void) {
+  sl_event ev = minimal();
+  sl_buf b = {0};
+  CHECK_EQ_INT(sl_render_event(NULL, &ev, SL_RENDER_JSON), SL_MISUSE);
+  CHECK_EQ_INT(sl_render_event(&b, NULL, SL_RENDER_JSON), SL_MISUSE);
+  CHECK_EQ_INT(sl_render_event(&b, &ev, -1), SL_MISUSE);
+  CHECK_EQ_INT(sl_render_event(&b, &ev, SL_RENDER_FORMAT_COUNT), SL_MISUSE);
+  CHECK_EQ_INT(b.len, 0);
+  /* Events append: a buffer can hold many, each whole. */
+  sl_buf_puts(&b, "x");
+  CHECK_EQ_INT(sl_render_event(&b, &ev, SL_RENDER_MARKDOWN), SL_OK);
+  CHECK_EQ_INT(sl_render_event(&b, &ev, SL_RENDER_MARKDOWN), SL_OK);
+  CHECK_EQ_STR(b.data,
+    "x| 2025-12-03 10:15:00 | StateTransition | Info | Ready → Paused |\n"
+    "| 2025-12-03 10:15:00 | StateTransition | Info | Ready → Paused |\n");
+  CHECK_EQ_INT(strlen(b.data), b.len);
+  /* A buffer that already failed stays failed, and gets nothing. */
+  b.oom = 1;
+  size_t len = b.len;
+  CHECK_EQ_INT(sl_render_event(&b, &ev, SL_RENDER_JSON), SL_NOMEM);
+  CHECK_EQ_INT(b.len, len);
+  sl_buf_free(&b);
+  CHECK_EQ_STR(sl_render_format_name(SL_RENDER_JSON_DEVICE), "json_device");
+  CHECK_EQ_STR(sl_render_format_name(SL_RENDER_CSV), "csv");
+  CHECK(sl_render_format_name(SL_RENDER_FORMAT_COUNT) == NULL);
+}
+
+int main(void) {
+  test_json();
+  test_json_device();
+  test_sql();
+  test_markdown();
+  test_csv();
+  test_foreign_rows();
+  test_details_paths();
+  test_misuse_and_appending();
+  sl_buf_free(&out);
+  return check_report("test_render");
+}
