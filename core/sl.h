@@ -16,6 +16,10 @@
 **    otherwise; pointers handed out are owned by the object that returned
 **    them and stay valid until the next call on that object.
 **  - Times are int64 nanoseconds since 1970-01-01T00:00:00Z ("instants").
+**  - Threads: appending (sl_store_append, the batch and emit functions),
+**    sl_store_flush and sl_store_stats are safe from any thread at once.
+**    Everything else on one store -- queries, cursors, counts, prune,
+**    reports, close -- is for one thread at a time.
 */
 #ifndef SL_H
 #define SL_H
@@ -367,6 +371,10 @@ int sl_store_prune(sl_store *store, int64_t older_than, int dry_run,
 /* Bits of sl_filter.severities. */
 #define SL_SEV_BIT(s) (1u << (s))
 
+/* Peer, device and correlation ids given in any form libuuid reads are
+** compared in their lowercase hyphenated form, the form Spacedrive and
+** synclua store; a row another program stored in upper case does not
+** match (matching both would cost the index order). */
 typedef struct sl_filter {
   int64_t            since;          /* instant, inclusive                  */
   int64_t            until;          /* instant, inclusive                  */
@@ -379,7 +387,7 @@ typedef struct sl_filter {
   unsigned           severities;     /* SL_SEV_BIT set; 0 = any             */
   const char        *peer;           /* peer_device_id equals               */
   const char        *model_type;     /* an element of model_types equals    */
-  const char        *correlation_id; /* equals (uuids compared normalised)  */
+  const char        *correlation_id; /* equals                              */
   const char        *device;         /* device_id equals                    */
   int64_t            limit;          /* < 0: no limit                       */
   int64_t            offset;         /* rows skipped first                  */

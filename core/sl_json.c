@@ -1037,8 +1037,15 @@ static void write_object(sl_buf *b, const sl_json *v, int level, int sort) {
     }
   }
   put_char(b, '{');
+  int first = 1;
   for (i = 0; i < n; i++) {
-    if (i) put_char(b, ',');
+    /* A sorted object is serde's BTreeMap: a repeated key keeps its last
+    ** value (the stable sort put it last among its equals). */
+    if (sort && i + 1 < n && ms[i].len == ms[i + 1].len &&
+        memcmp(ms[i].key, ms[i + 1].key, ms[i].len) == 0)
+      continue;
+    if (!first) put_char(b, ',');
+    first = 0;
     if (level >= 0) newline(b, level + 1);
     sl_json_write_string(b, ms[i].key, ms[i].len);
     if (level >= 0) sl_buf_append(b, ": ", 2);

@@ -513,11 +513,11 @@ static void test_write(void) {
                "{\"b\":[1,2],\"a\":{}}");
   CHECK_EQ_STR(canon(" { \"b\" : [ 1 , 2 ] ,\n\t\"a\" : { } } "),
                "{\"a\":{},\"b\":[1,2]}");
-  /* Byte order: uppercase before lowercase, a prefix first, UTF-8 last,
-  ** duplicates kept in input order. */
+  /* Byte order: uppercase before lowercase, a prefix first, UTF-8 last;
+  ** of a repeated key, the last value. */
   CHECK_EQ_STR(canon("{\"b\":1,\"\xc3\xa9\":2,\"aa\":3,\"a\":4,\"B\":5,"
                      "\"\":6,\"a\":7}"),
-               "{\"\":6,\"B\":5,\"a\":4,\"a\":7,\"aa\":3,\"b\":1,"
+               "{\"\":6,\"B\":5,\"a\":7,\"aa\":3,\"b\":1,"
                "\"\xc3\xa9\":2}");
   CHECK_EQ_STR(canon("{\"a\\u0000b\":1,\"a\":2,\"a\\u0001\":3}"),
                "{\"a\":2,\"a\\u0000b\":1,\"a\\u0001\":3}");
@@ -590,6 +590,21 @@ static void test_canonicalize(void) {
   CHECK_EQ_STR(b.data, "pre:[2,1]");
   CHECK_EQ_INT(sl_json_canonicalize("1", 1, NULL, err, sizeof err),
                SL_MISUSE);
+  /* A repeated key keeps its last value, as serde's BTreeMap does, at any
+  ** depth; unsorted writing keeps them all, as parsed. */
+  static const char dup[] = "{\"b\":1,\"a\":1,\"a\":2,\"c\":{\"x\":1,"
+                            "\"x\":[3],\"x\":{}}}";
+  sl_buf_reset(&b);
+  CHECK_EQ_INT(sl_json_canonicalize(dup, sizeof dup - 1, &b, err, sizeof err),
+               SL_OK);
+  CHECK_EQ_STR(b.data, "{\"a\":2,\"b\":1,\"c\":{\"x\":{}}}");
+  sl_json *tree;
+  CHECK_EQ_INT(sl_json_parse(dup, sizeof dup - 1, &tree, err, sizeof err),
+               SL_OK);
+  sl_buf_reset(&b);
+  sl_json_write(&b, tree, -1, 0);
+  CHECK_EQ_STR(b.data, dup);
+  sl_json_free(tree);
   sl_buf_free(&b);
 }
 
