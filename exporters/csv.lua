@@ -7,13 +7,30 @@
 -- every column is always there.
 local synclua = require "synclua"
 
+local ndjson = require "exporters.ndjson"
+
 local M = {}
+
+--- The render format rows come in for `write` (each ends its own record).
+M.render, M.separator = "csv", ""
 
 local function rendering(filter)
   local f = {}
   for k, v in pairs(filter or {}) do f[k] = v end
-  f.render = "csv"
+  f.render = M.render
   return f
+end
+
+--- Write the header record, then the rendered rows.
+-- @tparam table out anything with a `write(self, string)` method
+-- @param source anything with `chunk()` (a Cursor or a merge)
+-- @tparam[opt] string extra columns after the 13, e.g. ",device_label"
+-- @treturn integer the number of events written
+function M.write(out, source, extra)
+  local header = synclua.csv_header()
+  if extra then header = header:gsub("\r\n$", "") .. extra .. "\r\n" end
+  out:write(header)
+  return ndjson.write(out, source)
 end
 
 --- Write the events a filter selects as CSV.
@@ -24,16 +41,8 @@ end
 -- @treturn integer the number of events written
 -- @treturn Cursor the finished cursor (`untimed()`, `unparsable()`)
 function M.export(out, log, filter)
-  local _, _, _, cur <close> = log:events(rendering(filter))
-  local total = 0
-  out:write(synclua.csv_header())
-  local chunk, n = cur:chunk()
-  while chunk do
-    out:write(chunk)
-    total = total + n
-    chunk, n = cur:chunk()
-  end
-  return total, cur
+  local cur <close> = log:cursor(rendering(filter))
+  return M.write(out, cur), cur
 end
 
 return M

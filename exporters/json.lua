@@ -12,12 +12,39 @@
 -- flat whatever the number of events.
 local M = {}
 
+--- How the rows must come rendered: the render format and the separator a
+-- cursor (or a merge) is opened with for `write`.
+M.render, M.separator = "json", ",\n  "
+
 -- The filter plus the cursor options, without changing the caller's table.
 local function rendering(filter, with_device)
   local f = {}
   for k, v in pairs(filter or {}) do f[k] = v end
-  f.render, f.with_device, f.separator = "json", with_device and true, ",\n  "
+  f.render, f.with_device, f.separator = M.render, with_device and true,
+                                         M.separator
   return f
+end
+
+--- Frame rendered rows as the JSON array.
+-- @tparam table out anything with a `write(self, string)` method
+-- @param source anything with `chunk()` returning rendered rows joined by
+--   M.separator and their count, then nil (a Cursor or a merge)
+-- @treturn integer the number of events written
+function M.write(out, source)
+  local chunk, n = source:chunk()
+  if not chunk then
+    out:write("[]")
+    return 0
+  end
+  local total = 0
+  out:write("[\n  ")
+  repeat
+    out:write(chunk)
+    total = total + n
+    chunk, n = source:chunk()
+  until not chunk
+  out:write("\n]")
+  return total
 end
 
 --- Write the events a filter selects as Spacedrive's JSON export.
@@ -29,21 +56,8 @@ end
 -- @treturn Cursor the finished cursor (`untimed()`, `unparsable()`)
 function M.export(out, log, filter, opts)
   opts = opts or {}
-  local _, _, _, cur <close> = log:events(rendering(filter, opts.with_device))
-  local chunk, n = cur:chunk()
-  if not chunk then
-    out:write("[]")
-    return 0, cur
-  end
-  local total = 0
-  out:write("[\n  ")
-  repeat
-    out:write(chunk)
-    total = total + n
-    chunk, n = cur:chunk()
-  until not chunk
-  out:write("\n]")
-  return total, cur
+  local cur <close> = log:cursor(rendering(filter, opts.with_device))
+  return M.write(out, cur), cur
 end
 
 return M

@@ -8,11 +8,29 @@
 -- in serde's "Z" form, details as serde writes them.
 local M = {}
 
+--- The render format rows come in for `write` (each ends its own line).
+M.render, M.separator = "ndjson", ""
+
 local function rendering(filter, with_device)
   local f = {}
   for k, v in pairs(filter or {}) do f[k] = v end
-  f.render, f.with_device = "ndjson", with_device and true
+  f.render, f.with_device = M.render, with_device and true
   return f
+end
+
+--- Write rendered rows, one JSON object a line.
+-- @tparam table out anything with a `write(self, string)` method
+-- @param source anything with `chunk()` (a Cursor or a merge)
+-- @treturn integer the number of events written
+function M.write(out, source)
+  local total = 0
+  local chunk, n = source:chunk()
+  while chunk do
+    out:write(chunk)
+    total = total + n
+    chunk, n = source:chunk()
+  end
+  return total
 end
 
 --- Write the events a filter selects, one JSON object per line.
@@ -24,15 +42,8 @@ end
 -- @treturn Cursor the finished cursor (`untimed()`, `unparsable()`)
 function M.export(out, log, filter, opts)
   opts = opts or {}
-  local _, _, _, cur <close> = log:events(rendering(filter, opts.with_device))
-  local total = 0
-  local chunk, n = cur:chunk()
-  while chunk do
-    out:write(chunk)
-    total = total + n
-    chunk, n = cur:chunk()
-  end
-  return total, cur
+  local cur <close> = log:cursor(rendering(filter, opts.with_device))
+  return M.write(out, cur), cur
 end
 
 return M

@@ -9,6 +9,7 @@
 --
 -- works as the documentation promises. The id column is not exported.
 local synclua = require "synclua"
+local ndjson = require "exporters.ndjson"
 
 local M = {}
 
@@ -36,11 +37,28 @@ CREATE INDEX IF NOT EXISTS idx_sync_event_log_correlation ON sync_event_log(corr
 CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer ON sync_event_log(peer_device_id);
 ]]
 
+--- The render format rows come in for `write` (each ends its own line).
+M.render, M.separator = "sql", ""
+
 local function rendering(filter)
   local f = {}
   for k, v in pairs(filter or {}) do f[k] = v end
-  f.render = "sql"
+  f.render = M.render
   return f
+end
+
+--- Write the header, the schema and the INSERT lines in one transaction.
+-- @tparam table out anything with a `write(self, string)` method
+-- @param source anything with `chunk()` (a Cursor or a merge)
+-- @tparam[opt] integer now the instant for the "Generated" line
+-- @treturn integer the number of events written
+function M.write(out, source, now)
+  out:write("-- Sync Event Log Export\n-- Generated: "
+    .. synclua.format_time(now or synclua.now()) .. "\n\n"
+    .. M.schema .. "BEGIN;\n")
+  local total = ndjson.write(out, source) -- the lines as they come
+  out:write("COMMIT;\n")
+  return total
 end
 
 --- Write the events a filter selects as an SQL script.
@@ -53,19 +71,8 @@ end
 -- @treturn Cursor the finished cursor (`untimed()`, `unparsable()`)
 function M.export(out, log, filter, opts)
   opts = opts or {}
-  local _, _, _, cur <close> = log:events(rendering(filter))
-  local total = 0
-  out:write("-- Sync Event Log Export\n-- Generated: "
-    .. synclua.format_time(opts.now or synclua.now()) .. "\n\n"
-    .. M.schema .. "BEGIN;\n")
-  local chunk, n = cur:chunk()
-  while chunk do
-    out:write(chunk)
-    total = total + n
-    chunk, n = cur:chunk()
-  end
-  out:write("COMMIT;\n")
-  return total, cur
+  local cur <close> = log:cursor(rendering(filter))
+  return M.write(out, cur, opts.now), cur
 end
 
 return M

@@ -272,6 +272,20 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
   return 1;
 }
 
+sl_cursor *lsl_take_cursor(lua_State *L, int idx, int *raw) {
+  lcursor *lc = luaL_checkudata(L, idx, LSL_CURSOR);
+  sl_cursor *c = lc->c;
+  if (!c) luaL_argerror(L, idx, "the cursor is closed or already merged");
+  if (lc->render >= 0)
+    luaL_argerror(L, idx, "a cursor opened with render cannot be merged");
+  if (lc->rows > 0)
+    luaL_argerror(L, idx, "the cursor has already handed out rows");
+  lc->unparsable = (lua_Integer)sl_cursor_unparsable(c);
+  lc->c = NULL;
+  if (raw) *raw = lc->raw;
+  return c;
+}
+
 static const luaL_Reg cursor_methods[] = {
   {"next", l_cursor_next},
   {"close", l_cursor_close},

@@ -80,6 +80,14 @@ void lsl_cursor_register(lua_State *L);
 int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
                     int filter_idx);
 
+/* Take the C cursor out of the synclua.Cursor at idx, which is closed from
+** then on (a merge owns it); *raw gets its `raw` option. Raises for a
+** closed, rendering or already read cursor. */
+sl_cursor *lsl_take_cursor(lua_State *L, int idx, int *raw);
+
+/* Register synclua.merge in the module table at `module`. */
+void lsl_merge_register(lua_State *L, int module);
+
 /* store:first() -- pushes the first matching event, or nil. */
 int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
 

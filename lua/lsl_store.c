@@ -337,6 +337,13 @@ static int l_store_events(lua_State *L) {
   return lsl_cursor_open(L, s, 1, 2);
 }
 
+/* store:cursor([filter]) -> the Cursor alone (cursor:next(), or hand it to
+** synclua.merge) */
+static int l_store_cursor(lua_State *L) {
+  lsl_cursor_open(L, check_open(L), 1, 2);
+  return 1; /* the closing value on top is the cursor */
+}
+
 /* store:first([filter]) -> the first event the query yields, or nil */
 static int l_store_first(lua_State *L) {
   return lsl_cursor_first(L, check_open(L), 2);
@@ -415,7 +422,8 @@ static const luaL_Reg store_methods[] = {
   {"append", l_store_append}, {"flush", l_store_flush},
   {"close", l_store_close},   {"stats", l_store_stats},
   {"prune", l_store_prune},   {"events", l_store_events},
-  {"count", l_store_count},   {"first", l_store_first},   {"time_report", l_store_time_report},
+  {"count", l_store_count},   {"first", l_store_first},
+  {"cursor", l_store_cursor},   {"time_report", l_store_time_report},
   {"path", l_store_path},     {"readonly", l_store_readonly},
   {"integrity", l_store_integrity},
   {NULL, NULL}};

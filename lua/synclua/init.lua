@@ -61,6 +61,15 @@ M.select_peer = core.select_peer
 --- Spacedrive's score of one candidate (an f32, as Spacedrive computes it).
 M.peer_score = core.peer_score
 
+--- Merge cursors from several stores (one per device) into one timeline:
+-- `for row, source, adjusted in synclua.merge({ c1, c2 }, { offsets = {0,
+-- ns}, labels = { "laptop", "phone" }, order = "asc", render = "json" })`.
+-- Rows come by instant minus their source's clock offset, ties in source
+-- order, rows of unknown time last; `row` is an event table (with
+-- device_label and adjusted) or, with `render`, its export bytes carrying
+-- device_label and adjusted_timestamp. The cursors belong to the merge.
+M.merge = core.merge
+
 --- Decode JSON text (null becomes synclua.null). Returns value or nil, msg.
 M.json_decode = core.json_decode
 
