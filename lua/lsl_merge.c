@@ -20,6 +20,7 @@ typedef struct lmerge {
   const char *sep;             /* between rendered rows (user value 3)      */
   size_t      seplen;
   lua_Integer rows;            /* rows handed out                           */
+  lua_Integer limit;           /* rows allowed in all; < 0 for no limit     */
   lua_Integer untimed;         /* of them, with a timestamp that won't parse */
   sl_buf      buf;             /* rendered rows                             */
 } lmerge;
@@ -148,7 +149,8 @@ static int l_merge_chunk(lua_State *L) {
   if (!lm->m) return 0;
   sl_buf_reset(&lm->buf);
   while (lm->buf.len < (size_t)max) {
-    int rc = sl_merge_next(lm->m, &src, &ev, &adjusted);
+    int rc = lm->rows == lm->limit ? SL_DONE
+                                   : sl_merge_next(lm->m, &src, &ev, &adjusted);
     if (rc == SL_DONE) {
       sl_merge_free(lm->m);
       lm->m = NULL;
@@ -179,7 +181,8 @@ static int l_merge_next(lua_State *L) {
   int64_t adjusted;
   lmerge *lm = check_merge(L);
   if (!lm->m) return 0;
-  int rc = sl_merge_next(lm->m, &src, &ev, &adjusted);
+  int rc = lm->rows == lm->limit ? SL_DONE
+                                 : sl_merge_next(lm->m, &src, &ev, &adjusted);
   if (rc == SL_DONE) {
     sl_merge_free(lm->m);
     lm->m = NULL;
@@ -219,15 +222,18 @@ static int l_merge_close(lua_State *L) {
 static void free_array(void *p) { free(p); }
 
 /* synclua.merge(cursors [, { offsets = {ns...}, labels = {...},
-** order = "asc"|"desc", render = FORMAT, with_device = bool }]) ->
+** order = "asc"|"desc", render = FORMAT, with_device = bool,
+** separator = text, limit = n }]) ->
 ** iterator, merge, nil, merge. The cursors (from log:events, opened in the
 ** same order) belong to the merge from then on. */
 static int l_merge(lua_State *L) {
   static const char *const keys[] = {"offsets", "labels", "order", "render",
-                                     "with_device", "separator", NULL};
+                                     "with_device", "separator", "limit",
+                                     NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t n = (size_t)lua_rawlen(L, 1);
   int descending = 0, render = -1, with_device = 0;
+  lua_Integer limit = -1;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     lsl_check_keys(L, 2, 2, keys, "option");
@@ -241,7 +247,12 @@ static int l_merge(lua_State *L) {
       with_device = lua_toboolean(L, -1);
     if (lua_getfield(L, 2, "render") != LUA_TNIL)
       render = lsl_check_render_format(L, -1, 2, "render", with_device);
-    lua_pop(L, 3);
+    if (lua_getfield(L, 2, "limit") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+        luaL_argerror(L, 2, "limit: non-negative integer expected");
+      limit = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 4);
   }
   /* Offsets and labels, checked before any cursor is taken. */
   lsl_box *box = lsl_box_push(L);
@@ -300,6 +311,7 @@ static int l_merge(lua_State *L) {
   lm->render = render;
   lm->raw = raw;
   lm->n = n;
+  lm->limit = limit;
   lm->sep = lua_tolstring(L, sep, &lm->seplen);
   luaL_setmetatable(L, LSL_MERGE);
   lua_pushvalue(L, sep);

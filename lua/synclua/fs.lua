@@ -64,4 +64,15 @@ function M.remove_tree(path)
   return true
 end
 
+--- A new empty folder for temporary files (under $TMPDIR or /tmp), made
+-- from a name os.tmpname reserved; remove it with remove_tree.
+-- @return the path, or nil, message, code
+function M.tmpdir()
+  local name = os.tmpname()
+  os.remove(name)
+  local ok, err, code = host.mkdir(name)
+  if not ok then return nil, err, code end
+  return name
+end
+
 return M
