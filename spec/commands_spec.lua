@@ -205,6 +205,8 @@ describe("synclua --list", function()
       "prune     Delete events older than the retention period",
       "simulate  Write a simulated multi-device library (one sync.db per "
         .. "device) from a seed",
+      "timeline  Merge several devices' logs into one timeline, with their "
+        .. "clocks corrected",
       "" }, "\n"), out)
   end)
 end)
