@@ -68,7 +68,7 @@ local function open_sources(paths, devices, tmp)
     end
     local first = src.log:first{ raw = true }
     src.device = first and first.device_id
-    src.label = src.device and src.device:sub(1, 8) or ("source " .. i)
+    src.label = src.device and src.device:sub(1, 8) or path
     sources[i] = src
   end
   return sources
@@ -80,28 +80,44 @@ local function close_sources(sources)
   end
 end
 
--- The clock offsets (ns) to subtract per source, and the header lines
--- that say where they come from.
+-- The clock offsets (ns) to subtract per source, the header lines that
+-- say where they come from, and the causal pairs still out of order.
 local function offsets_for(sources, how)
   local offsets = {}
   for i = 1, #sources do offsets[i] = 0 end
   if how == "none" then return offsets, {}, {} end
   local skew = require "synclua.skew"
-  local inputs = {}
+  -- A store without rows has no device to estimate: it stays at 0.
+  local inputs, index = {}, {}
   for i, src in ipairs(sources) do
-    inputs[i] = { store = src.log, device = src.device, label = src.label }
+    if src.device then
+      inputs[#inputs + 1] = { store = src.log, device = src.device,
+                              label = src.label }
+      index[#inputs] = i
+    end
   end
-  local result
-  if how == "auto" then
-    result = skew.estimate(inputs)
-  else
-    local manual, err = skew.parse_manual(how, inputs)
+  if #inputs < 2 then return offsets, {}, {} end
+  local result = skew.estimate(inputs)
+  if how ~= "auto" then
+    local manual, err = skew.parse_manual(how)
     if not manual then invalid("--skew: " .. err) end
-    result = skew.apply(skew.estimate(inputs), manual)
+    result, err = skew.apply(result, manual)
+    if not result then invalid("--skew: " .. err) end
   end
-  for i, d in ipairs(result.devices) do offsets[i] = d.offset_ns end
-  local violations = skew.check(inputs, offsets)
+  for i, d in ipairs(result.devices) do offsets[index[i]] = d.offset_ns end
+  local violations = skew.check(inputs, result)
+  for _, v in ipairs(violations) do  -- their indexes: the timeline's sources
+    v.send.index, v.receive.index = index[v.send.index], index[v.receive.index]
+  end
   return offsets, skew.describe(result), violations
+end
+
+-- A causality violation in one line, for stderr.
+local function violation_text(v)
+  return ("session %s: %s's %s (id %d) comes %.3f s before %s's %s "
+          .. "(id %d), which it must follow"):format(
+    v.correlation_id or "-", v.receive.label, v.receive.event_type,
+    v.receive.id, v.by_ns / 1e9, v.send.label, v.send.event_type, v.send.id)
 end
 
 -- "2025-12-03 10:15:00.123": to the millisecond, always the same width.
@@ -206,9 +222,8 @@ return {
       local offsets, header, violations = offsets_for(sources, opts.skew)
       local flagged = {}
       for _, v in ipairs(violations) do
-        for _, e in ipairs(v.events or {}) do
-          flagged[e.source .. ":" .. e.id] = true
-        end
+        flagged[v.receive.index .. ":" .. v.receive.id] = true
+        flagged[v.send.index .. ":" .. v.send.id] = true
       end
 
       local cursors, names_list = {}, {}
@@ -259,8 +274,8 @@ return {
         out:write("\n")
       end
       for _, v in ipairs(violations) do
-        io.stderr:write("synclua timeline: causality violation: ",
-                        v.message, "\n")
+        io.stderr:write("synclua timeline: causality violation: "
+                        .. violation_text(v) .. "\n")
       end
       if opts.output then
         local closed, cerr = file:close()
