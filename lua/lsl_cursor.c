@@ -272,14 +272,18 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
   return 1;
 }
 
-sl_cursor *lsl_take_cursor(lua_State *L, int idx, int *raw) {
-  lcursor *lc = luaL_checkudata(L, idx, LSL_CURSOR);
+sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
+                           int *raw) {
+  lcursor *lc = luaL_testudata(L, idx, LSL_CURSOR);
+  const char *why = !lc ? "synclua.Cursor expected"
+                  : !lc->c ? "the cursor is closed or already merged"
+                  : lc->render >= 0 ? "a cursor opened with render cannot "
+                                      "be merged"
+                  : lc->rows > 0 ? "the cursor has already handed out rows"
+                  : NULL;
+  if (why)
+    luaL_argerror(L, arg, lua_pushfstring(L, "cursors[%d]: %s", pos, why));
   sl_cursor *c = lc->c;
-  if (!c) luaL_argerror(L, idx, "the cursor is closed or already merged");
-  if (lc->render >= 0)
-    luaL_argerror(L, idx, "a cursor opened with render cannot be merged");
-  if (lc->rows > 0)
-    luaL_argerror(L, idx, "the cursor has already handed out rows");
   lc->unparsable = (lua_Integer)sl_cursor_unparsable(c);
   lc->c = NULL;
   if (raw) *raw = lc->raw;

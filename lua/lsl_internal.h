@@ -81,14 +81,26 @@ int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
                     int filter_idx);
 
 /* Take the C cursor out of the synclua.Cursor at idx, which is closed from
-** then on (a merge owns it); *raw gets its `raw` option. Raises for a
-** closed, rendering or already read cursor. */
-sl_cursor *lsl_take_cursor(lua_State *L, int idx, int *raw);
+** then on (a merge owns it); *raw gets its `raw` option. Raises bad
+** argument #arg ("cursors[pos]: ...") for anything else, or a closed,
+** rendering or already read cursor. */
+sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
+                           int *raw);
 
 /* Register synclua.merge in the module table at `module`. */
 void lsl_merge_register(lua_State *L, int module);
 
 /* store:first() -- pushes the first matching event, or nil. */
 int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
+
+/* Fill ev from the event table at idx (the fields log:append takes);
+** strings the binding makes (timestamp, details JSON, model list) are left
+** on the stack, the rest stay owned by the table. Raises bad argument
+** #arg naming the field, after "event N: " when position > 0. */
+void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
+                     sl_event *ev);
+
+/* Add store:insert (bulk, one transaction) to the methods table. */
+void lsl_import_register(lua_State *L, int methods);
 
 #endif

@@ -295,7 +295,7 @@ static int l_merge(lua_State *L) {
   int raw = 0;
   for (size_t i = 0; i < n; i++) {
     lua_rawgeti(L, 1, (lua_Integer)i + 1);
-    cursors[i] = lsl_take_cursor(L, lua_gettop(L), &raw);
+    cursors[i] = lsl_take_cursor(L, lua_gettop(L), 1, (int)i + 1, &raw);
     lua_pop(L, 1);
   }
   if (lua_istable(L, 2) && lua_getfield(L, 2, "separator") != LUA_TNIL) {
