@@ -273,7 +273,7 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx) {
 }
 
 sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
-                           int *raw) {
+                           int *raw, int take) {
   lcursor *lc = luaL_testudata(L, idx, LSL_CURSOR);
   const char *why = !lc ? "synclua.Cursor expected"
                   : !lc->c ? "the cursor is closed or already merged"
@@ -284,6 +284,7 @@ sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
   if (why)
     luaL_argerror(L, arg, lua_pushfstring(L, "cursors[%d]: %s", pos, why));
   sl_cursor *c = lc->c;
+  if (!take) return c;
   lc->unparsable = (lua_Integer)sl_cursor_unparsable(c);
   lc->c = NULL;
   if (raw) *raw = lc->raw;

@@ -83,9 +83,9 @@ int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
 /* Take the C cursor out of the synclua.Cursor at idx, which is closed from
 ** then on (a merge owns it); *raw gets its `raw` option. Raises bad
 ** argument #arg ("cursors[pos]: ...") for anything else, or a closed,
-** rendering or already read cursor. */
+** rendering or already read cursor. With take 0, only checks. */
 sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
-                           int *raw);
+                           int *raw, int take);
 
 /* Register synclua.merge in the module table at `module`. */
 void lsl_merge_register(lua_State *L, int module);

@@ -292,11 +292,28 @@ static int l_merge(lua_State *L) {
     lua_rawseti(L, labels, (lua_Integer)i + 1);
   }
   lua_pop(L, 2);
+  /* Every cursor is checked before any is taken: a refusal must not
+  ** leave one taken and owned by no one. */
   int raw = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 1; i < n; i++) {
     lua_rawgeti(L, 1, (lua_Integer)i + 1);
-    cursors[i] = lsl_take_cursor(L, lua_gettop(L), 1, (int)i + 1, &raw);
+    for (size_t j = 0; j < i; j++) {
+      lua_rawgeti(L, 1, (lua_Integer)j + 1);
+      if (lua_rawequal(L, -1, -2))
+        luaL_argerror(L, 1, lua_pushfstring(L, "cursors[%d]: the same "
+                                               "cursor as cursors[%d]",
+                                            (int)i + 1, (int)j + 1));
+      lua_pop(L, 1);
+    }
     lua_pop(L, 1);
+  }
+  for (int take = 0; take <= 1; take++) {
+    for (size_t i = 0; i < n; i++) {
+      lua_rawgeti(L, 1, (lua_Integer)i + 1);
+      cursors[i] = lsl_take_cursor(L, lua_gettop(L), 1, (int)i + 1, &raw,
+                                   take);
+      lua_pop(L, 1);
+    }
   }
   if (lua_istable(L, 2) && lua_getfield(L, 2, "separator") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)

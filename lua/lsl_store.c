@@ -109,103 +109,12 @@ static int l_store_open(lua_State *L) {
   return 1;
 }
 
-/* The event table's string field, or NULL. */
-static const char *field_string(lua_State *L, int t, const char *key) {
-  int type = lua_getfield(L, t, key);
-  if (type == LUA_TNIL) return NULL;
-  if (type != LUA_TSTRING)
-    luaL_argerror(L, 2, lua_pushfstring(L, "%s: string expected, got %s",
-                                        key, luaL_typename(L, -1)));
-  return lua_tostring(L, -1); /* the event table keeps it alive */
-}
-
-static const char *const event_keys[] = {
-  "event_type", "summary", "category", "severity", "timestamp", "device_id",
-  "details", "correlation_id", "peer_device_id", "model_types",
-  "record_count", "duration_ms", NULL};
-
-/* Fill ev from the Lua event at index 2; strings the binding makes (the
-** timestamp, details JSON, model list) are left on the stack. */
-static void check_event(lua_State *L, sl_event *ev) {
-  char ts[SL_TIME_BUFSZ];
-  luaL_checktype(L, 2, LUA_TTABLE);
-  memset(ev, 0, sizeof *ev);
-  lsl_check_keys(L, 2, 2, event_keys, "event field");
-  luaL_checkstack(L, 24, "event");
-  ev->event_type = field_string(L, 2, "event_type");
-  ev->summary = field_string(L, 2, "summary");
-  ev->category = field_string(L, 2, "category");
-  ev->severity = field_string(L, 2, "severity");
-  ev->device_id = field_string(L, 2, "device_id");
-  ev->correlation_id = field_string(L, 2, "correlation_id");
-  ev->peer_device_id = field_string(L, 2, "peer_device_id");
-
-  int t = lua_getfield(L, 2, "timestamp");
-  if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
-    sl_time_format((int64_t)lua_tointeger(L, -1), 0, ts);
-    ev->timestamp = lua_pushstring(L, ts);
-  } else if (t == LUA_TSTRING) {
-    ev->timestamp = lua_tostring(L, -1);
-  } else if (t != LUA_TNIL) {
-    luaL_argerror(L, 2, "timestamp: RFC 3339 string or integer instant "
-                        "expected");
-  }
-
-  t = lua_getfield(L, 2, "details");
-  if (t == LUA_TSTRING) {
-    ev->details = lua_tostring(L, -1);
-  } else if (t == LUA_TTABLE) {
-    sl_buf *b = lsl_buf_push(L);
-    const char *err = lsl_json_encode(L, -2, b);
-    if (err) luaL_argerror(L, 2, lua_pushfstring(L, "details: %s", err));
-    ev->details = lua_pushlstring(L, b->data ? b->data : "", b->len);
-  } else if (t != LUA_TNIL) {
-    luaL_argerror(L, 2, "details: table or JSON string expected");
-  }
-
-  t = lua_getfield(L, 2, "model_types");
-  if (t == LUA_TSTRING) {
-    ev->model_types = lua_tostring(L, -1);
-  } else if (t == LUA_TTABLE) {
-    luaL_Buffer b;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    int list = lua_gettop(L);
-    luaL_buffinit(L, &b);
-    for (lua_Integer i = 1; i <= n; i++) {
-      if (lua_rawgeti(L, list, i) != LUA_TSTRING)
-        luaL_argerror(L, 2, "model_types: list of strings expected");
-      if (i > 1) luaL_addchar(&b, ',');
-      luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    ev->model_types = lua_tostring(L, -1);
-  } else if (t != LUA_TNIL) {
-    luaL_argerror(L, 2, "model_types: list or string expected");
-  }
-
-  static const char *const counts[] = {"record_count", "duration_ms"};
-  for (int i = 0; i < 2; i++) {
-    t = lua_getfield(L, 2, counts[i]);
-    if (t == LUA_TNIL) continue;
-    if (!lua_isinteger(L, -1))
-      luaL_argerror(L, 2, lua_pushfstring(L, "%s: integer expected, got %s",
-                                          counts[i], luaL_typename(L, -1)));
-    if (i == 0) {
-      ev->record_count = (int64_t)lua_tointeger(L, -1);
-      ev->has_record_count = 1;
-    } else {
-      ev->duration_ms = (int64_t)lua_tointeger(L, -1);
-      ev->has_duration_ms = 1;
-    }
-  }
-}
-
 /* store:append(event) -> true | false, "full" */
 static int l_store_append(lua_State *L) {
   char err[ERRSZ];
   sl_event ev;
   sl_store *s = check_open(L);
-  check_event(L, &ev);
+  lsl_check_event(L, 2, 2, 0, &ev);
   if (sl_event_validate(&ev, err, sizeof err) != SL_OK)
     return luaL_argerror(L, 2, err);
   int rc = sl_store_append(s, &ev);
@@ -441,6 +350,7 @@ void lsl_store_register(lua_State *L) {
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
   lsl_emit_register(L, lua_gettop(L), module);
+  lsl_import_register(L, lua_gettop(L));
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1); /* pop metatable */
   lua_pushcfunction(L, l_store_open);

@@ -104,6 +104,11 @@ describe("synclua.merge()", function()
     assert.equal("bad argument #1 to 'merge' (cursors[1]: synclua.Cursor "
                  .. "expected)",
                  support.error_of(function() return synclua.merge({ 1 }) end))
+    local d = logs[2]:cursor{}
+    assert.equal("bad argument #1 to 'merge' (cursors[2]: the same cursor "
+                 .. "as cursors[1])",
+                 support.error_of(function() return synclua.merge({ d, d })
+                 end))
     assert.equal("bad argument #2 to 'merge' (unknown option 'speed')",
                  support.error_of(function()
                    return synclua.merge({}, { speed = 1 }) end))

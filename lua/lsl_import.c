@@ -1,0 +1,189 @@
+/*
+** lsl_import.c -- event tables from Lua, and bulk insertion: reading the
+** table log:append takes into an sl_event (shared with lsl_store.c), and
+** store:insert(events [, opts]), which writes a whole list in one
+** transaction through sl_store_insert, all or nothing.
+*/
+#include <stdarg.h>
+#include <string.h>
+
+#include "lsl_internal.h"
+
+/* Raise bad argument #arg with "event N: " before the message when the
+** event is one of a list (position > 0). */
+static int bad(lua_State *L, int arg, lua_Integer position, const char *fmt,
+               ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const char *msg = lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  if (position > 0) msg = lua_pushfstring(L, "event %I: %s", position, msg);
+  return luaL_argerror(L, arg, msg);
+}
+
+/* The event table's string field, or NULL. */
+static const char *field_string(lua_State *L, int t, int arg,
+                                lua_Integer position, const char *key) {
+  int type = lua_getfield(L, t, key);
+  if (type == LUA_TNIL) return NULL;
+  if (type != LUA_TSTRING)
+    bad(L, arg, position, "%s: string expected, got %s", key,
+        luaL_typename(L, -1));
+  return lua_tostring(L, -1); /* the event table keeps it alive */
+}
+
+static const char *const event_keys[] = {
+  "event_type", "summary", "category", "severity", "timestamp", "device_id",
+  "details", "correlation_id", "peer_device_id", "model_types",
+  "record_count", "duration_ms", NULL};
+
+/* Raise for a key of the event table at idx that is not a field. */
+static void check_fields(lua_State *L, int idx, int arg,
+                         lua_Integer position) {
+  if (position == 0) {
+    lsl_check_keys(L, idx, arg, event_keys, "event field");
+    return;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1); /* pop value, keep key */
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int k = 0; event_keys[k] && !known; k++)
+        known = strcmp(lua_tostring(L, -1), event_keys[k]) == 0;
+    if (!known)
+      bad(L, arg, position, "unknown field '%s'",
+          luaL_tolstring(L, -1, NULL));
+  }
+}
+
+void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
+                     sl_event *ev) {
+  char ts[SL_TIME_BUFSZ];
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    if (position == 0) luaL_typeerror(L, arg, "table");
+    bad(L, arg, position, "table expected, got %s", luaL_typename(L, idx));
+  }
+  memset(ev, 0, sizeof *ev);
+  check_fields(L, idx, arg, position);
+  luaL_checkstack(L, 24, "event");
+  ev->event_type = field_string(L, idx, arg, position, "event_type");
+  ev->summary = field_string(L, idx, arg, position, "summary");
+  ev->category = field_string(L, idx, arg, position, "category");
+  ev->severity = field_string(L, idx, arg, position, "severity");
+  ev->device_id = field_string(L, idx, arg, position, "device_id");
+  ev->correlation_id = field_string(L, idx, arg, position, "correlation_id");
+  ev->peer_device_id = field_string(L, idx, arg, position, "peer_device_id");
+
+  int t = lua_getfield(L, idx, "timestamp");
+  if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+    sl_time_format((int64_t)lua_tointeger(L, -1), 0, ts);
+    ev->timestamp = lua_pushstring(L, ts);
+  } else if (t == LUA_TSTRING) {
+    ev->timestamp = lua_tostring(L, -1);
+  } else if (t != LUA_TNIL) {
+    bad(L, arg, position, "timestamp: RFC 3339 string or integer instant "
+                          "expected");
+  }
+
+  t = lua_getfield(L, idx, "details");
+  if (t == LUA_TSTRING) {
+    ev->details = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    sl_buf *b = lsl_buf_push(L);
+    const char *err = lsl_json_encode(L, -2, b);
+    if (err) bad(L, arg, position, "details: %s", err);
+    ev->details = lua_pushlstring(L, b->data ? b->data : "", b->len);
+  } else if (t != LUA_TNIL) {
+    bad(L, arg, position, "details: table or JSON string expected");
+  }
+
+  t = lua_getfield(L, idx, "model_types");
+  if (t == LUA_TSTRING) {
+    ev->model_types = lua_tostring(L, -1);
+  } else if (t == LUA_TTABLE) {
+    luaL_Buffer b;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    int list = lua_gettop(L);
+    luaL_buffinit(L, &b);
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, list, i) != LUA_TSTRING)
+        bad(L, arg, position, "model_types: list of strings expected");
+      if (i > 1) luaL_addchar(&b, ',');
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    ev->model_types = lua_tostring(L, -1);
+  } else if (t != LUA_TNIL) {
+    bad(L, arg, position, "model_types: list or string expected");
+  }
+
+  static const char *const counts[] = {"record_count", "duration_ms"};
+  for (int i = 0; i < 2; i++) {
+    t = lua_getfield(L, idx, counts[i]);
+    if (t == LUA_TNIL) continue;
+    if (!lua_isinteger(L, -1))
+      bad(L, arg, position, "%s: integer expected, got %s", counts[i],
+          luaL_typename(L, -1));
+    if (i == 0) {
+      ev->record_count = (int64_t)lua_tointeger(L, -1);
+      ev->has_record_count = 1;
+    } else {
+      ev->duration_ms = (int64_t)lua_tointeger(L, -1);
+      ev->has_duration_ms = 1;
+    }
+  }
+}
+
+/* store:insert(events [, { skip_duplicates = false }]) -> inserted, skipped
+** | nil, message, code. Raises for what is not an event table; an event
+** the core refuses (unknown type, bad time, ...) is "invalid". */
+static int l_store_insert(lua_State *L) {
+  static const char *const insert_keys[] = {"skip_duplicates", NULL};
+  int skip = 0;
+  size_t inserted, skipped;
+  sl_store *s = lsl_check_store(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lsl_check_keys(L, 3, 3, insert_keys, "option");
+    lua_getfield(L, 3, "skip_duplicates");
+    skip = lua_toboolean(L, -1);
+  }
+  lua_settop(L, 3);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  if ((lua_Unsigned)n > (size_t)-1 / sizeof(sl_event))
+    return luaL_argerror(L, 2, "too many events");
+  /* The events, and every string the binding makes for them (anchored in
+  ** a table, not on the stack: a list can hold millions), live as long as
+  ** this call's frame. */
+  sl_event *evs = lua_newuserdatauv(L, (size_t)n * sizeof *evs, 0); /* 4 */
+  lua_createtable(L, (int)(n < 1000000 ? n : 1000000), 0);          /* 5 */
+  lua_Integer anchored = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);                                            /* 6 */
+    lsl_check_event(L, 6, 2, i, &evs[i - 1]);
+    for (int k = 7; k <= lua_gettop(L); k++) {
+      if (lua_type(L, k) != LUA_TSTRING) continue;
+      lua_pushvalue(L, k);
+      lua_rawseti(L, 5, ++anchored);
+    }
+    lua_settop(L, 5);
+  }
+  int rc = sl_store_insert(s, evs, (size_t)n, skip, &inserted, &skipped);
+  if (rc != SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, sl_store_errmsg(s));
+    lua_pushstring(L, sl_status_name(rc));
+    return 3;
+  }
+  lua_pushinteger(L, (lua_Integer)inserted);
+  lua_pushinteger(L, (lua_Integer)skipped);
+  return 2;
+}
+
+void lsl_import_register(lua_State *L, int methods) {
+  lua_pushcfunction(L, l_store_insert);
+  lua_setfield(L, methods, "insert");
+}

@@ -1,0 +1,527 @@
+--- synclua.importer: exports read back into events. The files
+-- `synclua events` and Spacedrive's `sd sync events` write -- a JSON array
+-- (the default nine keys, or --with-device) or an SQL script (Spacedrive's
+-- INSERT lines, with or without our CREATE TABLE, BEGIN; and COMMIT;) --
+-- become lists of event tables that `log:insert` takes, so several
+-- devices' exports can be loaded into one store (`synclua import`, and the
+-- timeline's JSON sources).
+--
+-- The format is recognised by content. Every event is checked here, so a
+-- bad file is refused with its name, a line (and for JSON syntax a column)
+-- and the reason before anything is written: "x.json: line 3 column 14:
+-- expected ',' or ']'", "x.sql: line 9: Invalid event type: foo (valid:
+-- ...)". JSON is decoded by the core's parser (integers stay exact, floats
+-- keep serde's shortest form when written again).
+local synclua = require "synclua"
+
+local M = {}
+
+local INSERT = "INSERT INTO sync_event_log (timestamp, device_id, "
+  .. "event_type, category, severity, summary, details, correlation_id, "
+  .. "peer_device_id, model_types, record_count, duration_ms) VALUES ("
+
+local COLUMNS = {
+  "timestamp", "device_id", "event_type", "category", "severity", "summary",
+  "details", "correlation_id", "peer_device_id", "model_types",
+  "record_count", "duration_ms",
+}
+
+-- Keys of a JSON element: the nine of the default export and those of
+-- --with-device.
+local JSON_FIELDS = {
+  id = true, timestamp = true, device_id = true, event_type = true,
+  category = true, severity = true, summary = true, details = true,
+  correlation_id = true, peer_device_id = true, model_types = true,
+  record_count = true, duration_ms = true,
+}
+
+local ARRAY_MT = getmetatable(synclua.array())
+
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+local TYPES = set_of(synclua.event_types)
+local CATEGORIES = set_of(synclua.categories)
+local SEVERITIES = set_of(synclua.severities)
+
+-- A refusal: the reason, and the field at fault (for its position).
+local Refusal = {}
+
+local function refuse(reason, key)
+  error(setmetatable({ reason = reason, field = key }, Refusal), 0)
+end
+
+-- Run fn(...); a refusal comes back as nil, refusal.
+local function attempt(fn, ...)
+  local ok, r = pcall(fn, ...)
+  if ok then return r end
+  if getmetatable(r) ~= Refusal then error(r, 0) end
+  return nil, r
+end
+
+-- The names of the valid values, as Spacedrive's messages list them.
+local function check_name(key, what, set, list, value)
+  if not set[value] then
+    refuse(("Invalid %s: %s (valid: %s)"):format(what, value,
+                                                 table.concat(list, ", ")),
+           key)
+  end
+end
+
+-- The checks every event gets, from either format; returns the event
+-- table log:insert takes. `example` is an accepted timestamp.
+local function event_of(f, example)
+  check_name("event_type", "event type", TYPES, synclua.event_types,
+             f.event_type)
+  if f.category ~= nil then
+    check_name("category", "category", CATEGORIES, synclua.categories,
+               f.category)
+  end
+  if f.severity ~= nil then
+    check_name("severity", "severity", SEVERITIES, synclua.severities,
+               f.severity)
+  end
+  local instant = synclua.parse_rfc3339(f.timestamp)
+  if not instant then
+    refuse(("timestamp: not RFC 3339: %s (e.g. '%s')")
+      :format(f.timestamp, example), "timestamp")
+  end
+  for _, k in ipairs{ "record_count", "duration_ms" } do
+    if f[k] ~= nil and f[k] < 0 then
+      refuse(("%s: negative (%d)"):format(k, f[k]), k)
+    end
+  end
+  return {
+    timestamp = instant, device_id = f.device_id, event_type = f.event_type,
+    category = f.category, severity = f.severity, summary = f.summary,
+    details = f.details, correlation_id = f.correlation_id,
+    peer_device_id = f.peer_device_id, model_types = f.model_types,
+    record_count = f.record_count, duration_ms = f.duration_ms,
+  }
+end
+
+-- 1 + the line breaks in text before position p.
+local function line_at(text, p)
+  local n, q = 1, text:find("\n", 1, true)
+  while q and q < p do
+    n = n + 1
+    q = text:find("\n", q + 1, true)
+  end
+  return n
+end
+
+-- ---------------------------------------------------------------- JSON
+
+local function kind(v)
+  if v == synclua.null then return "null" end
+  if type(v) == "table" then
+    return getmetatable(v) == ARRAY_MT and "array" or "object"
+  end
+  return type(v)
+end
+
+local function json_string(el, key, required)
+  local v = el[key]
+  if v == nil or v == synclua.null then
+    if required then refuse(key .. ": missing", key) end
+    return nil
+  end
+  if type(v) ~= "string" then
+    refuse(("%s: string expected, got %s"):format(key, kind(v)), key)
+  end
+  return v
+end
+
+local function json_count(el, key)
+  local v = el[key]
+  if v == nil or v == synclua.null then return nil end
+  if math.type(v) ~= "integer" then
+    refuse(("%s: integer expected, got %s"):format(key,
+      type(v) == "number" and tostring(v) or kind(v)), key)
+  end
+  return v
+end
+
+local function json_event(el, device)
+  if kind(el) ~= "object" then
+    refuse("an event object expected, got " .. kind(el))
+  end
+  local unknown = {}
+  for k in pairs(el) do
+    if not JSON_FIELDS[k] then unknown[#unknown + 1] = tostring(k) end
+  end
+  if #unknown > 0 then
+    table.sort(unknown)
+    refuse(("unknown field '%s'"):format(unknown[1]), unknown[1])
+  end
+  local f = {}
+  for _, k in ipairs{ "event_type", "timestamp", "summary" } do
+    f[k] = json_string(el, k, true)
+  end
+  for _, k in ipairs{ "severity", "category", "device_id", "correlation_id",
+                      "peer_device_id" } do
+    f[k] = json_string(el, k, false)
+  end
+  if el.details ~= nil and el.details ~= synclua.null then
+    f.details = synclua.json_encode(el.details)
+  end
+  local models = el.model_types
+  if models ~= nil and models ~= synclua.null then
+    if kind(models) ~= "array" then
+      refuse("model_types: list of strings expected, got " .. kind(models),
+             "model_types")
+    end
+    for _, m in ipairs(models) do
+      if type(m) ~= "string" then
+        refuse("model_types: list of strings expected", "model_types")
+      end
+    end
+    f.model_types = table.concat(models, ",")
+  end
+  for _, k in ipairs{ "record_count", "duration_ms", "id" } do
+    f[k] = json_count(el, k)
+  end
+  f.device_id = f.device_id or device
+  return event_of(f, "2025-12-03T10:15:00.123Z")
+end
+
+-- The line of the index-th element of the top-level array in text, or of
+-- its member `key` when it has one. (Only for messages: the parser gives
+-- no positions of its values.)
+local function locate(text, index, key)
+  local pos, depth, commas, target = 1, 0, 0, nil
+  local function start(p) return text:find("%S", p) or p end
+  while true do
+    local s, _, c = text:find('([%[%]{},"])', pos)
+    if not s then break end
+    if c == '"' then
+      local e = s + 1
+      while true do
+        local q = text:find('["\\]', e)
+        if not q then return line_at(text, target or s) end
+        if text:byte(q) == 92 then e = q + 2 else e = q; break end
+      end
+      if target and key and depth == 2 and text:sub(s + 1, e - 1) == key
+         and text:find("^%s*:", e + 1) then
+        return line_at(text, s)
+      end
+      pos = e + 1
+    elseif c == "[" or c == "{" then
+      depth = depth + 1
+      if depth == 1 and index == 1 then target = start(s + 1) end
+      pos = s + 1
+    elseif c == "]" or c == "}" then
+      depth = depth - 1
+      if target and depth < 2 then break end
+      pos = s + 1
+    else -- ","
+      if depth == 1 then
+        commas = commas + 1
+        if target then break end
+        if commas + 1 == index then target = start(s + 1) end
+      end
+      pos = s + 1
+    end
+  end
+  return line_at(text, target or 1)
+end
+
+local function json(text, name, device)
+  local doc, err = synclua.json_decode(text)
+  if doc == nil then
+    local reason, l, c = err:match("^(.*) at line (%d+) column (%d+)$")
+    if not reason then return nil, name .. ": " .. err end
+    return nil, ("%s: line %s column %s: %s"):format(name, l, c, reason)
+  end
+  local events = {}
+  for i = 1, #doc do
+    local ev, why = attempt(json_event, doc[i], device)
+    if not ev then
+      return nil, ("%s: line %d: %s"):format(name,
+        locate(text, i, why.field), why.reason)
+    end
+    if not ev.device_id then
+      return nil, ("%s: the events carry no device_id (a JSON export made "
+        .. "without --with-device): give their device with --device UUID")
+        :format(name)
+    end
+    events[i] = ev
+  end
+  return events
+end
+
+-- ----------------------------------------------------------------- SQL
+
+-- The 12 values after "VALUES (" at pos: a list (false for NULL), their
+-- positions, and the position after ");" -- or nil, the position of the
+-- trouble and the reason.
+local function values(text, pos)
+  local vals, at = {}, {}
+  for col = 1, 12 do
+    if col > 1 then
+      if text:sub(pos, pos + 1) ~= ", " then
+        return nil, pos + 1 > #text and #text + 1 or pos,
+          "expected ', ' before the value of " .. COLUMNS[col]
+      end
+      pos = pos + 2
+    end
+    at[col] = pos
+    local c = text:byte(pos)
+    if c == 39 then -- a quoted string, '' standing for '
+      local p, parts = pos + 1, nil
+      while true do
+        local q = text:find("'", p, true)
+        if not q then
+          return nil, #text + 1, COLUMNS[col] .. ": unterminated string"
+        end
+        if text:byte(q + 1) == 39 then
+          parts = parts or {}
+          parts[#parts + 1] = text:sub(p, q)
+          p = q + 2
+        else
+          local last = text:sub(p, q - 1)
+          if parts then
+            parts[#parts + 1] = last
+            last = table.concat(parts)
+          end
+          vals[col], pos = last, q + 1
+          break
+        end
+      end
+    elseif text:sub(pos, pos + 3) == "NULL" then
+      vals[col], pos = false, pos + 4
+    else
+      local s, e = text:find("^%-?%d+", pos)
+      if not s then
+        return nil, pos, ("%s: expected a quoted string, NULL or an integer")
+          :format(COLUMNS[col])
+      end
+      local n = math.tointeger(tonumber(text:sub(s, e)))
+      if not n then
+        return nil, pos, ("%s: integer out of range: %s")
+          :format(COLUMNS[col], text:sub(s, e))
+      end
+      vals[col], pos = n, e + 1
+    end
+  end
+  if text:sub(pos, pos + 1) ~= ");" then
+    return nil, pos + 1 > #text and #text + 1 or pos,
+      "expected ');' after the 12 values"
+  end
+  return vals, at, pos + 2
+end
+
+local REQUIRED = { timestamp = true, device_id = true, event_type = true,
+                   category = true, severity = true, summary = true }
+
+-- The event of an INSERT's values; a refusal names the column.
+local function sql_event(vals)
+  local f = {}
+  for col, name in ipairs(COLUMNS) do
+    local v = vals[col]
+    if col >= 11 then
+      if type(v) == "string" then
+        refuse(("%s: an integer or NULL expected, got a string")
+          :format(name), name)
+      end
+      f[name] = v or nil
+    elseif v == false then
+      if REQUIRED[name] then
+        refuse(name .. ": NULL (a value is required)", name)
+      end
+    elseif type(v) ~= "string" then
+      refuse(("%s: a quoted string expected, got %d"):format(name, v), name)
+    else
+      f[name] = v
+    end
+  end
+  if f.details then
+    local ok, err = synclua.json_decode(f.details)
+    if ok == nil then refuse("details: not JSON: " .. err, "details") end
+  end
+  return event_of(f, "2025-12-03T10:15:00.123+00:00")
+end
+
+local COLUMN_INDEX = {}
+for i, name in ipairs(COLUMNS) do COLUMN_INDEX[name] = i end
+
+local function sql(text, name)
+  local events, pos, len, begun = {}, 1, #text, false
+  local function fail(p, reason)
+    return nil, ("%s: line %d: %s"):format(name, line_at(text, p), reason)
+  end
+  while true do
+    local s = text:find("%S", pos)
+    if not s then break end
+    pos = s
+    if text:sub(pos, pos + 1) == "--" then
+      pos = (text:find("\n", pos, true) or len) + 1
+    elseif text:sub(pos, pos + #INSERT - 1) == INSERT then
+      local vals, at, after = values(text, pos + #INSERT)
+      if not vals then
+        if at > len then after = "unexpected end of file (truncated?)" end
+        return fail(at, after)
+      end
+      local ev, why = attempt(sql_event, vals)
+      if not ev then
+        return fail(at[COLUMN_INDEX[why.field]] or at[1], why.reason)
+      end
+      events[#events + 1] = ev
+      pos = after
+    elseif text:find("^BEGIN;", pos) then
+      if begun then return fail(pos, "BEGIN; inside a transaction") end
+      begun, pos = true, pos + 6
+    elseif text:find("^COMMIT;", pos) then
+      if not begun then return fail(pos, "COMMIT; without BEGIN;") end
+      begun, pos = false, pos + 7
+    elseif text:find("^CREATE TABLE IF NOT EXISTS sync_event_log %(", pos)
+        or text:find("^CREATE TABLE sync_event_log %(", pos)
+        or text:find("^CREATE INDEX IF NOT EXISTS [%w_]+ ON "
+                     .. "sync_event_log%([%w_, ]+%);", pos) then
+      local e = text:find(";", pos, true)
+      if not e then return fail(pos, "unterminated CREATE statement") end
+      pos = e + 1
+    elseif len - pos + 1 < #INSERT
+        and INSERT:sub(1, len - pos + 1) == text:sub(pos) then
+      return fail(pos, "unexpected end of file (truncated?)")
+    else
+      local stmt = text:match("^[^\n]*", pos)
+      if #stmt > 40 then stmt = stmt:sub(1, 40) .. "..." end
+      return fail(pos, ("expected INSERT INTO sync_event_log (timestamp, "
+        .. "...) VALUES (...); as `sd sync events --format sql` writes "
+        .. "it, got: %s"):format(stmt))
+    end
+  end
+  if begun then
+    return fail(len + 1, "unexpected end of file: BEGIN; without COMMIT; "
+      .. "(truncated?)")
+  end
+  return events
+end
+
+-- ------------------------------------------------------------- reading
+
+--- Read the events of an export given as text.
+-- @tparam string text the file's bytes
+-- @tparam string name the file's name, for messages
+-- @tparam[opt] table opts `device`: the device of events that carry none
+--   (a JSON export made without --with-device)
+-- @return a list of event tables in file order, or nil, message, "invalid"
+function M.parse(text, name, opts)
+  if type(text) ~= "string" then
+    error(("bad argument #1 to 'parse' (string expected, got %s)")
+      :format(type(text)), 2)
+  end
+  if type(name) ~= "string" then
+    error(("bad argument #2 to 'parse' (string expected, got %s)")
+      :format(type(name)), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #3 to 'parse' (table expected, got %s)")
+      :format(type(opts)), 2)
+  end
+  local device = opts and opts.device
+  if device ~= nil and type(device) ~= "string" then
+    error(("bad argument #3 to 'parse' (device: string expected, got %s)")
+      :format(type(device)), 2)
+  end
+  local p = text:find("%S")
+  local events, err
+  if not p then
+    err = name .. ": empty file: not an export of sync events (a JSON "
+      .. "array or an SQL script)"
+  elseif text:find("^%[", p) then
+    events, err = json(text, name, device)
+  elseif text:find("^%-%-", p) or text:find("^INSERT ", p)
+      or text:find("^CREATE ", p) or text:find("^BEGIN;", p)
+      or text:find("^COMMIT;", p) then
+    events, err = sql(text, name)
+  elseif text:find('^[{"%-%dtfn]', p) then
+    local doc = synclua.json_decode(text)
+    if doc == nil then
+      events, err = json(text, name, device)
+    else
+      local k = kind(doc)
+      local column = p - (text:sub(1, p - 1):match(".*\n()") or 1) + 1
+      err = ("%s: line %d column %d: expected a JSON array of events, "
+        .. "got %s"):format(name, line_at(text, p), column,
+                            k == "null" and k
+                              or (k == "object" and "an " or "a ") .. k)
+    end
+  else
+    err = ("%s: line %d: not an export of sync events (expected a JSON "
+      .. "array or an SQL script, as synclua events -f json or -f sql "
+      .. "writes them)"):format(name, line_at(text, p))
+  end
+  if not events then return nil, err, "invalid" end
+  return events
+end
+
+--- Read the events of an export file ("-": standard input).
+-- @tparam string path the file
+-- @tparam[opt] table opts `device`: the device of events that carry none
+-- @return a list of event tables in file order (log:insert takes it; the
+--   timestamps are integer instants), or nil, message, code: "invalid"
+--   for a file that is not a well-formed export, "notfound" or "ioerr"
+--   when it cannot be read
+function M.read(path, opts)
+  if type(path) ~= "string" then
+    error(("bad argument #1 to 'read' (string expected, got %s)")
+      :format(type(path)), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to 'read' (table expected, got %s)")
+      :format(type(opts)), 2)
+  end
+  local text, err, errno
+  if path == "-" then
+    text, err = io.stdin:read("a")
+    path = "stdin"
+  else
+    local f
+    f, err, errno = io.open(path, "rb")
+    if not f then return nil, err, errno == 2 and "notfound" or "ioerr" end
+    text, err = f:read("a")
+    f:close()
+  end
+  if not text then return nil, path .. ": " .. tostring(err), "ioerr" end
+  return M.parse(text, path, opts)
+end
+
+--- Several files' events as one list in time order (oldest first), for
+-- `log:insert`: the ids a store gives them then follow time, as in a store
+-- its device wrote. A list in export order (newest first) is read from its
+-- end, so events of the same instant keep their device's order; across
+-- lists, ties keep the order of the lists.
+-- @tparam {table,...} lists event lists as `read` returns them
+-- @treturn table one list (the same event tables)
+function M.merge(lists)
+  if type(lists) ~= "table" then
+    error(("bad argument #1 to 'merge' (table expected, got %s)")
+      :format(type(lists)), 2)
+  end
+  local all = {}
+  for _, list in ipairs(lists) do
+    local n = #list
+    local backwards = n > 1 and not (list[1].timestamp < list[n].timestamp)
+    for j = 1, n do
+      all[#all + 1] = backwards and list[n - j + 1] or list[j]
+    end
+  end
+  for i = 2, #all do
+    if all[i].timestamp < all[i - 1].timestamp then
+      local order = {}
+      for k, ev in ipairs(all) do order[ev] = k end
+      table.sort(all, function(a, b)
+        if a.timestamp ~= b.timestamp then return a.timestamp < b.timestamp end
+        return order[a] < order[b]
+      end)
+      break
+    end
+  end
+  return all
+end
+
+return M
