@@ -627,4 +627,37 @@ int sl_merge_next(sl_merge *m, size_t *source, const sl_event **ev,
 const char *sl_merge_errmsg(const sl_merge *m);
 void sl_merge_free(sl_merge *m);
 
+/* --------------------------------------------------------------- import */
+
+/*
+** Insert events synchronously on the caller's connection, in one
+** transaction (BEGIN IMMEDIATE ... COMMIT): all of them or, on any
+** failure, none. Not through the logger's queue, and for the thread that
+** owns the handle, like a query. Each row is written as the writer thread
+** writes it: the timestamp anew from its instant in to_rfc3339 "+00:00"
+** form (an event with no timestamp: its `instant` if has_instant, else
+** now), UUIDs lowercase and hyphenated, details compact with sorted keys,
+** category and severity defaulting to the type's, the device to the
+** store's, model_types "" stored as NULL.
+**
+** Every event is validated first (sl_event_validate, and a device from the
+** event or the store): the first bad one refuses the whole call with
+** SL_INVALID and "event N: <what is wrong>" (N counting from 1) as the
+** store's message, before anything is written.
+**
+** With skip_duplicates, an event with the same device, instant, type and
+** summary as a row already stored, or as one inserted earlier in the same
+** call, is skipped and counted; rows other programs stored in other forms
+** ("Z", offsets, short fractions) are compared by instant. Events appended
+** to the logger and not yet flushed are not seen.
+**
+** *inserted and *skipped (either may be NULL) are set on success, 0 on
+** failure. SL_READONLY for a store opened read-only (or a file the system
+** will not let us write); SL_BUSY when another connection holds the write
+** lock past the busy timeout; SL_MISUSE for a closed store. Reads evs
+** only; the caller keeps ownership of everything.
+*/
+int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
+                    int skip_duplicates, size_t *inserted, size_t *skipped);
+
 #endif /* SL_H */

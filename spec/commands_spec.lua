@@ -202,6 +202,7 @@ describe("synclua --list", function()
       "check     Check that a sync.db is sound and its timestamps readable",
       "events    Export events as Spacedrive does (json, sql, markdown), or "
         .. "as ndjson or csv",
+      "import    Load JSON and SQL exports of several devices into one store",
       "prune     Delete events older than the retention period",
       "simulate  Write a simulated multi-device library (one sync.db per "
         .. "device) from a seed",

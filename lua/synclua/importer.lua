@@ -9,9 +9,11 @@
 -- The format is recognised by content. Every event is checked here, so a
 -- bad file is refused with its name, a line (and for JSON syntax a column)
 -- and the reason before anything is written: "x.json: line 3 column 14:
--- expected ',' or ']'", "x.sql: line 9: Invalid event type: foo (valid:
--- ...)". JSON is decoded by the core's parser (integers stay exact, floats
--- keep serde's shortest form when written again).
+-- unexpected character '\"'", "x.sql: line 9: Invalid event type: foo
+-- (valid: ...)". JSON is decoded by the core's parser (integers stay
+-- exact, floats keep serde's shortest form when written again), and the
+-- decoded elements become the event tables, so a large export costs one
+-- table per event.
 local synclua = require "synclua"
 
 local M = {}
@@ -70,8 +72,9 @@ local function check_name(key, what, set, list, value)
   end
 end
 
--- The checks every event gets, from either format; returns the event
--- table log:insert takes. `example` is an accepted timestamp.
+-- The checks every event gets, from either format: the names, the time,
+-- the counts. `f` holds the fields as log:insert takes them; it comes back
+-- with its timestamp as an instant. `example` is an accepted timestamp.
 local function event_of(f, example)
   check_name("event_type", "event type", TYPES, synclua.event_types,
              f.event_type)
@@ -93,13 +96,8 @@ local function event_of(f, example)
       refuse(("%s: negative (%d)"):format(k, f[k]), k)
     end
   end
-  return {
-    timestamp = instant, device_id = f.device_id, event_type = f.event_type,
-    category = f.category, severity = f.severity, summary = f.summary,
-    details = f.details, correlation_id = f.correlation_id,
-    peer_device_id = f.peer_device_id, model_types = f.model_types,
-    record_count = f.record_count, duration_ms = f.duration_ms,
-  }
+  f.timestamp = instant
+  return f
 end
 
 -- 1 + the line breaks in text before position p.
@@ -114,77 +112,85 @@ end
 
 -- ---------------------------------------------------------------- JSON
 
+local NULL = synclua.null
+
 local function kind(v)
-  if v == synclua.null then return "null" end
+  if v == NULL then return "null" end
   if type(v) == "table" then
     return getmetatable(v) == ARRAY_MT and "array" or "object"
   end
   return type(v)
 end
 
-local function json_string(el, key, required)
-  local v = el[key]
-  if v == nil or v == synclua.null then
-    if required then refuse(key .. ": missing", key) end
-    return nil
-  end
-  if type(v) ~= "string" then
-    refuse(("%s: string expected, got %s"):format(key, kind(v)), key)
-  end
-  return v
-end
+-- The string fields of an element, and those it must have.
+local STRINGS = { "event_type", "timestamp", "summary", "severity",
+                  "category", "device_id", "correlation_id",
+                  "peer_device_id" }
+local MUST = { event_type = true, timestamp = true, summary = true }
 
-local function json_count(el, key)
-  local v = el[key]
-  if v == nil or v == synclua.null then return nil end
-  if math.type(v) ~= "integer" then
-    refuse(("%s: integer expected, got %s"):format(key,
-      type(v) == "number" and tostring(v) or kind(v)), key)
-  end
-  return v
-end
-
+-- An element of the array becomes the event table itself (a large export
+-- makes no second table per event): nulls dropped, `id` dropped, details
+-- kept as the decoded value (log:insert writes it as Spacedrive stores
+-- details), model types kept as the list.
 local function json_event(el, device)
-  if kind(el) ~= "object" then
+  if type(el) ~= "table" or getmetatable(el) == ARRAY_MT then
     refuse("an event object expected, got " .. kind(el))
   end
-  local unknown = {}
   for k in pairs(el) do
-    if not JSON_FIELDS[k] then unknown[#unknown + 1] = tostring(k) end
+    if not JSON_FIELDS[k] then
+      local unknown = {}
+      for key in pairs(el) do
+        if not JSON_FIELDS[key] then unknown[#unknown + 1] = tostring(key) end
+      end
+      table.sort(unknown)
+      refuse(("unknown field '%s'"):format(unknown[1]), unknown[1])
+    end
   end
-  if #unknown > 0 then
-    table.sort(unknown)
-    refuse(("unknown field '%s'"):format(unknown[1]), unknown[1])
+  for i = 1, #STRINGS do
+    local k = STRINGS[i]
+    local v = el[k]
+    if v == NULL then
+      v = nil
+      el[k] = nil
+    end
+    if v == nil then
+      if MUST[k] then refuse(k .. ": missing", k) end
+    elseif type(v) ~= "string" then
+      refuse(("%s: string expected, got %s"):format(k, kind(v)), k)
+    end
   end
-  local f = {}
-  for _, k in ipairs{ "event_type", "timestamp", "summary" } do
-    f[k] = json_string(el, k, true)
-  end
-  for _, k in ipairs{ "severity", "category", "device_id", "correlation_id",
-                      "peer_device_id" } do
-    f[k] = json_string(el, k, false)
-  end
-  if el.details ~= nil and el.details ~= synclua.null then
-    f.details = synclua.json_encode(el.details)
+  local details = el.details
+  if details == NULL then
+    el.details = nil
+  elseif details ~= nil and type(details) ~= "table" then
+    el.details = synclua.json_encode(details) -- a string: as JSON text
   end
   local models = el.model_types
-  if models ~= nil and models ~= synclua.null then
+  if models == NULL then
+    el.model_types = nil
+  elseif models ~= nil then
     if kind(models) ~= "array" then
       refuse("model_types: list of strings expected, got " .. kind(models),
              "model_types")
     end
-    for _, m in ipairs(models) do
-      if type(m) ~= "string" then
+    for i = 1, #models do
+      if type(models[i]) ~= "string" then
         refuse("model_types: list of strings expected", "model_types")
       end
     end
-    f.model_types = table.concat(models, ",")
   end
   for _, k in ipairs{ "record_count", "duration_ms", "id" } do
-    f[k] = json_count(el, k)
+    local v = el[k]
+    if v == NULL then
+      el[k] = nil
+    elseif v ~= nil and math.type(v) ~= "integer" then
+      refuse(("%s: integer expected, got %s"):format(k,
+        type(v) == "number" and tostring(v) or kind(v)), k)
+    end
   end
-  f.device_id = f.device_id or device
-  return event_of(f, "2025-12-03T10:15:00.123Z")
+  el.id = nil
+  if el.device_id == nil then el.device_id = device end
+  return event_of(el, "2025-12-03T10:15:00.123Z")
 end
 
 -- The line of the index-th element of the top-level array in text, or of
@@ -228,28 +234,31 @@ local function locate(text, index, key)
   return line_at(text, target or 1)
 end
 
-local function json(text, name, device)
+local function json(text, name, device, hint)
   local doc, err = synclua.json_decode(text)
   if doc == nil then
     local reason, l, c = err:match("^(.*) at line (%d+) column (%d+)$")
     if not reason then return nil, name .. ": " .. err end
     return nil, ("%s: line %s column %s: %s"):format(name, l, c, reason)
   end
-  local events = {}
-  for i = 1, #doc do
-    local ev, why = attempt(json_event, doc[i], device)
-    if not ev then
-      return nil, ("%s: line %d: %s"):format(name,
-        locate(text, i, why.field), why.reason)
+  local at = 0
+  local ok, why = attempt(function()
+    for i = 1, #doc do
+      at = i
+      local ev = json_event(doc[i], device)
+      if not ev.device_id then return "device" end
     end
-    if not ev.device_id then
-      return nil, ("%s: the events carry no device_id (a JSON export made "
-        .. "without --with-device): give their device with --device UUID")
-        :format(name)
-    end
-    events[i] = ev
+  end)
+  if ok == "device" then
+    return nil, ("%s: the events carry no device_id (a JSON export made "
+      .. "without --with-device): give their device with %s")
+      :format(name, hint or "--device UUID")
+  elseif why then
+    return nil, ("%s: line %d: %s"):format(name,
+      locate(text, at, why.field), why.reason)
   end
-  return events
+  setmetatable(doc, nil)
+  return doc
 end
 
 -- ----------------------------------------------------------------- SQL
@@ -407,7 +416,9 @@ end
 -- @tparam string text the file's bytes
 -- @tparam string name the file's name, for messages
 -- @tparam[opt] table opts `device`: the device of events that carry none
---   (a JSON export made without --with-device)
+--   (a JSON export made without --with-device); `device_option`: how the
+--   message for such an export without `device` says to give one
+--   (default "--device UUID")
 -- @return a list of event tables in file order, or nil, message, "invalid"
 function M.parse(text, name, opts)
   if type(text) ~= "string" then
@@ -422,18 +433,21 @@ function M.parse(text, name, opts)
     error(("bad argument #3 to 'parse' (table expected, got %s)")
       :format(type(opts)), 2)
   end
-  local device = opts and opts.device
-  if device ~= nil and type(device) ~= "string" then
-    error(("bad argument #3 to 'parse' (device: string expected, got %s)")
-      :format(type(device)), 2)
+  for _, k in ipairs{ "device", "device_option" } do
+    local v = opts and opts[k]
+    if v ~= nil and type(v) ~= "string" then
+      error(("bad argument #3 to 'parse' (%s: string expected, got %s)")
+        :format(k, type(v)), 2)
+    end
   end
+  local device = opts and opts.device
   local p = text:find("%S")
   local events, err
   if not p then
     err = name .. ": empty file: not an export of sync events (a JSON "
       .. "array or an SQL script)"
   elseif text:find("^%[", p) then
-    events, err = json(text, name, device)
+    events, err = json(text, name, device, opts and opts.device_option)
   elseif text:find("^%-%-", p) or text:find("^INSERT ", p)
       or text:find("^CREATE ", p) or text:find("^BEGIN;", p)
       or text:find("^COMMIT;", p) then
@@ -441,7 +455,7 @@ function M.parse(text, name, opts)
   elseif text:find('^[{"%-%dtfn]', p) then
     local doc = synclua.json_decode(text)
     if doc == nil then
-      events, err = json(text, name, device)
+      events, err = json(text, name, device, opts and opts.device_option)
     else
       local k = kind(doc)
       local column = p - (text:sub(1, p - 1):match(".*\n()") or 1) + 1
@@ -461,9 +475,11 @@ end
 
 --- Read the events of an export file ("-": standard input).
 -- @tparam string path the file
--- @tparam[opt] table opts `device`: the device of events that carry none
--- @return a list of event tables in file order (log:insert takes it; the
---   timestamps are integer instants), or nil, message, code: "invalid"
+-- @tparam[opt] table opts as `parse` takes them
+-- @return a list of event tables in file order, as log:insert takes them
+--   (timestamp an integer instant; details the decoded value from JSON,
+--   the text from SQL; model_types a list from JSON, joined text from
+--   SQL), or nil, message, code: "invalid"
 --   for a file that is not a well-formed export, "notfound" or "ioerr"
 --   when it cannot be read
 function M.read(path, opts)

@@ -1,0 +1,84 @@
+-- synclua import: several devices' exports -- JSON (default or
+-- --with-device) and SQL, as `synclua events` and Spacedrive's `sd sync
+-- events` write them -- loaded into one store, so that the documentation's
+-- cross-device SQL queries run on it ("SQL Import for Analysis"). Every
+-- file is read and checked first; then all events go in one transaction,
+-- oldest first, skipping those already there (same device, instant, type
+-- and summary). A bad file writes nothing. The store is created if missing.
+local synclua = require "synclua"
+local cli = require "synclua.cli"
+local importer = require "synclua.importer"
+local runner = require "synclua.runner"
+
+-- A UUID in any form the uuid crate reads, lowercase hyphenated; or nil.
+local function uuid(text)
+  local s = text:lower()
+  s = s:match("^urn:uuid:(.*)$") or s:match("^{(.*)}$") or s
+  if #s == 32 and s:match("^%x+$") then
+    s = ("%s-%s-%s-%s-%s"):format(s:sub(1, 8), s:sub(9, 12), s:sub(13, 16),
+                                  s:sub(17, 20), s:sub(21))
+  end
+  if #s == 36 and s:match("^%x+%-%x+%-%x+%-%x+%-%x+$")
+     and s:sub(9, 9) == "-" and s:sub(14, 14) == "-"
+     and s:sub(19, 19) == "-" and s:sub(24, 24) == "-" then
+    return s
+  end
+  return nil
+end
+
+local function plural(n, word)
+  return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
+end
+
+return {
+  name = "import",
+  description = "Load JSON and SQL exports of several devices into one store",
+  epilog = "FILE is a JSON export (synclua events -f json, with or without "
+    .. "--with-device) or an\nSQL export (-f sql), written by synclua or "
+    .. "by Spacedrive's sd sync events. Every\nfile is checked before "
+    .. "anything is written; then all events go in at once, in one\n"
+    .. "transaction, skipping those already in the store (same device, "
+    .. "time, type and\nsummary). A JSON export made without --with-device "
+    .. "has no device ids: give --device.",
+  args = {
+    { "FILE", positional = true, repeatable = true,
+      help = "an export to load (json or sql; '-' reads standard input)" },
+    { "--db", metavar = "PATH", required = true,
+      help = "the store to import into (a sync.db or library folder; "
+        .. "created if missing)" },
+    { "--device", metavar = "UUID",
+      help = "the device of events that carry none (JSON exported without "
+        .. "--with-device)" },
+  },
+  run = function(opts)
+    local device
+    if opts.device then
+      device = uuid(opts.device)
+      if not device then
+        error(runner.failure("invalid", ("Invalid device ID: %s (--device "
+          .. "expects a UUID, e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8)")
+          :format(opts.device)), 0)
+      end
+    end
+    local stdin = 0
+    for _, path in ipairs(opts.FILE) do
+      if path == "-" then stdin = stdin + 1 end
+    end
+    if stdin > 1 then
+      error(cli.usage_error("'-' (standard input) given more than once"), 0)
+    end
+    local lists = {}
+    for i, path in ipairs(opts.FILE) do
+      lists[i] = runner.check(importer.read(path, { device = device }))
+    end
+    local events = importer.merge(lists)
+    local log <close> = runner.check(synclua.open(opts.db))
+    local inserted, skipped = runner.check(
+      log:insert(events, { skip_duplicates = true }))
+    local path = log:path()
+    runner.check(log:close())
+    print(("Imported %s from %s into %s (%s skipped)"):format(
+      plural(inserted, "event"), plural(#opts.FILE, "file"), path,
+      plural(skipped, "duplicate")))
+  end,
+}
