@@ -57,7 +57,10 @@ local function open_sources(paths, devices, tmp)
       for _, d in ipairs(devices) do
         if d.key == path then device = d.value end
       end
-      local events = runner.check(importer.read(path, { device = device }))
+      local events = runner.check(importer.read(path, {
+        device = device, device_option = "--device " .. path .. "=UUID" }))
+      -- Exports are newest first: stored oldest first, ties keep id order.
+      events = importer.merge({ events })
       local file = ("%s/%d.db"):format(tmp, i)
       local log = runner.check(synclua.open(file, { synchronous = "off" }))
       runner.check(log:insert(events, { skip_duplicates = false }))

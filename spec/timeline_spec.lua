@@ -222,6 +222,33 @@ describe("synclua timeline", function()
     assert.truthy(md:find("**Event Count**: 1\n", 1, true))
   end)
 
+  it("reads exports of synclua events, with --device where they lack it",
+     function()
+    local d, p = manifest.devices[1], manifest.devices[3]
+    assert(synclua_run(dir, "") ~= nil)
+    local _, ok = support.capture(("cd %s && %s events --db lib/%s -f json "
+      .. "--with-device --limit 100000 -o a.json >/dev/null && %s events "
+      .. "--db lib/%s -f sql --limit 100000 -o b.sql >/dev/null && %s events "
+      .. "--db lib/%s -f json --limit 100000 -o c.json >/dev/null")
+      :format(quote(dir), quote(EXE), d.name, quote(EXE), p.name, quote(EXE),
+              p.name))
+    assert.is_true(ok)
+    local from_exports = synclua_run(dir, "--db a.json --db b.sql -f ndjson")
+    local from_stores = synclua_run(dir, ("--db lib/%s --db lib/%s -f ndjson")
+                                           :format(d.name, p.name))
+    -- The same rows in the same order; ids are the stores' own.
+    local function strip(text) return (text:gsub('"id":%d+,', "")) end
+    assert.equal(strip(from_stores), strip(from_exports))
+    local _, err, status = synclua_run(dir, "--db a.json --db c.json")
+    assert.equal(2, status)
+    assert.equal("synclua timeline: c.json: the events carry no device_id (a "
+      .. "JSON export made without --with-device): give their device with "
+      .. "--device c.json=UUID\n", err)
+    local out = synclua_run(dir, "--db a.json --db c.json --device c.json="
+                                 .. p.device_id .. " -f ndjson")
+    assert.equal(strip(from_stores), strip(out))
+  end)
+
   it("refuses bad usage with exit 2 and a message naming the input",
      function()
     local _, err, status = synclua_run(dir, dbs() .. " -f xml")
