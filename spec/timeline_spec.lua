@@ -225,7 +225,6 @@ describe("synclua timeline", function()
   it("reads exports of synclua events, with --device where they lack it",
      function()
     local d, p = manifest.devices[1], manifest.devices[3]
-    assert(synclua_run(dir, "") ~= nil)
     local _, ok = support.capture(("cd %s && %s events --db lib/%s -f json "
       .. "--with-device --limit 100000 -o a.json >/dev/null && %s events "
       .. "--db lib/%s -f sql --limit 100000 -o b.sql >/dev/null && %s events "
@@ -244,9 +243,20 @@ describe("synclua timeline", function()
     assert.equal("synclua timeline: c.json: the events carry no device_id (a "
       .. "JSON export made without --with-device): give their device with "
       .. "--device c.json=UUID\n", err)
+    -- Spacedrive's default export has nine fields (no model_types, no
+    -- category): the same events in the same order, with what it carries.
     local out = synclua_run(dir, "--db a.json --db c.json --device c.json="
                                  .. p.device_id .. " -f ndjson")
-    assert.equal(strip(from_stores), strip(out))
+    local function carried(text)
+      local rows = {}
+      for _, line in ipairs(lines(text)) do
+        local r = synclua.json_decode(line)
+        rows[#rows + 1] = table.concat({ r.adjusted_timestamp, r.device_id,
+          r.event_type, r.severity, r.summary }, "|")
+      end
+      return table.concat(rows, "\n")
+    end
+    assert.equal(carried(from_stores), carried(out))
   end)
 
   it("refuses bad usage with exit 2 and a message naming the input",
