@@ -59,6 +59,25 @@ void lsl_check_keys(lua_State *L, int idx, int arg,
   }
 }
 
+const char *lsl_join_list(lua_State *L, int list) {
+  luaL_Buffer b;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  list = lua_absindex(L, list);
+  luaL_buffinit(L, &b);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, list, i) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      luaL_pushresult(&b);
+      lua_pop(L, 1);
+      return NULL;
+    }
+    if (i > 1) luaL_addchar(&b, ',');
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  return lua_tostring(L, -1);
+}
+
 /* A string or a list of strings, as an array of C strings kept alive by a
 ** userdata left on the stack. Returns the count. */
 static size_t string_list(lua_State *L, int idx, int arg, const char *field,

@@ -103,18 +103,9 @@ void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
   if (t == LUA_TSTRING) {
     ev->model_types = lua_tostring(L, -1);
   } else if (t == LUA_TTABLE) {
-    luaL_Buffer b;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    int list = lua_gettop(L);
-    luaL_buffinit(L, &b);
-    for (lua_Integer i = 1; i <= n; i++) {
-      if (lua_rawgeti(L, list, i) != LUA_TSTRING)
-        bad(L, arg, position, "model_types: list of strings expected");
-      if (i > 1) luaL_addchar(&b, ',');
-      luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    ev->model_types = lua_tostring(L, -1);
+    ev->model_types = lsl_join_list(L, -1);
+    if (!ev->model_types)
+      bad(L, arg, position, "model_types: list of strings expected");
   } else if (t != LUA_TNIL) {
     bad(L, arg, position, "model_types: list or string expected");
   }

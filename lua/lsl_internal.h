@@ -56,6 +56,11 @@ int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f);
 void lsl_check_keys(lua_State *L, int idx, int arg, const char *const *keys,
                     const char *what);
 
+/* Push the strings of the list at `list` joined with ',' (model_types as
+** stored) and return them; NULL, nothing pushed, if an item is not a
+** string. */
+const char *lsl_join_list(lua_State *L, int list);
+
 /* A time argument: a string in the --since grammar or an integer instant. */
 int64_t lsl_check_time(lua_State *L, int idx, int arg, const char *field);
 

@@ -10,21 +10,7 @@ local cli = require "synclua.cli"
 local importer = require "synclua.importer"
 local runner = require "synclua.runner"
 
--- A UUID in any form the uuid crate reads, lowercase hyphenated; or nil.
-local function uuid(text)
-  local s = text:lower()
-  s = s:match("^urn:uuid:(.*)$") or s:match("^{(.*)}$") or s
-  if #s == 32 and s:match("^%x+$") then
-    s = ("%s-%s-%s-%s-%s"):format(s:sub(1, 8), s:sub(9, 12), s:sub(13, 16),
-                                  s:sub(17, 20), s:sub(21))
-  end
-  if #s == 36 and s:match("^%x+%-%x+%-%x+%-%x+%-%x+$")
-     and s:sub(9, 9) == "-" and s:sub(14, 14) == "-"
-     and s:sub(19, 19) == "-" and s:sub(24, 24) == "-" then
-    return s
-  end
-  return nil
-end
+local uuid = require("synclua.filter_args").uuid
 
 local function plural(n, word)
   return ("%d %s%s"):format(n, word, n == 1 and "" or "s")

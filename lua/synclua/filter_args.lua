@@ -34,9 +34,11 @@ local function member(list, name)
   return false
 end
 
--- A UUID in any form the uuid crate reads (hyphenated, simple, braced,
+--- A UUID in any form the uuid crate reads (hyphenated, simple, braced,
 -- urn), lowercase hyphenated; nil when it is not one.
-local function uuid(text)
+-- @tparam string text
+-- @treturn string|nil
+function M.uuid(text)
   local s = text:lower()
   s = s:match("^urn:uuid:(.*)$") or s:match("^{(.*)}$") or s
   if #s == 32 and s:match("^%x+$") then
@@ -50,6 +52,8 @@ local function uuid(text)
   end
   return nil
 end
+
+local uuid = M.uuid
 
 local function check_uuid(option, what, text)
   local id = uuid(text)
