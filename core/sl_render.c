@@ -594,27 +594,16 @@ static void csv_field(sl_buf *b, const char *s) {
 }
 
 static void render_csv(sl_buf *b, const sl_event *ev) {
+  /* The text columns between id and the two counts, in table order. */
+  const char *const text[] = {
+    ev->timestamp, ev->device_id, ev->event_type, ev->category,
+    ev->severity, ev->summary, ev->details, ev->correlation_id,
+    ev->peer_device_id, ev->model_types};
   if (ev->id != 0) put_int(b, ev->id); /* 0: not a stored row: NULL */
-  put(b, ",", 1);
-  csv_field(b, ev->timestamp);
-  put(b, ",", 1);
-  csv_field(b, ev->device_id);
-  put(b, ",", 1);
-  csv_field(b, ev->event_type);
-  put(b, ",", 1);
-  csv_field(b, ev->category);
-  put(b, ",", 1);
-  csv_field(b, ev->severity);
-  put(b, ",", 1);
-  csv_field(b, ev->summary);
-  put(b, ",", 1);
-  csv_field(b, ev->details);
-  put(b, ",", 1);
-  csv_field(b, ev->correlation_id);
-  put(b, ",", 1);
-  csv_field(b, ev->peer_device_id);
-  put(b, ",", 1);
-  csv_field(b, ev->model_types);
+  for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+    put(b, ",", 1);
+    csv_field(b, text[i]);
+  }
   put(b, ",", 1);
   if (ev->has_record_count) put_int(b, ev->record_count);
   put(b, ",", 1);
