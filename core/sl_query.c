@@ -51,7 +51,7 @@ typedef struct arm {
 
 struct sl_cursor {
   sl_store     *store;        /* retained                                   */
-  arm           arms[MAX_ARMS + 1]; /* canonical arms, then the foreign one */
+  arm           arms[MAX_ARMS + 2]; /* canonical arms, foreign, unknown   */
   int           n_arms;
   int           current;      /* arm whose row was handed out, or -1        */
   int           started;      /* the arms have been stepped once            */
@@ -123,7 +123,16 @@ typedef struct plan {
   size_t      n_split;
 } plan;
 
-enum { CANONICAL, FOREIGN };
+/* The arms: canonical rows from the main table's indexes; foreign rows
+** of known instant, walked through temp.sl_foreign's instant index; and
+** foreign rows whose time is unknown (only without time bounds). */
+enum { CANONICAL, FOREIGN, UNKNOWN };
+
+/* A foreign arm drives from temp.sl_foreign (CROSS JOIN keeps it the outer
+** loop) and looks each row up by id. */
+static const char foreign_from[] =
+  " FROM temp.sl_foreign AS f CROSS JOIN sync_event_log"
+  " ON sync_event_log.id = f.id";
 
 /* Every filter but time, and but the split column (its arm adds it). */
 static void add_conditions(builder *b, const plan *p, int split) {
@@ -154,8 +163,8 @@ static void add_conditions(builder *b, const plan *p, int split) {
   }
 }
 
-/* Time bounds: as text on canonical rows (exact there), through
-** sl_instant on foreign ones. */
+/* Time bounds: as text on canonical rows (exact there), on the recorded
+** instant for foreign ones. */
 static void add_time(builder *b, const plan *p, int kind) {
   char text[SL_TIME_BUFSZ];
   const sl_filter *f = p->f;
@@ -171,15 +180,18 @@ static void add_time(builder *b, const plan *p, int kind) {
       add_text(b, own(b, text));
     }
     if (p->foreign)
-      sl_buf_puts(&b->sql, " AND id NOT IN (SELECT id FROM temp.sl_foreign)");
+      sl_buf_puts(&b->sql, " AND NOT EXISTS (SELECT 1 FROM temp.sl_foreign"
+                           " AS f WHERE f.id = sync_event_log.id)");
+  } else if (kind == UNKNOWN) {
+    sl_buf_puts(&b->sql, " AND f.instant IS NULL");
   } else {
-    sl_buf_puts(&b->sql, " AND id IN (SELECT id FROM temp.sl_foreign)");
+    sl_buf_puts(&b->sql, " AND f.instant IS NOT NULL");
     if (f->has_since) {
-      sl_buf_puts(&b->sql, " AND sl_instant(timestamp) >= ");
+      sl_buf_puts(&b->sql, " AND f.instant >= ");
       add_int(b, f->since);
     }
     if (f->has_until) {
-      sl_buf_puts(&b->sql, " AND sl_instant(timestamp) <= ");
+      sl_buf_puts(&b->sql, " AND f.instant <= ");
       add_int(b, f->until);
     }
   }
@@ -190,9 +202,10 @@ static void build_arm(builder *b, const plan *p, int kind,
                       const char *split_value) {
   const sl_filter *f = p->f;
   const char *dir = f->ascending ? " ASC" : " DESC";
-  sl_buf_puts(&b->sql, "SELECT ");
+  sl_buf_puts(&b->sql, "SELECT sync_event_log.");
   sl_buf_puts(&b->sql, columns);
-  sl_buf_puts(&b->sql, " FROM sync_event_log");
+  sl_buf_puts(&b->sql, kind == CANONICAL ? " FROM sync_event_log"
+                                         : foreign_from);
   add_conditions(b, p, split_value != NULL);
   if (split_value) {
     sl_buf_puts(&b->sql, " AND ");
@@ -202,14 +215,13 @@ static void build_arm(builder *b, const plan *p, int kind,
   }
   add_time(b, p, kind);
   sl_buf_puts(&b->sql, " ORDER BY ");
-  /* Rows whose time is unknown go last either way. */
-  sl_buf_puts(&b->sql, kind == CANONICAL
-                         ? "timestamp"
-                         : "sl_instant(timestamp) IS NULL, "
-                           "sl_instant(timestamp)");
+  sl_buf_puts(&b->sql, kind == CANONICAL ? "timestamp"
+                       : kind == FOREIGN ? "f.instant" : "f.id");
   sl_buf_puts(&b->sql, dir);
-  sl_buf_puts(&b->sql, ", id");
-  sl_buf_puts(&b->sql, dir);
+  if (kind != UNKNOWN) {
+    sl_buf_puts(&b->sql, kind == CANONICAL ? ", id" : ", f.id");
+    sl_buf_puts(&b->sql, dir);
+  }
   /* The bound lets SQLite prefer the index that yields this order. */
   sl_buf_puts(&b->sql, " LIMIT ");
   add_int(b, f->limit < 0 ? -1
@@ -278,20 +290,17 @@ static int prepare(sl_store *s, builder *b, sqlite3_stmt **out) {
   return SL_OK;
 }
 
-/* Count the rows of one kind, or the foreign rows whose time is unknown. */
-static int64_t count_rows(sl_store *s, const plan *p, int kind, int unknown,
-                          int *rc) {
+/* Count the rows of one kind. */
+static int64_t count_rows(sl_store *s, const plan *p, int kind, int *rc) {
   builder b;
   sqlite3_stmt *st = NULL;
   int64_t n = 0;
   memset(&b, 0, sizeof b);
-  sl_buf_puts(&b.sql, "SELECT count(*) FROM sync_event_log");
+  sl_buf_puts(&b.sql, "SELECT count(*)");
+  sl_buf_puts(&b.sql, kind == CANONICAL ? " FROM sync_event_log"
+                                        : foreign_from);
   add_conditions(&b, p, 0);
-  if (unknown)
-    sl_buf_puts(&b.sql, " AND id IN (SELECT id FROM temp.sl_foreign)"
-                        " AND sl_instant(timestamp) IS NULL");
-  else
-    add_time(&b, p, kind);
+  add_time(&b, p, kind);
   *rc = prepare(s, &b, &st);
   if (*rc == SL_OK) {
     int r = sqlite3_step(st);
@@ -338,9 +347,14 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
     plan whole = p;
     whole.split_col = NULL;
     whole.n_split = 0;
+    int timed = f->has_since || f->has_until;
     rc = add_arm(s, c, &whole, FOREIGN, NULL);
-    if (rc == SL_OK && s->ts_unparsable && (f->has_since || f->has_until))
-      c->unparsable = count_rows(s, &whole, FOREIGN, 1, &rc);
+    /* Rows of unknown time come (last) only when no bound must place them;
+    ** otherwise they are counted as left out. */
+    if (rc == SL_OK && s->ts_unparsable && !timed)
+      rc = add_arm(s, c, &whole, UNKNOWN, NULL);
+    if (rc == SL_OK && s->ts_unparsable && timed)
+      c->unparsable = count_rows(s, &whole, UNKNOWN, &rc);
   }
   if (rc != SL_OK) {
     sl_cursor_close(c);
@@ -481,8 +495,10 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
   if (rc != SL_OK) return rc;
   p.split_col = NULL;
   p.n_split = 0;
-  int64_t total = count_rows(s, &p, CANONICAL, 0, &rc);
-  if (rc == SL_OK && p.foreign) total += count_rows(s, &p, FOREIGN, 0, &rc);
+  int64_t total = count_rows(s, &p, CANONICAL, &rc);
+  if (rc == SL_OK && p.foreign) total += count_rows(s, &p, FOREIGN, &rc);
+  if (rc == SL_OK && s->ts_unparsable && !f->has_since && !f->has_until)
+    total += count_rows(s, &p, UNKNOWN, &rc);
   if (rc != SL_OK) return rc;
   total = total > f->offset ? total - f->offset : 0;
   if (f->limit >= 0 && total > f->limit) total = f->limit;

@@ -432,17 +432,34 @@ static int64_t scalar(sl_store *s, const char *sql, int *rc) {
   return v;
 }
 
-/* Rows not in canonical form are few (none in Spacedrive's files): their
-** ids go to temp.sl_foreign, on this connection only, so that queries can
-** take the canonical rows in index order and merge the foreign ones in by
-** instant. A TEMP table leaves the file itself untouched. */
-static int remember_foreign(sl_store *s, int64_t id) {
+/* Rows not in canonical form (none in Spacedrive's files) go to
+** temp.sl_foreign with their instants (NULL when the time does not parse),
+** on this connection only, indexed by instant: queries take the canonical
+** rows in timestamp-index order and the foreign ones in instant order, and
+** merge the two. A TEMP table leaves the file itself untouched. The first
+** look reads the whole timestamp index (smaller than the table); later
+** ones only the new rows, by id. */
+static const char record_foreign_all[] =
+  "INSERT OR IGNORE INTO temp.sl_foreign(id, instant)"
+  " SELECT id, sl_instant(timestamp) FROM sync_event_log"
+  " WHERE sl_ts_class(timestamp) <> 0 AND +id <= ?2 AND ?1 = 0";
+static const char record_foreign_new[] =
+  "INSERT OR IGNORE INTO temp.sl_foreign(id, instant)"
+  " SELECT id, sl_instant(timestamp) FROM sync_event_log"
+  " WHERE id > ?1 AND id <= ?2 AND sl_ts_class(timestamp) <> 0";
+
+static int exec_range(sl_store *s, const char *sql, int64_t from, int64_t to,
+                      sqlite3_stmt **keep) {
   sqlite3_stmt *st;
-  int rc = sli_stmt_get(s, "INSERT OR IGNORE INTO temp.sl_foreign(id) "
-                           "VALUES (?1)", &st);
+  int rc = sli_stmt_get(s, sql, &st);
   if (rc != SL_OK) return rc;
-  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_int64(st, 1, from);
+  sqlite3_bind_int64(st, 2, to);
   int r = sqlite3_step(st);
+  if (keep && r == SQLITE_ROW) {
+    *keep = st; /* the caller reads the row, then puts it back */
+    return SL_OK;
+  }
   sli_stmt_put(s, st);
   return r == SQLITE_DONE ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
 }
@@ -454,7 +471,10 @@ int sli_ts_refresh(sl_store *s) {
   if (s->ts_known && version == s->ts_data_version) return SL_OK;
   if (!s->ts_known) {
     int r = sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS sl_foreign"
-                                "(id INTEGER PRIMARY KEY); "
+                                "(id INTEGER PRIMARY KEY, instant INTEGER); "
+                                "CREATE INDEX IF NOT EXISTS"
+                                " temp.sl_foreign_by_instant"
+                                " ON sl_foreign(instant); "
                                 "DELETE FROM temp.sl_foreign;",
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
@@ -463,35 +483,32 @@ int sli_ts_refresh(sl_store *s) {
                           &rc);
   if (rc != SL_OK) return rc;
   if (max_id > s->ts_checked_id) {
-    sqlite3_stmt *st;
-    /* A first look reads the whole timestamp index (smaller than the
-    ** table); later ones only the new rows, by id. */
-    rc = sli_stmt_get(s,
-                      s->ts_checked_id == 0
-                        ? "SELECT id, sl_ts_class(timestamp) FROM"
-                          " sync_event_log WHERE sl_ts_class(timestamp) <> 0"
-                          " AND +id <= ?2 AND ?1 = 0"
-                        : "SELECT id, sl_ts_class(timestamp) FROM"
-                          " sync_event_log WHERE id > ?1 AND id <= ?2"
-                          " AND sl_ts_class(timestamp) <> 0",
-                      &st);
+    sqlite3_stmt *st = NULL;
+    rc = exec_range(s, s->ts_checked_id ? record_foreign_new
+                                        : record_foreign_all,
+                    s->ts_checked_id, max_id, NULL);
+    if (rc == SL_OK)
+      rc = exec_range(s, "SELECT count(*), count(instant) FROM"
+                         " temp.sl_foreign WHERE id > ?1 AND id <= ?2",
+                      s->ts_checked_id, max_id, &st);
     if (rc != SL_OK) return rc;
-    sqlite3_bind_int64(st, 1, s->ts_checked_id);
-    sqlite3_bind_int64(st, 2, max_id);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-      int64_t id = sqlite3_column_int64(st, 0);
-      if (sqlite3_column_int(st, 1) == 1) {
-        s->ts_noncanonical++;
-      } else {
-        if (s->ts_unparsable < 3) s->ts_first_bad[s->ts_unparsable] = id;
-        s->ts_unparsable++;
-      }
-      if ((rc = remember_foreign(s, id)) != SL_OK) break;
-    }
+    int64_t found = sqlite3_column_int64(st, 0);
+    int64_t timed = sqlite3_column_int64(st, 1);
     sli_stmt_put(s, st);
-    if (rc != SL_OK) return rc;
-    if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, NULL);
+    s->ts_noncanonical += timed;
+    if (found > timed && s->ts_unparsable < 3) {
+      rc = sli_stmt_get(s, "SELECT id FROM temp.sl_foreign WHERE id > ?1"
+                           " AND id <= ?2 AND instant IS NULL ORDER BY id"
+                           " LIMIT 3", &st);
+      if (rc != SL_OK) return rc;
+      sqlite3_bind_int64(st, 1, s->ts_checked_id);
+      sqlite3_bind_int64(st, 2, max_id);
+      for (int64_t k = s->ts_unparsable; k < 3 &&
+                                         sqlite3_step(st) == SQLITE_ROW; k++)
+        s->ts_first_bad[k] = sqlite3_column_int64(st, 0);
+      sli_stmt_put(s, st);
+    }
+    s->ts_unparsable += found - timed;
     s->ts_checked_id = max_id;
   }
   s->ts_data_version = version;
