@@ -198,16 +198,20 @@ end)
 describe("synclua --list", function()
   it("lists the bundled commands with their descriptions", function()
     local out = support.capture(quote(BIN) .. " --list")
+    -- Exactly as the scripts declare themselves.
     assert.equal(table.concat({
-      "check     Check that a sync.db is sound and its timestamps readable",
-      "events    Export events as Spacedrive does (json, sql, markdown), or "
-        .. "as ndjson or csv",
-      "import    Load JSON and SQL exports of several devices into one store",
-      "prune     Delete events older than the retention period",
-      "simulate  Write a simulated multi-device library (one sync.db per "
-        .. "device) from a seed",
-      "timeline  Merge several devices' logs into one timeline, with their "
-        .. "clocks corrected",
+      "check       Check that a sync.db is sound and its timestamps readable",
+      "events      Export events as Spacedrive does (json, sql, markdown), or as ndjson or csv",
+      "import      Load JSON and SQL exports of several devices into one store",
+      "lost_data   Did we lose data? Dropped updates, stuck records, forced full syncs, unfinished backfills",
+      "peers       Peer-score report: each peer's candidacies, scores, latency and load over time",
+      "prune       Delete events older than the retention period",
+      "session     One session (correlation id) across devices: a timeline with duration bars",
+      "simulate    Write a simulated multi-device library (one sync.db per device) from a seed",
+      "timeline    Merge several devices' logs into one timeline, with their clocks corrected",
+      "which_peer  Which peer was selected and why? Every candidate scored with Spacedrive's formula",
+      "why_failed  Why did sync fail? Errors by kind, failed and unfinished backfill sessions, the peer's side",
+      "why_slow    Why is backfill slow? Each backfill session's records/s over time, and the tell-tales",
       "" }, "\n"), out)
   end)
 end)
