@@ -6,6 +6,7 @@
 PREFIX     ?= /usr/local
 PKG_CONFIG ?= pkg-config
 LUA_PKG    ?= lua5.4
+EDIT_PKG   ?= libedit
 DEPS        = $(LUA_PKG) sqlite3 uuid
 
 ifneq ($(SANITIZE),)
@@ -26,6 +27,7 @@ ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Icore -Ilua $(WARN) $(SAN
              -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CFLAGS)
 LDLIBS  = $(shell $(PKG_CONFIG) --libs sqlite3 uuid) -lpthread -lm
 LUALIBS = $(shell $(PKG_CONFIG) --libs $(LUA_PKG))
+EDITLIBS = $(shell $(PKG_CONFIG) --libs $(EDIT_PKG))
 LDFLAGS += $(SANFLAGS)
 
 CORE_SRC  = $(wildcard core/*.c)
@@ -59,6 +61,8 @@ $(BUILD)/obj/%.o: %.c
 
 # The host looks for installed scripts and modules where `install` puts them.
 $(HOST_OBJ): ALL_CFLAGS += -DSYNCLUA_DATADIR='"$(DATADIR)"' -DSYNCLUA_LUADIR='"$(LUADIR)"'
+# Only the host links libedit (line editing and history in the REPL).
+$(HOST_OBJ): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(EDIT_PKG))
 
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -69,7 +73,7 @@ $(MODULE): $(BIND_OBJ) $(LIB)
 	$(CC) -shared $(LDFLAGS) -o $@ $(BIND_OBJ) $(LIB) $(LDLIBS)
 
 $(HOST): $(HOST_OBJ) $(BIND_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BIND_OBJ) $(LIB) $(LUALIBS) $(LDLIBS) -ldl
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BIND_OBJ) $(LIB) $(LUALIBS) $(EDITLIBS) $(LDLIBS) -ldl
 
 $(BUILD)/test_%: $(BUILD)/obj/spec/c/test_%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -92,7 +96,7 @@ check:
 
 # Debian packages for building and testing (run as root).
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
-  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted
+  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted libedit-dev
 deps:
 	apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)
 

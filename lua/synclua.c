@@ -5,7 +5,9 @@
 ** It behaves like Lua's own `lua` (lua.c is the model): a protected main,
 ** a traceback message handler, Ctrl-C turned into an "interrupted!" error by
 ** a hook, the options -e -l -i -v -E -W -- -, the `arg` table, LUA_INIT, a
-** REPL, stdin run as a script when it is not a terminal. On top of that it
+** REPL, stdin run as a script when it is not a terminal. The REPL edits
+** lines with libedit on a terminal (history, Tab completion) and lets the
+** Lua module synclua.repl decide what it shows. On top of that it
 ** knows where synclua lives (the source tree it was built in, or the install
 ** data directory), runs bundled scripts by NAME, and hands a script that
 ** declares itself ({ name, description, args, run }) to the Lua module
@@ -16,8 +18,10 @@
 ** command line (unknown option, unknown command name), 3 when the script
 ** file cannot be read.
 */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+
+#include <histedit.h>
 
 #include "lsl.h"
 #include "sl.h"
@@ -697,20 +703,286 @@ static int handle_script(lua_State *L, const host *h, int script, int sdir,
 
 /* ----------------------------------------------------------------- REPL */
 
-/* Line input. This section is the only one that knows how lines are read:
-** replace it to bring line editing and history (libedit).
-**   input_read  prints 'prompt', reads one line and pushes it without its
+/* What the REPL shows a person -- results, completions, .help -- is
+** decided by the Lua module synclua.repl; this section reads the lines,
+** keeps the history and calls the module. On a terminal the lines come
+** from libedit (line editing, a history kept in a file, Tab completion);
+** otherwise from fgets, as lua.c reads a pipe. Without the module (a
+** broken install) the REPL still runs and prints with 'print'. */
+
+#define HISTORY_LINES 1000           /* entries the history file keeps     */
+#define DEFAULT_WIDTH 80             /* columns when the terminal's are unknown */
+#define EDITOR_META   "synclua.host.Editor"
+
+/* Registry keys: their addresses are the keys. */
+static const char REPL_KEY = 'r';    /* the synclua.repl module table      */
+static const char EDITOR_KEY = 'e';  /* the editor, while the REPL runs    */
+
+/* Pushes synclua.repl[name] and returns 1 if it is a function; else
+** pushes nothing and returns 0. */
+static int push_repl_fn(lua_State *L, const char *name) {
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REPL_KEY) == LUA_TTABLE &&
+      lua_getfield(L, -1, name) == LUA_TFUNCTION) {
+    lua_remove(L, -2);               /* pop module */
+    return 1;
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* ------------------------------------------------------- line editor */
+
+/* The line editor of one REPL session, a full userdata registered under
+** EDITOR_KEY while the REPL runs, so that an error cannot leak it. It owns
+** the EditLine, the History and the malloc'ed strings; l_editor_close (its
+** __gc) frees them, restores the terminal and LC_CTYPE, and may run twice.
+** 'pending' points into a Lua string that stays on the stack while a
+** continuation line is read. */
+typedef struct editor {
+  EditLine *el;                      /* NULL once closed                    */
+  History *hist;                     /* at most HISTORY_LINES entries       */
+  lua_State *L;                      /* the state completion calls into     */
+  char *histfile;                    /* where the history is saved, or NULL */
+  char *prompt;                      /* the prompt being shown              */
+  char *locale;                      /* LC_CTYPE to restore, or NULL        */
+  const char *pending;               /* the chunk so far, or NULL           */
+  int saveerr;                       /* a failed save was reported          */
+} editor;
+
+static editor *get_editor(lua_State *L) {
+  editor *ed;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &EDITOR_KEY);
+  ed = (editor *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return (ed != NULL && ed->el != NULL) ? ed : NULL;
+}
+
+/* The terminal's width in columns, as libedit last measured it. */
+static int repl_width(lua_State *L) {
+  editor *ed = get_editor(L);
+  int cols = 0;
+  if (ed == NULL || el_get(ed->el, EL_GETTC, "co", &cols) != 0 || cols <= 0)
+    cols = DEFAULT_WIDTH;
+  return cols;
+}
+
+static editor *client(EditLine *el) {
+  void *ed = NULL;
+  el_get(el, EL_CLIENTDATA, &ed);
+  return (editor *)ed;
+}
+
+static char *edit_prompt(EditLine *el) {
+  return client(el)->prompt;
+}
+
+/* l_editor_complete(editor) -> CC_ code, called in protection by
+** edit_complete: asks synclua.repl.complete(text before the cursor,
+** globals, width) what to insert at the cursor, or what to list, and does
+** it. */
+static int l_editor_complete(lua_State *L) {
+  editor *ed = (editor *)lua_touserdata(L, 1);
+  const LineInfo *li = el_line(ed->el);
+  const char *insert, *list;
+  int code = CC_REFRESH_BEEP;
+  luaL_Buffer b;
+  if (!push_repl_fn(L, "complete")) return 0;
+  luaL_buffinit(L, &b);
+  if (ed->pending != NULL) {
+    luaL_addstring(&b, ed->pending);
+    luaL_addchar(&b, '\n');
+  }
+  luaL_addlstring(&b, li->buffer, (size_t)(li->cursor - li->buffer));
+  luaL_pushresult(&b);
+  lua_pushglobaltable(L);
+  lua_pushinteger(L, repl_width(L));
+  lua_call(L, 3, 2);
+  insert = lua_tostring(L, -2);
+  list = lua_tostring(L, -1);
+  if (insert != NULL && insert[0] != '\0')
+    code = (el_insertstr(ed->el, insert) == 0) ? CC_REFRESH : CC_ERROR;
+  else if (list != NULL && list[0] != '\0') {
+    fputc('\n', stdout);
+    fputs(list, stdout);
+    fflush(stdout);
+    code = CC_REDISPLAY;             /* the prompt and line again below */
+  }
+  lua_pushinteger(L, code);
+  return 1;
+}
+
+/* Tab. Lua runs in a protected call: nothing may unwind through libedit.
+** An error, or nothing to complete, beeps. */
+static unsigned char edit_complete(EditLine *el, int ch) {
+  editor *ed = client(el);
+  lua_State *L = ed->L;
+  int code = CC_REFRESH_BEEP;
+  (void)ch;
+  if (!lua_checkstack(L, 3)) return CC_ERROR;
+  lua_pushcfunction(L, l_editor_complete);
+  lua_pushlightuserdata(L, ed);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_isinteger(L, -1))
+    code = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);                     /* pop code or error */
+  return (unsigned char)code;
+}
+
+/* editor:__gc(), editor:__close(): closes the editor once. */
+static int l_editor_close(lua_State *L) {
+  editor *ed = (editor *)luaL_checkudata(L, 1, EDITOR_META);
+  if (ed->el != NULL) {
+    el_end(ed->el);                  /* restores the terminal */
+    ed->el = NULL;
+  }
+  if (ed->hist != NULL) {
+    history_end(ed->hist);
+    ed->hist = NULL;
+  }
+  if (ed->locale != NULL) {
+    setlocale(LC_CTYPE, ed->locale);
+    free(ed->locale);
+    ed->locale = NULL;
+  }
+  free(ed->histfile);
+  ed->histfile = NULL;
+  free(ed->prompt);
+  ed->prompt = NULL;
+  return 0;
+}
+
+/* Asks synclua.repl.history_file() for the history's path (it makes the
+** folder); returns a malloc'ed copy, or NULL after saying why there will
+** be no history file. */
+static char *history_file(lua_State *L, const host *h) {
+  char *path = NULL;
+  int top = lua_gettop(L);
+  if (!push_repl_fn(L, "history_file")) return NULL;
+  if (report(L, h, docall(L, 0, 2)) != LUA_OK) return NULL;
+  if (lua_type(L, -2) == LUA_TSTRING) path = strdup(lua_tostring(L, -2));
+  else if (lua_type(L, -1) == LUA_TSTRING)
+    message(h, lua_pushfstring(L, "no history file: %s", lua_tostring(L, -1)));
+  lua_settop(L, top);
+  return path;
+}
+
+/* Opens the line editor when stdin and stdout are a terminal that can
+** edit (TERM set and not "dumb") and registers it. Tab is bound to
+** completion; ~/.editrc (or $EDITRC) is read last, so it may rebind.
+** libedit handles the signals while it reads (EL_SIGNAL): it restores the
+** terminal, then passes each one on to the handler the REPL installed, so
+** Ctrl-C at the prompt still ends the read with EINTR. */
+static void editor_open(lua_State *L, const host *h) {
+  const char *term = getenv("TERM");
+  const char *locale;
+  editor *ed;
+  HistEvent ev;
+  if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || term == NULL ||
+      term[0] == '\0' || strcmp(term, "dumb") == 0)
+    return;
+  ed = (editor *)lua_newuserdatauv(L, sizeof *ed, 0);
+  memset(ed, 0, sizeof *ed);
+  if (luaL_newmetatable(L, EDITOR_META)) {
+    lua_pushcfunction(L, l_editor_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_editor_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  ed->L = L;
+  locale = setlocale(LC_CTYPE, NULL);
+  if (locale != NULL && (ed->locale = strdup(locale)) != NULL)
+    setlocale(LC_CTYPE, "");         /* multibyte input, as the user's */
+  ed->prompt = strdup("");
+  ed->hist = history_init();
+  if (ed->prompt != NULL && ed->hist != NULL)
+    ed->el = el_init(PROGNAME, stdin, stdout, stderr);
+  if (ed->el == NULL) {              /* fall back to fgets */
+    lua_pushcfunction(L, l_editor_close);
+    lua_insert(L, -2);
+    lua_call(L, 1, 0);
+    return;
+  }
+  history(ed->hist, &ev, H_SETSIZE, HISTORY_LINES);
+  history(ed->hist, &ev, H_SETUNIQUE, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &EDITOR_KEY);
+  ed->histfile = history_file(L, h);
+  if (ed->histfile != NULL) history(ed->hist, &ev, H_LOAD, ed->histfile);
+  el_set(ed->el, EL_CLIENTDATA, (void *)ed);
+  el_set(ed->el, EL_EDITOR, "emacs");
+  el_set(ed->el, EL_SIGNAL, 1);
+  el_set(ed->el, EL_PROMPT, edit_prompt);
+  el_set(ed->el, EL_HIST, history, ed->hist);
+  /* Wide strings: the narrow EL_ADDFN copies them and never frees. */
+  el_wset(ed->el, EL_ADDFN, L"synclua-complete",
+          L"Complete the name, field or string before the cursor",
+          edit_complete);
+  el_set(ed->el, EL_BIND, "^I", "synclua-complete", NULL);
+  el_source(ed->el, NULL);
+}
+
+/* Closes the editor (restoring the terminal) and forgets it. */
+static void editor_end(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EDITOR_KEY) == LUA_TUSERDATA) {
+    lua_pushcfunction(L, l_editor_close);
+    lua_insert(L, -2);
+    lua_call(L, 1, 0);
+  }
+  else
+    lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &EDITOR_KEY);
+}
+
+/* ------------------------------------------------------- line input */
+
+/* Line input: the only functions that know how lines are read.
+**   input_read  shows 'prompt', reads one line and pushes it without its
 **               newline; returns INPUT_LINE, INPUT_EOF (nothing pushed) or
-**               INPUT_INTR (Ctrl-C; nothing pushed).
+**               INPUT_INTR (Ctrl-C; nothing pushed). 'pending' is the
+**               chunk a continuation line adds to (NULL on a first line),
+**               for completion.
 **   input_save  records a complete entry in the history. */
 #define INPUT_LINE 0
 #define INPUT_EOF  1
 #define INPUT_INTR 2
 
-static int input_read(lua_State *L, const char *prompt) {
+/* A line from libedit. Ctrl-C makes el_gets fail with EINTR (see
+** editor_open); Ctrl-D on an empty line is the end of input. */
+static int edit_read(lua_State *L, editor *ed, const char *prompt,
+                     const char *pending) {
+  int count = 0;
+  const char *line;
+  size_t len;
+  char *p = strdup(prompt);
+  if (p != NULL) {
+    free(ed->prompt);
+    ed->prompt = p;
+  }
+  ed->pending = pending;
+  errno = 0;
+  line = el_gets(ed->el, &count);
+  ed->pending = NULL;
+  if (line == NULL) {
+    if (count == -1 && errno == EINTR) {
+      fputc('\n', stdout);
+      fflush(stdout);
+      return INPUT_INTR;
+    }
+    return INPUT_EOF;
+  }
+  len = strlen(line);
+  if (len > 0 && line[len - 1] == '\n') len--;
+  lua_pushlstring(L, line, len);
+  return INPUT_LINE;
+}
+
+static int input_read(lua_State *L, const char *prompt, const char *pending) {
   luaL_Buffer b;
   char chunk[INPUT_CHUNK];
   size_t got = 0;
+  editor *ed = get_editor(L);
+  if (ed != NULL) return edit_read(L, ed, prompt, pending);
   fputs(prompt, stdout);
   fflush(stdout);
   luaL_buffinit(L, &b);
@@ -740,16 +1012,29 @@ static int input_read(lua_State *L, const char *prompt) {
   return INPUT_LINE;
 }
 
+/* Adds the entry to the history and rewrites the history file (at most
+** HISTORY_LINES entries), so that it survives os.exit and a crash. A file
+** that cannot be written is reported once. */
 static void input_save(lua_State *L, const char *line) {
-  (void)L;
-  (void)line;                        /* no history without line editing */
+  editor *ed = get_editor(L);
+  HistEvent ev;
+  if (ed == NULL) return;            /* no history without line editing */
+  history(ed->hist, &ev, H_ENTER, line);
+  if (ed->histfile != NULL && history(ed->hist, &ev, H_SAVE, ed->histfile) < 0
+      && !ed->saveerr) {
+    ed->saveerr = 1;
+    fprintf(stderr, "cannot save the history to %s: %s\n", ed->histfile,
+            strerror(errno));
+    fflush(stderr);
+  }
 }
 
 /* ------------------------------------------------------------------- */
 
 /* What loadline returns besides a load status. */
-#define LOAD_EOF  (-1)               /* end of input                        */
-#define LOAD_SKIP (-2)               /* Ctrl-C: input discarded             */
+#define LOAD_EOF     (-1)            /* end of input                        */
+#define LOAD_SKIP    (-2)            /* Ctrl-C: input discarded             */
+#define LOAD_COMMAND (-3)            /* a REPL command (.help), on the stack */
 
 static const char *get_prompt(lua_State *L, int firstline) {
   const char *p;
@@ -759,20 +1044,28 @@ static const char *get_prompt(lua_State *L, int firstline) {
   return p;
 }
 
-/* Reads a line and pushes it ('=' at the start of a first line becomes
-** 'return '). Returns an INPUT_* value. */
+/* Reads a line and pushes it. A continuation line is read with the chunk
+** so far at index 1. Returns an INPUT_* value. */
 static int pushline(lua_State *L, int firstline) {
-  int r = input_read(L, get_prompt(L, firstline));
+  const char *pending = firstline ? NULL : lua_tostring(L, 1);
+  int r = input_read(L, get_prompt(L, firstline), pending);
   if (r != INPUT_LINE) {
     lua_pop(L, 1);                   /* pop prompt */
     return r;
   }
   lua_remove(L, -2);                 /* pop prompt */
-  if (firstline && lua_tostring(L, -1)[0] == '=') {
-    lua_pushfstring(L, "return %s", lua_tostring(L, -1) + 1);
-    lua_remove(L, -2);
-  }
   return INPUT_LINE;
+}
+
+/* Saves an entry in the history as it was typed: 'eq' says that its
+** first line was "=expr", now "return expr". */
+static void save_entry(lua_State *L, const char *entry, int eq) {
+  if (eq) {
+    input_save(L, lua_pushfstring(L, "=%s", entry + sizeof "return " - 1));
+    lua_pop(L, 1);
+  }
+  else
+    input_save(L, entry);
 }
 
 /* Is the syntax error on top only the chunk ending too early? */
@@ -787,13 +1080,13 @@ static int incomplete(lua_State *L, int status) {
 }
 
 /* Tries the line at index 1 as an expression: 'return <line>;'. */
-static int addreturn(lua_State *L) {
+static int addreturn(lua_State *L, int eq) {
   const char *line = lua_tostring(L, 1);
   const char *retline = lua_pushfstring(L, "return %s;", line);
   int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
   if (status == LUA_OK) {
     lua_remove(L, -2);               /* pop modified line */
-    if (line[0] != '\0') input_save(L, line);
+    if (line[0] != '\0') save_entry(L, line, eq);
   }
   else
     lua_pop(L, 2);                   /* pop error, modified line */
@@ -802,21 +1095,21 @@ static int addreturn(lua_State *L) {
 
 /* Compiles the line at index 1 as a statement, reading continuation lines
 ** while the chunk is incomplete. */
-static int multiline(lua_State *L) {
+static int multiline(lua_State *L, int eq) {
   for (;;) {
     size_t len;
     const char *line = lua_tolstring(L, 1, &len);
     int status = luaL_loadbuffer(L, line, len, "=stdin");
     int r;
     if (!incomplete(L, status)) {
-      input_save(L, line);
+      save_entry(L, line, eq);
       return status;
     }
     lua_pop(L, 1);                   /* pop "<eof>" message */
     r = pushline(L, 0);
     if (r == INPUT_INTR) return LOAD_SKIP;
     if (r == INPUT_EOF) {            /* report the incomplete chunk */
-      input_save(L, line);
+      save_entry(L, line, eq);
       return luaL_loadbuffer(L, line, len, "=stdin");
     }
     lua_pushliteral(L, "\n");
@@ -825,18 +1118,33 @@ static int multiline(lua_State *L) {
   }
 }
 
-/* Reads and compiles one entry. Leaves the chunk (or error message) alone
-** on the stack and returns its status, or LOAD_EOF / LOAD_SKIP. */
+/* A REPL command: '.' then a letter, which no Lua chunk starts with. */
+static int is_command(const char *line) {
+  return line[0] == '.' && isalpha((unsigned char)line[1]);
+}
+
+/* Reads and compiles one entry ('=' at the start becomes 'return '). Leaves
+** the chunk (or error message, or the command line) alone on the stack
+** and returns its status, or LOAD_EOF / LOAD_SKIP / LOAD_COMMAND. */
 static int loadline(lua_State *L) {
-  int status;
+  int status, eq;
   lua_settop(L, 0);
   switch (pushline(L, 1)) {
     case INPUT_EOF: return LOAD_EOF;
     case INPUT_INTR: return LOAD_SKIP;
     default: break;
   }
-  if ((status = addreturn(L)) != LUA_OK)
-    status = multiline(L);
+  if (is_command(lua_tostring(L, 1))) {
+    input_save(L, lua_tostring(L, 1));
+    return LOAD_COMMAND;
+  }
+  eq = lua_tostring(L, 1)[0] == '=';
+  if (eq) {
+    lua_pushfstring(L, "return %s", lua_tostring(L, 1) + 1);
+    lua_replace(L, 1);
+  }
+  if ((status = addreturn(L, eq)) != LUA_OK)
+    status = multiline(L, eq);
   if (status == LOAD_SKIP) {
     lua_settop(L, 0);
     return status;
@@ -845,17 +1153,56 @@ static int loadline(lua_State *L) {
   return status;
 }
 
-/* Prints the values on the stack with the global 'print'. */
+/* Shows the values on the stack with synclua.repl.show(width, ...), or
+** the global 'print' without the module; the first becomes the global
+** '_', the last result. */
 static void l_print(lua_State *L, const host *h) {
   int n = lua_gettop(L);
-  if (n > 0) {
-    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-    lua_getglobal(L, "print");
+  if (n == 0) return;
+  lua_pushvalue(L, 1);
+  lua_setglobal(L, "_");
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  if (push_repl_fn(L, "show")) {
     lua_insert(L, 1);
-    if (lua_pcall(L, n, 0, 0) != LUA_OK)
-      message(h, lua_pushfstring(L, "error calling 'print' (%s)",
-                                 lua_tostring(L, -1)));
+    lua_pushinteger(L, repl_width(L));
+    lua_insert(L, 2);
+    report(L, h, docall(L, n + 1, 0));
+    return;
   }
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK)
+    message(h, lua_pushfstring(L, "error calling 'print' (%s)",
+                               lua_tostring(L, -1)));
+}
+
+/* Runs the command line on the stack with synclua.repl.command(line,
+** width); returns 1 when it asks to leave the REPL. */
+static int run_command(lua_State *L, const host *h) {
+  int quit = 0;
+  if (!push_repl_fn(L, "command")) {
+    message(h, "REPL commands need the module synclua.repl");
+    return 0;
+  }
+  lua_insert(L, 1);                  /* function under the line */
+  lua_pushinteger(L, repl_width(L));
+  if (report(L, h, docall(L, 2, 1)) == LUA_OK) quit = lua_toboolean(L, -1);
+  lua_settop(L, 0);
+  return quit;
+}
+
+/* Loads synclua.repl (kept under REPL_KEY), lets it prepare the globals
+** (synclua.repl.start), and opens the line editor on a terminal. */
+static void repl_open(lua_State *L, const host *h) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "synclua.repl");
+  if (report(L, h, docall(L, 1, 1)) == LUA_OK)
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REPL_KEY);
+  if (push_repl_fn(L, "start")) {
+    lua_pushglobaltable(L);
+    report(L, h, docall(L, 1, 0));
+  }
+  editor_open(L, h);
 }
 
 /* The read-eval-print loop; Ctrl-C at the prompt discards the input. */
@@ -863,17 +1210,23 @@ static void doREPL(lua_State *L, host *h) {
   struct sigaction old;
   int status;
   h->interactive = 1;
+  repl_open(L, h);
   sigaction(SIGINT, NULL, &old);
   set_signal(SIGINT, on_prompt_interrupt);
   while ((status = loadline(L)) != LOAD_EOF) {
     if (status == LOAD_SKIP) continue;
+    if (status == LOAD_COMMAND) {
+      if (run_command(L, h)) break;
+      continue;
+    }
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) l_print(L, h);
     else report(L, h, status);
   }
   sigaction(SIGINT, &old, NULL);
   lua_settop(L, 0);
-  fputc('\n', stdout);
+  editor_end(L);
+  if (status == LOAD_EOF) fputc('\n', stdout);
   fflush(stdout);
   h->interactive = 0;
 }
