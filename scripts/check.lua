@@ -3,6 +3,9 @@
 -- the events by severity and type. Opens read-only; exit 1 on a problem.
 local synclua = require "synclua"
 local cmd = require "synclua.cmd"
+local pictures = require "synclua.pictures"
+
+local BUCKETS = 12
 
 local function span(log)
   local first = log:first{ order = "asc", raw = true }
@@ -17,6 +20,29 @@ local function counts(log, field, names)
     if n > 0 then out[#out + 1] = { name = name, count = n } end
   end
   return out
+end
+
+-- Events per time bucket across the span, counted through the timestamp
+-- index (nothing is loaded): { { label, value }, ... }, or nil when the
+-- span is one instant or its ends do not parse.
+local function activity(log, first, last)
+  local t0 = first and synclua.parse_rfc3339(first)
+  local t1 = last and synclua.parse_rfc3339(last)
+  if not t0 or not t1 or t1 <= t0 then return nil end
+  -- At most BUCKETS buckets, each a whole number of seconds long.
+  local second = 1000000000
+  t0 = t0 - t0 % second
+  local step = ((t1 - t0) // BUCKETS // second + 1) * second
+  local rows = {}
+  for i = 0, (t1 - t0) // step do
+    local from = t0 + i * step
+    local label = synclua.format_time(from, true)
+    rows[#rows + 1] = {
+      label = label:gsub("T", " "):gsub("Z$", ""),
+      value = log:count{ since = from, ["until"] = math.min(from + step - 1,
+                                                            t1) } }
+  end
+  return rows
 end
 
 -- Everything the check found, for text or JSON.
@@ -45,6 +71,7 @@ local function examine(log)
                      - times.unparsable,
                    other_forms = times.noncanonical,
                    unparsable = times.unparsable },
+    activity = activity(log, first, last),
     severities = counts(log, "severity", synclua.severities),
     event_types = counts(log, "event_type", synclua.event_types),
     problems = problems,
@@ -72,6 +99,11 @@ local function text(r)
     end
     if #parts > 0 then add("  by %s: %s", group[1], table.concat(parts, ", ")) end
   end
+  if r.activity then
+    add("  events over time:")
+    out[#out + 1] = (pictures.bars(r.activity, 30, { indent = "    " })
+                     :gsub("\n$", ""))
+  end
   return table.concat(out, "\n")
 end
 
@@ -88,7 +120,9 @@ return {
     for _, path in ipairs(cmd.db_paths(opts)) do
       local log <close> = cmd.open(path)
       local r = examine(log)
-      if opts.format == "json" then print(synclua.json_encode(r))
+      if opts.format == "json" then
+        r.activity = nil -- a picture's data: the counts above say it
+        print(synclua.json_encode(r))
       else print(text(r)) end
       if #r.problems > 0 then status = 1 end
     end

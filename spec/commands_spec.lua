@@ -53,6 +53,10 @@ describe("synclua check", function()
       "  integrity: ok",
       "  by severity: debug 1, info 1, error 1",
       "  by type: state_transition 1, batch_ingestion 1, sync_error 1",
+      "  events over time:",
+      "    2025-12-03 10:00:00  ##############################  1",
+      "    2025-12-03 10:00:01  ##############################  1",
+      "    2025-12-03 10:00:02  ##############################  1",
       "" }, "\n"), out)
     assert.equal("", err)
     assert.equal(0, status)
@@ -73,6 +77,10 @@ describe("synclua check", function()
       "  integrity: ok",
       "  by severity: debug 1, info 2, error 1",
       "  by type: state_transition 2, batch_ingestion 1, sync_error 1",
+      "  events over time:",
+      "    2025-12-03 10:00:00  ##############################  1",
+      "    2025-12-03 10:00:01  ##############################  1",
+      "    2025-12-03 10:00:02  ##############################  1",
       "" }, "\n"), out)
     assert.equal(1, status)
   end)
