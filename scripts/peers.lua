@@ -188,24 +188,7 @@ local function analyze(ctx)
            peers = out, selections = selections }
 end
 
-local function columns(rows, right)
-  local w = {}
-  for _, row in ipairs(rows) do
-    for i, cell in ipairs(row) do
-      w[i] = math.max(w[i] or 0, utf8.len(cell) or #cell)
-    end
-  end
-  local lines = {}
-  for r, row in ipairs(rows) do
-    local parts = {}
-    for i, cell in ipairs(row) do
-      local fill = (" "):rep(w[i] - (utf8.len(cell) or #cell))
-      parts[i] = right[i] and fill .. cell or cell .. fill
-    end
-    lines[r] = (table.concat(parts, "  "):gsub("%s+$", ""))
-  end
-  return lines
-end
+local columns = pictures.columns
 
 -- "phone 2, nas 1": the devices that considered a peer.
 local function from_text(from)

@@ -10,6 +10,7 @@
 -- disagrees with the formula.
 local synclua = require "synclua"
 local report = require "synclua.report"
+local pictures = require "synclua.pictures"
 
 -- Score terms, as Spacedrive adds them (state.rs:278-336), in f64 for the
 -- explanations; the totals shown are the formula's own f32 scores.
@@ -391,27 +392,7 @@ local function analyze(ctx)
   }
 end
 
--- A table of rows (lists of cells) with columns padded; `right` lists
--- the right-aligned columns.
-local function columns(rows, right)
-  local w = {}
-  for _, row in ipairs(rows) do
-    for i, cell in ipairs(row) do
-      w[i] = math.max(w[i] or 0, utf8.len(cell) or #cell)
-    end
-  end
-  local lines = {}
-  for r, row in ipairs(rows) do
-    local parts = {}
-    for i, cell in ipairs(row) do
-      local fill = (" "):rep(w[i] - (utf8.len(cell) or #cell))
-      parts[i] = right[i] and fill .. cell
-                 or (i < #row and cell .. fill or cell)
-    end
-    lines[r] = table.concat(parts, "  ")
-  end
-  return lines
-end
+local columns = pictures.columns
 
 -- "2025-12-01 06:05:19" for a stored timestamp.
 local function clock(timestamp)

@@ -187,3 +187,16 @@ describe("pictures.duration()", function()
                   pictures.duration((2 * 86400 + 3 * 3600) * S) })
   end)
 end)
+
+describe("pictures.columns()", function()
+  it("pads each column to its widest cell in characters, aligns the right "
+     .. "ones right, and leaves no trailing blanks", function()
+    assert.same({ "peer     score  note",
+                  "desktop  307.9  chosen",
+                  "phône      8.1" },
+                pictures.columns({ { "peer", "score", "note" },
+                                   { "desktop", "307.9", "chosen" },
+                                   { "phône", "8.1", "" } }, { [2] = true }))
+    assert.same({}, pictures.columns({}))
+  end)
+end)

@@ -395,4 +395,30 @@ function M.histogram(times, buckets, from, to, opts)
   return table.concat(out), counts
 end
 
+--- A table's lines: rows (lists of cells) with each column padded to its
+-- widest cell (counted in characters), two spaces between columns, the
+-- columns listed in `right` aligned right, no trailing blanks.
+-- @tparam table rows { { "peer", "online", ... }, ... }
+-- @tparam[opt] table right { [2] = true, ... }
+-- @treturn {string,...} lines
+function M.columns(rows, right)
+  right = right or {}
+  local w = {}
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do
+      w[i] = math.max(w[i] or 0, utf8.len(cell) or #cell)
+    end
+  end
+  local lines = {}
+  for r, row in ipairs(rows) do
+    local parts = {}
+    for i, cell in ipairs(row) do
+      local fill = (" "):rep(w[i] - (utf8.len(cell) or #cell))
+      parts[i] = right[i] and fill .. cell or cell .. fill
+    end
+    lines[r] = (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+  return lines
+end
+
 return M
