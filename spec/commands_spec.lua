@@ -4,20 +4,10 @@
 local support = dofile("spec/fixtures/support.lua")
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
--- The commands run in scratch folders, so the program needs a full path.
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
+local EXE = support.EXE
 
--- Run `synclua ARGS`; returns stdout, stderr and the exit status.
-local function synclua(dir, args)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_DB= %s %s </dev/null"
-                                    .. " >%s 2>%s")
-    :format(quote(dir), quote(EXE), args, quote(out),
-            quote(err)))
-  return support.slurp(out), support.slurp(err), ok and 0 or status
-end
+-- Run `synclua ARGS` in dir; stdout, stderr and the exit status.
+local synclua = support.synclua
 
 -- A store made by the sqlite3 tool with the given rows.
 local function store_with(dir, rows)
@@ -205,7 +195,7 @@ end)
 
 describe("synclua --list", function()
   it("lists the bundled commands with their descriptions", function()
-    local out = support.capture(quote(BIN) .. " --list")
+    local out = support.capture(quote(EXE) .. " --list")
     -- Exactly as the scripts declare themselves.
     assert.equal(table.concat({
       "check       Check that a sync.db is sound and its timestamps readable",

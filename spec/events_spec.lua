@@ -13,32 +13,19 @@ local support = dofile("spec/fixtures/support.lua")
 local synclua = require "synclua"
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
 local GOLDEN = "spec/golden/events/"
 
 -- The clock every run sees, so "Generated:" and "--since" are fixed.
 local NOW = "2025-12-04T00:00:00.123456789Z"
 
--- Run `synclua events ARGS` in dir; returns stdout, stderr, exit status.
+-- Run `synclua events ARGS` in dir (with extra environment `env`).
 local function events(dir, args, env)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_DB= SYNCLUA_NOW=%s "
-    .. "%s %s events %s </dev/null >%s 2>%s"):format(quote(dir),
-      quote(NOW), env or "", quote(EXE), args, quote(out), quote(err)))
-  return support.slurp(out), support.slurp(err), ok and 0 or status
+  return support.synclua(dir, "events " .. args,
+                         "SYNCLUA_NOW=" .. quote(NOW) .. " " .. (env or ""))
 end
 
 local function golden(name, actual)
-  local path = GOLDEN .. name
-  if os.getenv("SYNCLUA_UPDATE_GOLDEN") == "1" then
-    support.spit(path, actual)
-  end
-  local want = support.slurp(path)
-  assert(want, "no golden file " .. path
-               .. " (write it with SYNCLUA_UPDATE_GOLDEN=1, then check it)")
-  assert.equal(want, actual)
+  assert.equal(support.golden(GOLDEN .. name, actual), actual)
 end
 
 local DEV = "2f1a8f8e-0c3b-4d52-9d0e-5b1c2a3d4e5f"  -- support's default
@@ -186,7 +173,7 @@ describe("synclua events", function()
         events(dir, "-f " .. f .. " --with-device")
       end
       assert.equal(before, support.slurp(dir .. "/sync.db"))
-      assert.equal("stderr stdout sync.db", support.listing(dir))
+      assert.equal("sync.db", support.listing(dir))
     end)
   end)
 
@@ -258,8 +245,9 @@ describe("synclua events", function()
     rows[4].summary = rows[4].summary:gsub("\r\n", "\r|\n")
     store_with(dir, rows)
     local sql = events(dir, "-f sql --limit 100")
-    local out = support.capture(("cd %s && sqlite3 new.db < %s 2>&1")
-      :format(quote(dir), quote(dir .. "/stdout")))
+    support.spit(dir .. "/export.sql", sql)
+    local out = support.capture(("cd %s && sqlite3 new.db < export.sql 2>&1")
+      :format(quote(dir)))
     assert.equal("", out)
     assert.equal("8\n", support.sqlite(dir .. "/new.db",
                                        "SELECT count(*) FROM sync_event_log"))
@@ -276,7 +264,7 @@ describe("synclua events", function()
     local inserts = select(2, sql:gsub("\nINSERT INTO sync_event_log ", ""))
     assert.equal(8, inserts)
     -- Into a store that already has the table: the rows are added.
-    support.capture(("cd %s && sqlite3 sync.db < stdout"):format(quote(dir)))
+    support.capture(("cd %s && sqlite3 sync.db < export.sql"):format(quote(dir)))
     assert.equal("16\n", support.sqlite(dir .. "/sync.db",
                                         "SELECT count(*) FROM sync_event_log"))
   end)

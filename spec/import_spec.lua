@@ -9,20 +9,14 @@ local synclua = require "synclua"
 local importer = require "synclua.importer"
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
+local EXE = support.EXE
 
 -- The clock every run sees, so the SQL export's "Generated:" is fixed.
 local NOW = "2025-12-04T00:00:00.123456789Z"
 
 -- Run `synclua ARGS` in dir; returns stdout, stderr, exit status.
 local function run(dir, args)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_DB= SYNCLUA_NOW=%s "
-    .. "%s %s </dev/null >%s 2>%s"):format(quote(dir), quote(NOW),
-      quote(EXE), args, quote(out), quote(err)))
-  return support.slurp(out), support.slurp(err), ok and 0 or status
+  return support.synclua(dir, args, "SYNCLUA_NOW=" .. quote(NOW))
 end
 
 -- `synclua events ARGS -o FILE` in dir; the file's bytes.

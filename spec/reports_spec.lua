@@ -20,30 +20,17 @@ local support = dofile("spec/fixtures/support.lua")
 local synclua = require "synclua"
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
+local EXE = support.EXE
 local GOLDEN = "spec/golden/reports/"
 
 -- Run `synclua ARGS` in dir; returns stdout, stderr and the exit status.
 local function run(dir, args)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_DB= SYNCLUA_UNICODE=0 "
-    .. "SYNCLUA_NOW=2025-12-04T00:00:00Z XDG_CACHE_HOME=%s %s %s </dev/null "
-    .. ">%s 2>%s"):format(quote(dir), quote(dir .. "/cache"), quote(EXE),
-                          args, quote(out), quote(err)))
-  return support.slurp(out), support.slurp(err), ok and 0 or status
+  return support.synclua(dir, args, "SYNCLUA_UNICODE=0 "
+    .. "SYNCLUA_NOW=2025-12-04T00:00:00Z XDG_CACHE_HOME=" .. quote(dir .. "/cache"))
 end
 
 local function golden(name, actual)
-  local path = GOLDEN .. name
-  if os.getenv("SYNCLUA_UPDATE_GOLDEN") == "1" then
-    support.spit(path, actual)
-  end
-  local want = support.slurp(path)
-  assert(want, "no golden file " .. path
-               .. " (write it with SYNCLUA_UPDATE_GOLDEN=1, then check it)")
-  assert.equal(want, actual)
+  assert.equal(support.golden(GOLDEN .. name, actual), actual)
 end
 
 local function kinds(r)

@@ -7,27 +7,14 @@ local support = dofile("spec/fixtures/support.lua")
 local synclua = require "synclua"
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
 
 local SEC = 1000000000
 local DAY = 86400 * SEC
 local FAULTS = "slow_peer, buffer_overflow, stuck_dependencies, offline, "
                .. "failed_session, peer_drop"
 
--- Run `synclua ARGS` in `dir` with extra environment `env` (a string of
--- VAR=value words); returns stdout, stderr and the exit status.
-local function synclua_run(dir, args, env)
-  local out, err = dir .. "/.stdout", dir .. "/.stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_DB= %s %s %s </dev/null"
-                                    .. " >%s 2>%s")
-    :format(quote(dir), env or "", quote(EXE), args, quote(out), quote(err)))
-  local o, e = support.slurp(out), support.slurp(err)
-  os.remove(out)
-  os.remove(err)
-  return o, e, ok and 0 or status
-end
+-- Run `synclua ARGS` in `dir` with extra environment `env`.
+local synclua_run = support.synclua
 
 -- Simulate into dir/NAME; returns the manifest.
 local function simulate(dir, name, args)

@@ -4,17 +4,12 @@ local support = dofile("spec/fixtures/support.lua")
 local synclua = require "synclua"
 local quote = support.quote
 
-local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
-local EXE = BIN:sub(1, 1) == "/" and BIN
-            or support.capture("pwd"):gsub("\n$", "") .. "/" .. BIN
+local EXE = support.EXE
 
--- Run `synclua ARGS` in dir; stdout, stderr, exit status.
+-- Run `synclua timeline ARGS` in dir; stdout, stderr, exit status.
 local function synclua_run(dir, args)
-  local out, err = dir .. "/stdout", dir .. "/stderr"
-  local ok, _, status = os.execute(("cd %s && SYNCLUA_NOW=2025-12-02T00:00:00Z"
-    .. " %s timeline %s </dev/null >%s 2>%s"):format(quote(dir), quote(EXE), args,
-                                           quote(out), quote(err)))
-  return support.slurp(out), support.slurp(err), ok and 0 or status
+  return support.synclua(dir, "timeline " .. args,
+                         "SYNCLUA_NOW=2025-12-02T00:00:00Z")
 end
 
 local function lines(text)
