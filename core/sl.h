@@ -262,6 +262,11 @@ int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
 
 /* ------------------------------------------------------------------ store */
 
+/* Spacedrive's DDL for the table and its five indexes, as it runs them
+** (CREATE ... IF NOT EXISTS, one statement a line): what an SQL export
+** carries so that it imports into an empty database. Static text. */
+const char *sl_spacedrive_ddl(void);
+
 typedef struct sl_store sl_store;
 typedef struct sl_cursor sl_cursor;
 

@@ -16,41 +16,48 @@
 /* Spacedrive's DDL (peer_log.rs): the table, then its five indexes and our
 ** own for the query patterns synclua serves: newest first by severity, by
 ** type, by peer. */
-const char sli_schema_sql[] =
-  "CREATE TABLE IF NOT EXISTS sync_event_log (\n"
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-  "  timestamp TEXT NOT NULL,\n"
-  "  device_id TEXT NOT NULL,\n"
-  "  event_type TEXT NOT NULL,\n"
-  "  category TEXT NOT NULL,\n"
-  "  severity TEXT NOT NULL,\n"
-  "  summary TEXT NOT NULL,\n"
-  "  details TEXT,\n"
-  "  correlation_id TEXT,\n"
-  "  peer_device_id TEXT,\n"
-  "  model_types TEXT,\n"
-  "  record_count INTEGER,\n"
-  "  duration_ms INTEGER\n"
-  ");\n";
+#define TABLE_DDL \
+  "CREATE TABLE IF NOT EXISTS sync_event_log (\n" \
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n" \
+  "  timestamp TEXT NOT NULL,\n" \
+  "  device_id TEXT NOT NULL,\n" \
+  "  event_type TEXT NOT NULL,\n" \
+  "  category TEXT NOT NULL,\n" \
+  "  severity TEXT NOT NULL,\n" \
+  "  summary TEXT NOT NULL,\n" \
+  "  details TEXT,\n" \
+  "  correlation_id TEXT,\n" \
+  "  peer_device_id TEXT,\n" \
+  "  model_types TEXT,\n" \
+  "  record_count INTEGER,\n" \
+  "  duration_ms INTEGER\n" \
+  ");\n"
+
+#define SPACEDRIVE_INDEXES \
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp" \
+  " ON sync_event_log(timestamp);\n" \
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_device" \
+  " ON sync_event_log(device_id);\n" \
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_type" \
+  " ON sync_event_log(event_type);\n" \
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_correlation" \
+  " ON sync_event_log(correlation_id);\n" \
+  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer" \
+  " ON sync_event_log(peer_device_id);\n"
+
+const char sli_schema_sql[] = TABLE_DDL;
 
 /* The indexes go on once the table is known to have every column. */
 const char sli_index_sql[] =
-  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp"
-  " ON sync_event_log(timestamp);\n"
-  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_device"
-  " ON sync_event_log(device_id);\n"
-  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_type"
-  " ON sync_event_log(event_type);\n"
-  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_correlation"
-  " ON sync_event_log(correlation_id);\n"
-  "CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer"
-  " ON sync_event_log(peer_device_id);\n"
+  SPACEDRIVE_INDEXES
   "CREATE INDEX IF NOT EXISTS idx_sync_event_log_severity_time"
   " ON sync_event_log(severity, timestamp);\n"
   "CREATE INDEX IF NOT EXISTS idx_sync_event_log_type_time"
   " ON sync_event_log(event_type, timestamp);\n"
   "CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer_time"
   " ON sync_event_log(peer_device_id, timestamp);\n";
+
+const char *sl_spacedrive_ddl(void) { return TABLE_DDL SPACEDRIVE_INDEXES; }
 
 static const char *const columns[] = {
   "id", "timestamp", "device_id", "event_type", "category", "severity",

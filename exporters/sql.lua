@@ -13,29 +13,9 @@ local ndjson = require "exporters.ndjson"
 
 local M = {}
 
---- Spacedrive's DDL (peer_log.rs): the table, then its five indexes.
-M.schema = [[
-CREATE TABLE IF NOT EXISTS sync_event_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  timestamp TEXT NOT NULL,
-  device_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  category TEXT NOT NULL,
-  severity TEXT NOT NULL,
-  summary TEXT NOT NULL,
-  details TEXT,
-  correlation_id TEXT,
-  peer_device_id TEXT,
-  model_types TEXT,
-  record_count INTEGER,
-  duration_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp ON sync_event_log(timestamp);
-CREATE INDEX IF NOT EXISTS idx_sync_event_log_device ON sync_event_log(device_id);
-CREATE INDEX IF NOT EXISTS idx_sync_event_log_type ON sync_event_log(event_type);
-CREATE INDEX IF NOT EXISTS idx_sync_event_log_correlation ON sync_event_log(correlation_id);
-CREATE INDEX IF NOT EXISTS idx_sync_event_log_peer ON sync_event_log(peer_device_id);
-]]
+--- Spacedrive's DDL (peer_log.rs): the table, then its five indexes, as
+-- the core creates them.
+M.schema = synclua.spacedrive_ddl()
 
 --- The render format rows come in for `write` (each ends its own line).
 M.render, M.separator = "sql", ""

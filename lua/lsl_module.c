@@ -147,6 +147,12 @@ static int l_json_encode(lua_State *L) {
   return 1;
 }
 
+/* spacedrive_ddl() -> Spacedrive's CREATE TABLE and five CREATE INDEX */
+static int l_spacedrive_ddl(lua_State *L) {
+  lua_pushstring(L, sl_spacedrive_ddl());
+  return 1;
+}
+
 /* array([t]) -> t, marked to encode as a JSON array even when empty */
 static int l_array(lua_State *L) {
   if (lua_isnoneornil(L, 1)) lua_newtable(L);
@@ -179,6 +185,7 @@ static const luaL_Reg module_fns[] = {
   {"json_decode", l_json_decode},
   {"json_encode", l_json_encode},
   {"array", l_array},
+  {"spacedrive_ddl", l_spacedrive_ddl},
   {NULL, NULL}};
 
 int luaopen_synclua_core(lua_State *L) {

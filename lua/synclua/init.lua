@@ -80,6 +80,9 @@ M.json_encode = core.json_encode
 -- encodes as [] when empty. Decoded arrays carry the same mark.
 M.array = core.array
 
+--- Spacedrive's DDL: the table and its five indexes, one statement a line.
+M.spacedrive_ddl = core.spacedrive_ddl
+
 --- The JSON null in decoded details (the same value as cjson.null).
 M.null = core.null
 

@@ -857,6 +857,8 @@ local TOPICS = {
     .. "  One event as an export writes it (json, sql, markdown, ndjson, "
     .. "csv).\n",
   null = "synclua.null\n  JSON null in decoded details.\n",
+  spacedrive_ddl = "synclua.spacedrive_ddl() -> text\n  Spacedrive's "
+    .. "CREATE TABLE and its five CREATE INDEX, one a line.\n",
   event_types = "synclua.event_types\n  " .. type_list() .. "\n",
   categories = "synclua.categories\n  "
     .. table.concat(synclua.categories, " ") .. "\n",
