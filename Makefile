@@ -7,7 +7,7 @@ PREFIX     ?= /usr/local
 PKG_CONFIG ?= pkg-config
 LUA_PKG    ?= lua5.4
 EDIT_PKG   ?= libedit
-DEPS        = $(LUA_PKG) sqlite3 uuid
+DEPS        = $(LUA_PKG) sqlite3 uuid libsodium
 
 ifneq ($(SANITIZE),)
 BUILD      ?= build/san
@@ -25,7 +25,7 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Icore -Ilua $(WARN) $(SANFLAGS) \
              -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CFLAGS)
-LDLIBS  = $(shell $(PKG_CONFIG) --libs sqlite3 uuid) -lpthread -lm
+LDLIBS  = $(shell $(PKG_CONFIG) --libs sqlite3 uuid libsodium) -lpthread -lm
 LUALIBS = $(shell $(PKG_CONFIG) --libs $(LUA_PKG))
 EDITLIBS = $(shell $(PKG_CONFIG) --libs $(EDIT_PKG))
 LDFLAGS += $(SANFLAGS)
@@ -96,7 +96,8 @@ check:
 
 # Debian packages for building and testing (run as root).
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
-  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted libedit-dev
+  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted libedit-dev \
+  libsodium-dev
 deps:
 	apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)
 

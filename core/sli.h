@@ -116,6 +116,20 @@ int sli_batches_tick(sli_batches *g, int64_t at, int only_realtime);
 int sli_batches_flush_all(sli_batches *g, int64_t at);
 size_t sli_batches_memory(sli_batches *g, size_t *keys);
 
+/* A protocol position {"timestamp":"<Z>","id":N} (sl_proto.c). */
+void sli_put_position(sl_buf *b, int64_t instant, int64_t id);
+
+/* Sockets (sl_net.c). An address is "HOST:PORT" or "[V6HOST]:PORT".
+** sli_listen binds and listens (port 0: the system picks) and writes the
+** bound address into `bound`; sli_connect connects within timeout_ms.
+** Both return a socket, or -1 with the reason in err. */
+int sli_listen(const char *address, char *bound, size_t boundsz,
+               char *err, size_t errsz);
+int sli_connect(const char *address, int timeout_ms, char *err,
+                size_t errsz);
+/* The other end of a connected socket as "HOST:PORT". */
+void sli_peer_name(int fd, char *out, size_t outsz);
+
 /* Copy a string with malloc; NULL in, NULL out. */
 char *sli_strdup(const char *s);
 

@@ -92,6 +92,10 @@ int lsl_cursor_open(lua_State *L, sl_store *store, int store_idx,
 sl_cursor *lsl_take_cursor(lua_State *L, int idx, int arg, int pos,
                            int *raw, int take);
 
+/* Register keys, messages, server and fetch (lsl_net.c) in the module
+** table at `module`. */
+void lsl_net_register(lua_State *L, int module);
+
 /* Register synclua.merge in the module table at `module`. */
 void lsl_merge_register(lua_State *L, int module);
 

@@ -200,10 +200,13 @@ describe("synclua --list", function()
     assert.equal(table.concat({
       "check       Check that a sync.db is sound and its timestamps readable",
       "events      Export events as Spacedrive does (json, sql, markdown), or as ndjson or csv",
+      "fetch       Ask peers for their logs and merge them into one timeline",
       "import      Load JSON and SQL exports of several devices into one store",
+      "keygen      Make a key for serve and fetch (one per library)",
       "lost_data   Did we lose data? Dropped updates, stuck records, forced full syncs, unfinished backfills",
       "peers       Peer-score report: each peer's candidacies, scores, latency and load over time",
       "prune       Delete events older than the retention period",
+      "serve       Answer peers' requests for this device's event log",
       "session     One session (correlation id) across devices: a timeline with duration bars",
       "simulate    Write a simulated multi-device library (one sync.db per device) from a seed",
       "timeline    Merge several devices' logs into one timeline, with their clocks corrected",

@@ -273,3 +273,61 @@ describe("synclua timeline", function()
     assert.equal("synclua timeline: lib/missing: no such file\n", err)
   end)
 end)
+
+describe("synclua.timeline.write()", function()
+  local timeline = require "synclua.timeline"
+  local dir
+  setup(function()
+    dir = support.tmpdir()
+    local _, ok = support.capture(("%s simulate --out %s/lib --devices 3 "
+      .. "--hours 3 --seed 5 >/dev/null 2>&1"):format(quote(EXE),
+                                                       quote(dir)))
+    assert.is_true(ok)
+  end)
+  teardown(function() support.rmdir(dir) end)
+
+  it("writes what synclua timeline writes, its stderr lines under a prefix",
+     function()
+    local t_out, t_err, t_status = synclua_run(dir, "--db lib/desktop "
+      .. "--db lib/laptop --db lib/phone --label lib/phone=phone -f sql "
+      .. "-o timeline.sql")
+    assert.equal(0, t_status)
+    support.spit(dir .. "/fetch.lua", [[
+      local synclua = require "synclua"
+      local timeline = require "synclua.timeline"
+      io.write(timeline.write{
+        paths = { "lib/desktop", "lib/laptop", "lib/phone" },
+        labels = { { key = "lib/phone", value = "phone" } },
+        format = "sql", filter = { order = "asc" }, output = "fetch.sql",
+        now = synclua.parse_time("2025-12-02T00:00:00Z"),
+        prefix = "synclua fetch" }, "\n")
+    ]])
+    local out, err, status = support.synclua(dir, "fetch.lua")
+    assert.equal(0, status)
+    local count = assert(t_out:match("^Exported (%d+) events to timeline%.sql\n$"))
+    assert.equal(count .. "\n", out)
+    assert.truthy(err:find("^synclua fetch: clock offsets "), err)
+    assert.equal((t_err:gsub("synclua timeline: ", "synclua fetch: ")), err)
+    assert.equal(support.slurp(dir .. "/timeline.sql"),
+                 support.slurp(dir .. "/fetch.sql"))
+  end)
+
+  it("raises the command's failures and refuses misuse", function()
+    local e = support.error_of(timeline.write, { paths = { dir .. "/lib/desktop" },
+                                                 format = "xml" })
+    assert.equal("invalid", e.code)
+    assert.equal("Unknown format: xml. Use text, json, ndjson, csv, sql or "
+                 .. "markdown", e.message)
+    e = support.error_of(timeline.write, { paths = { dir .. "/nowhere.db" } })
+    assert.equal("notfound", e.code)
+    assert.equal("bad argument #1 to 'write' (table expected, got nil)",
+                 support.error_of(timeline.write))
+    assert.equal("bad argument #1 to 'write' (paths: non-empty list of "
+                 .. "strings expected)",
+                 support.error_of(timeline.write, { paths = {} }))
+    assert.equal("bad argument #1 to 'write' (order: 'asc' or 'desc' "
+                 .. "expected, got up)",
+                 support.error_of(timeline.write, { paths = { "a" },
+                                                    order = "up" }))
+  end)
+end)

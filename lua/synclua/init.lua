@@ -102,6 +102,44 @@ M.event_types = core.event_types
 M.categories = core.categories
 M.severities = core.severities
 
+--- The network protocol (EventLogRequest / EventLogResponse, `synclua
+-- serve` and `fetch`): keys, messages, a server and the fetcher.
+-- `keygen()` returns a fresh key as 64 hex digits; `write_key([path])`
+-- writes one (a new file of mode 0600, or stdout); `read_key(path)` the
+-- 32 bytes of a key file (nil, message, code if it is missing, malformed
+-- or readable by others); `library_id(key)` the library id a key stands
+-- for when none is given.
+M.keygen = core.keygen
+M.write_key = core.write_key
+M.read_key = core.read_key
+M.library_id = core.library_id
+
+--- `encode_request{ library_id, requesting_device, since, event_types,
+-- correlation_id, limit, before, before_id }` gives the JSON bytes of an
+-- EventLogRequest as Spacedrive sends it; `decode_message(json)` reads a
+-- request or a response into a table (`kind` names the variant), or
+-- returns nil and a message naming the field that is wrong.
+M.encode_request = core.encode_request
+M.decode_message = core.decode_message
+
+--- `server{ db, listen = "HOST:PORT", key, library, device, max_clients,
+-- max_events, handshake_timeout, timeout, idle_timeout, quiet }` opens a
+-- store and listens (port 0 picks a free one): `srv:address()`,
+-- `srv:library_id()`, `srv:device_id()`, and `srv:run()`, which serves
+-- until SIGINT or SIGTERM.
+M.server = core.server
+
+--- `fetch{ peers = { "HOST:PORT", ... }, stores = { Store, ... }, key,
+-- library_id, requesting_device, since, event_types, correlation_id,
+-- limit, handshake_timeout, timeout }` asks every peer at once and stores
+-- each one's events in its store; returns one record per peer: `{ peer,
+-- ok, device, received, inserted, pages, capped, unknown_event_types }` or
+-- `{ peer, ok = false, error, code }`.
+M.fetch = core.fetch
+
+--- Events in one response at most (a larger limit pages).
+M.max_events = core.max_events
+
 M.version = core.version
 
 return M

@@ -859,6 +859,27 @@ local TOPICS = {
   null = "synclua.null\n  JSON null in decoded details.\n",
   spacedrive_ddl = "synclua.spacedrive_ddl() -> text\n  Spacedrive's "
     .. "CREATE TABLE and its five CREATE INDEX, one a line.\n",
+  keygen = "synclua.keygen() -> hex\n  A fresh library key: 64 hex "
+    .. "digits (synclua keygen writes one to a file).\n",
+  write_key = "synclua.write_key([path]) -> true | nil, message, code\n"
+    .. "  A fresh key into a new file of mode 0600, or onto stdout.\n",
+  read_key = "synclua.read_key(path) -> key | nil, message, code\n"
+    .. "  The 32 bytes of a key file (refused if others can read it).\n",
+  library_id = "synclua.library_id(key) -> uuid\n  The library id a key "
+    .. "stands for when none is given.\n",
+  encode_request = "synclua.encode_request{ library_id, requesting_device, "
+    .. "since, event_types,\n  correlation_id, limit } -> json\n  An "
+    .. "EventLogRequest as Spacedrive sends it.\n",
+  decode_message = "synclua.decode_message(json) -> message | nil, "
+    .. "message\n  An EventLogRequest or EventLogResponse as a table "
+    .. "(kind names which).\n",
+  server = "synclua.server{ db, listen, key [, library, device, ...] } -> "
+    .. "server | nil, message\n  Answers EventLogRequests: "
+    .. "srv:address(), srv:run() (until SIGINT/SIGTERM).\n",
+  fetch = "synclua.fetch{ peers, stores, key, library_id, "
+    .. "requesting_device [, since,\n  event_types, correlation_id, limit] "
+    .. "} -> results\n  Asks every peer at once; each one's events go "
+    .. "into its store.\n",
   event_types = "synclua.event_types\n  " .. type_list() .. "\n",
   categories = "synclua.categories\n  "
     .. table.concat(synclua.categories, " ") .. "\n",

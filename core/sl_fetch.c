@@ -1,0 +1,199 @@
+/*
+** sl_fetch.c -- the cross-device fetcher Spacedrive's code leaves for
+** later: one thread per peer, each connecting, proving the key, sending
+** the EventLogRequest and paging through responses a cap cut short, its
+** events stored as they arrive. A peer that is down, slow, holds another
+** key or sends garbage fails alone, with the reason on its record.
+*/
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sli.h"
+
+typedef struct job {
+  sl_fetch_peer       *peer;
+  const sl_request    *req;
+  const unsigned char *key;
+  const sl_timeouts   *t;
+  pthread_t            tid;
+  int                  started;
+} job;
+
+static int fail(sl_fetch_peer *p, int status, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+static int fail(sl_fetch_peer *p, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+  va_end(ap);
+  p->status = status;
+  return status;
+}
+
+/* Keep the peer's list of names it did not know (first response). */
+static void note_unknown(sl_fetch_peer *p, const sl_response *res) {
+  size_t at = 0;
+  if (p->pages > 1) return;
+  for (size_t i = 0; i < res->n_unknown_event_types; i++) {
+    int n = snprintf(p->unknown_event_types + at,
+                     sizeof p->unknown_event_types - at, "%s%s",
+                     i ? "," : "", res->unknown_event_types[i]);
+    if (n < 0 || (size_t)n >= sizeof p->unknown_event_types - at) break;
+    at += (size_t)n;
+  }
+}
+
+/* Store one response's events; SL_OK or the failure recorded on p. */
+static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
+  sl_event *evs = NULL;
+  size_t n = 0, inserted = 0;
+  sl_buf arena = {0};
+  char err[200];
+  int rc;
+  if (res->events->length > asked)
+    return fail(p, SL_INVALID, "sent %zu events when %" PRIu32 " were asked "
+                "for", res->events->length, asked);
+  rc = sl_response_events(res->events, &evs, &n, &arena, err, sizeof err);
+  if (rc != SL_OK) {
+    sl_buf_free(&arena);
+    return fail(p, rc, "sent a response that cannot be stored: %s", err);
+  }
+  rc = sl_store_insert(p->dest, evs, n, 1, &inserted, NULL);
+  if (rc != SL_OK)
+    fail(p, rc, "%s", sl_store_errmsg(p->dest));
+  free(evs);
+  sl_buf_free(&arena);
+  p->received += (int64_t)n;
+  p->inserted += inserted;
+  return rc;
+}
+
+static void fetch_one(job *j) {
+  sl_fetch_peer *p = j->peer;
+  sl_channel *ch = NULL;
+  sl_buf out = {0}, in = {0};
+  sl_request r = *j->req;
+  char err[256];
+  int rc;
+  int fd = sli_connect(p->address, j->t->handshake_ms > 0 ?
+                       j->t->handshake_ms : 5000, err, sizeof err);
+  if (fd < 0) {
+    fail(p, SL_IOERR, "%s", err);
+    return;
+  }
+  rc = sl_channel_client(fd, j->key, j->t, &ch, err, sizeof err);
+  if (rc != SL_OK) {
+    fail(p, rc, "%s", err);
+    close(fd);
+    return;
+  }
+  for (;;) {
+    sl_message m;
+    sl_buf_reset(&out);
+    sl_request_write(&out, &r);
+    if (out.oom) { fail(p, SL_NOMEM, "out of memory"); break; }
+    rc = sl_channel_send(ch, out.data, out.len);
+    if (rc == SL_OK) rc = sl_channel_recv(ch, &in, SL_MAX_FRAME);
+    if (rc == SL_DONE) {
+      fail(p, SL_INVALID, "closed the connection without answering (it "
+           "refused the request: another library?)");
+      break;
+    }
+    if (rc != SL_OK) {
+      fail(p, rc, "%s", sl_channel_errmsg(ch));
+      break;
+    }
+    rc = sl_message_parse(in.data ? in.data : "", in.len, &m, err, sizeof err);
+    if (rc == SL_OK && m.kind != SL_MSG_RESPONSE) {
+      snprintf(err, sizeof err, "expected an EventLogResponse, got an "
+               "EventLogRequest");
+      rc = SL_INVALID;
+    }
+    if (rc == SL_OK && strcmp(m.response.library_id, r.library_id) != 0) {
+      snprintf(err, sizeof err, "answered for library %s, not %s",
+               m.response.library_id, r.library_id);
+      rc = SL_INVALID;
+    }
+    if (rc != SL_OK) {
+      fail(p, rc, "sent garbage: %s", err);
+      sl_message_clear(&m);
+      break;
+    }
+    p->pages++;
+    memcpy(p->responding_device, m.response.responding_device,
+           SL_UUID_BUFSZ);
+    note_unknown(p, &m.response);
+    rc = take(p, &m.response, r.limit);
+    int more = rc == SL_OK && m.response.has_next &&
+               p->received < (int64_t)j->req->limit;
+    if (more) {
+      p->capped = 1;
+      /* Each page must start strictly older than the last, or a broken
+      ** peer could keep us paging forever. */
+      if (m.response.events->length == 0 ||
+          (r.has_before &&
+           (m.response.next > r.before ||
+            (m.response.next == r.before && m.response.next_id >= r.before_id)))) {
+        fail(p, SL_INVALID, "sent garbage: its \"next\" position does not "
+             "move on");
+        more = 0;
+      }
+      r.has_before = 1;
+      r.before = m.response.next;
+      r.before_id = m.response.next_id;
+      r.limit = j->req->limit - (uint32_t)p->received;
+    }
+    sl_message_clear(&m);
+    if (!more) break;
+  }
+  sl_buf_free(&out);
+  sl_buf_free(&in);
+  sl_channel_free(ch);
+  close(fd);
+}
+
+static void *fetch_main(void *arg) {
+  fetch_one(arg);
+  return NULL;
+}
+
+int sl_fetch(sl_fetch_peer *peers, size_t n, const sl_request *req,
+             const unsigned char key[SL_KEY_BYTES], const sl_timeouts *t) {
+  sl_timeouts none = {0, 0, 0};
+  job *jobs = calloc(n ? n : 1, sizeof *jobs);
+  int rc = SL_OK;
+  if (!jobs) return SL_NOMEM;
+  if (!t) t = &none;
+  for (size_t i = 0; i < n; i++) {
+    sl_fetch_peer *p = &peers[i];
+    p->status = SL_OK;
+    p->errmsg[0] = p->responding_device[0] = p->unknown_event_types[0] = 0;
+    p->received = 0;
+    p->inserted = 0;
+    p->pages = p->capped = 0;
+    jobs[i] = (job){p, req, key, t, 0, 0};
+    if (!p->dest) {
+      fail(p, SL_MISUSE, "no store to keep its events in");
+      continue;
+    }
+    if (pthread_create(&jobs[i].tid, NULL, fetch_main, &jobs[i]) == 0)
+      jobs[i].started = 1;
+    else
+      fail(p, SL_ERROR, "cannot start a thread");
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (jobs[i].started) pthread_join(jobs[i].tid, NULL);
+    if (peers[i].status != SL_OK && rc == SL_OK) rc = peers[i].status;
+  }
+  free(jobs);
+  return rc;
+}

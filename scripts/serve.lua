@@ -1,0 +1,85 @@
+-- synclua serve: answer other devices' EventLogRequests for this device's
+-- log, over TCP, inside a channel only holders of the library's key can
+-- open (core/sl_channel.c). Reads the store read-only, except for one
+-- event per request served; stops cleanly on Ctrl-C or SIGTERM.
+local synclua = require "synclua"
+local cmd = require "synclua.cmd"
+local runner = require "synclua.runner"
+local filter_args = require "synclua.filter_args"
+
+local function seconds(option, value)
+  local n = tonumber(value)
+  if not n or n <= 0 or n > 86400 then
+    filter_args.invalid(("%s: a number of seconds from 0 to 86400 expected, "
+      .. "got '%s'"):format(option, value))
+  end
+  return n
+end
+
+local function uuid_option(option, value)
+  if value == nil then return nil end
+  return filter_args.uuid(value) or filter_args.invalid(
+    ("%s: not a UUID: %s"):format(option, value))
+end
+
+return {
+  name = "serve",
+  description = "Answer peers' requests for this device's event log",
+  epilog = "Listens on loopback unless told otherwise. Each request is "
+    .. "answered with this\ndevice's events, newest first, at most "
+    .. synclua.max_events .. " a response (the client pages),\nand logged "
+    .. "as a backfill_request_received event (model type sync_event_log).\n"
+    .. "The library id defaults to the one the key stands for (synclua "
+    .. "keygen says it).",
+  args = {
+    { "--db", metavar = "PATH",
+      help = "the sync.db or library folder to serve (default $SYNCLUA_DB, "
+        .. "then ./sync.db)" },
+    { "--listen", metavar = "HOST:PORT", default = "127.0.0.1:7373",
+      help = "where to listen (port 0: any free port)" },
+    { "--key-file", metavar = "FILE", required = true,
+      help = "the library's key (synclua keygen)" },
+    { "--library", metavar = "UUID",
+      help = "the library id requests must name (default: the key's)" },
+    { "--device", metavar = "UUID",
+      help = "this device's id (default: the device of the newest event)" },
+    { "--max-clients", metavar = "N", type = "integer", default = 64,
+      help = "connections served at once; more are refused" },
+    { "--max-events", metavar = "N", type = "integer",
+      default = synclua.max_events,
+      help = "events in one response at most (the client pages)" },
+    { "--timeout", metavar = "SECONDS", default = "10",
+      help = "for the handshake and for each read or write" },
+    { "--idle-timeout", metavar = "SECONDS", default = "30",
+      help = "a connection may wait this long between requests" },
+    { "-q", "--quiet", flag = true, help = "no line per request on stderr" },
+  },
+  run = function(opts)
+    local io_timeout = seconds("--timeout", opts.timeout)
+    local idle = seconds("--idle-timeout", opts.idle_timeout)
+    if opts.max_clients < 1 or opts.max_clients > 4096 then
+      filter_args.invalid(("--max-clients: from 1 to 4096, got %d")
+        :format(opts.max_clients))
+    end
+    if opts.max_events < 1 or opts.max_events > synclua.max_events then
+      filter_args.invalid(("--max-events: from 1 to %d, got %d")
+        :format(synclua.max_events, opts.max_events))
+    end
+    local library = uuid_option("--library", opts.library)
+    local device = uuid_option("--device", opts.device)
+    local key = runner.check(synclua.read_key(opts.key_file))
+    local path = cmd.db_paths({ db = { opts.db } })[1]
+    local srv <close> = runner.check(synclua.server{
+      db = path, listen = opts.listen, key = key, library = library,
+      device = device, max_clients = opts.max_clients,
+      max_events = opts.max_events,
+      handshake_timeout = io_timeout, timeout = io_timeout,
+      idle_timeout = idle, quiet = opts.quiet })
+    io.stderr:write(("synclua serve: serving %s on %s (library %s, device "
+      .. "%s); Ctrl-C stops\n"):format(path, srv:address(), srv:library_id(),
+      srv:device_id()))
+    io.stderr:flush()
+    runner.check(srv:run())
+    io.stderr:write("synclua serve: stopped\n")
+  end,
+}
