@@ -52,7 +52,7 @@ HOST   = $(BUILD)/synclua
 # intermediates.
 .SECONDARY:
 
-.PHONY: all test check deps bench install uninstall clean
+.PHONY: all test check deps bench install uninstall clean fuzz fuzz-deps
 all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +104,44 @@ deps:
 bench: all $(BENCHES)
 	@sh bench/run $(BUILD)
 
+# `make fuzz`, a developer target (not part of `make test`, `make check` or
+# CI): the protocol's decoding surface (fuzz/fuzz_protocol.c) under
+# libFuzzer, ASan and UBSan for FUZZ_TIME seconds (`make fuzz
+# FUZZ_TIME=300`; FUZZ_ARGS adds libFuzzer flags, e.g. -jobs=4). The target
+# and the core are built with clang into build/fuzz/. fuzz/corpus/ and
+# fuzz/crashes/ are only read; new inputs go to build/fuzz/corpus/ and crash
+# artifacts to build/fuzz/. It needs clang and libFuzzer's runtime, which
+# `make fuzz-deps` installs (run as root): FUZZ_PACKAGES.
+FUZZ_PACKAGES = clang libclang-rt-14-dev
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_ARGS  ?=
+FUZZ_BUILD  = build/fuzz
+FUZZ_SAN    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -Icore $(WARN) $(FUZZ_SAN) \
+              -O1 -g -MMD -MP $(shell $(PKG_CONFIG) --cflags sqlite3 uuid libsodium)
+FUZZ_OBJ    = $(CORE_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
+              $(FUZZ_BUILD)/obj/fuzz/fuzz_protocol.o \
+              $(FUZZ_BUILD)/obj/fuzz/protocol_check.o
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_protocol: $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz: $(FUZZ_BUILD)/fuzz_protocol
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_protocol -max_total_time=$(FUZZ_TIME) \
+	  -print_final_stats=1 -dict=fuzz/protocol.dict \
+	  -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_ARGS) \
+	  $(FUZZ_BUILD)/corpus fuzz/corpus fuzz/crashes
+
+fuzz-deps:
+	apt-get install -y --no-install-recommends $(FUZZ_PACKAGES)
+
 LUADIR   = $(PREFIX)/share/lua/5.4
 LUACDIR  = $(PREFIX)/lib/lua/5.4
 DATADIR  = $(PREFIX)/share/synclua
@@ -134,3 +172,4 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -766,7 +766,8 @@ typedef struct sl_framer {
 void sl_framer_init(sl_framer *f, size_t max_frame);
 /* Take bytes until a frame is whole (*used says how many were taken;
 ** f->ready then set, the JSON in f->frame) or the bytes run out. SL_OK,
-** SL_NOMEM, or SL_INVALID with the message for an oversized length. */
+** SL_NOMEM, or SL_INVALID with the message for an oversized length (and
+** again for any bytes pushed after it, until sl_framer_next). */
 int sl_framer_push(sl_framer *f, const unsigned char *bytes, size_t n,
                    size_t *used, char *err, size_t errsz);
 /* Forget the frame just read and wait for the next one. */

@@ -67,6 +67,13 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
     sl_buf_free(&arena);
     return fail(p, rc, "sent a response that cannot be stored: %s", err);
   }
+  /* Responses come newest first; stored oldest first, events of the same
+  ** instant keep their order through the ids they are given here. */
+  for (size_t i = 0; i < n / 2; i++) {
+    sl_event t = evs[i];
+    evs[i] = evs[n - 1 - i];
+    evs[n - 1 - i] = t;
+  }
   rc = sl_store_insert(p->dest, evs, n, 1, &inserted, NULL);
   if (rc != SL_OK)
     fail(p, rc, "%s", sl_store_errmsg(p->dest));
@@ -87,7 +94,7 @@ static void fetch_one(job *j) {
   int fd = sli_connect(p->address, j->t->handshake_ms > 0 ?
                        j->t->handshake_ms : 5000, err, sizeof err);
   if (fd < 0) {
-    fail(p, SL_IOERR, "%s", err);
+    fail(p, fd == -2 ? SL_INVALID : SL_IOERR, "%s", err);
     return;
   }
   rc = sl_channel_client(fd, j->key, j->t, &ch, err, sizeof err);

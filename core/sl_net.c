@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -72,12 +73,15 @@ static void name_of(const struct sockaddr *sa, char *out, size_t outsz) {
   }
 }
 
-static struct addrinfo *resolve(const char *address, int passive, char *err,
-                                size_t errsz) {
+/* NULL with the message in err; *malformed set when the address is no
+** HOST:PORT (bad input, not the system failing). */
+static struct addrinfo *resolve(const char *address, int passive,
+                                int *malformed, char *err, size_t errsz) {
   char host[256], port[8];
   struct addrinfo hints, *res = NULL;
-  if (split(address, host, sizeof host, port, sizeof port, err, errsz))
-    return NULL;
+  *malformed = split(address, host, sizeof host, port, sizeof port, err,
+                     errsz) != 0;
+  if (*malformed) return NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -92,9 +96,10 @@ static struct addrinfo *resolve(const char *address, int passive, char *err,
 
 int sli_listen(const char *address, char *bound, size_t boundsz, char *err,
                size_t errsz) {
-  struct addrinfo *res = resolve(address, 1, err, errsz), *ai;
+  int malformed;
+  struct addrinfo *res = resolve(address, 1, &malformed, err, errsz), *ai;
   int fd = -1, one = 1;
-  if (!res) return -1;
+  if (!res) return malformed ? -2 : -1;
   snprintf(err, errsz, "address '%s': nothing to listen on", address);
   for (ai = res; ai; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -120,9 +125,10 @@ int sli_listen(const char *address, char *bound, size_t boundsz, char *err,
 
 int sli_connect(const char *address, int timeout_ms, char *err,
                 size_t errsz) {
-  struct addrinfo *res = resolve(address, 0, err, errsz), *ai;
+  int malformed;
+  struct addrinfo *res = resolve(address, 0, &malformed, err, errsz), *ai;
   int fd = -1, one = 1;
-  if (!res) return -1;
+  if (!res) return malformed ? -2 : -1;
   for (ai = res; ai; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                 ai->ai_protocol);

@@ -165,19 +165,20 @@ static int read_time(reader *r, const sl_json *v, const char *field,
 static int read_position(reader *r, const sl_json *v, const char *field,
                          int64_t *instant, int64_t *id) {
   static const char *const fields[] = {"timestamp", "id", NULL};
-  char name[32];
+  char name[64];
   int rc;
   if (!v || v->kind != SL_JSON_OBJECT)
     return refuse(r, field, "an object {\"timestamp\", \"id\"}", v);
-  if ((rc = check_members(r, v, fields)) != SL_OK) return rc;
-  snprintf(name, sizeof name, "%s.timestamp", field);
-  if ((rc = read_time(r, member(v, "timestamp"), name, instant)) != SL_OK)
-    return rc;
-  const sl_json *n = member(v, "id");
-  if (!n || n->kind != SL_JSON_INTEGER || n->integer < 0) {
-    snprintf(name, sizeof name, "%s.id", field);
-    return refuse(r, name, "a row id (a non-negative integer)", n);
-  }
+  /* Its members are named "<variant>.<field>.<member>" in messages. */
+  snprintf(name, sizeof name, "%s.%s", r->variant, field);
+  reader in = {name, r->err, r->errsz};
+  if ((rc = check_members(&in, v, fields)) != SL_OK) return rc;
+  const sl_json *t = member(v, "timestamp"), *n = member(v, "id");
+  if (!t) return refuse(&in, "timestamp", "missing (required)", NULL);
+  if ((rc = read_time(&in, t, "timestamp", instant)) != SL_OK) return rc;
+  if (!n) return refuse(&in, "id", "missing (required)", NULL);
+  if (n->kind != SL_JSON_INTEGER || n->integer < 0)
+    return refuse(&in, "id", "a row id (a non-negative integer)", n);
   *id = n->integer;
   return SL_OK;
 }
@@ -233,10 +234,15 @@ static int parse_request(reader *r, const sl_json *o, sl_request *req) {
   if (v->kind != SL_JSON_INTEGER || v->integer < 0 ||
       v->integer > (int64_t)UINT32_MAX) {
     if (v->kind == SL_JSON_INTEGER || v->kind == SL_JSON_FLOAT) {
+      /* Name the number given ("..., got -1"), as serde does. */
+      sl_buf num = {0};
+      if (v->kind == SL_JSON_INTEGER) put_i64(&num, v->integer);
+      else sl_json_write_double(&num, v->number);
       if (r->err && r->errsz)
         snprintf(r->err, r->errsz,
-                 "%s.limit: expected an integer from 0 to 4294967295",
-                 r->variant);
+                 "%s.limit: expected an integer from 0 to 4294967295, got %s",
+                 r->variant, num.data ? num.data : "a number");
+      sl_buf_free(&num);
       return SL_INVALID;
     }
     return refuse(r, "limit", "an integer from 0 to 4294967295", v);
@@ -263,7 +269,8 @@ static int parse_response(reader *r, sl_json *o, sl_response *res) {
                       res->responding_device)))
     return rc;
   for (size_t i = 0; i < o->length; i++) {
-    if (strcmp(o->keys[i], "events") != 0) continue;
+    if (o->key_lengths[i] != 6 || strcmp(o->keys[i], "events") != 0)
+      continue;
     if (o->items[i]->kind != SL_JSON_ARRAY)
       return refuse(r, "events", "an array of events", o->items[i]);
     /* Take the array out of the tree: the response owns it from now. */
@@ -313,9 +320,10 @@ int sl_message_parse(const char *json, size_t len, sl_message *out,
   }
   const char *variant = doc->keys[0];
   sl_json *body = doc->items[0];
-  if (strcmp(variant, "EventLogRequest") == 0) {
+  int whole = strlen(variant) == doc->key_lengths[0]; /* no NUL inside */
+  if (whole && strcmp(variant, "EventLogRequest") == 0) {
     out->kind = SL_MSG_REQUEST;
-  } else if (strcmp(variant, "EventLogResponse") == 0) {
+  } else if (whole && strcmp(variant, "EventLogResponse") == 0) {
     out->kind = SL_MSG_RESPONSE;
   } else {
     if (err && errsz)
@@ -525,16 +533,20 @@ int sl_framer_push(sl_framer *f, const unsigned char *bytes, size_t n,
       if (f->head_len < 4) continue;
       f->need = (uint32_t)f->head[0] << 24 | (uint32_t)f->head[1] << 16 |
                 (uint32_t)f->head[2] << 8 | f->head[3];
-      if (f->need > f->max_frame) {
-        if (err && errsz)
-          snprintf(err, errsz, "frame of %" PRIu32 " bytes is over the "
-                   "limit of %zu", f->need, f->max_frame);
-        *used = i;
-        return SL_INVALID;
+      if (f->need <= f->max_frame) {
+        sl_buf_reset(&f->frame);
+        if (f->need == 0) f->ready = 1;
+        continue;
       }
-      sl_buf_reset(&f->frame);
-      if (f->need == 0) f->ready = 1;
-      continue;
+    }
+    /* Checked on every push, not only when the length arrives: a refused
+    ** length stays refused until sl_framer_next. */
+    if (f->need > f->max_frame) {
+      if (err && errsz)
+        snprintf(err, errsz, "frame of %" PRIu32 " bytes is over the "
+                 "limit of %zu", f->need, f->max_frame);
+      *used = i;
+      return SL_INVALID;
     }
     size_t want = f->need - f->frame.len;
     size_t take = n - i < want ? n - i : want;

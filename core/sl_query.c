@@ -134,14 +134,18 @@ static const char foreign_from[] =
   " FROM temp.sl_foreign AS f CROSS JOIN sync_event_log"
   " ON sync_event_log.id = f.id";
 
+/* The columns a plan may split on, compared by address. */
+static const char col_event_type[] = "event_type";
+static const char col_severity[] = "severity";
+
 /* Every filter but time, and but the split column (its arm adds it). */
 static void add_conditions(builder *b, const plan *p, int split) {
   const sl_filter *f = p->f;
   sl_buf_puts(&b->sql, " WHERE 1");
-  if (f->n_event_types && !(split && p->split_col == (const char *)"event_type"))
+  if (f->n_event_types && !(split && p->split_col == col_event_type))
     add_in(b, "event_type", f->event_types, f->n_event_types);
   if (f->n_categories) add_in(b, "category", f->categories, f->n_categories);
-  if (p->n_sev && !(split && p->split_col == (const char *)"severity"))
+  if (p->n_sev && !(split && p->split_col == col_severity))
     add_in(b, "severity", p->sev, p->n_sev);
   if (f->peer) {
     sl_buf_puts(&b->sql, " AND peer_device_id = ");
@@ -263,11 +267,11 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
   if (rc != SL_OK) return rc;
   p->foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
   if (f->n_event_types > 1) {
-    p->split_col = "event_type";
+    p->split_col = col_event_type;
     p->split_values = f->event_types;
     p->n_split = f->n_event_types;
   } else if (p->n_sev > 1) {
-    p->split_col = "severity";
+    p->split_col = col_severity;
     p->split_values = p->sev;
     p->n_split = p->n_sev;
   }

@@ -152,7 +152,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   sl_filter f;
   sl_cursor *cur = NULL;
   sl_buf one = {0};
-  const sl_event *ev;
+  const sl_event *ev = NULL;
   size_t unknown = count_unknown(req);
   uint32_t want = req->limit < srv->o.max_events ? req->limit
                                                  : srv->o.max_events;
@@ -181,12 +181,17 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
     f.event_types = a->known;
     f.n_event_types = a->n_known;
   }
-  /* Unknown names match nothing (Spacedrive would drop the filter). */
-  if (req->has_event_types && a->n_known == 0) want = 0;
+  /* Unknown names match nothing (Spacedrive would drop the filter); an
+  ** empty list filters nothing, as in Spacedrive. */
+  if (req->has_event_types && a->n_known == 0 && unknown > 0) want = 0;
 
   if (want > 0) rc = sl_query(h, &f, &cur);
   if (rc != SL_OK) snprintf(err, errsz, "%s", sl_store_errmsg(h));
   int64_t last = 0, last_id = 0;
+  /* The events at the instant of the last one sent (the "group"): where
+  ** they start in the frame, the count before them, the event before. */
+  size_t group_at = a->frame.len;
+  int64_t group_count = 0, before_group = 0, before_group_id = 0;
   while (rc == SL_OK && want > 0) {
     rc = sl_cursor_next(cur, &ev);
     if (rc == SL_DONE) { rc = SL_OK; break; }
@@ -219,11 +224,28 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       }
       break;
     }
+    if (a->count == 0 || ev->instant != last) {
+      group_at = a->frame.len;
+      group_count = a->count;
+      before_group = last;
+      before_group_id = last_id;
+    }
     if (a->count) sl_buf_puts(&a->frame, ",");
     sl_buf_append(&a->frame, one.data, one.len);
     a->count++;
     last = ev->instant;
     last_id = ev->id;
+  }
+  /* A page never splits the events of one instant, unless they fill it:
+  ** the fetcher stores each page oldest first, and ties keep the order of
+  ** the ids it gives them only if they arrive together. */
+  if (rc == SL_OK && a->has_next && ev && ev->instant == last &&
+      group_count > 0) {
+    a->frame.len = group_at;
+    a->frame.data[group_at] = '\0';
+    a->count = group_count;
+    last = before_group;
+    last_id = before_group_id;
   }
   sl_cursor_close(cur);
   sl_buf_free(&one);
@@ -495,8 +517,9 @@ int sl_server_open(const sl_server_opts *o, sl_server **out, char *err,
   srv->listen_fd = sli_listen(o->listen, srv->address, sizeof srv->address,
                               err, errsz);
   if (srv->listen_fd < 0) {
+    rc = srv->listen_fd == -2 ? SL_INVALID : SL_IOERR;
     sl_server_free(srv);
-    return SL_IOERR;
+    return rc;
   }
   *out = srv;
   return SL_OK;

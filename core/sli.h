@@ -122,7 +122,8 @@ void sli_put_position(sl_buf *b, int64_t instant, int64_t id);
 /* Sockets (sl_net.c). An address is "HOST:PORT" or "[V6HOST]:PORT".
 ** sli_listen binds and listens (port 0: the system picks) and writes the
 ** bound address into `bound`; sli_connect connects within timeout_ms.
-** Both return a socket, or -1 with the reason in err. */
+** Both return a socket, or -1 with the reason in err (-2 when the address
+** itself is no HOST:PORT: bad input rather than the system failing). */
 int sli_listen(const char *address, char *bound, size_t boundsz,
                char *err, size_t errsz);
 int sli_connect(const char *address, int timeout_ms, char *err,

@@ -309,9 +309,14 @@ static int l_decode_message(lua_State *L) {
 
 typedef struct lserver {
   sl_server *srv;               /* NULL once closed                         */
+  int        signals;           /* SIGINT/SIGTERM stop this one             */
 } lserver;
 
-static sl_server *volatile running; /* the server a signal stops            */
+/* The server SIGINT and SIGTERM stop, and the handlers it replaced. They
+** are taken when the server opens, not when it runs, so that a signal sent
+** as soon as `serve` says it listens still stops it cleanly. */
+static sl_server *volatile running;
+static struct sigaction old_int, old_term;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -358,9 +363,20 @@ static int l_server(lua_State *L) {
   }
   lserver *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   ls->srv = NULL;
+  ls->signals = 0;
   luaL_setmetatable(L, LSL_SERVER);
   int rc = sl_server_open(&o, &ls->srv, err, sizeof err);
   if (rc != SL_OK) return fail(L, err, rc);
+  if (!running) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    running = ls->srv;
+    ls->signals = 1;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
   return 1;
 }
 
@@ -385,21 +401,11 @@ static int l_server_device(lua_State *L) {
   return 1;
 }
 
-/* server:run() -- serve until SIGINT or SIGTERM; true | nil, msg, code */
+/* server:run() -- serve until SIGINT or SIGTERM (for the first server
+** opened in the process) or server:stop(); true | nil, msg, code */
 static int l_server_run(lua_State *L) {
   lserver *ls = check_server(L);
-  struct sigaction sa, old_int, old_term;
-  if (running) return luaL_error(L, "a synclua.Server is already running");
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  running = ls->srv;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
   int rc = sl_server_run(ls->srv);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  running = NULL;
   if (rc != SL_OK) return fail(L, "could not flush the served-request events",
                                rc);
   lua_pushboolean(L, 1);
@@ -414,6 +420,12 @@ static int l_server_stop(lua_State *L) {
 
 static int l_server_close(lua_State *L) {
   lserver *ls = luaL_checkudata(L, 1, LSL_SERVER);
+  if (ls->signals) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    running = NULL;
+    ls->signals = 0;
+  }
   sl_server_free(ls->srv);
   ls->srv = NULL;
   return 0;

@@ -41,6 +41,42 @@ local function store_path(dir, peer)
   return ("%s/%s.db"):format(dir, (name:gsub("[/%s]", "_")))
 end
 
+-- This device's side, gathered as a server gathers its answer -- its own
+-- events, the `limit` newest that pass the filters -- into a store at
+-- `dest`, oldest first as fetched pages are stored, in batches so that
+-- memory stays flat whatever the limit.
+local function copy_local(path, device, filter, limit, dest)
+  local log <close> = cmd.open(path)
+  local out <close> = runner.check(synclua.open(dest, { synchronous = "off" }))
+  local query = { device = device, since = filter.since,
+                  event_types = filter.event_types,
+                  correlation_id = filter.correlation_id, raw = true }
+  if limit == 0 then return 0 end
+  -- The oldest of the `limit` newest (newest first: instant, then id).
+  local q = {}
+  for k, v in pairs(query) do q[k] = v end
+  q.order, q.offset, q.limit = "desc", limit - 1, 1
+  local oldest = log:first(q)
+  if oldest and not oldest.instant then oldest = nil end -- untimed come last
+  query.order = "asc"
+  if oldest then query.since = oldest.instant end
+  local batch, n = {}, 0
+  for ev in log:events(query) do
+    -- A time Spacedrive could not parse is left out, as a server does.
+    if ev.instant and not (oldest and ev.instant == oldest.instant
+                           and ev.id < oldest.id) then
+      ev.id, ev.instant, ev.details_json = nil, nil, nil -- read-side fields
+      batch[#batch + 1] = ev
+      if #batch == 10000 then
+        runner.check(out:insert(batch, { skip_duplicates = false }))
+        n, batch = n + #batch, {}
+      end
+    end
+  end
+  runner.check(out:insert(batch, { skip_duplicates = false }))
+  return n + #batch
+end
+
 local function describe(r)
   if not r.ok then return ("%s: failed: %s"):format(r.peer, r.error) end
   local text = ("%s (device %s): %d event%s"):format(r.peer, r.device,
@@ -49,8 +85,8 @@ local function describe(r)
     text = text .. (", %d new"):format(r.inserted)
   end
   if r.capped then
-    text = text .. (" in %d responses (at most %d a response)")
-      :format(r.pages, synclua.max_events)
+    text = text .. (" in %d responses")
+      :format(r.pages)
   end
   return text
 end
@@ -70,7 +106,8 @@ return {
     { "--key-file", metavar = "FILE", required = true,
       help = "the library's key (synclua keygen)" },
     { "--db", metavar = "PATH",
-      help = "this device's sync.db, merged in (and its device id sent)" },
+      help = "this device's sync.db: its events, as a peer's, merged in "
+        .. "(and its device id sent)" },
     { "--library", metavar = "UUID",
       help = "the library to ask about (default: the key's)" },
     { "--device", metavar = "UUID",
@@ -121,18 +158,20 @@ return {
       local log <close> = cmd.open(opts.db)
       local newest = log:first{ raw = true }
       device = device or (newest and newest.device_id)
-      paths[1] = opts.db
     end
     device = device or "00000000-0000-0000-0000-000000000000"
 
-    local dir = opts.save
-    if dir then
-      runner.check(fs.mkdir_p(dir))
-    else
-      dir = runner.check(fs.tmpdir())
-    end
+    if opts.save then runner.check(fs.mkdir_p(opts.save)) end
+    local tmp = runner.check(fs.tmpdir())
+    local dir = opts.save or tmp
     local stores, files, fresh = {}, {}, {}
     local ok, err = pcall(function()
+      if opts.db then
+        paths[1] = tmp .. "/local.db"
+        local n = copy_local(opts.db, device, filter, opts.limit, paths[1])
+        say("%s (this device, %s): %d event%s", opts.db, device, n,
+            n == 1 and "" or "s")
+      end
       local seen = {}
       for i, peer in ipairs(opts.peer) do
         if seen[peer] then invalid(("--peer %s: given twice"):format(peer)) end
@@ -181,7 +220,7 @@ return {
       return 0
     end)
     for _, s in ipairs(stores) do s:close() end
-    if not opts.save then fs.remove_tree(dir) end
+    fs.remove_tree(tmp)
     if not ok then error(err, 0) end
     return err
   end,
