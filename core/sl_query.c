@@ -152,7 +152,11 @@ static void add_conditions(builder *b, const plan *p, int split) {
     add_text(b, normalized_id(b, f->peer));
   }
   if (f->device) {
-    sl_buf_puts(&b->sql, " AND device_id = ");
+    /* "+" keeps SQLite off Spacedrive's device_id index: a device's own
+    ** log is nearly all one device, so that index narrows nothing and
+    ** costs a sort of every row before the first; walking the time order
+    ** and testing each row streams at once. */
+    sl_buf_puts(&b->sql, " AND +device_id = ");
     add_text(b, normalized_id(b, f->device));
   }
   if (f->correlation_id) {
