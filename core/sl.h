@@ -685,6 +685,7 @@ int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
 #define SL_KEY_HEXSZ      (2 * SL_KEY_BYTES + 1)
 #define SL_MAX_EVENTS     10000             /* events in one response        */
 #define SL_MAX_FRAME      (16u << 20)       /* JSON bytes in one frame        */
+#define SL_MAX_REQUEST    (64u << 10)       /* JSON bytes in one request      */
 
 typedef struct sl_request {
   char         library_id[SL_UUID_BUFSZ];
@@ -807,7 +808,8 @@ typedef struct sl_channel sl_channel;
 typedef struct sl_timeouts {
   int handshake_ms;             /* whole handshake; default 5000            */
   int idle_ms;                  /* waiting for a frame to start; 30000      */
-  int io_ms;                    /* any one read or write once started; 10000 */
+  int io_ms;                    /* a frame once started, plus 1 s per 64 KiB
+                                   it announces; one write; 10000         */
 } sl_timeouts;
 
 /* Handshake on a connected socket, which stays the caller's to close (after
@@ -842,9 +844,11 @@ void sl_channel_free(sl_channel *ch);
 ** handler answers them -- the store's own device's events, newest first,
 ** since / event types / correlation id / limit -- with synclua's
 ** refinements: at most max_events per response (then "next" to page
-** from), a frame never over max_frame, unknown event types reported back
-** (and matching nothing, instead of lifting the filter), a request for
-** another library refused. Each request served is logged in the store as a
+** from, never between two events of one instant unless they fill a page),
+** a frame never over max_frame, a request over SL_MAX_REQUEST refused
+** before it is read, unknown event types reported back (and matching
+** nothing, instead of lifting the filter), a request for another library
+** refused. Each request served is logged in the store as a
 ** backfill_request_received event (network) from the requester, model
 ** type "sync_event_log", with the count returned.
 */
@@ -887,7 +891,10 @@ void sl_server_free(sl_server *srv);
 ** Ask peers for their logs, all at once (a thread per peer), paging
 ** through responses cut short until `req->limit` events or the end, and
 ** storing each peer's events in its own store (sl_store_insert, skipping
-** duplicates). A peer that fails leaves the others unharmed.
+** duplicates; each page oldest first). A peer that fails -- down, slow,
+** another key or library, or garbage: a malformed response, more events
+** than asked, events of a device other than the responding one -- leaves
+** the others unharmed. Each dest must be a different store.
 */
 typedef struct sl_fetch_peer {
   const char   *address;              /* "HOST:PORT"                        */

@@ -333,8 +333,10 @@ int sl_channel_send(sl_channel *ch, const char *json, size_t len) {
   return rc;
 }
 
-/* Read and open the next record into ch->plain. */
-static int recv_record(sl_channel *ch, int64_t deadline, int eof_ok) {
+/* Read and open the next record into ch->plain: its length by `deadline`,
+** the rest by `body_deadline` (0: the I/O timeout from its length on). */
+static int recv_record(sl_channel *ch, int64_t deadline,
+                       int64_t body_deadline, int eof_ok) {
   unsigned char len4[4], tag = 0;
   unsigned long long mlen = 0;
   int rc = read_full(ch, len4, 4, deadline, eof_ok, "waiting for a record");
@@ -345,7 +347,8 @@ static int recv_record(sl_channel *ch, int64_t deadline, int eof_ok) {
     return fail(ch, SL_INVALID, "record of %u bytes is out of bounds "
                 "(%u to %u)", (unsigned)clen, (unsigned)ABYTES,
                 (unsigned)(SL_RECORD_MAX + ABYTES));
-  rc = read_full(ch, ch->cipher, clen, after(ch->t.io_ms), 0,
+  if (body_deadline == 0) body_deadline = after(ch->t.io_ms);
+  rc = read_full(ch, ch->cipher, clen, body_deadline, 0,
                  "in the middle of a record");
   if (rc != SL_OK) return rc;
   if (crypto_secretstream_xchacha20poly1305_pull(&ch->rx, ch->plain, &mlen,
@@ -360,9 +363,22 @@ static int recv_record(sl_channel *ch, int64_t deadline, int eof_ok) {
   return SL_OK;
 }
 
+/* A frame, once begun, must arrive whole within the I/O timeout plus a
+** second for every 64 KiB it announces (at least 64 KiB/s): a peer that
+** trickles a byte a record cannot hold a connection for longer. */
+static int64_t frame_deadline(const sl_channel *ch, int64_t started) {
+  int64_t d = started + ch->t.io_ms;
+  if (ch->framer.head_len == 4) d += (int64_t)(ch->framer.need >> 16) * 1000;
+  return d;
+}
+
 int sl_channel_recv(sl_channel *ch, sl_buf *out, size_t max_frame) {
   char err[160];
+  /* The wait for a frame to begin is one deadline, whatever empty records
+  ** come meanwhile; the frame's own starts with its first byte. */
+  int64_t idle_deadline, started = 0;
   if (!ch || !out) return SL_MISUSE;
+  idle_deadline = after(ch->t.idle_ms);
   ch->framer.max_frame = max_frame ? max_frame : SL_MAX_FRAME;
   sl_framer_next(&ch->framer);
   for (;;) {
@@ -383,11 +399,10 @@ int sl_channel_recv(sl_channel *ch, sl_buf *out, size_t max_frame) {
       }
       ch->plain_len = ch->plain_pos = 0;
     }
-    /* Between frames a peer may think as long as the idle timeout; once a
-    ** frame has started, each record must come within the I/O timeout. */
     int between = sl_framer_pending(&ch->framer) == 0;
-    int rc = recv_record(ch, after(between ? ch->t.idle_ms : ch->t.io_ms),
-                         between);
+    if (!between && started == 0) started = now_ms();
+    int64_t deadline = between ? idle_deadline : frame_deadline(ch, started);
+    int rc = recv_record(ch, deadline, between ? 0 : deadline, between);
     if (rc != SL_OK) return rc;
   }
 }

@@ -67,6 +67,20 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
     sl_buf_free(&arena);
     return fail(p, rc, "sent a response that cannot be stored: %s", err);
   }
+  /* A peer answers for its own log only (as Spacedrive's handler does):
+  ** another device's events from it would be stored as that device's. */
+  for (size_t i = 0; i < n; i++) {
+    char id[SL_UUID_BUFSZ];
+    if (sl_uuid_normalize(evs[i].device_id, id) != SL_OK ||
+        strcmp(id, res->responding_device) != 0) {
+      rc = fail(p, SL_INVALID, "sent garbage: event %zu is device %.40s's, "
+                "not the responding device %s's", i + 1, evs[i].device_id,
+                res->responding_device);
+      free(evs);
+      sl_buf_free(&arena);
+      return rc;
+    }
+  }
   /* Responses come newest first; stored oldest first, events of the same
   ** instant keep their order through the ids they are given here. */
   for (size_t i = 0; i < n / 2; i++) {
@@ -135,6 +149,13 @@ static void fetch_one(job *j) {
       sl_message_clear(&m);
       break;
     }
+    if (p->pages > 0 &&
+        strcmp(p->responding_device, m.response.responding_device) != 0) {
+      fail(p, SL_INVALID, "sent garbage: answered as device %s, then as %s",
+           p->responding_device, m.response.responding_device);
+      sl_message_clear(&m);
+      break;
+    }
     p->pages++;
     memcpy(p->responding_device, m.response.responding_device,
            SL_UUID_BUFSZ);
@@ -178,7 +199,11 @@ int sl_fetch(sl_fetch_peer *peers, size_t n, const sl_request *req,
   sl_timeouts none = {0, 0, 0};
   job *jobs = calloc(n ? n : 1, sizeof *jobs);
   int rc = SL_OK;
-  if (!jobs) return SL_NOMEM;
+  if (!jobs) {
+    for (size_t i = 0; i < n; i++)
+      fail(&peers[i], SL_NOMEM, "out of memory");
+    return SL_NOMEM;
+  }
   if (!t) t = &none;
   for (size_t i = 0; i < n; i++) {
     sl_fetch_peer *p = &peers[i];

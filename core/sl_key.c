@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include "sli.h"
 
 void sl_key_generate(unsigned char key[SL_KEY_BYTES]) {
+  /* randombytes needs it; it only fails where it could not run at all. */
+  if (sodium_init() < 0) abort();
   randombytes_buf(key, SL_KEY_BYTES);
 }
 
@@ -29,7 +32,9 @@ int sl_key_read(const char *path, unsigned char key[SL_KEY_BYTES],
   size_t len = 0, bin_len = 0;
   const char *end = NULL;
   ssize_t got;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* Non-blocking: a FIFO given as the key file must not hang us before
+  ** the check below refuses it. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     snprintf(err, errsz, "key file %s: %s", path, strerror(errno));
     return errno == ENOENT ? SL_NOTFOUND : SL_IOERR;
@@ -52,6 +57,7 @@ int sl_key_read(const char *path, unsigned char key[SL_KEY_BYTES],
       if (errno == EINTR) continue;
       snprintf(err, errsz, "key file %s: %s", path, strerror(errno));
       close(fd);
+      sodium_memzero(text, sizeof text);
       return SL_IOERR;
     }
     len += (size_t)got;
@@ -62,6 +68,7 @@ int sl_key_read(const char *path, unsigned char key[SL_KEY_BYTES],
       sodium_hex2bin(key, SL_KEY_BYTES, text, len, NULL, &bin_len, &end) != 0 ||
       bin_len != SL_KEY_BYTES || end != text + len) {
     sodium_memzero(text, sizeof text);
+    sodium_memzero(key, SL_KEY_BYTES);
     snprintf(err, errsz, "key file %s: expected 64 hexadecimal digits and "
              "a newline (synclua keygen writes one)", path);
     return SL_INVALID;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sli.h"
@@ -139,11 +140,20 @@ int sli_connect(const char *address, int timeout_ms, char *err,
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       struct pollfd p = {fd, POLLOUT, 0};
-      int n;
-      do n = poll(&p, 1, timeout_ms);
-      while (n < 0 && errno == EINTR);
+      struct timespec t0, t1;
+      int n, left = timeout_ms;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      /* An interrupted wait goes on for what is left, not the whole. */
+      while ((n = poll(&p, 1, left)) < 0 && errno == EINTR) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+                                  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left < 0) left = 0;
+      }
       if (n == 0) {
         errno = ETIMEDOUT;
+      } else if (n < 0) {
+        rc = -1; /* errno from poll */
       } else {
         int soerr = 0;
         socklen_t len = sizeof soerr;

@@ -121,6 +121,7 @@ typedef struct plan {
   const char *split_col;      /* one arm per value of this column, or NULL  */
   const char *const *split_values;
   size_t      n_split;
+  const char *types[MAX_ARMS]; /* the event types, each once: one arm each  */
 } plan;
 
 /* The arms: canonical rows from the main table's indexes; foreign rows
@@ -270,10 +271,17 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
   int rc = sli_ts_refresh(s);
   if (rc != SL_OK) return rc;
   p->foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
-  if (f->n_event_types > 1) {
+  /* A type named twice is one arm: two would give its rows twice. */
+  size_t n_types = 0;
+  for (size_t i = 0; i < f->n_event_types; i++) {
+    size_t j = 0;
+    while (j < n_types && strcmp(p->types[j], f->event_types[i]) != 0) j++;
+    if (j == n_types) p->types[n_types++] = f->event_types[i];
+  }
+  if (n_types > 1) {
     p->split_col = col_event_type;
-    p->split_values = f->event_types;
-    p->n_split = f->n_event_types;
+    p->split_values = p->types;
+    p->n_split = n_types;
   } else if (p->n_sev > 1) {
     p->split_col = col_severity;
     p->split_values = p->sev;

@@ -157,7 +157,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   uint32_t want = req->limit < srv->o.max_events ? req->limit
                                                  : srv->o.max_events;
   /* Room for the closing fields: the unknown names and "next". */
-  size_t tail = 96;
+  size_t tail = 160;
   for (size_t i = 0; i < req->n_event_types; i++)
     tail += 8 + 6 * strlen(req->event_types[i]);
   int rc = SL_OK;
@@ -174,10 +174,14 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   if (req->has_before) { f.until = req->before; f.has_until = 1; }
   if (req->has_correlation_id) f.correlation_id = req->correlation_id;
   if (req->has_event_types) {
-    for (size_t i = 0; i < req->n_event_types; i++)
-      if (sl_event_type_from_name(req->event_types[i]) >= 0 &&
-          a->n_known < SL_EVENT_TYPE_COUNT)
+    for (size_t i = 0; i < req->n_event_types; i++) {
+      int t = sl_event_type_from_name(req->event_types[i]);
+      size_t j = 0;
+      while (j < a->n_known && strcmp(a->known[j], req->event_types[i]))
+        j++;
+      if (t >= 0 && j == a->n_known) /* each type once: at most 13 */
         a->known[a->n_known++] = req->event_types[i];
+    }
     f.event_types = a->known;
     f.n_event_types = a->n_known;
   }
@@ -344,7 +348,9 @@ static void serve_connection(conn *c) {
   }
   for (;;) {
     sl_message m;
-    rc = sl_channel_recv(ch, &frame, srv->o.max_frame);
+    /* Requests are small: a larger one is refused before it is read. */
+    rc = sl_channel_recv(ch, &frame, SL_MAX_REQUEST);
+    err[0] = '\0';
     if (rc == SL_DONE) break;
     if (rc != SL_OK) {
       say(srv, "%s: %s; closing", c->remote, sl_channel_errmsg(ch));
@@ -509,7 +515,12 @@ int sl_server_open(const sl_server_opts *o, sl_server **out, char *err,
     sl_server_free(srv);
     return rc;
   }
-  if (pipe(srv->stop_pipe) != 0) {
+  /* Non-blocking, so that no number of stops can block a signal handler;
+  ** close-on-exec, as every descriptor here. */
+  if (pipe(srv->stop_pipe) != 0 ||
+      fcntl(srv->stop_pipe[1], F_SETFL, O_NONBLOCK) != 0 ||
+      fcntl(srv->stop_pipe[0], F_SETFD, FD_CLOEXEC) != 0 ||
+      fcntl(srv->stop_pipe[1], F_SETFD, FD_CLOEXEC) != 0) {
     snprintf(err, errsz, "pipe: %s", strerror(errno));
     sl_server_free(srv);
     return SL_IOERR;
@@ -548,7 +559,16 @@ static void accept_one(sl_server *srv) {
   pthread_t tid;
   conn *c;
   int one = 1;
-  if (fd < 0) return;
+  if (fd < 0) {
+    /* Out of descriptors: the pending connection stays ready, so poll
+    ** would wake at once again; wait a little for connections to end. */
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM) {
+      struct timespec pause = {0, 100 * 1000000L};
+      nanosleep(&pause, NULL);
+    }
+    return;
+  }
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c = calloc(1, sizeof *c);

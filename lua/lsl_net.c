@@ -18,6 +18,7 @@
 
 #define LSL_SERVER "synclua.Server"
 #define ERRSZ 512
+#define MAX_PEERS 1024
 
 static int fail(lua_State *L, const char *msg, int status) {
   lua_pushnil(L);
@@ -38,11 +39,14 @@ static const unsigned char *check_key(lua_State *L, int idx, int arg) {
 
 static const char *opt_uuid(lua_State *L, int t, const char *field, int arg,
                             char *buf) {
-  const char *s;
   if (lua_getfield(L, t, field) == LUA_TNIL) { lua_pop(L, 1); return NULL; }
-  s = lua_tostring(L, -1);
-  if (lua_type(L, -1) != LUA_TSTRING || sl_uuid_normalize(s, buf) != SL_OK)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s: UUID expected", field));
+  /* The type first: lua_tostring would turn a number into a string. */
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: UUID string expected, got "
+                                          "%s", field, luaL_typename(L, -1)));
+  if (sl_uuid_normalize(lua_tostring(L, -1), buf) != SL_OK)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: not a UUID: %s", field,
+                                          lua_tostring(L, -1)));
   lua_pop(L, 1);
   return buf;
 }
@@ -89,6 +93,8 @@ static int l_keygen(lua_State *L) {
   sl_key_generate(key);
   sl_key_hex(key, hex);
   lua_pushstring(L, hex);
+  sodium_memzero(key, sizeof key);
+  sodium_memzero(hex, sizeof hex);
   return 1;
 }
 
@@ -116,7 +122,22 @@ static int l_write_key(lua_State *L) {
       return fail(L, err, errno == EEXIST ? SL_INVALID : SL_IOERR);
     }
   } else if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    fchmod(fd, 0600);
+    /* `keygen > FILE`: a new key file, never appended to another file. */
+    int status = SL_OK;
+    if (st.st_size > 0) {
+      snprintf(err, sizeof err, "stdout is a file that already holds %lld "
+               "bytes: a key goes into a new file (keygen -o FILE)",
+               (long long)st.st_size);
+      status = SL_INVALID;
+    } else if (fchmod(fd, 0600) != 0) {
+      snprintf(err, sizeof err, "stdout: cannot make it mode 0600: %s",
+               strerror(errno));
+      status = SL_IOERR;
+    }
+    if (status != SL_OK) {
+      sodium_memzero(hex, sizeof hex);
+      return fail(L, err, status);
+    }
   }
   size_t put = 0, len = strlen(hex);
   while (put < len) {
@@ -128,6 +149,7 @@ static int l_write_key(lua_State *L) {
   int saved = errno;
   sodium_memzero(hex, sizeof hex);
   if (path && close(fd) != 0 && put == len) { saved = errno; put = 0; }
+  if (put != len && path) unlink(path); /* no half key left behind */
   if (put != len) {
     snprintf(err, sizeof err, "%s: %s", path ? path : "stdout",
              strerror(saved));
@@ -143,7 +165,9 @@ static int l_read_key(lua_State *L) {
   char err[ERRSZ];
   int rc = sl_key_read(luaL_checkstring(L, 1), key, err, sizeof err);
   if (rc != SL_OK) return fail(L, err, rc);
+  /* The key lives on as a Lua string (Lua cannot wipe one); not here. */
   lua_pushlstring(L, (const char *)key, sizeof key);
+  sodium_memzero(key, sizeof key);
   return 1;
 }
 
@@ -186,11 +210,14 @@ static void check_request(lua_State *L, int t, int arg, sl_request *req) {
     int list = lua_gettop(L);
     luaL_argcheck(L, lua_istable(L, list), arg,
                   "event_types: list of strings expected");
-    size_t n = (size_t)luaL_len(L, list), bytes = 0;
+    size_t n = lua_rawlen(L, list), bytes = 0;
+    luaL_argcheck(L, n <= 256, arg, "event_types: at most 256 names");
     for (size_t i = 0; i < n; i++) {
       lua_rawgeti(L, list, (lua_Integer)i + 1);
-      if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_argerror(L, arg, "event_types: list of strings expected");
+      if (lua_type(L, -1) != LUA_TSTRING ||
+          strlen(lua_tostring(L, -1)) != lua_rawlen(L, -1))
+        luaL_argerror(L, arg, "event_types: list of strings without NUL "
+                              "expected");
       bytes += lua_rawlen(L, -1) + 1;
       lua_pop(L, 1);
     }
@@ -309,24 +336,35 @@ static int l_decode_message(lua_State *L) {
 
 typedef struct lserver {
   sl_server *srv;               /* NULL once closed                         */
-  int        signals;           /* SIGINT/SIGTERM stop this one             */
 } lserver;
 
-/* The server SIGINT and SIGTERM stop, and the handlers it replaced. They
-** are taken when the server opens, not when it runs, so that a signal sent
-** as soon as `serve` says it listens still stops it cleanly. */
+/* The server SIGINT and SIGTERM stop while it runs: a global, because a
+** signal handler has no other way to find it. */
 static sl_server *volatile running;
-static struct sigaction old_int, old_term;
 
 static void on_signal(int sig) {
+  int saved = errno;
+  sl_server *srv = running;
   (void)sig;
-  if (running) sl_server_stop(running);
+  if (srv) sl_server_stop(srv);
+  errno = saved;
 }
 
 /* Lines go straight to stderr from the connection threads: stdio locks
-** each call, so lines never interleave. */
+** each call, so lines never interleave. Control characters (a peer's
+** text can be in a line) are shown as \xNN, never sent to the terminal. */
 static void log_line(void *ud, const char *line) {
-  fprintf(stderr, "%s: %s\n", (const char *)ud, line);
+  char safe[2048];
+  size_t o = 0;
+  for (const unsigned char *c = (const unsigned char *)line;
+       *c && o + 5 < sizeof safe; c++) {
+    if (*c < 0x20 || *c == 0x7f)
+      o += (size_t)snprintf(safe + o, sizeof safe - o, "\\x%02x", *c);
+    else
+      safe[o++] = (char)*c;
+  }
+  safe[o] = '\0';
+  fprintf(stderr, "%s: %s\n", (const char *)ud, safe);
 }
 
 static char serve_prefix[] = "synclua serve";
@@ -363,20 +401,9 @@ static int l_server(lua_State *L) {
   }
   lserver *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   ls->srv = NULL;
-  ls->signals = 0;
   luaL_setmetatable(L, LSL_SERVER);
   int rc = sl_server_open(&o, &ls->srv, err, sizeof err);
   if (rc != SL_OK) return fail(L, err, rc);
-  if (!running) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    running = ls->srv;
-    ls->signals = 1;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
   return 1;
 }
 
@@ -401,18 +428,40 @@ static int l_server_device(lua_State *L) {
   return 1;
 }
 
-/* server:run() -- serve until SIGINT or SIGTERM (for the first server
-** opened in the process) or server:stop(); true | nil, msg, code */
+/* server:run([ready]) -- serve until SIGINT, SIGTERM or server:stop();
+** true | nil, msg, code. `ready` is called once the signals are taken and
+** before the first connection is served: `synclua serve` says there that
+** it listens, so a signal sent as soon as it says so stops it cleanly. */
 static int l_server_run(lua_State *L) {
   lserver *ls = check_server(L);
-  int rc = sl_server_run(ls->srv);
-  if (rc != SL_OK) return fail(L, "could not flush the served-request events",
-                               rc);
+  struct sigaction sa, old_int, old_term;
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (running) return luaL_error(L, "another synclua.Server is running");
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  running = ls->srv;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  int rc = LUA_OK, status = SL_OK;
+  if (!lua_isnoneornil(L, 2)) {
+    lua_pushvalue(L, 2);
+    rc = lua_pcall(L, 0, 0, 0);
+  }
+  if (rc == LUA_OK) status = sl_server_run(ls->srv);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  running = NULL;
+  if (rc != LUA_OK) return lua_error(L); /* ready's error, as it was */
+  if (!ls->srv) /* ready closed it */
+    return luaL_error(L, "attempt to use a closed synclua.Server");
+  if (status != SL_OK)
+    return fail(L, "could not flush the served-request events", status);
   lua_pushboolean(L, 1);
   return 1;
 }
 
-/* server:stop() -- make run() return (from a hook, or another thread) */
+/* server:stop() -- make run() return (its ready function may call it) */
 static int l_server_stop(lua_State *L) {
   sl_server_stop(check_server(L)->srv);
   return 0;
@@ -420,12 +469,7 @@ static int l_server_stop(lua_State *L) {
 
 static int l_server_close(lua_State *L) {
   lserver *ls = luaL_checkudata(L, 1, LSL_SERVER);
-  if (ls->signals) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    running = NULL;
-    ls->signals = 0;
-  }
+  if (running == ls->srv) running = NULL; /* closed by run's ready */
   sl_server_free(ls->srv);
   ls->srv = NULL;
   return 0;
@@ -452,8 +496,10 @@ static int l_fetch(lua_State *L) {
   int peers = lua_gettop(L) - 1, stores = peers + 1;
   luaL_argcheck(L, lua_istable(L, peers) && lua_istable(L, stores), 1,
                 "peers and stores: lists needed");
-  size_t n = (size_t)luaL_len(L, peers);
-  luaL_argcheck(L, (size_t)luaL_len(L, stores) == n, 1,
+  /* Raw lengths: a __len metamethod must not size the C array below. */
+  size_t n = lua_rawlen(L, peers);
+  luaL_argcheck(L, n <= MAX_PEERS, 1, "peers: at most 1024");
+  luaL_argcheck(L, lua_rawlen(L, stores) == n, 1,
                 "stores: one per peer needed");
   lua_getfield(L, 1, "key");
   const unsigned char *key = check_key(L, -1, 1);
@@ -463,16 +509,24 @@ static int l_fetch(lua_State *L) {
   sl_fetch_peer *list = lua_newuserdatauv(L, (n ? n : 1) * sizeof *list, 0);
   memset(list, 0, (n ? n : 1) * sizeof *list);
   for (size_t i = 0; i < n; i++) {
-    lua_rawgeti(L, peers, (lua_Integer)i + 1);
-    list[i].address = lua_tostring(L, -1);
-    if (lua_type(L, -1) != LUA_TSTRING)
+    /* The type first: lua_tostring would make a number a string that only
+    ** the stack (popped below) holds, while the threads read it. */
+    if (lua_rawgeti(L, peers, (lua_Integer)i + 1) != LUA_TSTRING)
       luaL_argerror(L, 1, "peers: list of HOST:PORT strings expected");
+    list[i].address = lua_tostring(L, -1);
     lua_pop(L, 1); /* the peers list keeps it */
     lua_rawgeti(L, stores, (lua_Integer)i + 1);
     list[i].dest = lsl_check_store(L, -1);
     lua_pop(L, 1);
+    /* One handle is for one thread at a time: one store per peer. */
+    for (size_t j = 0; j < i; j++)
+      if (list[j].dest == list[i].dest)
+        luaL_argerror(L, 1, lua_pushfstring(L, "stores: the same store for "
+                                            "peers %d and %d", (int)j + 1,
+                                            (int)i + 1));
   }
-  sl_fetch(list, n, &req, key, &to);
+  if (sl_fetch(list, n, &req, key, &to) == SL_NOMEM)
+    return luaL_error(L, "not enough memory");
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     const sl_fetch_peer *p = &list[i];

@@ -14,8 +14,14 @@ local timeline = require "synclua.timeline"
 
 local invalid = filter_args.invalid
 
+-- A line on stderr. A peer's words (its errors, the names it reports) are
+-- in some of them: control characters are shown as \xNN, never sent to
+-- the terminal.
 local function say(fmt, ...)
-  io.stderr:write("synclua fetch: ", fmt:format(...), "\n")
+  local line = fmt:format(...):gsub("[%c\127]", function(c)
+    return ("\\x%02x"):format(c:byte())
+  end)
+  io.stderr:write("synclua fetch: ", line, "\n")
 end
 
 local function uuid_option(option, value)
@@ -174,9 +180,12 @@ return {
       end
       local seen = {}
       for i, peer in ipairs(opts.peer) do
-        if seen[peer] then invalid(("--peer %s: given twice"):format(peer)) end
-        seen[peer] = true
         files[i] = store_path(dir, peer)
+        -- By the file its answer goes to: [::1]:1 and ::1_1 are one peer.
+        if seen[files[i]] then
+          invalid(("--peer %s: given twice"):format(peer))
+        end
+        seen[files[i]] = true
         fresh[i] = fs.kind(files[i]) == nil
         stores[i] = runner.check(synclua.open(files[i], {
           device_id = device, synchronous = opts.save and "normal" or "off" }))
@@ -186,7 +195,8 @@ return {
         requesting_device = device, since = filter.since,
         event_types = filter.event_types,
         correlation_id = filter.correlation_id, limit = opts.limit,
-        handshake_timeout = timeout, timeout = timeout }
+        handshake_timeout = timeout, timeout = timeout,
+        idle_timeout = timeout }
       local failed = 0
       for i, r in ipairs(results) do
         stores[i]:close()

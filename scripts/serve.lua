@@ -56,6 +56,9 @@ return {
   },
   run = function(opts)
     local io_timeout = seconds("--timeout", opts.timeout)
+    -- A handshake is four small messages: a stranger holds a client slot
+    -- for at most this long.
+    local handshake = math.min(io_timeout, 5)
     local idle = seconds("--idle-timeout", opts.idle_timeout)
     if opts.max_clients < 1 or opts.max_clients > 4096 then
       filter_args.invalid(("--max-clients: from 1 to 4096, got %d")
@@ -73,13 +76,15 @@ return {
       db = path, listen = opts.listen, key = key, library = library,
       device = device, max_clients = opts.max_clients,
       max_events = opts.max_events,
-      handshake_timeout = io_timeout, timeout = io_timeout,
+      handshake_timeout = handshake, timeout = io_timeout,
       idle_timeout = idle, quiet = opts.quiet })
-    io.stderr:write(("synclua serve: serving %s on %s (library %s, device "
-      .. "%s); Ctrl-C stops\n"):format(path, srv:address(), srv:library_id(),
-      srv:device_id()))
-    io.stderr:flush()
-    runner.check(srv:run())
+    -- Said from run's ready function: SIGINT and SIGTERM stop it from then.
+    runner.check(srv:run(function()
+      io.stderr:write(("synclua serve: serving %s on %s (library %s, device "
+        .. "%s); Ctrl-C stops\n"):format(path, srv:address(),
+        srv:library_id(), srv:device_id()))
+      io.stderr:flush()
+    end))
     io.stderr:write("synclua serve: stopped\n")
   end,
 }

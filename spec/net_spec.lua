@@ -28,6 +28,12 @@ local function lines(text)
   return out
 end
 
+-- Seconds since the epoch, to the nanosecond (date(1): os.time counts
+-- whole seconds).
+local function clock()
+  return tonumber((support.capture("date +%s.%N")))
+end
+
 -- The fixture rows: distinct instants everywhere, so that every merge
 -- order is fixed by time alone, and no causal pair (no clock correction).
 local ROWS_A = {
@@ -190,6 +196,23 @@ describe("synclua keygen", function()
     assert.equal(before, support.slurp(dir .. "/library.key"))
   end)
 
+  it("refuses a stdout file that already holds data (>> or <>), leaving "
+     .. "it as it was: exit 2", function()
+    for _, redirect in ipairs{ ">>", "1<>" } do
+      support.spit(dir .. "/notes", "old\n")
+      os.execute("chmod 644 " .. quote(dir .. "/notes"))
+      local _, _, status = os.execute(("cd %s && %s keygen %s notes "
+        .. "</dev/null 2>err"):format(quote(dir), quote(support.EXE),
+                                      redirect))
+      assert.equal("synclua keygen: stdout is a file that already holds 4 "
+                   .. "bytes: a key goes into a new file (keygen -o FILE)\n",
+                   support.slurp(dir .. "/err"))
+      assert.equal(2, status)
+      assert.equal("old\n", support.slurp(dir .. "/notes"))
+      assert.equal("644\n", mode(dir .. "/notes"))
+    end
+  end)
+
   it("exits 3 when the file cannot be created", function()
     local _, err, status = run(dir, "keygen -o nowhere/library.key")
     assert.equal("synclua keygen: nowhere/library.key: No such file or "
@@ -245,6 +268,25 @@ describe("synclua.keygen(), write_key(), read_key(), library_id()",
     end
     assert.same({ nil, "key file " .. dir .. ": not a regular file",
                   "invalid" }, { synclua.read_key(dir) })
+  end)
+
+  it("refuses a FIFO at once, without waiting for a writer", function()
+    assert(os.execute("mkfifo -m 600 " .. quote(dir .. "/fifo")))
+    -- In a process of its own, under timeout(1): a read that waited for a
+    -- writer would hang the specs.
+    local t0 = clock()
+    local out, ok = support.capture(("cd %s && timeout 10 %s -e %s 2>&1")
+      :format(quote(dir), quote(support.EXE),
+              quote('print(require("synclua").read_key("fifo"))')))
+    assert.equal("nil\tkey file fifo: not a regular file\tinvalid\n", out)
+    assert.is_true(ok)
+    local _, _, status = os.execute(("cd %s && timeout 10 %s fetch "
+      .. "--key-file fifo --peer 127.0.0.1:1 </dev/null 2>err")
+      :format(quote(dir), quote(support.EXE)))
+    assert.equal("synclua fetch: key file fifo: not a regular file\n",
+                 support.slurp(dir .. "/err"))
+    assert.equal(2, status)
+    assert.is_true(clock() - t0 < 5)
   end)
 
   it("write_key never overwrites", function()
@@ -726,6 +768,60 @@ describe("synclua fetch", function()
       .. "WHERE event_type = 'backfill_request_received' ORDER BY id"))
   end)
 
+  it("gives up within --timeout on a peer that goes silent after the "
+     .. "handshake (not after the 30 s idle default)", function()
+    local rows = {}
+    for i = 1, 10000 do
+      rows[i] = { event_type = "state_transition", summary = "e" .. i,
+                  timestamp = ("2025-12-03T%02d:%02d:%02dZ"):format(
+                    10 + i // 3600, i // 60 % 60, i % 60) }
+    end
+    store(dir, "many.db", DEV_C, rows)
+    -- A page of one event at a time: 10000 requests to answer in full.
+    local srv = serve(dir, "many.db", "--max-events 1")
+    local t0 = clock()
+    local fetch = support.spawn(dir, "fetch --key-file key --timeout 1 "
+                                     .. "-f ndjson --peer " .. srv.address)
+    -- Its first answer is sent: the handshake is done. Stopped, it
+    -- answers nothing more; even if the stop came late, its output, never
+    -- read, fills the pipe long before 10000 lines.
+    assert.truthy(srv:line():find(": device " .. NIL_UUID .. " asked for "
+                                  .. "10000 events: sent 1 (more to page) "
+                                  .. "in ", 1, true))
+    srv:signal("STOP")
+    local out, status = fetch:wait(60)
+    local took = clock() - t0
+    assert.equal("synclua fetch: " .. srv.address .. ": failed: timed out "
+      .. "waiting for a record\nsynclua fetch: 1 of 1 peer did not answer "
+      .. "in full\n", out)
+    assert.equal(3, status)
+    assert.is_true(took < 5, ("took %.1f s"):format(took))
+    -- Continued, it stops (its pipe read as it goes).
+    srv:signal("TERM")
+    srv:signal("CONT")
+    local last
+    for line in function() return srv:line() end do last = line end
+    assert.equal("synclua serve: stopped", last)
+    assert.equal(0, select(2, srv:wait()))
+  end)
+
+  it("shows the control characters a peer sends as \\xNN", function()
+    store(dir, "red.db", DEV_C, ROWS_C)
+    support.sqlite(dir .. "/red.db", "UPDATE sync_event_log SET event_type "
+                   .. "= char(27) || '[31mred'")
+    local srv = serve(dir, "red.db")
+    local out, err, status = run(dir, "fetch --key-file key --peer "
+                                      .. srv.address)
+    assert.equal("", out)
+    assert.equal(3, status)
+    local want = "synclua fetch: " .. srv.address .. ": failed: event 1: "
+      .. "Invalid event type: \\x1b[31mred (valid: state_transition, "
+    assert.equal(want, err:sub(1, #want))
+    assert.is_nil(err:gsub("\n", ""):find("[%c\127]"))
+    assert.equal("synclua fetch: 1 of 1 peer did not answer in full\n",
+                 err:match("[^\n]*\n$"))
+  end)
+
   it("says how many responses it took when a peer pages", function()
     local rows = {}
     for i = 1, 60 do
@@ -790,15 +886,21 @@ describe("synclua.encode_request()", function()
                    return (synclua.encode_request()) end))
     assert.equal("bad argument #1 to 'encode_request' (library_id and "
                  .. "requesting_device: UUIDs needed)", err{})
+    assert.equal("bad argument #1 to 'encode_request' (library_id: not a "
+                 .. "UUID: x)", err(req{ library_id = "x" }))
     assert.equal("bad argument #1 to 'encode_request' (library_id: UUID "
-                 .. "expected)", err(req{ library_id = "x" }))
+                 .. "string expected, got number)", err(req{ library_id = 7 }))
     assert.equal("bad argument #1 to 'encode_request' (limit: integer from "
                  .. "0 to 4294967295 expected)", err(req{ limit = -1 }))
     assert.equal("bad argument #1 to 'encode_request' (limit: integer from "
                  .. "0 to 4294967295 expected)",
                  err(req{ limit = 4294967296 }))
     assert.equal("bad argument #1 to 'encode_request' (event_types: list of "
-                 .. "strings expected)", err(req{ event_types = { 1 } }))
+                 .. "strings without NUL expected)",
+                 err(req{ event_types = { 1 } }))
+    assert.equal("bad argument #1 to 'encode_request' (event_types: list of "
+                 .. "strings without NUL expected)",
+                 err(req{ event_types = { "sync\0error" } }))
     assert.equal("bad argument #1 to 'encode_request' (unknown field "
                  .. "'speed')", err(req{ speed = 1 }))
   end)
@@ -984,6 +1086,143 @@ describe("synclua.server() and synclua.fetch()", function()
                  support.error_of(function()
                    return (synclua.fetch{ peers = { "x" }, stores = {},
                                           key = key }) end))
+  end)
+
+  it("takes ids only as UUID strings, naming what it got", function()
+    local db = dir .. "/peer-a.db"
+    local function server_err(t)
+      t.db, t.listen, t.key = db, "127.0.0.1:0", key
+      return support.error_of(function() return (synclua.server(t)) end)
+    end
+    assert.equal("bad argument #1 to 'server' (library: UUID string "
+                 .. "expected, got number)", server_err{ library = 7 })
+    assert.equal("bad argument #1 to 'server' (device: not a UUID: me)",
+                 server_err{ device = "me" })
+    local function fetch_err(t)
+      t.peers, t.stores, t.key = {}, {}, key
+      t.library_id = t.library_id or synclua.library_id(key)
+      t.requesting_device = t.requesting_device or DEV_L
+      return support.error_of(function() return (synclua.fetch(t)) end)
+    end
+    assert.equal("bad argument #1 to 'fetch' (library_id: UUID string "
+                 .. "expected, got number)", fetch_err{ library_id = 7 })
+    assert.equal("bad argument #1 to 'fetch' (requesting_device: not a "
+                 .. "UUID: x)", fetch_err{ requesting_device = "x" })
+    assert.equal("bad argument #1 to 'fetch' (correlation_id: UUID string "
+                 .. "expected, got boolean)",
+                 fetch_err{ correlation_id = true })
+  end)
+
+  it("fetch refuses a peer that is no string, and one store for two peers",
+     function()
+    local s1 = assert(synclua.open(dir .. "/s1.db", { device_id = DEV_L }))
+    local s2 = assert(synclua.open(dir .. "/s2.db", { device_id = DEV_L }))
+    local function err(peers, stores)
+      return support.error_of(function()
+        return (synclua.fetch{ peers = peers, stores = stores, key = key,
+          library_id = synclua.library_id(key), requesting_device = DEV_L,
+          timeout = 2 }) end)
+    end
+    assert.equal("bad argument #1 to 'fetch' (peers: list of HOST:PORT "
+                 .. "strings expected)", err({ 7 }, { s1 }))
+    assert.equal("bad argument #1 to 'fetch' (peers: list of HOST:PORT "
+                 .. "strings expected)", err({ "127.0.0.1:1", 7 }, { s1, s2 }))
+    assert.equal("bad argument #1 to 'fetch' (stores: the same store for "
+                 .. "peers 1 and 2)", err({ "127.0.0.1:1", "127.0.0.1:2" },
+                                          { s1, s1 }))
+    assert.equal("bad argument #1 to 'fetch' (stores: the same store for "
+                 .. "peers 1 and 3)", err({ "127.0.0.1:1", "127.0.0.1:2",
+                                            "127.0.0.1:3" }, { s1, s2, s1 }))
+    assert.equal(0, s1:count())
+    s1:close()
+    s2:close()
+  end)
+
+  it("fetch sizes its lists by their raw length, whatever __len says",
+     function()
+    local got = assert(synclua.open(dir .. "/got.db", { device_id = DEV_L }))
+    for _, lie in ipairs{ 2, math.maxinteger } do
+      local len = { __len = function() return lie end }
+      local results = synclua.fetch{
+        peers = setmetatable({ "127.0.0.1:1" }, len),
+        stores = setmetatable({ got }, len), key = key,
+        library_id = synclua.library_id(key), requesting_device = DEV_L,
+        timeout = 2 }
+      assert.same({ { peer = "127.0.0.1:1", ok = false, error = "cannot "
+        .. "connect to 127.0.0.1:1: Connection refused", code = "ioerr",
+        received = 0, inserted = 0, pages = 0, capped = false } }, results)
+    end
+    local peers, stores = {}, {}
+    for i = 1, 1025 do peers[i], stores[i] = "127.0.0.1:1", got end
+    assert.equal("bad argument #1 to 'fetch' (peers: at most 1024)",
+                 support.error_of(function()
+                   return (synclua.fetch{ peers = peers, stores = stores,
+                     key = key, library_id = synclua.library_id(key),
+                     requesting_device = DEV_L }) end))
+    got:close()
+  end)
+
+  -- SIGINT and SIGTERM: is each caught in this process now?
+  local function caught()
+    local f = assert(io.open("/proc/self/status", "r"))
+    local mask = tonumber(f:read("a"):match("\nSigCgt:%s*(%x+)"), 16)
+    f:close()
+    return { INT = mask >> 1 & 1 == 1, TERM = mask >> 14 & 1 == 1 }
+  end
+
+  it("run(ready) calls ready once SIGINT and SIGTERM are taken, and gives "
+     .. "them back when it returns", function()
+    local srv = assert(synclua.server{ db = dir .. "/peer-a.db",
+      listen = "127.0.0.1:0", key = key, quiet = true })
+    local before, during = caught(), nil
+    assert.is_false(before.TERM)
+    -- Stopped from ready, before serving anyone: it returns at once.
+    assert.same({ true }, { srv:run(function()
+      during = caught()
+      srv:stop()
+    end) })
+    assert.same({ INT = true, TERM = true }, during)
+    assert.same(before, caught())
+    assert.equal("bad argument #1 to 'run' (function expected, got number)",
+                 support.error_of(function() return (srv:run(42)) end))
+    srv:close()
+  end)
+
+  it("run(ready) passes an error raised in ready on as it was, and runs "
+     .. "again after it", function()
+    local srv = assert(synclua.server{ db = dir .. "/peer-a.db",
+      listen = "127.0.0.1:0", key = key, quiet = true })
+    local other = assert(synclua.server{ db = dir .. "/peer-b.db",
+      listen = "127.0.0.1:0", key = key, quiet = true })
+    local before = caught()
+    local oops = setmetatable({}, {
+      __tostring = function() return "oops" end })
+    local ok, err = pcall(srv.run, srv, function() error(oops) end)
+    assert.is_false(ok)
+    assert.equal(oops, err)
+    assert.same(before, caught())
+    assert.equal("ready failed", support.error_of(function()
+      return (srv:run(function() error("ready failed", 0) end)) end))
+    -- One server runs at a time: the other's run, from ready, raises.
+    assert.equal("another synclua.Server is running",
+                 support.error_of(function()
+                   return (srv:run(function() other:run() end)) end))
+    assert.same(before, caught())
+    assert.same({ true }, { srv:run(function() srv:stop() end) })
+    assert.same({ true }, { other:run(function() other:stop() end) })
+    assert.same(before, caught())
+    srv:close()
+    other:close()
+  end)
+
+  it("run(ready) raises when ready closes the server", function()
+    local srv = assert(synclua.server{ db = dir .. "/peer-a.db",
+      listen = "127.0.0.1:0", key = key, quiet = true })
+    local before = caught()
+    assert.equal("attempt to use a closed synclua.Server",
+                 support.error_of(function()
+                   return (srv:run(function() srv:close() end)) end))
+    assert.same(before, caught())
   end)
 
   it("fetch puts each peer's events in its store and says what came, "

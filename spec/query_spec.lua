@@ -123,6 +123,14 @@ describe("log:events()", function()
       assert.equal("e9 e7", summaries(log, { event_type = "sync_error" }))
     end)
 
+    it("gives each row once when a type is named twice", function()
+      assert.equal("e11 e9 e8 e7", summaries(log, { event_types = {
+        "sync_error", "peer_connected", "sync_error", "peer_disconnected",
+        "peer_connected" } }))
+      assert.equal("e9 e7", summaries(log, {
+        event_types = { "sync_error", "sync_error" } }))
+    end)
+
     it("selects categories from a list, a string, or category", function()
       assert.equal("e12 e11 e9 e8 e7", summaries(log, {
         categories = { "network", "error" } }))

@@ -125,8 +125,9 @@ M.decode_message = core.decode_message
 --- `server{ db, listen = "HOST:PORT", key, library, device, max_clients,
 -- max_events, handshake_timeout, timeout, idle_timeout, quiet }` opens a
 -- store and listens (port 0 picks a free one): `srv:address()`,
--- `srv:library_id()`, `srv:device_id()`, and `srv:run()`, which serves
--- until SIGINT or SIGTERM.
+-- `srv:library_id()`, `srv:device_id()`, and `srv:run([ready])`, which
+-- serves until SIGINT, SIGTERM or `srv:stop()` (`ready` is called once the
+-- signals are taken, before the first client is served).
 M.server = core.server
 
 --- `fetch{ peers = { "HOST:PORT", ... }, stores = { Store, ... }, key,

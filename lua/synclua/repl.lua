@@ -875,7 +875,7 @@ local TOPICS = {
     .. "(kind names which).\n",
   server = "synclua.server{ db, listen, key [, library, device, ...] } -> "
     .. "server | nil, message\n  Answers EventLogRequests: "
-    .. "srv:address(), srv:run() (until SIGINT/SIGTERM).\n",
+    .. "srv:address(), srv:run([ready]) (until SIGINT/SIGTERM).\n",
   fetch = "synclua.fetch{ peers, stores, key, library_id, "
     .. "requesting_device [, since,\n  event_types, correlation_id, limit] "
     .. "} -> results\n  Asks every peer at once; each one's events go "

@@ -5,8 +5,10 @@
 ** events turned into rows; the framer at every byte boundary; key files;
 ** the encrypted channel, against a client written here from the
 ** handshake's description in sl_channel.c (libsodium only), so that it can
-** lie about the key, replay, tamper, stall and hang up; and a server and
-** fetcher running in-process on loopback.
+** lie about the key, replay, tamper, stall and hang up; a server and
+** fetcher running in-process on loopback; and `synclua serve` and `fetch`
+** themselves, for the lines they write of what a raw client or a fake
+** peer says.
 **
 ** Expected texts are written out here, never produced by the code under
 ** test. The library ids of the test keys were worked out with Python's
@@ -17,12 +19,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1509,6 +1514,95 @@ static void test_channel_timeouts(void) {
   side_free(&s);
 }
 
+/* Has the other end hung up? (Without waiting.) */
+static int raw_gone(raw *r) {
+  char c;
+  struct pollfd p = {r->fd, POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return 0;
+  return recv(r->fd, &c, 1, MSG_PEEK) <= 0;
+}
+
+/* A frame of 20 bytes begun, then a byte a record every 60 ms: each record
+** well within the I/O timeout, the frame never whole within it. */
+static void do_trickle(raw *r, void *ud) {
+  (void)ud;
+  if (raw_handshake(r, key) != 0) return;
+  raw_send(r, "\0\0\0\x64" "a", 5);
+  for (int i = 1; i < 100 && !raw_gone(r); i++) {
+    sleep_ms(60);
+    raw_send(r, "b", 1);
+  }
+}
+
+/* Empty records, 60 ms apart, where a frame should begin. */
+static void do_empty_records(raw *r, void *ud) {
+  (void)ud;
+  if (raw_handshake(r, key) != 0) return;
+  for (int i = 0; i < 100 && !raw_gone(r); i++) {
+    raw_send(r, "", 0);
+    sleep_ms(60);
+  }
+}
+
+/* A frame of 3 x 64 KiB in four records 250 ms apart. */
+#define SLOW_FRAME (3u << 16)
+static void do_slow_big_frame(raw *r, void *ud) {
+  unsigned char *plain = malloc(SL_RECORD_MAX);
+  unsigned char *rec = malloc(4 + SL_RECORD_MAX + ABYTES);
+  size_t sent = SL_RECORD_MAX - 4;
+  (void)ud;
+  if (plain && rec && raw_handshake(r, key) == 0) {
+    memset(plain, 'x', SL_RECORD_MAX);
+    put_be32(plain, SLOW_FRAME);
+    raw_write(r, rec, raw_seal(r, plain, SL_RECORD_MAX, rec));
+    memset(plain, 'x', 4);
+    while (sent < SLOW_FRAME && !raw_gone(r)) {
+      size_t n = SLOW_FRAME - sent < SL_RECORD_MAX ? SLOW_FRAME - sent
+                                                   : SL_RECORD_MAX;
+      sleep_ms(250);
+      raw_write(r, rec, raw_seal(r, plain, n, rec));
+      sent += n;
+    }
+  }
+  free(plain);
+  free(rec);
+}
+
+/* The server ends a connection whose peer runs `fn` with SL_IOERR and
+** `msg`, no sooner than `min_ms`, and well before the peer would have
+** finished (6 s): the upper bound is loose, for loaded machines. */
+static void expect_cut_off(script_fn fn, sl_timeouts t, const char *msg,
+                           int64_t min_ms) {
+  side s;
+  against_server(&s, key, &t, 1, 0, fn, NULL);
+  CHECK_EQ_INT(s.hs, SL_OK);
+  CHECK_EQ_INT(s.rc[0], SL_IOERR);
+  CHECK_EQ_STR(s.msg[0], msg);
+  CHECK(s.ms[0] >= min_ms && s.ms[0] < 4000);
+  side_free(&s);
+}
+
+/* A frame must be whole within the I/O timeout plus a second per 64 KiB
+** it announces, however steadily its records come; empty records do not
+** extend the wait for a frame to begin. */
+static void test_channel_deadlines(void) {
+  side s;
+  sl_timeouts t = {5000, 5000, 300};
+  /* 100 bytes, one a record every 60 ms: cut off at 300 ms, not 6 s. */
+  expect_cut_off(do_trickle, t, "timed out waiting for a record", 290);
+  /* Empty records every 60 ms where a frame should begin: idle 300 ms. */
+  expect_cut_off(do_empty_records, (sl_timeouts){5000, 300, 5000},
+                 "timed out waiting for a record", 290);
+
+  /* 750 ms for 192 KiB: over the I/O timeout, within its 3.3 s. */
+  against_server(&s, key, &t, 1, 0, do_slow_big_frame, NULL);
+  CHECK_EQ_INT(s.rc[0], SL_OK);
+  CHECK_EQ_STR(s.msg[0], "");
+  CHECK_EQ_INT(s.got[0].len, SLOW_FRAME);
+  CHECK(s.ms[0] >= 700 && s.ms[0] < 3300);
+  side_free(&s);
+}
+
 /* ============================================================ stores */
 
 static const char *const a_types[3] = {"state_transition", "batch_ingestion",
@@ -2431,6 +2525,141 @@ static void test_fetch_many(void) {
   served_free(&b);
 }
 
+/* A store of DEV_A's: "D 1" ... "D 5" a second apart from T0, state
+** transitions, peer connections and a sync error. */
+static void seed_types(const char *path) {
+  static const char *const types[5] = {"state_transition", "peer_connected",
+    "sync_error", "state_transition", "peer_connected"};
+  static const char *const summaries[5] = {"D 1", "D 2", "D 3", "D 4",
+                                           "D 5"};
+  sl_event evs[5];
+  sl_store *s = NULL;
+  size_t ins = 0;
+  memset(evs, 0, sizeof evs);
+  for (int i = 0; i < 5; i++) {
+    evs[i].has_instant = 1;
+    evs[i].instant = T0 + i * SEC;
+    evs[i].device_id = DEV_A;
+    evs[i].event_type = types[i];
+    evs[i].summary = summaries[i];
+  }
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_insert(s, evs, 5, 0, &ins, NULL), SL_OK);
+  CHECK_EQ_INT(ins, 5);
+  drop(s);
+}
+
+/* The summaries of a response's events, comma-joined, or the error. */
+static void response_summaries(const sl_buf *in, char *out, size_t outsz) {
+  sl_message m;
+  sl_event *evs = NULL;
+  size_t n = 0, o = 0;
+  sl_buf arena = {0};
+  char err[256] = "";
+  out[0] = '\0';
+  if (sl_message_parse(in->data ? in->data : "", in->len, &m, err,
+                       sizeof err) != SL_OK ||
+      m.kind != SL_MSG_RESPONSE ||
+      sl_response_events(m.response.events, &evs, &n, &arena, err,
+                         sizeof err) != SL_OK) {
+    snprintf(out, outsz, "error: %s", err);
+  } else {
+    for (size_t i = 0; i < n && o < outsz; i++)
+      o += (size_t)snprintf(out + o, outsz - o, "%s%s", i ? "," : "",
+                            evs[i].summary);
+    if (m.response.has_next || m.response.n_unknown_event_types)
+      snprintf(out, outsz, "error: next or unknown_event_types");
+  }
+  free(evs);
+  sl_buf_free(&arena);
+  sl_message_clear(&m);
+}
+
+/* A request frame over SL_MAX_REQUEST is refused on its length alone, and
+** the server serves the next client; one of exactly SL_MAX_REQUEST bytes
+** is answered. A type named many times is one filter: each row once, and
+** no type after it dropped. */
+static void test_request_limits(void) {
+  served s;
+  raw r;
+  sl_channel *ch = NULL;
+  sl_buf q = {0}, in = {0};
+  char db[256], name[64] = "", line[256], got[256], err[256] = "", c;
+  char st[] = "state_transition", pc[] = "peer_connected";
+  char *types[41];
+  snprintf(db, sizeof db, "%s", path_of("types.db"));
+  seed_types(db);
+  if (serve(&s, db, NULL, 0, 0) != SL_OK) return;
+  const char *addr = sl_server_address(s.srv);
+  CHECK_EQ_STR(sl_server_device_id(s.srv), DEV_A);
+
+  int fd = tcp_connect(addr);
+  CHECK(fd >= 0);
+  if (fd >= 0) {
+    unsigned char len4[4];
+    local_name(fd, name, sizeof name);
+    raw_init(&r, fd);
+    CHECK_EQ_INT(raw_handshake(&r, key), 0);
+    put_be32(len4, SL_MAX_REQUEST + 1);
+    int64_t t0 = now_ms();
+    CHECK_EQ_INT(raw_send(&r, len4, 4), 0);
+    CHECK_EQ_INT(recv(fd, &c, 1, 0), 0); /* closed at once */
+    CHECK(now_ms() - t0 < 1000);        /* the I/O timeout is 2000 */
+    close(fd);
+    sl_buf_free(&r.sent);
+  }
+
+  fd = tcp_connect(addr);
+  CHECK(fd >= 0);
+  if (fd >= 0 &&
+      sl_channel_client(fd, key, &quick, &ch, err, sizeof err) == SL_OK) {
+    /* Exactly at the limit: the newest event. */
+    sl_buf_puts(&q, RQ(IDS ",\"limit\":1"));
+    while (q.len < SL_MAX_REQUEST) sl_buf_puts(&q, " ");
+    CHECK_EQ_INT(q.len, 65536);
+    CHECK_EQ_INT(sl_channel_send(ch, q.data, q.len), SL_OK);
+    CHECK_EQ_INT(sl_channel_recv(ch, &in, 0), SL_OK);
+    response_summaries(&in, got, sizeof got);
+    CHECK_EQ_STR(got, "D 5");
+
+    /* state_transition 40 times, then peer_connected. */
+    sl_request req = request(100);
+    for (int i = 0; i < 40; i++) types[i] = st;
+    types[40] = pc;
+    req.has_event_types = 1;
+    req.event_types = types;
+    req.n_event_types = 41;
+    sl_buf_reset(&q);
+    sl_request_write(&q, &req);
+    CHECK_EQ_INT(sl_channel_send(ch, q.data, q.len), SL_OK);
+    CHECK_EQ_INT(sl_channel_recv(ch, &in, 0), SL_OK);
+    response_summaries(&in, got, sizeof got);
+    CHECK_EQ_STR(got, "D 5,D 4,D 2,D 1");
+    /* ... and the other way round. */
+    types[0] = pc;
+    types[40] = st;
+    sl_buf_reset(&q);
+    sl_request_write(&q, &req);
+    CHECK_EQ_INT(sl_channel_send(ch, q.data, q.len), SL_OK);
+    CHECK_EQ_INT(sl_channel_recv(ch, &in, 0), SL_OK);
+    response_summaries(&in, got, sizeof got);
+    CHECK_EQ_STR(got, "D 5,D 4,D 2,D 1");
+  } else {
+    CHECK(0);
+  }
+  sl_channel_free(ch);
+  if (fd >= 0) close(fd);
+  unserve(&s);
+  snprintf(line, sizeof line, "%s: frame of 65537 bytes is over the limit "
+           "of 65536; closing", name);
+  CHECK_EQ_INT(logbook_count(&s.log, line, 0), 1);
+  CHECK_EQ_INT(logbook_count(&s.log, "; closing", 1), 1);
+  CHECK_EQ_INT(count_type(db, "backfill_request_received"), 3);
+  sl_buf_free(&q);
+  sl_buf_free(&in);
+  served_free(&s);
+}
+
 /* ========================================================= a fake peer */
 
 /* A server of our own that holds the key and answers what it is told:
@@ -2498,13 +2727,16 @@ static void fake_free(fake *f) {
   for (int i = 0; i < 4; i++) sl_buf_free(&f->requests[i]);
 }
 
-#define FEV(s, ts)                                                         \
-  "{\"category\":\"lifecycle\",\"device_id\":\"" DEV_B "\","              \
+#define FEV_OF(dev, s, ts)                                                 \
+  "{\"category\":\"lifecycle\",\"device_id\":\"" dev "\","                \
   "\"event_type\":\"state_transition\",\"id\":9,\"severity\":\"info\","   \
   "\"summary\":\"" s "\",\"timestamp\":\"" ts "\"}"
-#define FRESP(events, extra)                                               \
-  RS("\"library_id\":\"" LIB_ID "\",\"responding_device\":\"" DEV_B "\"," \
+#define FRESP_AS(dev, events, extra)                                       \
+  RS("\"library_id\":\"" LIB_ID "\",\"responding_device\":\"" dev "\","   \
      "\"events\":[" events "]" extra)
+
+#define FEV(s, ts) FEV_OF(DEV_B, s, ts)
+#define FRESP(events, extra) FRESP_AS(DEV_B, events, extra)
 #define NEXT_AT_1S \
   ",\"next\":{\"timestamp\":\"2025-12-03T10:15:01Z\",\"id\":5}"
 
@@ -2603,7 +2835,7 @@ static void test_fetch_from_fakes(void) {
     int64_t took = now_ms() - t0;
     fake_stop(&f);
     CHECK_EQ_STR(p.errmsg, "timed out waiting for a record");
-    CHECK(took >= 199 && took < 1500);
+    CHECK(took >= 199 && took < 4000);
     CHECK_EQ_INT(f.n_requests, 1);
     fake_free(&f);
   }
@@ -2617,7 +2849,249 @@ static void test_fetch_from_fakes(void) {
   drop(d);
 }
 
-int main(void) {
+/* A peer answers for its own log only: another device's events from it,
+** or another device answering the next page, are garbage. */
+static void test_fetch_strays(void) {
+  fake f;
+  sl_fetch_peer p;
+  sl_store *d = dest("strays.db");
+  sl_request req = request(3);
+
+  /* One event of another device in a page: none of the page is kept. */
+  if (fake_start(&f, FRESP(FEV("s1", "2025-12-03T10:15:02Z") ","
+                           FEV_OF(DEV_A, "s2", "2025-12-03T10:15:01Z"), ""),
+                 NULL) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_INVALID);
+    CHECK_EQ_STR(p.errmsg, "sent garbage: event 2 is device " DEV_A "'s, "
+                 "not the responding device " DEV_B "'s");
+    CHECK_EQ_STR(p.responding_device, DEV_B);
+    CHECK_EQ_INT(p.pages, 1);
+    CHECK_EQ_INT(p.received, 0);
+    CHECK_EQ_INT(p.inserted, 0);
+    fake_free(&f);
+  }
+  if (fake_start(&f, FRESP(FEV_OF("x", "s3", "2025-12-03T10:15:02Z"), ""),
+                 NULL) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_INVALID);
+    CHECK_EQ_STR(p.errmsg, "sent garbage: event 1 is device x's, not the "
+                 "responding device " DEV_B "'s");
+    fake_free(&f);
+  }
+  /* Its own id in another form is its own. */
+  if (fake_start(&f, FRESP(FEV_OF("AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
+                                  "s4", "2025-12-03T10:15:02Z"), ""),
+                 NULL) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_OK);
+    CHECK_EQ_STR(p.errmsg, "");
+    CHECK_EQ_INT(p.inserted, 1);
+    fake_free(&f);
+  }
+
+  /* The first page as DEV_B, the second as DEV_A: the first is kept. */
+  if (fake_start(&f, FRESP(FEV("s5", "2025-12-03T10:15:02Z"), NEXT_AT_1S),
+                 FRESP_AS(DEV_A, FEV_OF(DEV_A, "s6", "2025-12-03T10:15:00Z"),
+                          "")) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_INVALID);
+    CHECK_EQ_STR(p.errmsg, "sent garbage: answered as device " DEV_B ", "
+                 "then as " DEV_A);
+    CHECK_EQ_STR(p.responding_device, DEV_B);
+    CHECK_EQ_INT(p.pages, 1);
+    CHECK_EQ_INT(p.received, 1);
+    CHECK_EQ_INT(p.inserted, 1);
+    CHECK_EQ_INT(f.n_requests, 2);
+    fake_free(&f);
+  }
+
+  /* What was kept: s4 and s5, nothing of another device. */
+  {
+    sl_filter all;
+    sl_cursor *cur = NULL;
+    const sl_event *ev;
+    char kept[64] = "", *o = kept;
+    sl_filter_init(&all);
+    all.ascending = 1;
+    CHECK_EQ_INT(sl_query(d, &all, &cur), SL_OK);
+    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < kept + 40)
+      o += sprintf(o, "%s%s", o == kept ? "" : ",", ev->summary);
+    sl_cursor_close(cur);
+    CHECK_EQ_STR(kept, "s4,s5");
+  }
+  drop(d);
+}
+
+/* ============================================ the programs themselves */
+
+/* The synclua program built beside this driver (build/ or build/san/):
+** what a peer says reaches the terminal through `serve` and `fetch`'s
+** stderr lines, written by the host, and only a raw client or a fake peer
+** can say what a synclua peer never would. */
+static char bin[1600];
+
+/* Find it beside argv0 (build/test_net runs build/synclua), as a full path:
+** the programs run in the scratch folder. */
+static int find_program(const char *argv0) {
+  char near[1024], cwd[512] = "";
+  const char *slash = strrchr(argv0, '/');
+  snprintf(near, sizeof near, "%.*s/synclua",
+           slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
+  if (near[0] == '/' || !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+  snprintf(bin, sizeof bin, "%s%s%s", cwd, cwd[0] ? "/" : "", near);
+  CHECK_EQ_INT(access(bin, X_OK), 0);
+  if (access(bin, X_OK) != 0) fprintf(stderr, "  no program %s\n", bin);
+  return access(bin, X_OK) == 0;
+}
+
+static void slurp(const char *path, char *out, size_t outsz) {
+  FILE *f = fopen(path, "rb");
+  size_t n = 0;
+  if (f) {
+    n = fread(out, 1, outsz - 1, f);
+    fclose(f);
+  }
+  out[n] = '\0';
+}
+
+/* Run `synclua ARGS` in the scratch folder, standard input empty; its exit
+** status, and its stderr in err. */
+static int cli_run(const char *args, char *err, size_t errsz) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "cd '%s' && SYNCLUA_DB= '%s' %s </dev/null "
+           ">cli.out 2>cli.err", dir, bin, args);
+  int st = system(cmd);
+  slurp(path_of("cli.err"), err, errsz);
+  return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+typedef struct cli_server {
+  pid_t pid;
+  char  address[64];
+} cli_server;
+
+/* `synclua serve ARGS` in the background, its stderr in serve.err: 0 once
+** it has said where it serves (its first line, in first), -1 if it did
+** not within 10 s (then it is stopped). */
+static int cli_serve(cli_server *cs, const char *args, char *first,
+                     size_t firstsz) {
+  char cmd[2048], *nl = NULL;
+  const char *on;
+  memset(cs, 0, sizeof *cs);
+  first[0] = '\0';
+  remove(path_of("serve.err"));
+  snprintf(cmd, sizeof cmd, "cd '%s' && SYNCLUA_DB= exec '%s' serve %s "
+           "</dev/null >serve.out 2>serve.err", dir, bin, args);
+  cs->pid = fork();
+  if (cs->pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  if (cs->pid < 0) return -1;
+  for (int i = 0; i < 1000 && !nl; i++) {
+    slurp(path_of("serve.err"), first, firstsz);
+    if (!(nl = strchr(first, '\n'))) sleep_ms(10);
+  }
+  if (nl) *nl = '\0';
+  on = strstr(first, " on 127.0.0.1:");
+  if (!nl || !on || sscanf(on + 4, "%63[^ ]", cs->address) != 1) {
+    kill(cs->pid, SIGKILL);
+    waitpid(cs->pid, NULL, 0);
+    return -1;
+  }
+  return 0;
+}
+
+/* SIGTERM it and wait: its exit status, and all it wrote in out. */
+static int cli_serve_stop(cli_server *cs, char *out, size_t outsz) {
+  int st = 0;
+  kill(cs->pid, SIGTERM);
+  if (waitpid(cs->pid, &st, 0) != cs->pid) st = -1;
+  slurp(path_of("serve.err"), out, outsz);
+  return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A client's control characters are shown as \xNN in serve's lines: a
+** peer can neither drive the terminal nor forge a line. */
+static void test_cli_serve(void) {
+  cli_server cs;
+  raw r;
+  char first[512], all[2048], want[2048], name[64] = "", c;
+  unsigned char frame[256];
+  const char *bad = RQ("\"library_id\":\"\\u001b[31mred\\u007f\\nsynclua "
+    "serve: forged\",\"requesting_device\":\"" DEV_ME "\",\"limit\":1");
+  seed(path_of("cli.db"), 3, 0);
+  if (cli_serve(&cs, "--db cli.db --key-file cli.key --listen 127.0.0.1:0",
+                first, sizeof first) != 0) {
+    CHECK(0);
+    fprintf(stderr, "  serve did not start: %s\n", first);
+    return;
+  }
+  snprintf(want, sizeof want, "synclua serve: serving cli.db on %s (library "
+           LIB_ID ", device " DEV_A "); Ctrl-C stops", cs.address);
+  CHECK_EQ_STR(first, want);
+  int fd = tcp_connect(cs.address);
+  CHECK(fd >= 0);
+  if (fd >= 0) {
+    local_name(fd, name, sizeof name);
+    raw_init(&r, fd);
+    CHECK_EQ_INT(raw_handshake(&r, key), 0);
+    put_be32(frame, (uint32_t)strlen(bad));
+    memcpy(frame + 4, bad, strlen(bad));
+    CHECK_EQ_INT(raw_send(&r, frame, 4 + strlen(bad)), 0);
+    CHECK_EQ_INT(recv(fd, &c, 1, 0), 0); /* refused: closed */
+    close(fd);
+    sl_buf_free(&r.sent);
+  }
+  CHECK_EQ_INT(cli_serve_stop(&cs, all, sizeof all), 0);
+  snprintf(want, sizeof want, "%s\nsynclua serve: %s: refused: "
+           "EventLogRequest.library_id: not a UUID: \"\\x1b[31mred\\x7f\\x0a"
+           "synclua serve: forged\"; closing\nsynclua serve: stopped\n",
+           first, name);
+  CHECK_EQ_STR(all, want);
+}
+
+/* fetch's lines: a peer's words escaped as serve's; a peer that goes
+** silent after the handshake costs --timeout, not the 30 s idle default. */
+static void test_cli_fetch(void) {
+  fake f;
+  char args[512], err[2048], want[2048];
+  if (fake_start(&f, FRESP("", ",\"unknown_event_types\":[\"\\u001b[31mred\","
+                           "\"bell\\u0007\"]"), NULL) == 0) {
+    snprintf(args, sizeof args, "fetch --key-file cli.key --timeout 2 "
+             "-f ndjson --peer %s", f.address);
+    CHECK_EQ_INT(cli_run(args, err, sizeof err), 0);
+    fake_stop(&f);
+    snprintf(want, sizeof want, "synclua fetch: %s (device " DEV_B "): 0 "
+             "events\nsynclua fetch: %s does not know the event types "
+             "\\x1b[31mred,bell\\x07\n", f.address, f.address);
+    CHECK_EQ_STR(err, want);
+    fake_free(&f);
+  }
+
+  if (fake_start(&f, NULL, NULL) == 0) {
+    snprintf(args, sizeof args, "fetch --key-file cli.key --timeout 1 "
+             "-f ndjson --peer %s", f.address);
+    int64_t t0 = now_ms();
+    CHECK_EQ_INT(cli_run(args, err, sizeof err), 3);
+    int64_t took = now_ms() - t0;
+    fake_stop(&f);
+    snprintf(want, sizeof want, "synclua fetch: %s: failed: timed out "
+             "waiting for a record\nsynclua fetch: 1 of 1 peer did not "
+             "answer in full\n", f.address);
+    CHECK_EQ_STR(err, want);
+    CHECK(took >= 900 && took < 5000);
+    CHECK_EQ_INT(f.n_requests, 1);
+    fake_free(&f);
+  }
+}
+
+int main(int argc, char **argv) {
   if (sodium_init() < 0 || !mkdtemp(dir)) return 2;
   for (int i = 0; i < SL_KEY_BYTES; i++) {
     key[i] = (unsigned char)i;
@@ -2635,12 +3109,20 @@ int main(void) {
   test_channel_refusals();
   test_channel_max_frame();
   test_channel_timeouts();
+  test_channel_deadlines();
   seed(path_of("main.db"), N_A, N_B);
   test_server_open();
   test_serve_and_fetch();
   test_max_clients();
   test_fetch_many();
+  test_request_limits();
   test_fetch_from_fakes();
+  test_fetch_strays();
+  if (find_program(argc > 0 ? argv[0] : "")) {
+    write_file(path_of("cli.key"), KEY_HEX "\n", 0600);
+    test_cli_serve();
+    test_cli_fetch();
+  }
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
