@@ -139,4 +139,120 @@ static inline void bench_event(sl_event *ev, int64_t i) {
   ev->has_duration_ms = 1;
 }
 
+/* --------------------------------------------- synthetic stores' data */
+
+/* A seeded generator (xorshift64*): the same stores on every machine, and
+** fast. bench_seed restarts it. */
+static inline uint64_t *bench_rng_state(void) {
+  static uint64_t state = UINT64_C(0x9e3779b97f4a7c15);
+  return &state;
+}
+
+static inline void bench_seed(uint64_t seed) { *bench_rng_state() = seed; }
+
+static inline uint64_t bench_rng(void) {
+  uint64_t *s = bench_rng_state();
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * UINT64_C(2685821657736338717);
+}
+
+static inline long bench_rng_below(long n) {
+  return (long)(bench_rng() % (uint64_t)n);
+}
+
+/* A v4 uuid from the generator, lowercase and hyphenated. */
+static inline void bench_fake_uuid(char *buf) {
+  uint64_t a = bench_rng(), b = bench_rng();
+  snprintf(buf, SL_UUID_BUFSZ, "%08x-%04x-4%03x-%04x-%012llx",
+           (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
+           (unsigned)a & 0xfffu, (unsigned)(0x8000u | ((b >> 48) & 0x3fffu)),
+           (unsigned long long)(b & UINT64_C(0xffffffffffff)));
+}
+
+/* An event type with a real library's mix, per mille in sl_event_type
+** order: mostly batch_ingestion and state_transition, the network chatter
+** of backfills, a few sessions, ~1% errors (backfill_session_failed +
+** sync_error). */
+static inline int bench_pick_type(void) {
+  static const int weights[SL_EVENT_TYPE_COUNT] = {
+    200, 10, 10, 2, 25, 25, 480, 60, 60, 60, 30, 30, 8};
+  long r = bench_rng_below(1000);
+  for (int t = 0; t < SL_EVENT_TYPE_COUNT; t++) {
+    if (r < weights[t]) return t;
+    r -= weights[t];
+  }
+  return SL_BATCH_INGESTION;
+}
+
+/* One event's text, as synclua's typed emitters would form it. */
+typedef struct bench_text {
+  char summary[128];
+  char details[128];
+  char session[SL_UUID_BUFSZ];
+} bench_text;
+
+/* A synthetic event of `type` in `session` with `peer`, its strings in t:
+** everything but the time. ~3% of what is not already an error is raised
+** to a warning. Draws from the generator in a fixed order, so a seed
+** gives the same rows whichever bench writes them. */
+static inline void bench_make_event(sl_event *ev, bench_text *t, int type,
+                                    const char *session, const char *peer,
+                                    const char *device) {
+  long k = bench_rng_below(1000) + 1;
+  int sev = sl_event_type_severity((sl_event_type)type);
+  if (sev < SL_WARNING && bench_rng_below(1000) < 30) sev = SL_WARNING;
+  memset(ev, 0, sizeof *ev);
+  snprintf(t->session, sizeof t->session, "%s", session);
+  ev->device_id = device;
+  ev->event_type = sl_event_type_name(type);
+  ev->category = sl_category_name(sl_event_type_category((sl_event_type)type));
+  ev->severity = sl_severity_name(sev);
+  ev->summary = t->summary;
+  ev->details = t->details;
+  ev->peer_device_id = type == SL_STATE_TRANSITION ? NULL : peer;
+  ev->correlation_id = type == SL_STATE_TRANSITION ||
+                       type == SL_PEER_CONNECTED ||
+                       type == SL_PEER_DISCONNECTED ? NULL : t->session;
+  switch (type) {
+  case SL_BATCH_INGESTION:
+    snprintf(t->summary, sizeof t->summary,
+             "Ingested batch of %ld records from peer %.8s", k * 10, peer);
+    snprintf(t->details, sizeof t->details,
+             "{\"models\":{\"entry\":%ld,\"tag\":%ld}}", k * 9, k);
+    ev->model_types = "entry,tag";
+    ev->record_count = k * 10;
+    ev->duration_ms = bench_rng_below(200) + 5;
+    ev->has_record_count = ev->has_duration_ms = 1;
+    break;
+  case SL_STATE_TRANSITION:
+    snprintf(t->summary, sizeof t->summary, "State: Ready -> Backfilling");
+    snprintf(t->details, sizeof t->details,
+             "{\"from\":\"Ready\",\"reason\":\"peer %.8s\",\"to\":"
+             "\"Backfilling\"}", peer);
+    break;
+  case SL_SYNC_ERROR:
+  case SL_BACKFILL_SESSION_FAILED:
+    snprintf(t->summary, sizeof t->summary,
+             "Backfill from %.8s failed: connection reset by peer", peer);
+    snprintf(t->details, sizeof t->details,
+             "{\"error\":\"connection reset by peer\",\"retryable\":true}");
+    break;
+  default:
+    snprintf(t->summary, sizeof t->summary, "%s with peer %.8s (%ld)",
+             sl_event_type_debug_name(type), peer, k);
+    snprintf(t->details, sizeof t->details, "{\"attempt\":%ld}", k % 5);
+    if (type >= SL_BACKFILL_REQUEST_SENT && type <= SL_BACKFILL_RESPONSE_SENT)
+      ev->model_types = "entry";
+    if (type == SL_BACKFILL_RESPONSE_SENT ||
+        type == SL_BACKFILL_SESSION_COMPLETED ||
+        type == SL_CATCH_UP_SESSION_COMPLETED) {
+      ev->record_count = k * 100;
+      ev->duration_ms = k * 3;
+      ev->has_record_count = ev->has_duration_ms = 1;
+    }
+  }
+}
+
 #endif

@@ -80,117 +80,17 @@
 
 /* ------------------------------------------------------------ the data */
 
-static uint64_t rng_state;
-
-/* xorshift64*: the same stores on every machine. */
-static uint64_t rng(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * UINT64_C(2685821657736338717);
-}
-
-static long rng_below(long n) { return (long)(rng() % (uint64_t)n); }
-
-static void fake_uuid(char *buf) {
-  uint64_t a = rng(), b = rng();
-  snprintf(buf, SL_UUID_BUFSZ, "%08x-%04x-4%03x-%04x-%012llx",
-           (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
-           (unsigned)a & 0xfffu, (unsigned)(0x8000u | ((b >> 48) & 0x3fffu)),
-           (unsigned long long)(b & UINT64_C(0xffffffffffff)));
-}
-
-/* Per mille, in sl_event_type order (as bench/query.c). */
-static const int weights[SL_EVENT_TYPE_COUNT] = {
-  200, 10, 10, 2, 25, 25, 480, 60, 60, 60, 30, 30, 8};
-
-static int pick_type(void) {
-  long r = rng_below(1000);
-  for (int t = 0; t < SL_EVENT_TYPE_COUNT; t++) {
-    if (r < weights[t]) return t;
-    r -= weights[t];
-  }
-  return SL_BATCH_INGESTION;
-}
-
 static char peer_ids[PEERS][SL_UUID_BUFSZ];
 static char device_ids[MAX_PEERS][SL_UUID_BUFSZ];
 
 /* The ids are a function of the seed alone, so a reused store and this run
 ** agree on them. */
 static void make_ids(void) {
-  rng_state = UINT64_C(0x9e3779b97f4a7c15);
-  for (int i = 0; i < PEERS; i++) fake_uuid(peer_ids[i]);
-  for (int i = 0; i < MAX_PEERS; i++) fake_uuid(device_ids[i]);
+  bench_seed(UINT64_C(0x9e3779b97f4a7c15));
+  for (int i = 0; i < PEERS; i++) bench_fake_uuid(peer_ids[i]);
+  for (int i = 0; i < MAX_PEERS; i++) bench_fake_uuid(device_ids[i]);
 }
 
-/* One event's text, formed as synclua's typed emitters would. */
-typedef struct row {
-  char summary[128];
-  char details[128];
-  char session[SL_UUID_BUFSZ];
-} row;
-
-static void make_event(sl_event *ev, row *r, const char *session, int peer,
-                       const char *device, int64_t instant) {
-  int type = pick_type();
-  long k = rng_below(1000) + 1;
-  int sev = sl_event_type_severity((sl_event_type)type);
-  if (sev < SL_WARNING && rng_below(1000) < 30) sev = SL_WARNING;
-  memset(ev, 0, sizeof *ev);
-  snprintf(r->session, sizeof r->session, "%s", session);
-  ev->instant = instant;
-  ev->has_instant = 1;
-  ev->device_id = device;
-  ev->event_type = sl_event_type_name(type);
-  ev->severity = sl_severity_name(sev);
-  ev->summary = r->summary;
-  ev->details = r->details;
-  ev->peer_device_id = type == SL_STATE_TRANSITION ? NULL : peer_ids[peer];
-  ev->correlation_id = type == SL_STATE_TRANSITION ||
-                       type == SL_PEER_CONNECTED ||
-                       type == SL_PEER_DISCONNECTED ? NULL : r->session;
-  switch (type) {
-  case SL_BATCH_INGESTION:
-    snprintf(r->summary, sizeof r->summary,
-             "Ingested batch of %ld records from peer %.8s", k * 10,
-             peer_ids[peer]);
-    snprintf(r->details, sizeof r->details,
-             "{\"models\":{\"entry\":%ld,\"tag\":%ld}}", k * 9, k);
-    ev->model_types = "entry,tag";
-    ev->record_count = k * 10;
-    ev->duration_ms = rng_below(200) + 5;
-    ev->has_record_count = ev->has_duration_ms = 1;
-    break;
-  case SL_STATE_TRANSITION:
-    snprintf(r->summary, sizeof r->summary, "State: Ready -> Backfilling");
-    snprintf(r->details, sizeof r->details,
-             "{\"from\":\"Ready\",\"reason\":\"peer %.8s\",\"to\":"
-             "\"Backfilling\"}", peer_ids[peer]);
-    break;
-  case SL_SYNC_ERROR:
-  case SL_BACKFILL_SESSION_FAILED:
-    snprintf(r->summary, sizeof r->summary,
-             "Backfill from %.8s failed: connection reset by peer",
-             peer_ids[peer]);
-    snprintf(r->details, sizeof r->details,
-             "{\"error\":\"connection reset by peer\",\"retryable\":true}");
-    break;
-  default:
-    snprintf(r->summary, sizeof r->summary, "%s with peer %.8s (%ld)",
-             sl_event_type_debug_name(type), peer_ids[peer], k);
-    snprintf(r->details, sizeof r->details, "{\"attempt\":%ld}", k % 5);
-    if (type >= SL_BACKFILL_REQUEST_SENT && type <= SL_BACKFILL_RESPONSE_SENT)
-      ev->model_types = "entry";
-    if (type == SL_BACKFILL_RESPONSE_SENT ||
-        type == SL_BACKFILL_SESSION_COMPLETED ||
-        type == SL_CATCH_UP_SESSION_COMPLETED) {
-      ev->record_count = k * 100;
-      ev->duration_ms = k * 3;
-      ev->has_record_count = ev->has_duration_ms = 1;
-    }
-  }
-}
 
 /* Build store `d` with n events over 7 days, in pages of PAGE events (one
 ** sl_store_insert, one transaction, each). */
@@ -198,7 +98,7 @@ static int build(const char *path, int d, long n) {
   sl_open_opts o;
   sl_store *s = NULL;
   sl_event *evs = calloc(PAGE, sizeof *evs);
-  row *rows = calloc(PAGE, sizeof *rows);
+  bench_text *rows = calloc(PAGE, sizeof *rows);
   char session[SL_UUID_BUFSZ];
   int64_t t = START * SL_NS_PER_SEC + d * INT64_C(37000000);
   int64_t mean_gap = 7 * SL_NS_PER_DAY / n;
@@ -210,17 +110,20 @@ static int build(const char *path, int d, long n) {
   o.synchronous = SL_SYNC_OFF;
   o.device_id = device_ids[d];
   rc = sl_store_open(path, &o, &s);
-  rng_state = UINT64_C(0x2545f4914f6cdd1d) + (uint64_t)d * 7919;
+  bench_seed(UINT64_C(0x2545f4914f6cdd1d) + (uint64_t)d * 7919);
   for (long i = 0; i < n && rc == SL_OK;) {
     size_t k = 0;
     for (; k < PAGE && i < n; k++, i++) {
       if (left-- <= 0) {
-        fake_uuid(session);
-        peer = (int)rng_below(PEERS);
-        left = 20 + rng_below(380);
+        bench_fake_uuid(session);
+        peer = (int)bench_rng_below(PEERS);
+        left = 20 + bench_rng_below(380);
       }
-      t += 1 + (int64_t)(rng() % (uint64_t)(2 * mean_gap));
-      make_event(&evs[k], &rows[k], session, peer, device_ids[d], t);
+      t += 1 + (int64_t)(bench_rng() % (uint64_t)(2 * mean_gap));
+      bench_make_event(&evs[k], &rows[k], bench_pick_type(), session,
+                       peer_ids[peer], device_ids[d]);
+      evs[k].instant = t;
+      evs[k].has_instant = 1;
     }
     rc = sl_store_insert(s, evs, k, 0, NULL, NULL);
   }

@@ -38,108 +38,8 @@
 
 /* ------------------------------------------------------------ the data */
 
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-/* xorshift64*: the same store on every machine, and fast. */
-static uint64_t rng(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * UINT64_C(2685821657736338717);
-}
-
-static long rng_below(long n) { return (long)(rng() % (uint64_t)n); }
-
-/* A v4 uuid from the generator, lowercase and hyphenated. */
-static void fake_uuid(char *buf) {
-  uint64_t a = rng(), b = rng();
-  snprintf(buf, SL_UUID_BUFSZ, "%08x-%04x-4%03x-%04x-%012llx",
-           (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
-           (unsigned)a & 0xfffu, (unsigned)(0x8000u | ((b >> 48) & 0x3fffu)),
-           (unsigned long long)(b & UINT64_C(0xffffffffffff)));
-}
-
-/* Per mille, in sl_event_type order: mostly batch_ingestion and
-** state_transition, the network chatter of backfills, a few sessions,
-** ~1% errors (backfill_session_failed + sync_error). */
-static const int weights[SL_EVENT_TYPE_COUNT] = {
-  200, 10, 10, 2, 25, 25, 480, 60, 60, 60, 30, 30, 8};
-
-static int pick_type(void) {
-  long r = rng_below(1000);
-  for (int t = 0; t < SL_EVENT_TYPE_COUNT; t++) {
-    if (r < weights[t]) return t;
-    r -= weights[t];
-  }
-  return SL_BATCH_INGESTION;
-}
-
 static char peers[PEERS][SL_UUID_BUFSZ], devices[DEVICES][SL_UUID_BUFSZ];
 
-/* One row's worth of text, formed as synclua's typed emitters would. */
-typedef struct row {
-  char ts[SL_TIME_BUFSZ];
-  char summary[128];
-  char details[128];
-  const char *severity, *model_types, *peer, *correlation, *device;
-  int has_counts;
-  int64_t records, ms;
-} row;
-
-static void make_row(row *r, int type, const char *session, int peer,
-                     int device) {
-  long k = rng_below(1000) + 1;
-  int sev = sl_event_type_severity((sl_event_type)type);
-  /* ~3% of what is not already an error is raised to a warning. */
-  if (sev < SL_WARNING && rng_below(1000) < 30) sev = SL_WARNING;
-  r->severity = sl_severity_name(sev);
-  r->peer = type == SL_STATE_TRANSITION ? NULL : peers[peer];
-  r->correlation = type == SL_STATE_TRANSITION || type == SL_PEER_CONNECTED ||
-                   type == SL_PEER_DISCONNECTED ? NULL : session;
-  r->device = devices[device];
-  r->model_types = NULL;
-  r->has_counts = 0;
-  switch (type) {
-  case SL_BATCH_INGESTION:
-    snprintf(r->summary, sizeof r->summary,
-             "Ingested batch of %ld records from peer %.8s", k * 10,
-             peers[peer]);
-    snprintf(r->details, sizeof r->details,
-             "{\"models\":{\"entry\":%ld,\"tag\":%ld}}", k * 9, k);
-    r->model_types = "entry,tag";
-    r->has_counts = 1;
-    r->records = k * 10;
-    r->ms = rng_below(200) + 5;
-    break;
-  case SL_STATE_TRANSITION:
-    snprintf(r->summary, sizeof r->summary, "State: Ready -> Backfilling");
-    snprintf(r->details, sizeof r->details,
-             "{\"from\":\"Ready\",\"reason\":\"peer %.8s\",\"to\":"
-             "\"Backfilling\"}", peers[peer]);
-    break;
-  case SL_SYNC_ERROR:
-  case SL_BACKFILL_SESSION_FAILED:
-    snprintf(r->summary, sizeof r->summary,
-             "Backfill from %.8s failed: connection reset by peer",
-             peers[peer]);
-    snprintf(r->details, sizeof r->details,
-             "{\"error\":\"connection reset by peer\",\"retryable\":true}");
-    break;
-  default:
-    snprintf(r->summary, sizeof r->summary, "%s with peer %.8s (%ld)",
-             sl_event_type_debug_name(type), peers[peer], k);
-    snprintf(r->details, sizeof r->details, "{\"attempt\":%ld}", k % 5);
-    if (type >= SL_BACKFILL_REQUEST_SENT && type <= SL_BACKFILL_RESPONSE_SENT)
-      r->model_types = "entry";
-    if (type == SL_BACKFILL_RESPONSE_SENT ||
-        type == SL_BACKFILL_SESSION_COMPLETED ||
-        type == SL_CATCH_UP_SESSION_COMPLETED) {
-      r->has_counts = 1;
-      r->records = k * 100;
-      r->ms = k * 3;
-    }
-  }
-}
 
 static void bind_opt(sqlite3_stmt *st, int i, const char *v) {
   if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -156,7 +56,9 @@ static int64_t fill(const char *path, long rows) {
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
-  row r;
+  bench_text r;
+  sl_event ev;
+  char ts[SL_TIME_BUFSZ];
   char session[SL_UUID_BUFSZ];
   int64_t t = START * SL_NS_PER_SEC;
   int64_t mean_gap = 7 * SL_NS_PER_DAY / rows;
@@ -172,31 +74,29 @@ static int64_t fill(const char *path, long rows) {
   }
   for (long i = 0; i < rows; i++) {
     if (left-- <= 0) { /* a new session: its own id, peer and device */
-      fake_uuid(session);
-      peer = (int)rng_below(PEERS);
-      device = (int)rng_below(DEVICES);
-      left = 20 + rng_below(380);
+      bench_fake_uuid(session);
+      peer = (int)bench_rng_below(PEERS);
+      device = (int)bench_rng_below(DEVICES);
+      left = 20 + bench_rng_below(380);
     }
     /* Increasing, at any nanosecond: AutoSi gives 9 digits mostly. */
-    t += 1 + (int64_t)(rng() % (uint64_t)(2 * mean_gap));
-    int type = pick_type();
-    make_row(&r, type, session, peer, device);
-    sl_time_format(t, 0, r.ts);
-    sqlite3_bind_text(st, 1, r.ts, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r.device, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, sl_event_type_name(type), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4,
-                      sl_category_name(sl_event_type_category(
-                        (sl_event_type)type)), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r.severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, r.summary, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, r.details, -1, SQLITE_STATIC);
-    bind_opt(st, 8, r.correlation);
-    bind_opt(st, 9, r.peer);
-    bind_opt(st, 10, r.model_types);
-    if (r.has_counts) {
-      sqlite3_bind_int64(st, 11, r.records);
-      sqlite3_bind_int64(st, 12, r.ms);
+    t += 1 + (int64_t)(bench_rng() % (uint64_t)(2 * mean_gap));
+    bench_make_event(&ev, &r, bench_pick_type(), session, peers[peer],
+                     devices[device]);
+    sl_time_format(t, 0, ts);
+    sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ev.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ev.event_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ev.category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, ev.severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, ev.summary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, ev.details, -1, SQLITE_STATIC);
+    bind_opt(st, 8, ev.correlation_id);
+    bind_opt(st, 9, ev.peer_device_id);
+    bind_opt(st, 10, ev.model_types);
+    if (ev.has_record_count) {
+      sqlite3_bind_int64(st, 11, ev.record_count);
+      sqlite3_bind_int64(st, 12, ev.duration_ms);
     } else {
       sqlite3_bind_null(st, 11);
       sqlite3_bind_null(st, 12);
@@ -216,9 +116,9 @@ static int64_t fill(const char *path, long rows) {
 /* The peers and devices are a function of the seed alone, so a reused
 ** store and this run agree on them. */
 static void make_ids(void) {
-  rng_state = UINT64_C(0x9e3779b97f4a7c15);
-  for (int i = 0; i < PEERS; i++) fake_uuid(peers[i]);
-  for (int i = 0; i < DEVICES; i++) fake_uuid(devices[i]);
+  bench_seed(UINT64_C(0x9e3779b97f4a7c15));
+  for (int i = 0; i < PEERS; i++) bench_fake_uuid(peers[i]);
+  for (int i = 0; i < DEVICES; i++) bench_fake_uuid(devices[i]);
 }
 
 /* Rows in the file and the newest instant, through raw SQLite (the store
