@@ -121,7 +121,7 @@ return {
     { "--since", metavar = "TIME",
       help = "events since (e.g., '1 hour ago', '2025-12-03 10:00:00')" },
     { "--event-type", metavar = "TYPE", repeatable = true,
-      help = "only these event types (a peer reports names it does not know)" },
+      help = "only these event types (repeat, or TYPE,TYPE)" },
     { "--correlation-id", metavar = "UUID",
       help = "only the events of one session" },
     { "--limit", metavar = "N", type = "integer", default = 10000,
@@ -136,7 +136,8 @@ return {
     { "--skew", metavar = "HOW", default = "auto",
       help = "auto, none, or DEVICE=+1.5s[,...] (as timeline)" },
     { "--timeout", metavar = "SECONDS", default = "10",
-      help = "for connecting, the handshake and each read or write" },
+      help = "for connecting, the handshake, each answer to begin, and "
+        .. "each answer once begun (+1 s per 64 KiB)" },
   },
   run = function(opts)
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end

@@ -49,7 +49,8 @@ return {
       default = synclua.max_events,
       help = "events in one response at most (the client pages)" },
     { "--timeout", metavar = "SECONDS", default = "10",
-      help = "for the handshake and for each read or write" },
+      help = "for a request once begun (+1 s per 64 KiB), a write, and "
+        .. "the handshake (at most 5)" },
     { "--idle-timeout", metavar = "SECONDS", default = "30",
       help = "a connection may wait this long between requests" },
     { "-q", "--quiet", flag = true, help = "no line per request on stderr" },
