@@ -124,8 +124,10 @@ typedef struct answer {
   const char *known[SL_EVENT_TYPE_COUNT];
 } answer;
 
+/* The names as a JSON array; with only_unknown, those that are no event
+** type. */
 static void put_strings(sl_buf *b, char *const *list, size_t n,
-                        const char *const *only_unknown) {
+                        int only_unknown) {
   int first = 1;
   sl_buf_puts(b, "[");
   for (size_t i = 0; i < n; i++) {
@@ -148,7 +150,6 @@ static size_t count_unknown(const sl_request *req) {
 ** newest events of a million-row store reads about 100 rows. */
 static int build(sl_server *srv, sl_store *h, const sl_request *req,
                  answer *a, char *err, size_t errsz) {
-  static const char *const unknown_marker[] = {NULL};
   sl_filter f;
   sl_cursor *cur = NULL;
   sl_buf one = {0};
@@ -257,8 +258,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   sl_buf_puts(&a->frame, "]");
   if (unknown) {
     sl_buf_puts(&a->frame, ",\"unknown_event_types\":");
-    put_strings(&a->frame, req->event_types, req->n_event_types,
-                unknown_marker);
+    put_strings(&a->frame, req->event_types, req->n_event_types, 1);
   }
   if (a->has_next) {
     a->next = last;
@@ -290,7 +290,7 @@ static void log_served(sl_server *srv, const conn *c, const sl_request *req,
   }
   if (req->has_event_types) {
     sl_buf_puts(&d, "\"event_types\":");
-    put_strings(&d, req->event_types, req->n_event_types, NULL);
+    put_strings(&d, req->event_types, req->n_event_types, 0);
     sl_buf_puts(&d, ",");
   }
   char num[64];
@@ -307,9 +307,8 @@ static void log_served(sl_server *srv, const conn *c, const sl_request *req,
     sl_buf_puts(&d, "\"");
   }
   if (count_unknown(req)) {
-    static const char *const unknown_marker[] = {NULL};
     sl_buf_puts(&d, ",\"unknown_event_types\":");
-    put_strings(&d, req->event_types, req->n_event_types, unknown_marker);
+    put_strings(&d, req->event_types, req->n_event_types, 1);
   }
   sl_buf_puts(&d, "}");
 

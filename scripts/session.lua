@@ -95,12 +95,8 @@ local function offsets_for(stores)
   return offsets, skew.describe(result)
 end
 
--- "2025-12-01 06:05:19.925": to the millisecond.
-local function clock_ms(instant)
-  local t = synclua.format_time(instant, true)
-  local whole, frac = t:match("^(.-T%d%d:%d%d:%d%d)%.?(%d*)Z$")
-  return whole:gsub("T", " ") .. "." .. (frac .. "000"):sub(1, 3)
-end
+-- "2025-12-01 06:05:19.925": to the millisecond, as the timeline's text.
+local clock_ms = require("synclua.timeline").clock_text
 
 local function analyze(ctx)
   local id = resolve(ctx, ctx.opts.ID)

@@ -22,9 +22,14 @@ local function mode(path)
   return support.capture("stat -c %a " .. quote(path))
 end
 
-local function lines(text)
+local lines = support.lines
+
+-- The summaries of NDJSON output, in order.
+local function summaries(ndjson)
   local out = {}
-  for line in text:gmatch("[^\n]+") do out[#out + 1] = line end
+  for _, line in ipairs(lines(ndjson)) do
+    out[#out + 1] = synclua.json_decode(line).summary
+  end
   return out
 end
 
@@ -646,10 +651,7 @@ describe("synclua fetch", function()
     local out, err, status = run(dir, "fetch --key-file key -f ndjson "
                                       .. "--save saved --peer " .. srv.address)
     assert.equal(0, status)
-    local got = {}
-    for _, line in ipairs(lines(out)) do
-      got[#got + 1] = synclua.json_decode(line).summary
-    end
+    local got = summaries(out)
     assert.same({ "e1", "e2", "e3", "e4", "e5" }, got)
     assert.equal("synclua fetch: " .. srv.address .. " (device " .. DEV_C
                  .. "): 5 events in 3 responses\n", err)
@@ -743,10 +745,7 @@ describe("synclua fetch", function()
     local out, err, status = run(dir, "fetch --key-file key -f ndjson "
                                       .. "--limit 120 --peer " .. srv.address)
     assert.equal(0, status)
-    local got = {}
-    for _, line in ipairs(lines(out)) do
-      got[#got + 1] = synclua.json_decode(line).summary
-    end
+    local got = summaries(out)
     local want = {}
     for i = 11, 130 do want[#want + 1] = "e" .. i end
     assert.same(want, got)

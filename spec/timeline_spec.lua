@@ -12,11 +12,7 @@ local function synclua_run(dir, args)
                          "SYNCLUA_NOW=2025-12-02T00:00:00Z")
 end
 
-local function lines(text)
-  local out = {}
-  for line in text:gmatch("[^\n]+") do out[#out + 1] = line end
-  return out
-end
+local lines = support.lines
 
 describe("synclua.merge()", function()
   local dir

@@ -138,8 +138,11 @@ local function violation_text(v)
     v.receive.id, v.by_ns / 1e9, v.send.label, v.send.event_type, v.send.id)
 end
 
--- "2025-12-03 10:15:00.123": to the millisecond, always the same width.
-local function clock_text(instant)
+--- An instant as "2025-12-03 10:15:00.123" (UTC, to the millisecond,
+-- always the same width), as the text timeline prints it.
+-- @tparam integer instant
+-- @treturn string
+function M.clock_text(instant)
   local t = synclua.format_time(instant, true)
   local whole, frac = t:match("^(.-T%d%d:%d%d:%d%d)%.?(%d*)Z$")
   return whole:gsub("T", " ") .. "." .. (frac .. "000"):sub(1, 3)
@@ -154,9 +157,9 @@ local function write_text(out, next_row, merge, header, flagged, width)
   for ev, src, adjusted in next_row, merge do
     n = n + 1
     local raw = ev.instant and adjusted ~= ev.instant
-      and ("  [device clock " .. clock_text(ev.instant) .. "]") or ""
+      and ("  [device clock " .. M.clock_text(ev.instant) .. "]") or ""
     out:write(row:format(flagged[src .. ":" .. ev.id] and "! " or "  ",
-      adjusted and clock_text(adjusted) or ev.timestamp, ev.device_label,
+      adjusted and M.clock_text(adjusted) or ev.timestamp, ev.device_label,
       ev.severity, ev.event_type, (ev.summary:gsub("\n", " ")), raw))
   end
   return n
