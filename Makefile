@@ -47,13 +47,17 @@ VERSION = $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' core/sl.h)
 LIB    = $(BUILD)/libsynclua.a
 MODULE = $(BUILD)/lua/synclua/core.so
 HOST   = $(BUILD)/synclua
+# The man page and the bash completion, generated from the commands'
+# declarations by the built host (lua/synclua/docgen.lua).
+DOCS   = $(BUILD)/synclua.1 $(BUILD)/synclua.bash
+DOCGEN = lua/synclua/docgen.lua
 
 # Keep the test and bench objects make would otherwise delete as
 # intermediates.
 .SECONDARY:
 
 .PHONY: all test check deps bench install uninstall clean fuzz fuzz-deps
-all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc
+all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc $(DOCS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,21 +89,42 @@ $(BUILD)/synclua.pc: synclua.pc.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
+# Every script is loaded (not run) to read its declaration, so the pages
+# follow the scripts and the modules they require. -E: LUA_INIT and
+# LUA_PATH cannot change them. A script that cannot be described is left
+# out with a note on stderr; a failure leaves no partial file.
+$(BUILD)/synclua.1: $(HOST) $(DOCGEN) $(wildcard scripts/*.lua lua/synclua/*.lua)
+	$(HOST) -E $(DOCGEN) man scripts > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/synclua.bash: $(HOST) $(DOCGEN) $(wildcard scripts/*.lua lua/synclua/*.lua)
+	$(HOST) -E $(DOCGEN) bash scripts > $@.tmp && mv $@.tmp $@
+
 # The whole suite: the C driver, then every busted spec under the sanitized
 # or plain host; spec/run prints the closing "N passed, N failed" line.
-test: $(HOST) $(MODULE) $(CTESTS)
+# Everything `all` builds is there first: the specs read the generated
+# pages and install the build.
+test: all $(CTESTS)
 	@sh spec/run $(BUILD)
 
 # Plain and sanitized, summed: what CI runs.
 check:
 	@sh spec/check
 
-# Debian packages for building and testing (run as root).
+# Debian packages for building and testing (run as root). On a fresh
+# machine, with no package lists yet, `apt-get update` runs first; it runs
+# again (once) when an install fails for want of current lists.
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
-  libsqlite3-dev sqlite3 lua-cjson uuid-dev lua-busted libedit-dev \
-  libsodium-dev
+  libsqlite3-dev sqlite3 lua-cjson lua-filesystem uuid-dev lua-busted \
+  libedit-dev libsodium-dev
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y \
+  --no-install-recommends
+APT_LISTS  ?= /var/lib/apt/lists
+# $(call apt_install,PACKAGES)
+apt_install = if ! ls $(APT_LISTS)/*_Packages* >/dev/null 2>&1; then \
+  apt-get update -qq; fi; \
+  $(APT_INSTALL) $(1) || { apt-get update -qq && $(APT_INSTALL) $(1); }
 deps:
-	apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)
+	$(call apt_install,$(DEBIAN_PACKAGES))
 
 bench: all $(BENCHES)
 	@sh bench/run $(BUILD)
@@ -140,23 +165,32 @@ fuzz: $(FUZZ_BUILD)/fuzz_protocol
 	  $(FUZZ_BUILD)/corpus fuzz/corpus fuzz/crashes
 
 fuzz-deps:
-	apt-get install -y --no-install-recommends $(FUZZ_PACKAGES)
+	$(call apt_install,$(FUZZ_PACKAGES))
 
+# Lua's own directories under PREFIX: stock lua5.4 finds the modules there
+# (`require "synclua"`, "synclua.core", "synclua.export.json", ...) with
+# the default paths when PREFIX is /usr/local, else with LUA_PATH and
+# LUA_CPATH pointing at them.
 LUADIR   = $(PREFIX)/share/lua/5.4
 LUACDIR  = $(PREFIX)/lib/lua/5.4
 DATADIR  = $(PREFIX)/share/synclua
+MANDIR   = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 
+# The exporters are the modules synclua.export.* (in the tree through the
+# symbolic link lua/synclua/export -> ../../exporters).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUADIR)/synclua \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUADIR)/synclua/export \
 	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR)/scripts \
-	  $(DESTDIR)$(DATADIR)/exporters $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/synclua
 	install -m 644 $(MODULE) $(DESTDIR)$(LUACDIR)/synclua/core.so
 	install -m 644 lua/synclua/*.lua $(DESTDIR)$(LUADIR)/synclua/
+	install -m 644 exporters/*.lua $(DESTDIR)$(LUADIR)/synclua/export/
 	install -m 644 scripts/*.lua $(DESTDIR)$(DATADIR)/scripts/
-	if ls exporters/*.lua >/dev/null 2>&1; then \
-	  install -m 644 exporters/*.lua $(DESTDIR)$(DATADIR)/exporters/; fi
+	install -m 644 $(BUILD)/synclua.1 $(DESTDIR)$(MANDIR)/man1/synclua.1
+	install -m 644 $(BUILD)/synclua.bash $(DESTDIR)$(BASHCOMPDIR)/synclua
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsynclua.a
 	install -m 644 core/sl.h $(DESTDIR)$(PREFIX)/include/sl.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' synclua.pc.in \
@@ -166,7 +200,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/synclua $(DESTDIR)$(LUADIR)/synclua \
 	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR) \
 	  $(DESTDIR)$(PREFIX)/lib/libsynclua.a $(DESTDIR)$(PREFIX)/include/sl.h \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc \
+	  $(DESTDIR)$(MANDIR)/man1/synclua.1 $(DESTDIR)$(BASHCOMPDIR)/synclua
 
 clean:
 	rm -rf build

@@ -60,6 +60,7 @@ static sl_store *open_store(const char *path, int64_t interval,
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = BENCH_DEVICE;
   o.batch_interval = interval;
   o.batch_records = records;

@@ -107,6 +107,7 @@ static int build(const char *path, int d, long n) {
   if (!evs || !rows) { free(evs); free(rows); return -1; }
   bench_rmdb(path);
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.synchronous = SL_SYNC_OFF;
   o.device_id = device_ids[d];
   rc = sl_store_open(path, &o, &s);
@@ -230,6 +231,7 @@ static sl_store *open_dest(const char *path) {
   sl_open_opts o;
   sl_store *s = NULL;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.synchronous = SL_SYNC_OFF;
   bench_rmdb(path);
   if (sl_store_open(path, &o, &s) != SL_OK) {
@@ -493,8 +495,7 @@ static int throughput(bench *b, long repeat) {
     sl_filter f;
     sl_cursor *cur = NULL;
     const sl_event *ev;
-    memset(&o, 0, sizeof o);
-    o.readonly = 1;
+    memset(&o, 0, sizeof o); /* SL_OPEN_READ */
     if (sl_store_open(b->path[d], &o, &src[d]) != SL_OK) {
       fprintf(stderr, "fetch: %s\n", sl_store_errmsg(src[d]));
       rc = -1;

@@ -115,6 +115,7 @@ static int run(const char *dir, int threads, long n, long rate, long burst,
                int64_t timer, double floor99) {
   char path[1200], fig[160], base[64], what[64];
   sl_store *s = NULL;
+  sl_open_opts wo;
   sl_stats st;
   producer p[64];
   pthread_t tid[64];
@@ -125,7 +126,9 @@ static int run(const char *dir, int threads, long n, long rate, long burst,
   /* Touch every page now, so page faults are not measured as latency. */
   memset(lat, 0, (size_t)(per * threads) * sizeof *lat);
   snprintf(path, sizeof path, "%s/latency-%d.db", dir, threads);
-  if (sl_store_open(path, NULL, &s) != SL_OK) {
+  memset(&wo, 0, sizeof wo);
+  wo.mode = SL_OPEN_WRITE;
+  if (sl_store_open(path, &wo, &s) != SL_OK) {
     fprintf(stderr, "latency: %s\n", sl_store_errmsg(s));
     sl_store_release(s);
     free(lat);

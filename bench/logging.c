@@ -56,8 +56,9 @@ static int run_synclua(const char *path, long n, size_t queue, run *out) {
   sl_open_opts opts;
   memset(out, 0, sizeof *out);
   memset(&opts, 0, sizeof opts);
-  opts.queue_capacity = queue;
-  int rc = sl_store_open(path, queue ? &opts : NULL, &s);
+  opts.mode = SL_OPEN_WRITE;
+  opts.queue_capacity = queue; /* 0: the default */
+  int rc = sl_store_open(path, &opts, &s);
   if (rc != SL_OK) {
     fprintf(stderr, "logging: %s\n", sl_store_errmsg(s));
     sl_store_release(s);

@@ -68,7 +68,7 @@ end
 -- The floor: the same loop, the event handed to a function that ignores it.
 local f50, f99 = measure(function(_) end)
 
-local log = assert(synclua.open(path, { device_id = DEVICE,
+local log = assert(synclua.open(path, { mode = "w", device_id = DEVICE,
                                         queue_capacity = N + 1024 }))
 local full = 0
 local store_append = log.append

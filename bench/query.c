@@ -142,12 +142,15 @@ static long inspect(const char *path, int64_t *newest) {
 
 static int build(const char *path, long rows, int64_t *newest) {
   sl_store *s = NULL;
+  sl_open_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.mode = SL_OPEN_WRITE;
   bench_rmdb(path);
   printf("query: building %s (%ld rows)...\n", path, rows);
   fflush(stdout);
   int64_t t0 = bench_now();
   /* Our open creates the table and every index, Spacedrive's and ours. */
-  int rc = sl_store_open(path, NULL, &s);
+  int rc = sl_store_open(path, &wo, &s);
   if (rc != SL_OK) fprintf(stderr, "query: %s\n", sl_store_errmsg(s));
   sl_store_close(s);
   sl_store_release(s);
@@ -321,8 +324,7 @@ int main(void) {
 
   /* The first query on a fresh handle pays for classifying every stored
   ** timestamp once; later ones only check PRAGMA data_version. */
-  memset(&opts, 0, sizeof opts);
-  opts.readonly = 1;
+  memset(&opts, 0, sizeof opts); /* SL_OPEN_READ */
   int64_t t0 = bench_now();
   if (sl_store_open(path, &opts, &s) != SL_OK) {
     fprintf(stderr, "query: %s\n", sl_store_errmsg(s));

@@ -25,7 +25,7 @@ d=1
 while [ "$d" -le "$devices" ]; do
   db="$dir/device$d-$events.db"
   if [ ! -f "$db" ]; then
-    "$host" -e "assert(require('synclua').open('$db')):close()" || exit 1
+    "$host" -e "assert(require('synclua').open('$db', { mode = 'w' })):close()" || exit 1
     sqlite3 "$db" "
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $events)
       INSERT INTO sync_event_log (timestamp, device_id, event_type, category,

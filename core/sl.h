@@ -139,7 +139,23 @@ typedef struct sl_event {
   int64_t     duration_ms;    /* valid if has_duration_ms                   */
   int         has_record_count;
   int         has_duration_ms;
+  unsigned    bad;            /* on read: SL_COLUMN_BIT of each column read
+                                 leniently (see sl_bad_rows); 0 on append */
 } sl_event;
+
+/* The columns of sync_event_log, in table order. */
+typedef enum sl_column {
+  SL_COL_ID = 0, SL_COL_TIMESTAMP, SL_COL_DEVICE_ID, SL_COL_EVENT_TYPE,
+  SL_COL_CATEGORY, SL_COL_SEVERITY, SL_COL_SUMMARY, SL_COL_DETAILS,
+  SL_COL_CORRELATION_ID, SL_COL_PEER_DEVICE_ID, SL_COL_MODEL_TYPES,
+  SL_COL_RECORD_COUNT, SL_COL_DURATION_MS,
+  SL_COLUMN_COUNT
+} sl_column;
+
+#define SL_COLUMN_BIT(c) (1u << (c))
+
+/* A column's name ("summary"); NULL for an out-of-range value. */
+const char *sl_column_name(int column);
 
 /* Check an event for append: known type/category/severity names, summary
 ** present, details valid JSON, timestamp parsable. SL_OK or SL_INVALID with
@@ -242,7 +258,10 @@ void sl_json_free(sl_json *v);
 
 /* serde_json's bytes: a string with quotes, escaping only '"', '\\' and
 ** control characters (\b \f \n \r \t, else \u00xx lowercase); '/' and
-** non-ASCII pass through. */
+** non-ASCII pass through. The output is always valid UTF-8: each maximal
+** ill-formed subpart of the input (a byte that cannot start a character,
+** or a sequence cut short) is written as U+FFFD, as Rust's
+** String::from_utf8_lossy reads it: "a\xffb" -> "a\xef\xbf\xbdb". */
 void sl_json_write_string(sl_buf *b, const char *s, size_t len);
 
 /* serde_json's f64: the shortest text that reads back to the same double,
@@ -272,38 +291,79 @@ typedef struct sl_cursor sl_cursor;
 
 enum { SL_SYNC_NORMAL = 0, SL_SYNC_FULL = 1, SL_SYNC_OFF = 2 };
 
+/* sl_open_opts.mode: read (the default) or write, as io.open's "r" / "w". */
+enum { SL_OPEN_READ = 0, SL_OPEN_WRITE = 1 };
+
+/* Zero-initialise, then set what differs from the defaults. The options
+** after `mode` marked "write:" are for SL_OPEN_WRITE and ignored when
+** reading. */
 typedef struct sl_open_opts {
-  int         readonly;           /* analyse only: never write a byte       */
-  const char *device_id;          /* default device for appended events     */
-  size_t      queue_capacity;     /* events the log queue holds; 0 = 65536
-                                     (with several producers at once it may
-                                     briefly hold one more per producer)  */
-  int64_t     retention;          /* ns; 0 = 7 days                         */
-  int         auto_prune;         /* writer prunes every prune_interval     */
-  int64_t     prune_interval;     /* ns; 0 = 1 hour                         */
+  int         mode;               /* SL_OPEN_READ (0, the default): analyse
+                                     only, never write a byte;
+                                     SL_OPEN_WRITE: log into it          */
+  const char *device_id;          /* write: default device for appended
+                                     events                              */
+  size_t      queue_capacity;     /* write: events the log queue holds;
+                                     0 = 65536 (with several producers at
+                                     once it may briefly hold one more per
+                                     producer)                           */
+  int64_t     retention;          /* ns; 0 = 7 days (also what a dry-run
+                                     prune of a read store counts)       */
+  int         auto_prune;         /* write: the writer prunes every
+                                     prune_interval                      */
+  int64_t     prune_interval;     /* write: ns; 0 = 1 hour                  */
   int         busy_timeout_ms;    /* wait on a locked file; 0 = 5000        */
-  int         synchronous;        /* SL_SYNC_NORMAL (default: durable on a
-                                     crash), SL_SYNC_FULL (fsync every
-                                     commit: durable on power loss), or
-                                     SL_SYNC_OFF (for stores that can be
-                                     made again: simulations)            */
-  int         no_create;          /* writable, but only an existing store:
-                                     no file, table, index or mode is made */
-  int64_t     batch_interval;     /* ns between batch flushes; 0 = 30 s     */
-  int64_t     batch_records;      /* records that flush a batch; 0 = 10,000 */
+  int         synchronous;        /* write: SL_SYNC_NORMAL (default:
+                                     durable on a crash), SL_SYNC_FULL
+                                     (fsync every commit: durable on power
+                                     loss), or SL_SYNC_OFF (for stores that
+                                     can be made again: simulations)     */
+  int         no_create;          /* write: only an existing store with the
+                                     table: no file and no table is made */
+  int64_t     batch_interval;     /* write: ns between batch flushes;
+                                     0 = 30 s                            */
+  int64_t     batch_records;      /* write: records that flush a batch;
+                                     0 = 10,000                          */
+  int         indexes;            /* write: give a store we did not create
+                                     synclua's three indexes for its query
+                                     patterns (and Spacedrive's five where
+                                     missing); a store we create always
+                                     gets them                           */
 } sl_open_opts;
 
 /*
 ** Open the store at `path`: a sync.db file, or a library folder holding
-** sync.db. Writable stores create the file, the table and its indexes as
-** Spacedrive does (plus synclua's own), in WAL mode, and start the writer
-** thread. Read-only stores never create nor modify anything, and refuse a
-** file without the sync_event_log table.
+** sync.db (FOLDER/sync.db). opts may be NULL for the defaults: reading.
+**
+** SL_OPEN_READ never creates nor modifies anything (not even an index or
+** the journal mode): a missing file is SL_NOTFOUND ("PATH: no such file"),
+** a file that is not a database or has no sync_event_log table with every
+** column Spacedrive writes is SL_NOTDB. A store opened to read refuses
+** appends and prunes (SL_READONLY); it can be read while another process
+** writes.
+**
+** SL_OPEN_WRITE starts the writer thread, and alters the file no further
+** than it must. The first statement reads the header, so a file that is
+** not a database fails (SL_NOTDB) before a byte is written.
+**  - A store we create -- the file missing (in an existing folder: else
+**    SL_NOTFOUND, "FOLDER: no such folder"), or an empty database such as a
+**    zero-length file -- gets Spacedrive's table and five indexes,
+**    synclua's three (idx_sync_event_log_severity_time, _type_time and
+**    _peer_time) and WAL mode.
+**  - An existing store that holds the table keeps its journal mode and its
+**    indexes: only rows are added. With `indexes`, synclua's three indexes
+**    are added (and Spacedrive's five, IF NOT EXISTS).
+**  - An existing SQLite database without the table gets the table and its
+**    five indexes from Spacedrive's DDL (sl_spacedrive_ddl), as Spacedrive
+**    itself would; its journal mode is kept, synclua's three indexes come
+**    only with `indexes`.
+**  With no_create, no file and no table is made: a missing file is
+**  SL_NOTFOUND, a database without the table SL_NOTDB.
+** The synchronous level applies to the writer's connection, not the file.
 **
 ** *out receives a store handle even on failure (unless out of memory), so
 ** the message can be read with sl_store_errmsg; release it in every case
-** (sl_store_release).
-** opts may be NULL for the defaults.
+** (sl_store_release). An unknown mode is SL_INVALID.
 */
 int sl_store_open(const char *path, const sl_open_opts *opts,
                   sl_store **out);
@@ -314,7 +374,15 @@ const char *sl_store_errmsg(const sl_store *store);
 
 /* The resolved database file path (the sync.db inside a folder). */
 const char *sl_store_path(const sl_store *store);
+/* 1 for a store opened with SL_OPEN_READ, 0 for writing (and NULL). */
 int sl_store_readonly(const sl_store *store);
+
+/* The database file's identity on this machine: "DEV:INO" (decimal) from
+** stat(2) of the resolved path once it is open. Every path that reaches
+** the same file -- the folder, the file, a symbolic or hard link -- gives
+** the same text; a copy gives another. Owned by the store, constant for
+** its life; "" for NULL or a store that failed to open. */
+const char *sl_store_identity(const sl_store *store);
 
 /* Flush and stop the writer; further calls on the store return SL_MISUSE,
 ** but open cursors go on reading. Returns the flush status. Accepts NULL;
@@ -417,11 +485,64 @@ int sl_cursor_next(sl_cursor *cur, const sl_event **ev);
 ** their timestamp does not parse (only counted once the cursor is done). */
 int64_t sl_cursor_unparsable(const sl_cursor *cur);
 
+/*
+** Bad rows: rows whose values Spacedrive's reader could not read
+** (spacedrive-compat.md 10.1: it skips the row or reads None), which a
+** cursor hands out nonetheless, read leniently, so that nothing is
+** silently dropped and every value handed out is valid UTF-8 text of the
+** type sl_event promises:
+**  - timestamp, device_id, event_type, category, severity, summary: NULL
+**    is read as ""; an integer or a real as its text, a blob as its bytes;
+**    each ill-formed UTF-8 sequence as U+FFFD (as sl_json_write_string);
+**  - event_type, category, severity: a name that is not exactly one of
+**    the snake_case names ("Exploded", "WARN", " info") is kept as stored;
+**  - details, correlation_id, peer_device_id, model_types: a value stored
+**    as anything but TEXT, or text that is not UTF-8, is read as absent
+**    (NULL), as Spacedrive reads None;
+**  - record_count, duration_ms: a value stored as anything but an INTEGER
+**    (text such as 'many', a real, a blob) is read as absent.
+** Each such row has the columns concerned in sl_event.bad. A timestamp
+** that is text but does not parse is not "bad" here: has_instant says so
+** (and sl_cursor_unparsable counts the rows a time bound left out). NUL
+** inside text ends the C string, as everywhere in sl_event.
+*/
+typedef struct sl_bad_rows {
+  int64_t  count;             /* rows with at least one bad value          */
+  unsigned columns;           /* SL_COLUMN_BIT of every column seen bad    */
+  int64_t  first_ids[3];      /* ids of the first bad rows (0: none)       */
+} sl_bad_rows;
+
+/* Count ev in b when ev->bad is set (b zero-initialised first). */
+void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev);
+
+/* The bad rows among those the cursor has handed out so far. SL_OK, or
+** SL_MISUSE for a NULL argument (out is then zeroed when non-NULL). */
+int sl_cursor_bad_rows(const sl_cursor *cur, sl_bad_rows *out);
+
 const char *sl_cursor_errmsg(const sl_cursor *cur);
 void sl_cursor_close(sl_cursor *cur);
 
 /* Count the rows a query would return (limit and offset applied). */
 int sl_count(sl_store *store, const sl_filter *f, int64_t *n);
+
+/*
+** A summary of the rows a query would return (limit and offset applied)
+** that does not depend on their order: *count rows and a 64-bit *digest,
+** the sum modulo 2^64 of one FNV-1a (64-bit) hash per row over
+**     time 0x00 event_type 0x00 summary 0x00 device_id
+** where time is the instant as sl_time_format writes it ("+00:00" form),
+** or the stored text when it does not parse, and device_id is in ASCII
+** lower case. So two inputs that hold the same events (the same multiset
+** of those four fields) give the same count and digest whatever their row
+** order, ids and timestamp forms; a row that differs in one of these
+** fields changes the digest (but for a 2^-64 chance). Other columns are
+** not covered. Streams through a cursor: memory stays flat whatever the
+** row count. SL_OK; SL_INVALID for an invalid filter (as sl_query), or a
+** cursor's error status, with the message on the store; SL_MISUSE for a
+** NULL argument or a closed store. Any of count and digest may be NULL.
+*/
+int sl_fingerprint(sl_store *store, const sl_filter *f, int64_t *count,
+                   uint64_t *digest);
 
 /* Run SQLite's quick_check. SL_OK when the file is sound; SL_CORRUPT with
 ** its findings (one per line) appended to `report` otherwise. */
@@ -576,6 +697,12 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
 ** string in the JSON formats and go as they are into SQL. CSV writes every
 ** column as stored. An id of 0 (an event not read from a store) is written
 ** as absent: null in JSON, an empty CSV field.
+**
+** Whatever the event holds, the JSON formats are valid UTF-8 JSON: a NULL
+** text field is written "" where Spacedrive's field is a string (null
+** where it is an option), and an ill-formed UTF-8 sequence as U+FFFD. A
+** row read from a cursor comes already read leniently (see sl_bad_rows):
+** a NULL summary is "", non-integer counts are absent, text is UTF-8.
 */
 typedef enum sl_render_format {
   SL_RENDER_JSON = 0,      /* an element of the default JSON export: the 9

@@ -1,8 +1,9 @@
 /*
 ** sl_event.c -- the event model: Spacedrive's 13 event types, 4 categories
 ** and 4 severities, their stored (snake_case) and Debug (Rust) names, each
-** type's default category and severity, status names, and the validation
-** of an event before it is queued.
+** type's default category and severity, status names, the validation
+** of an event before it is queued, and the table's column names with the
+** tally of bad rows (rows read leniently: sl.h, sl_bad_rows).
 */
 #include <stdio.h>
 #include <string.h>
@@ -11,29 +12,33 @@
 
 typedef struct type_info {
   const char *name;            /* snake_case, as stored                     */
+  size_t      len;             /* strlen(name): a name is looked up per row */
   const char *debug_name;      /* Rust Debug, as Spacedrive's Markdown      */
   sl_category category;        /* Spacedrive's SyncEventType::category()    */
   sl_severity severity;        /* and its default severity                  */
 } type_info;
 
 static const type_info types[SL_EVENT_TYPE_COUNT] = {
-  {"state_transition", "StateTransition", SL_LIFECYCLE, SL_INFO},
-  {"backfill_session_started", "BackfillSessionStarted", SL_LIFECYCLE, SL_INFO},
-  {"backfill_session_completed", "BackfillSessionCompleted", SL_LIFECYCLE,
+  {"state_transition", 16, "StateTransition", SL_LIFECYCLE, SL_INFO},
+  {"backfill_session_started", 24, "BackfillSessionStarted", SL_LIFECYCLE,
    SL_INFO},
-  {"backfill_session_failed", "BackfillSessionFailed", SL_LIFECYCLE,
+  {"backfill_session_completed", 26, "BackfillSessionCompleted",
+   SL_LIFECYCLE, SL_INFO},
+  {"backfill_session_failed", 23, "BackfillSessionFailed", SL_LIFECYCLE,
    SL_ERROR_SEVERITY},
-  {"catch_up_session_started", "CatchUpSessionStarted", SL_LIFECYCLE, SL_INFO},
-  {"catch_up_session_completed", "CatchUpSessionCompleted", SL_LIFECYCLE,
+  {"catch_up_session_started", 24, "CatchUpSessionStarted", SL_LIFECYCLE,
    SL_INFO},
-  {"batch_ingestion", "BatchIngestion", SL_DATA_FLOW, SL_DEBUG},
-  {"backfill_request_sent", "BackfillRequestSent", SL_NETWORK, SL_DEBUG},
-  {"backfill_request_received", "BackfillRequestReceived", SL_NETWORK,
+  {"catch_up_session_completed", 26, "CatchUpSessionCompleted",
+   SL_LIFECYCLE, SL_INFO},
+  {"batch_ingestion", 15, "BatchIngestion", SL_DATA_FLOW, SL_DEBUG},
+  {"backfill_request_sent", 21, "BackfillRequestSent", SL_NETWORK, SL_DEBUG},
+  {"backfill_request_received", 25, "BackfillRequestReceived", SL_NETWORK,
    SL_DEBUG},
-  {"backfill_response_sent", "BackfillResponseSent", SL_NETWORK, SL_DEBUG},
-  {"peer_connected", "PeerConnected", SL_NETWORK, SL_INFO},
-  {"peer_disconnected", "PeerDisconnected", SL_NETWORK, SL_INFO},
-  {"sync_error", "SyncError", SL_CATEGORY_ERROR, SL_ERROR_SEVERITY},
+  {"backfill_response_sent", 22, "BackfillResponseSent", SL_NETWORK,
+   SL_DEBUG},
+  {"peer_connected", 14, "PeerConnected", SL_NETWORK, SL_INFO},
+  {"peer_disconnected", 17, "PeerDisconnected", SL_NETWORK, SL_INFO},
+  {"sync_error", 10, "SyncError", SL_CATEGORY_ERROR, SL_ERROR_SEVERITY},
 };
 
 static const char *const categories[SL_CATEGORY_COUNT] = {
@@ -73,24 +78,32 @@ const char *sl_severity_debug_name(int s) {
   return s >= 0 && s < SL_SEVERITY_COUNT ? severity_debug[s] : NULL;
 }
 
+/* Every stored row's names are looked up (sl_query.c reads each row as
+** Spacedrive would): the length and the first byte rule out all but one
+** candidate before a comparison. */
 int sl_event_type_from_name(const char *name) {
   if (!name) return -1;
+  size_t n = strlen(name);
   for (int i = 0; i < SL_EVENT_TYPE_COUNT; i++)
-    if (strcmp(types[i].name, name) == 0) return i;
+    if (types[i].len == n && types[i].name[0] == name[0] &&
+        memcmp(types[i].name, name, n) == 0)
+      return i;
   return -1;
 }
 
 int sl_category_from_name(const char *name) {
   if (!name) return -1;
   for (int i = 0; i < SL_CATEGORY_COUNT; i++)
-    if (strcmp(categories[i], name) == 0) return i;
+    if (categories[i][0] == name[0] && strcmp(categories[i], name) == 0)
+      return i;
   return -1;
 }
 
 int sl_severity_from_name(const char *name) {
   if (!name) return -1;
   for (int i = 0; i < SL_SEVERITY_COUNT; i++)
-    if (strcmp(severities[i], name) == 0) return i;
+    if (severities[i][0] == name[0] && strcmp(severities[i], name) == 0)
+      return i;
   return -1;
 }
 
@@ -205,4 +218,24 @@ int sli_event_check(const sl_event *ev, int check_details, char *err,
 
 int sl_event_validate(const sl_event *ev, char *err, size_t errsz) {
   return sli_event_check(ev, 1, err, errsz);
+}
+
+/* --------------------------------------------------------------- columns */
+
+static const char *const column_names[SL_COLUMN_COUNT] = {
+  "id", "timestamp", "device_id", "event_type", "category", "severity",
+  "summary", "details", "correlation_id", "peer_device_id", "model_types",
+  "record_count", "duration_ms"};
+
+const char *sl_column_name(int column) {
+  return column >= 0 && column < SL_COLUMN_COUNT ? column_names[column]
+                                                 : NULL;
+}
+
+void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev) {
+  if (!b || !ev || !ev->bad) return;
+  if (b->count < (int64_t)(sizeof b->first_ids / sizeof *b->first_ids))
+    b->first_ids[b->count] = ev->id;
+  b->count++;
+  b->columns |= ev->bad;
 }

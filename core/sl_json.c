@@ -5,10 +5,12 @@
 ** Owns the parsed tree (one malloc per node, so a tree built by hand the same
 ** way frees the same way) and the three serde rules the exports depend on:
 ** string escaping, ryu's float layout, and to_string_pretty's indentation.
+** What it writes is always valid UTF-8: an ill-formed byte sequence in a
+** string handed to it becomes U+FFFD, as Rust's from_utf8_lossy reads it.
 ** Number text is never handed to the C library with a decimal point in it, so
 ** neither parsing nor printing depends on the locale a host may have set.
 */
-#include "sl.h"
+#include "sli.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -654,8 +656,85 @@ static const char escape_of[256] = {
   ['"'] = '"', ['\\'] = '\\'
 };
 
-/* Export's hot path: skips plain text 8 bytes at a time and appends each
-** run between escapes with one call. */
+/* The length of the UTF-8 sequence at s when it is well-formed (*ok 1),
+** else of its maximal ill-formed subpart (*ok 0): the lead byte and the
+** continuation bytes that could still have begun a character, at least 1.
+** That is the unit Unicode's "U+FFFD substitution of maximal subparts"
+** (and Rust's String::from_utf8_lossy) replaces with one U+FFFD. */
+static size_t utf8_sequence(const unsigned char *s, const unsigned char *end,
+                            int *ok) {
+  unsigned c = s[0], lo = 0x80, hi = 0xBF;
+  size_t n, i;
+  *ok = 0;
+  if (c < 0x80) { *ok = 1; return 1; }
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 1;
+  }
+  for (i = 1; i < n && s + i < end; i++) {
+    if (s[i] < lo || s[i] > hi) return i;
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  *ok = i == n;
+  return i;
+}
+
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Every text column of every row read goes through here, and nearly all
+** of it is ASCII: one OR over the words says so at a few instructions per 8
+** bytes; only text with a high bit set is decoded. */
+size_t sli_utf8_valid_prefix(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  uint64_t acc = 0, w;
+  size_t i = 0;
+  if (!s) return 0;
+  for (; i + 8 <= len; i += 8) {
+    memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < len; i++) acc |= p[i]; /* bit 7 of a byte is in HIGHS too */
+  if (!(acc & HIGHS)) return len;
+  while (p < end) {
+    if (*p < 0x80) { p++; continue; }
+    int ok;
+    size_t n = utf8_sequence(p, end, &ok);
+    if (!ok) break;
+    p += n;
+  }
+  return (size_t)(p - (const unsigned char *)s);
+}
+
+void sli_utf8_lossy(sl_buf *b, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *run = p, *end = p + len;
+  if (!b || !s) return;
+  while (p < end) {
+    int ok;
+    size_t n = utf8_sequence(p, end, &ok);
+    if (!ok) {
+      if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
+      sl_buf_append(b, "\xEF\xBF\xBD", 3);
+      run = p + n;
+    }
+    p += n;
+  }
+  if (end > run) sl_buf_append(b, (const char *)run, (size_t)(end - run));
+}
+
+/* Export's hot path: skips plain ASCII text 8 bytes at a time and appends
+** each run between escapes with one call. Well-formed UTF-8 passes as it
+** is; each maximal ill-formed subpart becomes U+FFFD (JSON text is UTF-8,
+** and serde's strings always are), so the output is valid whatever the
+** input. */
 void sl_json_write_string(sl_buf *b, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *p, *run, *end, *lim;
@@ -668,14 +747,25 @@ void sl_json_write_string(sl_buf *b, const char *s, size_t len) {
     if (end - p >= 8) {
       uint64_t w;
       memcpy(&w, p, 8);
-      if (!word_needs_escape(w)) { p += 8; continue; }
+      if (!word_needs_escape(w) && !(w & HIGHS)) { p += 8; continue; }
       lim = p + 8;
     } else {
       lim = end;
     }
-    for (; p < lim; p++) {
+    while (p < lim) {
+      if (*p >= 0x80) {
+        int ok;
+        size_t n = utf8_sequence(p, end, &ok);
+        if (!ok) {
+          if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
+          sl_buf_append(b, "\xEF\xBF\xBD", 3);
+          run = p + n;
+        }
+        p += n;
+        continue;
+      }
       char e = escape_of[*p];
-      if (!e) continue;
+      if (!e) { p++; continue; }
       if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
       if (e == 'u') {
         char u[6] = { '\\', 'u', '0', '0', 0, 0 };
@@ -688,7 +778,7 @@ void sl_json_write_string(sl_buf *b, const char *s, size_t len) {
         two[1] = e;
         sl_buf_append(b, two, 2);
       }
-      run = p + 1;
+      run = ++p;
     }
   }
   if (end > run) sl_buf_append(b, (const char *)run, (size_t)(end - run));

@@ -11,6 +11,11 @@
 ** id) as it goes -- one arm per wanted type (or severity) when several are
 ** wanted, so each streams from its own (value, timestamp) index range --
 ** and never sorts nor holds more than one row per arm.
+**
+** Each row is read leniently (sl.h, sl_bad_rows): whatever another program
+** stored -- NULL where Spacedrive forbids it, text in an integer column,
+** ill-formed UTF-8, a name that is no type -- the cursor hands out a row
+** of the types sl_event promises, flags what it mended, and counts it.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +52,7 @@ typedef struct arm {
   int64_t       instant;      /* of the current row (if !unknown)           */
   int64_t       id;           /* of the current row                         */
   int           unknown;      /* the current row's time does not parse      */
+  int           ts_type;      /* SQLite storage class of its timestamp      */
 } arm;
 
 struct sl_cursor {
@@ -59,6 +65,8 @@ struct sl_cursor {
   int64_t       skip;         /* offset rows still to pass over             */
   int64_t       remaining;    /* rows still allowed; < 0 for no limit       */
   sl_event      ev;           /* the current row                            */
+  sl_buf        fix;          /* its text columns that had to be mended     */
+  sl_bad_rows   bad;          /* rows handed out that were read leniently   */
   int64_t       unparsable;   /* rows left out: time unknown                */
   char          errmsg[SLI_ERRMSG_MAX];
 };
@@ -398,11 +406,15 @@ static int arm_step(sl_cursor *c, arm *a) {
     return SL_OK;
   }
   if (rc != SQLITE_ROW) {
-    snprintf(c->errmsg, sizeof c->errmsg, "%s: %s", c->store->path,
-             sqlite3_errmsg(c->store->db));
+    /* The store's wording ("PATH: database is corrupt (malformed)"), so
+    ** that a file failing under a query reads as one failing to open. */
+    int status = sli_sqlite_fail(c->store, c->store->db, rc, NULL);
+    snprintf(c->errmsg, sizeof c->errmsg, "%s",
+             sl_store_errmsg(c->store));
     arm_done(c, a);
-    return sli_status_from_sqlite(rc);
+    return status;
   }
+  a->ts_type = sqlite3_column_type(a->stmt, 1); /* before any conversion */
   const char *ts = text_col(a->stmt, 1);
   a->id = sqlite3_column_int64(a->stmt, 0);
   a->unknown = !ts || sl_time_parse_rfc3339(
@@ -419,25 +431,98 @@ static int before(const sl_cursor *c, const arm *x, const arm *y) {
   return c->descending ? x->id > y->id : x->id < y->id;
 }
 
-static void fill_event(sl_event *e, const arm *a) {
+/* Text columns Spacedrive reads as String (NOT NULL) or Option<String>. */
+enum { REQUIRED, OPTIONAL };
+
+/* One text column of type `type` (its storage class, taken before any
+** conversion): the text to hand out, "" or NULL, with its bit in *bad when
+** Spacedrive could not have read it. Required text with ill-formed UTF-8
+** is mended into c->fix, at *fixed_at, and NULL returned: the caller
+** points at it once the buffer has stopped moving. */
+static const char *read_text(sl_cursor *c, sqlite3_stmt *st, int col,
+                             int type, int kind, unsigned *bad,
+                             size_t *fixed_at, int *nomem) {
+  if (type == SQLITE_NULL) {
+    if (kind == OPTIONAL) return NULL;
+    *bad |= SL_COLUMN_BIT(col);
+    return "";
+  }
+  const char *s = text_col(st, col);
+  if (!s) {                   /* a conversion that ran out of memory */
+    *nomem = 1;
+    return kind == OPTIONAL ? NULL : "";
+  }
+  if (type != SQLITE_TEXT) {
+    *bad |= SL_COLUMN_BIT(col);
+    if (kind == OPTIONAL) return NULL;
+  }
+  size_t len = strlen(s);
+  if (sli_utf8_valid_prefix(s, len) == len) return s;
+  *bad |= SL_COLUMN_BIT(col);
+  if (kind == OPTIONAL) return NULL;
+  *fixed_at = c->fix.len;
+  sli_utf8_lossy(&c->fix, s, len);
+  sl_buf_append(&c->fix, "", 1);  /* its NUL: several share the buffer */
+  return NULL;                    /* set once the buffer stops moving   */
+}
+
+/* An INTEGER column; anything else (text, a real, a blob) is absent. */
+static int read_int(sqlite3_stmt *st, int col, int64_t *v, unsigned *bad) {
+  int type = sqlite3_column_type(st, col);
+  *v = 0;
+  if (type == SQLITE_INTEGER) {
+    *v = sqlite3_column_int64(st, col);
+    return 1;
+  }
+  if (type != SQLITE_NULL) *bad |= SL_COLUMN_BIT(col);
+  return 0;
+}
+
+/*
+** The current row of arm a into c->ev, read as sl.h's sl_bad_rows says:
+** leniently, never failing on a value, and flagging in ev.bad each column
+** Spacedrive's reader could not have read. Mended text lives in c->fix,
+** reset per row; everything else points into the statement. SL_OK, or
+** SL_NOMEM when a copy or a conversion ran out of memory.
+*/
+static int fill_event(sl_cursor *c, const arm *a) {
   sqlite3_stmt *st = a->stmt;
+  sl_event *e = &c->ev;
+  const char **text[SL_COL_MODEL_TYPES + 1] = {
+    NULL, &e->timestamp, &e->device_id, &e->event_type, &e->category,
+    &e->severity, &e->summary, &e->details, &e->correlation_id,
+    &e->peer_device_id, &e->model_types};
+  size_t fixed_at[SL_COL_MODEL_TYPES + 1];
+  unsigned bad = 0;
+  int nomem = 0;
+  sl_buf_reset(&c->fix);
   e->id = a->id;
-  e->timestamp = text_col(st, 1);
   e->has_instant = !a->unknown;
   e->instant = a->unknown ? 0 : a->instant;
-  e->device_id = text_col(st, 2);
-  e->event_type = text_col(st, 3);
-  e->category = text_col(st, 4);
-  e->severity = text_col(st, 5);
-  e->summary = text_col(st, 6);
-  e->details = text_col(st, 7);
-  e->correlation_id = text_col(st, 8);
-  e->peer_device_id = text_col(st, 9);
-  e->model_types = text_col(st, 10);
-  e->has_record_count = sqlite3_column_type(st, 11) != SQLITE_NULL;
-  e->record_count = sqlite3_column_int64(st, 11);
-  e->has_duration_ms = sqlite3_column_type(st, 12) != SQLITE_NULL;
-  e->duration_ms = sqlite3_column_int64(st, 12);
+  for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
+    int type = col == SL_COL_TIMESTAMP ? a->ts_type
+                                       : sqlite3_column_type(st, col);
+    fixed_at[col] = (size_t)-1;
+    *text[col] = read_text(c, st, col, type,
+                           col < SL_COL_DETAILS ? REQUIRED : OPTIONAL, &bad,
+                           &fixed_at[col], &nomem);
+  }
+  if (c->fix.oom || nomem) return SL_NOMEM;
+  for (int col = SL_COL_TIMESTAMP; col < SL_COL_DETAILS; col++)
+    if (fixed_at[col] != (size_t)-1) *text[col] = c->fix.data + fixed_at[col];
+  if (sl_event_type_from_name(e->event_type) < 0)
+    bad |= SL_COLUMN_BIT(SL_COL_EVENT_TYPE);
+  if (sl_category_from_name(e->category) < 0)
+    bad |= SL_COLUMN_BIT(SL_COL_CATEGORY);
+  if (sl_severity_from_name(e->severity) < 0)
+    bad |= SL_COLUMN_BIT(SL_COL_SEVERITY);
+  e->has_record_count = read_int(st, SL_COL_RECORD_COUNT, &e->record_count,
+                                 &bad);
+  e->has_duration_ms = read_int(st, SL_COL_DURATION_MS, &e->duration_ms,
+                                &bad);
+  e->bad = bad;
+  sl_bad_rows_note(&c->bad, e);
+  return SL_OK;
 }
 
 static void finish(sl_cursor *c) {
@@ -481,8 +566,14 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
       }
       continue;
     }
+    if ((rc = fill_event(c, &c->arms[best])) != SL_OK) {
+      snprintf(c->errmsg, sizeof c->errmsg, "%s: out of memory",
+               c->store->path);
+      finish(c);
+      c->current = -1;
+      return rc;
+    }
     if (c->remaining > 0) c->remaining--;
-    fill_event(&c->ev, &c->arms[best]);
     *ev = &c->ev;
     return SL_ROW;
   }
@@ -492,6 +583,13 @@ int64_t sl_cursor_unparsable(const sl_cursor *c) {
   return c ? c->unparsable : 0;
 }
 
+int sl_cursor_bad_rows(const sl_cursor *c, sl_bad_rows *out) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!c || !out) return SL_MISUSE;
+  *out = c->bad;
+  return SL_OK;
+}
+
 const char *sl_cursor_errmsg(const sl_cursor *c) {
   return c ? c->errmsg : "out of memory";
 }
@@ -499,6 +597,7 @@ const char *sl_cursor_errmsg(const sl_cursor *c) {
 void sl_cursor_close(sl_cursor *c) {
   if (!c) return;
   finish(c);
+  sl_buf_free(&c->fix);
   sl_store_release(c->store);
   free(c);
 }
@@ -519,5 +618,58 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
   total = total > f->offset ? total - f->offset : 0;
   if (f->limit >= 0 && total > f->limit) total = f->limit;
   *n = total;
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------- fingerprint */
+
+#define FNV_OFFSET UINT64_C(14695981039346656037)
+#define FNV_PRIME  UINT64_C(1099511628211)
+
+static uint64_t fnv1a(uint64_t h, const char *s, int lower) {
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+       p++) {
+    unsigned char c = *p;
+    if (lower && c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+    h = (h ^ c) * FNV_PRIME;
+  }
+  return h;
+}
+
+/* One row's hash: its fields joined by a 0 byte, as sl.h says. */
+static uint64_t row_hash(const sl_event *ev) {
+  char ts[SL_TIME_BUFSZ];
+  uint64_t h = FNV_OFFSET;
+  if (ev->has_instant) sl_time_format(ev->instant, 0, ts);
+  h = fnv1a(h, ev->has_instant ? ts : ev->timestamp, 0);
+  h *= FNV_PRIME; /* the separator: h ^ 0 is h */
+  h = fnv1a(h, ev->event_type, 0);
+  h *= FNV_PRIME;
+  h = fnv1a(h, ev->summary, 0);
+  h *= FNV_PRIME;
+  return fnv1a(h, ev->device_id, 1);
+}
+
+int sl_fingerprint(sl_store *s, const sl_filter *f, int64_t *count,
+                   uint64_t *digest) {
+  sl_cursor *c;
+  const sl_event *ev;
+  int64_t n = 0;
+  uint64_t sum = 0;
+  if (!s || !f) return SL_MISUSE;
+  int rc = sl_query(s, f, &c);
+  if (rc != SL_OK) return rc;
+  while ((rc = sl_cursor_next(c, &ev)) == SL_ROW) {
+    sum += row_hash(ev); /* unsigned: modulo 2^64 */
+    n++;
+  }
+  if (rc != SL_DONE) {
+    rc = sli_fail(s, rc, "%s", sl_cursor_errmsg(c));
+    sl_cursor_close(c);
+    return rc;
+  }
+  sl_cursor_close(c);
+  if (count) *count = n;
+  if (digest) *digest = sum;
   return SL_OK;
 }

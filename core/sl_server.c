@@ -87,8 +87,7 @@ static int borrow(sl_server *srv, sl_store **out, char *err, size_t errsz) {
   *out = srv->pooled ? srv->pool[--srv->pooled] : NULL;
   pthread_mutex_unlock(&srv->lock);
   if (*out) return SL_OK;
-  memset(&ro, 0, sizeof ro);
-  ro.readonly = 1;
+  memset(&ro, 0, sizeof ro); /* SL_OPEN_READ */
   int rc = sl_store_open(srv->db_path, &ro, out);
   if (rc != SL_OK) {
     snprintf(err, errsz, "%s", sl_store_errmsg(*out));
@@ -506,6 +505,7 @@ int sl_server_open(const sl_server_opts *o, sl_server **out, char *err,
   }
   /* Only the served-request events are written: never create anything. */
   memset(&wo, 0, sizeof wo);
+  wo.mode = SL_OPEN_WRITE;
   wo.no_create = 1;
   wo.device_id = srv->device_id;
   rc = sl_store_open(srv->db_path, &wo, &srv->log);

@@ -1,10 +1,13 @@
 /*
 ** sl_store.c -- the store: opening a sync.db (or a library folder holding
 ** one) with Spacedrive's schema, read-only opening that never writes a
-** byte, reference counting shared with cursors, the caller connection's
-** statement cache, what is known of the stored timestamps, and pruning.
+** byte, opening to write that alters a store it did not create no further
+** than asked, reference counting shared with cursors, the caller
+** connection's statement cache, what is known of the stored timestamps,
+** and pruning.
 */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,20 +204,64 @@ static int run_ddl(sl_store *s, sqlite3 *db, const char *sql) {
   return rc == SQLITE_OK ? SL_OK : sli_sqlite_fail(s, db, rc, NULL);
 }
 
-/* The writer's connection: WAL (kept in the file, so only when we own it;
-** the first statement to read the header, so a file that is not a
-** database fails before anything is written) and the durability asked. */
-static int set_modes(sl_store *s, sqlite3 *db) {
-  int rc = SL_OK;
-  if (!s->opts.no_create) rc = run_ddl(s, db, "PRAGMA journal_mode=WAL");
+/* One integer from a statement without parameters (a PRAGMA, a count). */
+static int query_int(sl_store *s, sqlite3 *db, const char *sql,
+                     int64_t *out) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
+  rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sli_sqlite_fail(s, db, rc, NULL);
+  return SL_OK;
+}
+
+/*
+** The writer's connection brings the file to what writing needs, and no
+** further (sl.h, sl_store_open). The first statement reads the header, so
+** a file that is not a database fails before anything is written. An
+** empty database (no page yet: a file we are creating, or a zero-length
+** one) is ours: WAL, which the file keeps, the table and every index.
+** Anything else keeps its journal mode and its indexes; a database without
+** the table gets it as Spacedrive makes it. The durability asked is only a
+** setting of this connection.
+*/
+static int prepare_file(sl_store *s, sqlite3 *db) {
   static const char *const levels[] = {"PRAGMA synchronous=NORMAL",
                                        "PRAGMA synchronous=FULL",
                                        "PRAGMA synchronous=OFF"};
+  int64_t pages, tables;
   if (s->opts.synchronous < SL_SYNC_NORMAL || s->opts.synchronous > SL_SYNC_OFF)
     return sli_fail(s, SL_INVALID, "synchronous: unknown level %d",
                     s->opts.synchronous);
+  int rc = query_int(s, db, "PRAGMA page_count", &pages);
+  if (rc != SL_OK) return rc;
+  if (pages == 0 && !s->opts.no_create) {
+    rc = run_ddl(s, db, "PRAGMA journal_mode=WAL");
+    if (rc == SL_OK) rc = run_ddl(s, db, sli_schema_sql);
+    if (rc == SL_OK) rc = check_table(s, db);
+    if (rc == SL_OK) rc = run_ddl(s, db, sli_index_sql);
+  } else {
+    rc = query_int(s, db, "SELECT count(*) FROM sqlite_master WHERE"
+                          " type = 'table' AND name = 'sync_event_log'",
+                   &tables);
+    if (rc == SL_OK && tables == 0 && !s->opts.no_create)
+      rc = run_ddl(s, db, sl_spacedrive_ddl());
+    if (rc == SL_OK) rc = check_table(s, db);
+    if (rc == SL_OK && s->opts.indexes) rc = run_ddl(s, db, sli_index_sql);
+  }
   if (rc == SL_OK) rc = run_ddl(s, db, levels[s->opts.synchronous]);
   return rc;
+}
+
+/* The file's "DEV:INO", once it exists. */
+static void note_identity(sl_store *s) {
+  struct stat st;
+  if (stat(s->path, &st) == 0)
+    snprintf(s->identity, sizeof s->identity, "%ju:%ju",
+             (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
 }
 
 static void fill_defaults(sl_open_opts *o) {
@@ -239,7 +286,11 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
   if (opts) s->opts = *opts;
   fill_defaults(&s->opts);
   s->opts.device_id = NULL;
-  s->readonly = s->opts.readonly != 0;
+  s->readonly = s->opts.mode != SL_OPEN_WRITE;
+  if (s->opts.mode != SL_OPEN_READ && s->opts.mode != SL_OPEN_WRITE) {
+    rc = sli_fail(s, SL_INVALID, "mode: unknown mode %d", s->opts.mode);
+    goto fail;
+  }
   if (opts && opts->device_id) {
     char norm[SL_UUID_BUFSZ];
     s->device_id = sli_strdup(
@@ -253,20 +304,18 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
     rc = open_connection(s, SQLITE_OPEN_READONLY, &s->db);
     if (rc == SL_OK) rc = check_table(s, s->db);
     if (rc != SL_OK) goto fail;
+    note_identity(s);
     return SL_OK;
   }
 
   rc = open_connection(s, SQLITE_OPEN_READWRITE |
                              (s->opts.no_create ? 0 : SQLITE_OPEN_CREATE),
                        &wdb);
-  if (rc == SL_OK) rc = set_modes(s, wdb);
-  if (rc == SL_OK && !s->opts.no_create)
-    rc = run_ddl(s, wdb, sli_schema_sql);
-  if (rc == SL_OK) rc = check_table(s, wdb);
-  if (rc == SL_OK && !s->opts.no_create) rc = run_ddl(s, wdb, sli_index_sql);
+  if (rc == SL_OK) rc = prepare_file(s, wdb);
   if (rc == SL_OK)
     rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
   if (rc != SL_OK) goto fail;
+  note_identity(s);
   if ((rc = sli_batches_new(s, &s->batches)) != SL_OK) {
     sli_fail(s, rc, "out of memory");
     goto fail;
@@ -294,6 +343,10 @@ const char *sl_store_path(const sl_store *s) {
 }
 
 int sl_store_readonly(const sl_store *s) { return s ? s->readonly : 0; }
+
+const char *sl_store_identity(const sl_store *s) {
+  return s ? s->identity : "";
+}
 
 void sl_store_retain(sl_store *s) {
   if (!s) return;

@@ -153,9 +153,12 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   } else {
     instant = sl_time_now();
   }
-  /* A full queue refuses before anything is allocated. */
+  /* A full queue refuses before anything is allocated. pos may already be
+  ** behind what the writer has taken (other producers and the writer ran
+  ** between the two loads): a negative depth, not a full queue. */
   size_t pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
-  if (pos - LOAD(&w->dequeue_pos) >= w->limit) return drop(w, SL_FULL);
+  if ((intptr_t)(pos - LOAD(&w->dequeue_pos)) >= (intptr_t)w->limit)
+    return drop(w, SL_FULL);
   rec *r = copy_event(ev, instant, device);
   if (!r) return drop(w, SL_NOMEM);
   cell *c;

@@ -18,7 +18,8 @@
 #define SLI_STMT_CACHE 16
 
 /* The DDL, exactly as Spacedrive runs it on every open: the table, then
-** the indexes (Spacedrive's five and ours). */
+** the indexes (Spacedrive's five and ours; every one on a store we create,
+** ours on another only when asked). */
 extern const char sli_schema_sql[];
 extern const char sli_index_sql[];
 
@@ -38,6 +39,7 @@ struct sl_store {
   int             closed;     /* sl_store_close was called                  */
   int             readonly;   /* opened to analyse: never writes            */
   char           *path;       /* the resolved sync.db path                  */
+  char            identity[48]; /* "DEV:INO" of path once open, else ""    */
   char           *device_id;  /* default device for appends, or NULL        */
   sl_open_opts    opts;       /* with defaults filled in                    */
   sqlite3        *db;         /* the caller's connection                    */
@@ -133,5 +135,11 @@ void sli_peer_name(int fd, char *out, size_t outsz);
 
 /* Copy a string with malloc; NULL in, NULL out. */
 char *sli_strdup(const char *s);
+
+/* UTF-8 (sl_json.c): the length of the longest well-formed prefix of
+** s[0..len) (len when it all is), and s appended to b with each maximal
+** ill-formed subpart replaced by U+FFFD (as sl_json_write_string does). */
+size_t sli_utf8_valid_prefix(const char *s, size_t len);
+void sli_utf8_lossy(sl_buf *b, const char *s, size_t len);
 
 #endif

@@ -1,4 +1,4 @@
---- exporters.csv: the events as RFC 4180 CSV, newest first: a header
+--- synclua.export.csv: the events as RFC 4180 CSV, newest first: a header
 -- record with the 13 column names in table order, then one record per
 -- event, every record ending "\r\n". Values are the stored column text
 -- (timestamps as stored, details as stored JSON text); a field holding
@@ -7,7 +7,7 @@
 -- every column is always there.
 local synclua = require "synclua"
 
-local ndjson = require "exporters.ndjson"
+local ndjson = require "synclua.export.ndjson"
 
 local M = {}
 

@@ -1,4 +1,4 @@
---- exporters.json: Spacedrive's `sd sync events --format json`, byte for
+--- synclua.export.json: Spacedrive's `sd sync events --format json`, byte for
 -- byte (spacedrive-compat.md 1.4): a to_string_pretty array, newest first.
 -- By default each element is json!{} of nine fields -- keys sorted, absent
 -- ones null, `timestamp` in serde's "Z" form, `details` nested with its

@@ -1,4 +1,4 @@
---- exporters.markdown: Spacedrive's `sd sync events --format markdown`
+--- synclua.export.markdown: Spacedrive's `sd sync events --format markdown`
 -- (spacedrive-compat.md 1.6) with Our decision 6: the same header lines,
 -- four columns, UTC times as `%Y-%m-%d %H:%M:%S`, Rust Debug names
 -- (`StateTransition`, `Info`), one row per event newest first; but a `|`

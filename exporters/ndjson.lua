@@ -1,4 +1,4 @@
---- exporters.ndjson: one compact JSON object per line (newline-delimited
+--- synclua.export.ndjson: one compact JSON object per line (newline-delimited
 -- JSON), newest first, each line ending "\n"; an empty result writes
 -- nothing. A line is the same object as an element of the JSON export:
 -- by default the nine fields of Spacedrive's default element (keys sorted,

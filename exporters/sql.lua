@@ -1,4 +1,4 @@
---- exporters.sql: Spacedrive's `sd sync events --format sql`
+--- synclua.export.sql: Spacedrive's `sd sync events --format sql`
 -- (spacedrive-compat.md 1.5), made importable into an empty database
 -- (Our decision 5): the two header lines and a blank line as Spacedrive
 -- writes them, then the table and its five indexes (`IF NOT EXISTS`, so
@@ -9,7 +9,7 @@
 --
 -- works as the documentation promises. The id column is not exported.
 local synclua = require "synclua"
-local ndjson = require "exporters.ndjson"
+local ndjson = require "synclua.export.ndjson"
 
 local M = {}
 

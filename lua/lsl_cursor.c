@@ -25,6 +25,7 @@ typedef struct lcursor {
   lua_Integer rows;           /* rows handed out                            */
   lua_Integer untimed;        /* of them, with a timestamp that won't parse */
   lua_Integer unparsable;     /* kept from the cursor when it closes        */
+  sl_bad_rows bad;            /* kept from the cursor when it closes        */
   sl_buf     buf;             /* rendered bytes                             */
 } lcursor;
 
@@ -164,10 +165,40 @@ static int l_cursor_unparsable(lua_State *L) {
   return 1;
 }
 
+int lsl_push_bad_rows(lua_State *L, const sl_bad_rows *b) {
+  size_t n = sizeof b->first_ids / sizeof *b->first_ids;
+  lua_Integer k = 0;
+  lua_pushinteger(L, (lua_Integer)b->count);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n && (int64_t)i < b->count; i++) {
+    lua_pushinteger(L, (lua_Integer)b->first_ids[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_createtable(L, 4, 0);
+  for (int col = 0; col < SL_COLUMN_COUNT; col++) {
+    if (!(b->columns & SL_COLUMN_BIT(col))) continue;
+    lua_pushstring(L, sl_column_name(col));
+    lua_rawseti(L, -2, ++k);
+  }
+  return 3;
+}
+
+/* cursor:bad_rows() -> count, { first ids }, { column names }: rows handed
+** out that Spacedrive's reader could not have read, read leniently (a NULL
+** summary as "", a count stored as text absent, ill-formed UTF-8 as
+** U+FFFD or, in an optional column, absent; see sl.h, sl_bad_rows) */
+static int l_cursor_bad_rows(lua_State *L) {
+  lcursor *lc = check_cursor(L);
+  sl_bad_rows b = lc->bad;
+  if (lc->c) sl_cursor_bad_rows(lc->c, &b);
+  return lsl_push_bad_rows(L, &b);
+}
+
 /* cursor:close() -- releases the statement; closing twice is fine */
 static int l_cursor_close(lua_State *L) {
   lcursor *lc = check_cursor(L);
   if (lc->c) lc->unparsable = (lua_Integer)sl_cursor_unparsable(lc->c);
+  if (lc->c) sl_cursor_bad_rows(lc->c, &lc->bad);
   sl_cursor_close(lc->c);
   lc->c = NULL;
   sl_buf_free(&lc->buf);
@@ -297,6 +328,7 @@ static const luaL_Reg cursor_methods[] = {
   {"unparsable", l_cursor_unparsable},
   {"chunk", l_cursor_chunk},
   {"untimed", l_cursor_untimed},
+  {"bad_rows", l_cursor_bad_rows},
   {NULL, NULL}};
 
 static const luaL_Reg cursor_meta[] = {

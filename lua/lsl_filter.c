@@ -121,10 +121,11 @@ static int64_t opt_count(lua_State *L, int idx, int arg, const char *field) {
   return (int64_t)lua_tointeger(L, idx);
 }
 
+/* "to" is "until" under a name Lua lets a table constructor use. */
 static const char *const filter_keys[] = {
-  "since", "until", "event_types", "event_type", "categories", "category",
-  "severities", "severity", "peer", "model_type", "correlation_id", "device",
-  "limit", "offset", "order", "raw",
+  "since", "until", "to", "event_types", "event_type", "categories",
+  "category", "severities", "severity", "peer", "model_type",
+  "correlation_id", "device", "limit", "offset", "order", "raw",
   /* cursor options, read by lsl_cursor_open (rendered rows) */
   "render", "with_device", "separator", NULL};
 
@@ -163,7 +164,9 @@ int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
     if (!strcmp(key, "since")) {
       f->since = lsl_check_time(L, v, arg, key);
       f->has_since = 1;
-    } else if (!strcmp(key, "until")) {
+    } else if (!strcmp(key, "until") || !strcmp(key, "to")) {
+      if (f->has_until)
+        luaL_argerror(L, arg, "until and to: give one");
       f->until = lsl_check_time(L, v, arg, key);
       f->has_until = 1;
     } else if (!strcmp(key, "event_types") || !strcmp(key, "event_type")) {

@@ -22,6 +22,7 @@ typedef struct lmerge {
   lua_Integer rows;            /* rows handed out                           */
   lua_Integer limit;           /* rows allowed in all; < 0 for no limit     */
   lua_Integer untimed;         /* of them, with a timestamp that won't parse */
+  sl_bad_rows bad;             /* of them, read leniently (sl.h)            */
   sl_buf      buf;             /* rendered rows                             */
 } lmerge;
 
@@ -159,6 +160,7 @@ static int l_merge_chunk(lua_State *L) {
     if (rc != SL_ROW) return luaL_error(L, "%s", sl_merge_errmsg(lm->m));
     if (lm->rows++ > 0) sl_buf_append(&lm->buf, lm->sep, lm->seplen);
     if (!ev->has_instant) lm->untimed++;
+    sl_bad_rows_note(&lm->bad, ev);
     render_row(L, lm, ev, src, adjusted);
     n++;
   }
@@ -172,6 +174,12 @@ static int l_merge_chunk(lua_State *L) {
 static int l_merge_untimed(lua_State *L) {
   lua_pushinteger(L, check_merge(L)->untimed);
   return 1;
+}
+
+/* merge:bad_rows() -> count, { first ids }, { column names }: rows handed
+** out that were read leniently, as cursor:bad_rows() */
+static int l_merge_bad_rows(lua_State *L) {
+  return lsl_push_bad_rows(L, &check_merge(L)->bad);
 }
 
 /* merge iterator: -> row, source index (1-based), adjusted instant | nil */
@@ -191,6 +199,7 @@ static int l_merge_next(lua_State *L) {
   if (rc != SL_ROW) return luaL_error(L, "%s", sl_merge_errmsg(lm->m));
   lm->rows++;
   if (!ev->has_instant) lm->untimed++;
+  sl_bad_rows_note(&lm->bad, ev);
   if (lm->render < 0) {
     const char *label = label_of(L, src, &len);
     lsl_push_event(L, ev, lm->raw);
@@ -351,7 +360,8 @@ void lsl_merge_register(lua_State *L, int module) {
     {"__gc", l_merge_close}, {"__close", l_merge_close}, {NULL, NULL}};
   static const luaL_Reg methods[] = {
     {"chunk", l_merge_chunk}, {"untimed", l_merge_untimed},
-    {"close", l_merge_close}, {NULL, NULL}};
+    {"bad_rows", l_merge_bad_rows}, {"close", l_merge_close},
+    {NULL, NULL}};
   luaL_newmetatable(L, LSL_MERGE);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);

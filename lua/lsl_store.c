@@ -1,8 +1,10 @@
 /*
 ** lsl_store.c -- the synclua.Store type: a sync.db opened from Lua, for
-** logging (append, flush, stats, prune) and for reading (events, count).
+** reading (events, count, fingerprint, identity) and, opened with mode
+** "w", for logging (append, flush, stats, prune).
 ** Misuse raises; the environment failing returns nil, message, code.
 */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,17 +33,45 @@ static int fail(lua_State *L, sl_store *s, int status) {
 }
 
 static const char *const open_keys[] = {
-  "readonly", "device_id", "queue_capacity", "retention", "auto_prune",
+  "mode", "device_id", "queue_capacity", "retention", "auto_prune",
   "prune_interval", "busy_timeout", "synchronous", "create",
-  "batch_interval", "batch_records", NULL};
+  "batch_interval", "batch_records", "indexes", NULL};
+
+/* The options that only mean something to a store opened to write. */
+static const char *const writer_keys[] = {
+  "device_id", "queue_capacity", "auto_prune", "prune_interval",
+  "synchronous", "create", "batch_interval", "batch_records", "indexes",
+  NULL};
+
+/* mode = "r" (the default) or "w", as io.open's. */
+static int check_mode(lua_State *L, int idx) {
+  int t = lua_getfield(L, idx, "mode");
+  const char *m = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  int mode = SL_OPEN_READ;
+  if (t == LUA_TSTRING && !strcmp(m, "w")) mode = SL_OPEN_WRITE;
+  else if (t == LUA_TSTRING && strcmp(m, "r"))
+    luaL_argerror(L, idx, lua_pushfstring(L, "mode: \"r\" or \"w\" expected,"
+                                             " got \"%s\"", m));
+  else if (t != LUA_TSTRING && t != LUA_TNIL)
+    luaL_argerror(L, idx, lua_pushfstring(L, "mode: \"r\" or \"w\" expected,"
+                                             " got %s", luaL_typename(L, -1)));
+  lua_pop(L, 1);
+  return mode;
+}
 
 static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   memset(o, 0, sizeof *o);
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
   lsl_check_keys(L, idx, idx, open_keys, "option");
-  if (lua_getfield(L, idx, "readonly") != LUA_TNIL)
-    o->readonly = lua_toboolean(L, -1);
+  o->mode = check_mode(L, idx);
+  if (o->mode == SL_OPEN_READ)
+    for (int k = 0; writer_keys[k]; k++) {
+      if (lua_getfield(L, idx, writer_keys[k]) != LUA_TNIL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s needs mode \"w\"",
+                                              writer_keys[k]));
+      lua_pop(L, 1);
+    }
   if (lua_getfield(L, idx, "device_id") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_argerror(L, idx, "device_id: string expected");
@@ -84,10 +114,13 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
       luaL_argerror(L, idx, "batch_records: positive integer expected");
     o->batch_records = (int64_t)lua_tointeger(L, -1);
   }
-  lua_pop(L, 11);
+  if (lua_getfield(L, idx, "indexes") != LUA_TNIL)
+    o->indexes = lua_toboolean(L, -1);
+  lua_pop(L, 11); /* pop the values read (the table keeps device_id) */
 }
 
-/* synclua.open(path [, opts]) -> Store | nil, message, code */
+/* synclua.open(path [, opts]) -> Store | nil, message, code
+** Reads unless opts.mode is "w" (then a missing file is created). */
 static int l_store_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   sl_open_opts opts;
@@ -271,6 +304,30 @@ static int l_store_count(lua_State *L) {
   return 1;
 }
 
+/* store:fingerprint([filter]) -> count, digest (16 lowercase hex digits)
+** | nil, message, code */
+static int l_store_fingerprint(lua_State *L) {
+  sl_filter f;
+  int64_t n;
+  uint64_t digest;
+  char hex[17];
+  sl_store *s = check_open(L);
+  lsl_filter_check(L, 2, 2, &f);
+  int rc = sl_fingerprint(s, &f, &n, &digest);
+  if (rc == SL_INVALID) return luaL_argerror(L, 2, sl_store_errmsg(s));
+  if (rc != SL_OK) return fail(L, s, rc);
+  snprintf(hex, sizeof hex, "%016" PRIx64, digest);
+  lua_pushinteger(L, (lua_Integer)n);
+  lua_pushstring(L, hex);
+  return 2;
+}
+
+/* store:identity() -> "DEV:INO" of the database file */
+static int l_store_identity(lua_State *L) {
+  lua_pushstring(L, sl_store_identity(check_open(L)));
+  return 1;
+}
+
 /* store:time_report() -> { rows, noncanonical, unparsable, first_bad_ids } */
 static int l_store_time_report(lua_State *L) {
   sl_time_report r;
@@ -335,6 +392,7 @@ static const luaL_Reg store_methods[] = {
   {"cursor", l_store_cursor},   {"time_report", l_store_time_report},
   {"path", l_store_path},     {"readonly", l_store_readonly},
   {"integrity", l_store_integrity},
+  {"identity", l_store_identity}, {"fingerprint", l_store_fingerprint},
   {NULL, NULL}};
 
 static const luaL_Reg store_meta[] = {

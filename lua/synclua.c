@@ -19,14 +19,12 @@
 ** file cannot be read.
 */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lua.h>
@@ -110,10 +108,12 @@ static const char usage_text[] =
   "              LUA_CPATH, SYNCLUA_HOME)\n"
   "  -W          turn warnings on\n"
   "  -h, --help  show this help\n"
-  "  --list      list the bundled scripts\n"
+  "  --list      list the bundled commands\n"
   "  --          stop handling options\n"
   "  -           stop handling options and execute stdin\n"
-  "'" PROGNAME " NAME --help' describes a bundled script.\n";
+  "'" PROGNAME " help NAME' (or '" PROGNAME " NAME --help') describes a bundled\n"
+  "command. Exit status of a command: 0 success, 1 a finding, 2 bad usage\n"
+  "or input, 3 a store that cannot be read (SYNCLUA_DEBUG=1: tracebacks).\n";
 
 /* Why the command line was refused (print_usage). */
 #define BAD_NONE     0               /* --help: no complaint                */
@@ -461,88 +461,17 @@ static void set_paths(lua_State *L, const char *home, const char *tree,
 
 /* ----------------------------------------------------- synclua.host */
 
-#define DIR_META "synclua.host.Dir"
-
-/* __gc, __close of a directory handle: closes it once. */
-static int l_dir_close(lua_State *L) {
-  DIR **d = (DIR **)luaL_checkudata(L, 1, DIR_META);
-  if (*d != NULL) {
-    closedir(*d);
-    *d = NULL;
-  }
-  return 0;
-}
-
-/* host.listdir(path) -> { name, ... } (unsorted, without "." and "..")
-** | nil, message, code ("notfound" or "ioerr"). The DIR lives in a
-** to-be-closed userdata, so an error while listing cannot leak it. */
-static int l_host_listdir(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  DIR **d = (DIR **)lua_newuserdatauv(L, sizeof(DIR *), 0);
-  struct dirent *e;
-  int n = 0;
-  *d = NULL;
-  if (luaL_newmetatable(L, DIR_META)) {
-    lua_pushcfunction(L, l_dir_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_dir_close);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_setmetatable(L, -2);
-  lua_toclose(L, -1);
-  *d = opendir(path);
-  if (*d == NULL) {
-    int err = errno;
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(err));
-    lua_pushstring(L, (err == ENOENT || err == ENOTDIR) ? "notfound"
-                                                        : "ioerr");
-    return 3;
-  }
-  lua_newtable(L);
-  while ((e = readdir(*d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    lua_pushstring(L, e->d_name);
-    lua_rawseti(L, -2, ++n);
-  }
-  return 1;
-}
-
-/* host.mkdir(path) -> true | nil, message, code ("exists", "notfound" when
-** the parent folder is missing, or "ioerr"). One folder, mode 0777 less the
-** umask; never its parents. */
-static int l_host_mkdir(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  int err;
-  if (mkdir(path, 0777) == 0) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  err = errno;
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(err));
-  lua_pushstring(L, err == EEXIST ? "exists"
-                    : (err == ENOENT || err == ENOTDIR) ? "notfound"
-                    : "ioerr");
-  return 3;
-}
-
 /* require "synclua.host": { home = <root>, scripts = <root>/scripts,
-** version = SL_VERSION, listdir = function, mkdir = function }. Upvalues:
-** home, scripts. */
+** version = SL_VERSION }: where the host found synclua. Upvalues: home,
+** scripts. */
 static int l_host_open(lua_State *L) {
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 3);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setfield(L, -2, "home");
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_setfield(L, -2, "scripts");
   lua_pushliteral(L, SL_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushcfunction(L, l_host_listdir);
-  lua_setfield(L, -2, "listdir");
-  lua_pushcfunction(L, l_host_mkdir);
-  lua_setfield(L, -2, "mkdir");
   return 1;
 }
 
@@ -570,6 +499,18 @@ static void setup_synclua(lua_State *L, const host *h, int noenv) {
   lua_pushfstring(L, "%s/scripts", home);
   lua_replace(L, -5);                /* scripts replaces exedir */
   lua_pop(L, 3);                     /* pop tree, datadir, luadir */
+}
+
+/* The global `synclua`, in scripts and -e as in the REPL: the module
+** itself (require "synclua"). A broken install leaves it nil, and the
+** script's own require then says why. */
+static void set_global_module(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "synclua");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+    lua_setglobal(L, "synclua");
+  else
+    lua_pop(L, 1);                   /* pop the message */
 }
 
 /* -------------------------------------------------------------- scripts */
@@ -654,9 +595,10 @@ static int load_script(lua_State *L, const host *h, int script, int sdir,
     int status;
     if (!exists(path)) {
       lua_pop(L, 1);
-      fprintf(stderr, PROGNAME ": no such script or command: %s "
-                      "(see " PROGNAME " --list)\n", fname);
-      fflush(stderr);
+      /* the runner says so, with a "did you mean" */
+      lua_pushvalue(L, sdir);
+      lua_pushstring(L, fname);
+      if (call_runner(L, h, "unknown", 2) == LUA_OK) lua_pop(L, 1);
       return -1;
     }
     status = luaL_loadfile(L, path);
@@ -1265,15 +1207,27 @@ static int pmain(lua_State *L) {
   setup_synclua(L, h, args & HAS_NOENV);
   sdir = lua_gettop(L);              /* the scripts directory */
   createargtable(L, h->argv, h->argc, script);
+  set_global_module(L);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & HAS_NOENV) && handle_luainit(L, h) != LUA_OK)
     code = EXIT_FAILURE;
   else if (!runargs(L, h, optlim))
     code = EXIT_FAILURE;
-  else if (args & HAS_LIST)
-    code = (call_runner(L, h, "list", 0) == LUA_OK) ? exit_status(L)
+  else if (args & HAS_LIST) {
+    lua_pushvalue(L, sdir);
+    code = (call_runner(L, h, "list", 1) == LUA_OK) ? exit_status(L)
                                                     : EXIT_FAILURE;
+  }
+  else if (script < h->argc && strcmp(h->argv[script], "help") == 0 &&
+           !exists("help") && script + 2 >= h->argc) {
+    /* synclua help [NAME]: the commands, or one command's help */
+    lua_pushvalue(L, sdir);
+    if (script + 1 < h->argc) lua_pushstring(L, h->argv[script + 1]);
+    else lua_pushnil(L);
+    code = (call_runner(L, h, "help", 2) == LUA_OK) ? exit_status(L)
+                                                    : EXIT_FAILURE;
+  }
   else {
     if (script < h->argc)
       code = handle_script(L, h, script, sdir, &failed);

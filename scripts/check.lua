@@ -1,11 +1,18 @@
 -- synclua check: is this sync.db sound and readable? SQLite's quick_check,
 -- the stored timestamps (other forms, unparsable rows), the time span, and
--- the events by severity and type. Opens read-only; exit 1 on a problem.
+-- the events by severity and type. Opens read-only. A store that is
+-- corrupt, truncated or not a sync.db is this command's finding (exit 1),
+-- not a failure: check exists to say so. Missing or locked stores exit 3.
 local synclua = require "synclua"
-local cmd = require "synclua.cmd"
+local command = require "synclua.command"
+local inputs = require "synclua.inputs"
 local pictures = require "synclua.pictures"
+local runner = require "synclua.runner"
 
 local BUCKETS = 12
+
+-- What opening failures mean for check: a finding, or the environment.
+local FINDING = { corrupt = true, notdb = true }
 
 local function span(log)
   local first = log:first{ order = "asc", raw = true }
@@ -78,6 +85,12 @@ local function examine(log)
   }
 end
 
+-- A store that cannot be read as a sync.db: the finding.
+local function unreadable(path, message)
+  return { path = path, integrity = message,
+           problems = synclua.array{ message } }
+end
+
 local function text(r)
   local out = {}
   local function add(fmt, ...) out[#out + 1] = fmt:format(...) end
@@ -85,6 +98,7 @@ local function text(r)
   else add("%s: %d problem%s", r.path, #r.problems,
            #r.problems == 1 and "" or "s") end
   for _, p in ipairs(r.problems) do add("  problem: %s", p) end
+  if r.events == nil then return table.concat(out, "\n") end
   add("  events: %d%s", r.events,
       r.first and (" from %s to %s"):format(r.first, r.last) or "")
   add("  timestamps: %d canonical, %d in other forms, %d unparsable",
@@ -107,23 +121,43 @@ local function text(r)
   return table.concat(out, "\n")
 end
 
-return {
+-- Examine one store; a store that breaks under the queries is a finding.
+local function judge(path)
+  local log, message, code = synclua.open(path)
+  if not log then
+    if FINDING[code] then return unreadable(path, message) end
+    runner.check(log, message, code)
+  end
+  local ok, r = pcall(examine, log)
+  log:close()
+  if ok then return r end
+  local text_of = tostring(type(r) == "table" and r.message or r)
+    :gsub("^[^\n]-%.lua:%d+: ", "")
+  if text_of:find("corrupt", 1, true) or text_of:find("malformed", 1, true)
+     or text_of:find("not an SQLite", 1, true) then
+    return unreadable(path, text_of)
+  end
+  error(r, 0)
+end
+
+return command{
   name = "check",
   description = "Check that a sync.db is sound and its timestamps readable",
-  args = {
-    cmd.db_arg,
-    { "--format", metavar = "FORMAT", default = "text",
-      choices = { "text", "json" }, help = "output format" },
+  inputs = false, window = false,
+  formats = { "text", "json" },
+  options = {
+    { "--db", type = "inputs",
+      help = "a sync.db, library folder, folder of devices or glob (repeat "
+        .. "for several; default $SYNCLUA_DB, then ./sync.db)" },
   },
-  run = function(opts)
+  run = function(ctx)
     local status = 0
-    for _, path in ipairs(cmd.db_paths(opts)) do
-      local log <close> = cmd.open(path)
-      local r = examine(log)
-      if opts.format == "json" then
+    for _, e in ipairs(inputs.expand(ctx.opts.db)) do
+      local r = judge(e.path)
+      if ctx.format == "json" then
         r.activity = nil -- a picture's data: the counts above say it
-        print(synclua.json_encode(r))
-      else print(text(r)) end
+        ctx.out:write(synclua.json_encode(r), "\n")
+      else ctx.out:write(text(r), "\n") end
       if #r.problems > 0 then status = 1 end
     end
     return status

@@ -8,26 +8,23 @@
 -- current time -- the end of a --since range, the base of "1 hour ago",
 -- the sql "Generated" and markdown "Exported" lines -- so that output can
 -- be reproduced (tests, documentation).
-local cmd = require "synclua.cmd"
-local cli = require "synclua.cli"
-local runner = require "synclua.runner"
-local filter_args = require "synclua.filter_args"
-
--- Format names (Spacedrive's, case-sensitive, then ours) -> exporter.
-local EXPORTERS = {
-  json = "json", sql = "sql", markdown = "markdown", md = "markdown",
-  ndjson = "ndjson", csv = "csv",
-}
+local command = require "synclua.command"
+local query = require "synclua.query"
 
 -- Formats whose output ends with its own line terminator: printed as is,
 -- without the newline Spacedrive's println adds to json, sql and markdown.
 local TERMINATED = { ndjson = true, csv = true }
 
-local function warn(message)
-  io.stderr:write("synclua events: warning: ", message, "\n")
-end
+local options = query.options()
+options[#options + 1] = { "--limit", type = "int", min = 0, default = 1000,
+  help = "Maximum number of events (0: all)" }
+options[#options + 1] = { "--with-device", flag = true,
+  help = "Include device name/ID in output" }
+options[#options + 1] = { "--all-devices", flag = true,
+  help = "Accepted as Spacedrive accepts it (where it has no effect); "
+    .. "every device's events in the store are shown" }
 
-return {
+return command{
   name = "events",
   description = "Export events as Spacedrive does (json, sql, markdown), "
     .. "or as ndjson or csv",
@@ -37,68 +34,38 @@ return {
     .. "them with commas; severity 'warning+' means warning and above.\n"
     .. "SYNCLUA_NOW=<time> stands in for the current time (reproducible "
     .. "output).",
-  args = filter_args.with({
-    cmd.db_arg,
-    { "-f", "--format", metavar = "FORMAT", default = "json",
-      help = "Output format: json, sql, or markdown (also md, ndjson, csv)" },
-    { "-o", "--output", metavar = "FILE",
-      help = "Write output to file instead of stdout" },
-  }, {
-    { "--limit", metavar = "N", type = "integer", default = 1000,
-      help = "Maximum number of events" },
-    { "--with-device", flag = true,
-      help = "Include device name/ID in output" },
-    { "--all-devices", flag = true,
-      help = "Accepted as Spacedrive accepts it (where it has no effect); "
-        .. "every device's events in the store are shown" },
-  }),
-  run = function(opts)
-    if opts.limit < 0 then
-      error(cli.usage_error(("option '--limit' must not be negative (got %d)")
-        :format(opts.limit)), 0)
+  inputs = "one",
+  formats = { "json", "sql", "markdown", "ndjson", "csv" },
+  options = options,
+  run = function(ctx)
+    local opts = ctx.opts
+    local src = ctx.inputs[1]
+    local filter = ctx.window:filter(query.filter(opts))
+    filter.limit = opts.limit > 0 and opts.limit or nil
+    local exporter = require("synclua.export." .. ctx.format)
+    local count, cur = exporter.export(ctx.out, src.log, filter, {
+      with_device = opts.with_device, now = ctx.now })
+    if not TERMINATED[ctx.format] and not opts.output then
+      ctx.out:write("\n")
     end
-    local paths = cmd.db_paths(opts)
-    if #paths > 1 then
-      error(cli.usage_error(("--db given %d times: events reads one store "
-        .. "(several devices: synclua timeline)"):format(#paths)), 0)
-    end
-    local now = filter_args.clock()
-    local filter = filter_args.filter(opts, now)
-    local format = EXPORTERS[opts.format]
-    if not format then
-      filter_args.invalid(("Unknown format: %s. Use json, sql, markdown, "
-        .. "ndjson or csv")
-        :format(opts.format))
-    end
-    local exporter = require("exporters." .. format)
-
-    local log <close> = cmd.open(paths[1])
-    local file, out = io.stdout, nil
     if opts.output then
-      local err
-      file, err = io.open(opts.output, "wb")
-      if not file then error(runner.failure("ioerr", err), 0) end
-    end
-    out = filter_args.writer(file, opts.output or "stdout")
-    local count, cur = exporter.export(out, log, filter, {
-      with_device = opts.with_device, now = now })
-    if opts.output then
-      local ok, err = file:close()
-      if not ok then
-        error(runner.failure("ioerr", opts.output .. ": " .. err), 0)
-      end
+      ctx.out:commit()
       print(("Exported %d events to %s"):format(count, opts.output))
-    else
-      if not TERMINATED[format] then out:write("\n") end
-      local ok, err = io.stdout:flush()
-      if not ok then error(runner.failure("ioerr", "stdout: " .. err), 0) end
+    end
+    if filter.limit and count == filter.limit then
+      local f = ctx.window:filter(query.filter(opts))
+      ctx:cut(count, src.log:count(f))
+    end
+    if count == 0 and ctx:survey().events == 0 then
+      ctx:note(ctx.window:no_data(ctx:survey()))
     end
     if cur:untimed() > 0 then
-      warn(("%d events have timestamps that do not parse: they come last, "
-        .. "with the stored text (see synclua check)"):format(cur:untimed()))
+      ctx:warn(("%d events have timestamps that do not parse: they come "
+        .. "last, with the stored text (see synclua check)")
+        :format(cur:untimed()))
     end
     if cur:unparsable() > 0 then
-      warn(("%d events left out: their timestamps do not parse, so the "
+      ctx:warn(("%d events left out: their timestamps do not parse, so the "
         .. "time range cannot place them (see synclua check)")
         :format(cur:unparsable()))
     end

@@ -6,13 +6,15 @@
 -- holds another key or sends garbage is reported and the rest still come;
 -- the exit status says whether everything came.
 local synclua = require "synclua"
-local cmd = require "synclua.cmd"
+local command = require "synclua.command"
+local inputs = require "synclua.inputs"
 local runner = require "synclua.runner"
-local filter_args = require "synclua.filter_args"
 local fs = require "synclua.fs"
 local timeline = require "synclua.timeline"
 
-local invalid = filter_args.invalid
+local query_options = require("synclua.query").options()
+
+local invalid = runner.invalid
 
 -- A line on stderr. A peer's words (its errors, the names it reports) are
 -- in some of them: control characters are shown as \xNN, never sent to
@@ -24,27 +26,23 @@ local function say(fmt, ...)
   io.stderr:write("synclua fetch: ", line, "\n")
 end
 
-local function uuid_option(option, value)
-  if value == nil then return nil end
-  return filter_args.uuid(value) or invalid(
-    ("%s: not a UUID: %s"):format(option, value))
-end
-
--- Every value of a repeatable option, split at commas.
-local function items(values)
-  local out = {}
-  for _, v in ipairs(values) do
-    for item in (v .. ","):gmatch("(.-),") do
-      if item ~= "" then out[#out + 1] = item end
-    end
-  end
-  return out
-end
-
 -- Where a peer's answer is kept: DIR/HOST_PORT.db.
 local function store_path(dir, peer)
   local name = peer:gsub("^%[", ""):gsub("%]:", "_"):gsub(":(%d+)$", "_%1")
   return ("%s/%s.db"):format(dir, (name:gsub("[/%s]", "_")))
+end
+
+-- Can the row go out as an event: the fields a store requires, with names
+-- it knows (Spacedrive's reader skips any other row)?
+local KNOWN = {}
+for _, list in ipairs{ synclua.event_types, synclua.categories,
+                       synclua.severities } do
+  for _, name in ipairs(list) do KNOWN[name] = true end
+end
+local function sendable(ev)
+  return KNOWN[ev.event_type] and KNOWN[ev.category] and KNOWN[ev.severity]
+    and type(ev.summary) == "string" and type(ev.device_id) == "string"
+    or false
 end
 
 -- This device's side, gathered as a server gathers its answer -- its own
@@ -52,8 +50,9 @@ end
 -- `dest`, oldest first as fetched pages are stored, in batches so that
 -- memory stays flat whatever the limit.
 local function copy_local(path, device, filter, limit, dest)
-  local log <close> = cmd.open(path)
-  local out <close> = runner.check(synclua.open(dest, { synchronous = "off" }))
+  local log <close> = runner.check(synclua.open(path))
+  local out <close> = runner.check(synclua.open(dest, { mode = "w",
+                                                       synchronous = "off" }))
   local query = { device = device, since = filter.since,
                   event_types = filter.event_types,
                   correlation_id = filter.correlation_id, raw = true }
@@ -69,7 +68,9 @@ local function copy_local(path, device, filter, limit, dest)
   local batch, n = {}, 0
   for ev in log:events(query) do
     -- A time Spacedrive could not parse is left out, as a server does.
-    if ev.instant and not (oldest and ev.instant == oldest.instant
+    -- A row a server would not send (Spacedrive's reader skips it: an
+    -- unknown type, a missing field) is left out here too.
+    if ev.instant and sendable(ev) and not (oldest and ev.instant == oldest.instant
                            and ev.id < oldest.id) then
       ev.id, ev.instant, ev.details_json = nil, nil, nil -- read-side fields
       batch[#batch + 1] = ev
@@ -97,7 +98,7 @@ local function describe(r)
   return text
 end
 
-return {
+return command{
   name = "fetch",
   description = "Ask peers for their logs and merge them into one timeline",
   epilog = "Each --peer runs 'synclua serve' with the same key. Asks for "
@@ -106,7 +107,9 @@ return {
     .. "--db if given, are merged oldest first with clocks corrected\n"
     .. "(see synclua timeline --help). Exit 0 when every peer answered, 3 "
     .. "when one\ndid not (the others are still written).",
-  args = {
+  inputs = false, window = false,
+  formats = timeline.FORMATS,
+  options = {
     { "--peer", metavar = "HOST:PORT", repeatable = true,
       help = "a peer to ask (repeat for several)" },
     { "--key-file", metavar = "FILE", required = true,
@@ -114,22 +117,15 @@ return {
     { "--db", metavar = "PATH",
       help = "this device's sync.db: its events, as a peer's, merged in "
         .. "(and its device id sent)" },
-    { "--library", metavar = "UUID",
+    { "--library", type = "uuid", what = "library ID",
       help = "the library to ask about (default: the key's)" },
-    { "--device", metavar = "UUID",
+    { "--device", type = "uuid", what = "device ID",
       help = "the requesting device (default: --db's device)" },
-    { "--since", metavar = "TIME",
+    { "--since", type = "time",
       help = "events since (e.g., '1 hour ago', '2025-12-03 10:00:00')" },
-    { "--event-type", metavar = "TYPE", repeatable = true,
-      help = "only these event types (repeat, or TYPE,TYPE)" },
-    { "--correlation-id", metavar = "UUID",
-      help = "only the events of one session" },
-    { "--limit", metavar = "N", type = "integer", default = 10000,
+    query_options[1], query_options[2],
+    { "--limit", type = "int", default = 10000, min = 0, max = 4294967295,
       help = "events asked of each peer" },
-    { "-f", "--format", metavar = "FORMAT", default = "text",
-      help = "text, json, ndjson, csv, sql or markdown" },
-    { "-o", "--output", metavar = "FILE",
-      help = "write to a file instead of stdout" },
     { "--save", metavar = "DIR",
       help = "keep each peer's answer as DIR/HOST_PORT.db (added to on "
         .. "the next fetch)" },
@@ -139,32 +135,28 @@ return {
       help = "for connecting, the handshake, each answer to begin, and "
         .. "each answer once begun (+1 s per 64 KiB)" },
   },
-  run = function(opts)
+  run = function(ctx)
+    local opts = ctx.opts
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
-    timeline.check_format(opts.format)
-    if opts.limit < 0 or opts.limit > 4294967295 then
-      invalid(("--limit: from 0 to 4294967295, got %d"):format(opts.limit))
-    end
     local timeout = tonumber(opts.timeout)
     if not timeout or timeout <= 0 or timeout > 86400 then
       invalid(("--timeout: a number of seconds from 0 to 86400 expected, "
         .. "got '%s'"):format(opts.timeout))
     end
-    local now = filter_args.clock()
-    local filter = filter_args.filter({ since = opts.since,
-      event_type = opts.event_type, severity = {}, category = {},
-      correlation_id = opts.correlation_id }, now)
-    filter["until"] = nil
-    local library = uuid_option("--library", opts.library)
-    local device = uuid_option("--device", opts.device)
+    local now = ctx.now
+    local filter = { since = opts.since, correlation_id = opts.correlation_id,
+                     event_types = #opts.event_type > 0 and opts.event_type
+                                   or nil }
+    local library, device = opts.library, opts.device
     local key = runner.check(synclua.read_key(opts.key_file))
     library = library or synclua.library_id(key)
 
     local paths = {}
     if opts.db then
-      local log <close> = cmd.open(opts.db)
+      local log <close> = runner.check(synclua.open(opts.db))
       local newest = log:first{ raw = true }
-      device = device or (newest and newest.device_id)
+      device = device or (newest and require("synclua.cli").uuid(
+        newest.device_id))
     end
     device = device or "00000000-0000-0000-0000-000000000000"
 
@@ -189,7 +181,8 @@ return {
         seen[files[i]] = true
         fresh[i] = fs.kind(files[i]) == nil
         stores[i] = runner.check(synclua.open(files[i], {
-          device_id = device, synchronous = opts.save and "normal" or "off" }))
+          mode = "w", device_id = device,
+          synchronous = opts.save and "normal" or "off" }))
       end
       local results = synclua.fetch{
         peers = opts.peer, stores = stores, key = key, library_id = library,
@@ -215,11 +208,17 @@ return {
       end
       local count = 0
       if #paths > 0 then
-        filter.order = "asc"
-        count = timeline.write{ paths = paths, skew = opts.skew,
-          format = opts.format, filter = filter, order = "asc",
-          output = opts.output, now = now, prefix = "synclua fetch" }
+        local set <close> = inputs.resolve(paths, {
+          note = function(m) ctx:note(m) end })
+        local w = require("synclua.window").new(opts.since, nil, now)
+        local survey = w:survey(set)
+        local header = { w:header(survey) }
+        if survey.events == 0 then header[2] = w:no_data(survey) end
+        count = timeline.write(set, { out = ctx.out, format = ctx.format,
+          skew = opts.skew, filter = filter, order = "asc", now = now,
+          name = "fetch", header = header })
       end
+      ctx.out:commit()
       if opts.output then
         print(("Exported %d events to %s"):format(count, opts.output))
       end

@@ -1,22 +1,19 @@
 -- synclua import: several devices' exports -- JSON (default or
--- --with-device) and SQL, as `synclua events` and Spacedrive's `sd sync
--- events` write them -- loaded into one store, so that the documentation's
--- cross-device SQL queries run on it ("SQL Import for Analysis"). Every
--- file is read and checked first; then all events go in one transaction,
--- oldest first, skipping those already there (same device, instant, type
--- and summary). A bad file writes nothing. The store is created if missing.
+-- --with-device), SQL, NDJSON and CSV, as `synclua events` and
+-- Spacedrive's `sd sync events` write them -- loaded into one store, so
+-- that the documentation's cross-device SQL queries run on it ("SQL
+-- Import for Analysis"). Every file is read and checked first; then all
+-- events go in one transaction, oldest first, skipping those already
+-- there (same device, instant, type and summary). A bad file writes
+-- nothing. The store is created if missing.
 local synclua = require "synclua"
 local cli = require "synclua.cli"
+local command = require "synclua.command"
 local importer = require "synclua.importer"
 local runner = require "synclua.runner"
+local fmt = require "synclua.fmt"
 
-local uuid = require("synclua.filter_args").uuid
-
-local function plural(n, word)
-  return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
-end
-
-return {
+return command{
   name = "import",
   description = "Load JSON and SQL exports of several devices into one store",
   epilog = "FILE is a JSON export (synclua events -f json, with or without "
@@ -26,26 +23,19 @@ return {
     .. "transaction, skipping those already in the store (same device, "
     .. "time, type and\nsummary). A JSON export made without --with-device "
     .. "has no device ids: give --device.",
-  args = {
+  inputs = false, window = false,
+  options = {
     { "FILE", positional = true, repeatable = true,
       help = "an export to load (json or sql; '-' reads standard input)" },
     { "--db", metavar = "PATH", required = true,
       help = "the store to import into (a sync.db or library folder; "
         .. "created if missing)" },
-    { "--device", metavar = "UUID",
+    { "--device", type = "uuid", what = "device ID",
       help = "the device of events that carry none (JSON exported without "
         .. "--with-device)" },
   },
-  run = function(opts)
-    local device
-    if opts.device then
-      device = uuid(opts.device)
-      if not device then
-        error(runner.failure("invalid", ("Invalid device ID: %s (--device "
-          .. "expects a UUID, e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8)")
-          :format(opts.device)), 0)
-      end
-    end
+  run = function(ctx)
+    local opts = ctx.opts
     local stdin = 0
     for _, path in ipairs(opts.FILE) do
       if path == "-" then stdin = stdin + 1 end
@@ -55,16 +45,23 @@ return {
     end
     local lists = {}
     for i, path in ipairs(opts.FILE) do
-      lists[i] = runner.check(importer.read(path, { device = device }))
+      lists[i] = runner.check(importer.read(path, { device = opts.device }))
     end
     local events = importer.merge(lists)
-    local log <close> = runner.check(synclua.open(opts.db))
+    local log <close> = runner.check(synclua.open(opts.db, { mode = "w" }))
+    -- Opening to write reads no data page of a store synclua did not make
+    -- (it builds no index there): damage is looked for before a row goes in.
+    local sound, findings, code = log:integrity()
+    if sound == nil then runner.check(nil, findings, code) end
+    if not sound then
+      error(runner.failure("corrupt", log:path() .. ": database is corrupt"), 0)
+    end
     local inserted, skipped = runner.check(
       log:insert(events, { skip_duplicates = true }))
     local path = log:path()
     runner.check(log:close())
     print(("Imported %s from %s into %s (%s skipped)"):format(
-      plural(inserted, "event"), plural(#opts.FILE, "file"), path,
-      plural(skipped, "duplicate")))
+      fmt.plural(inserted, "event"), fmt.plural(#opts.FILE, "file"), path,
+      fmt.plural(skipped, "duplicate")))
   end,
 }

@@ -9,14 +9,13 @@
 -- missing from the log. Exit 1 on loss. Read-only.
 local synclua = require "synclua"
 local report = require "synclua.report"
-local cmd = require "synclua.cmd"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 
-local NS = report.SECOND
+local NS = analysis.SECOND
 local HOUR = 3600 * NS
 
-local function plural(n, one, many)
-  return ("%s %s"):format(report.number(n), n == 1 and one or (many or one .. "s"))
-end
+local plural = fmt.plural
 
 -- A later completed session of the same device, if any.
 local function made_good(sessions, s)
@@ -31,7 +30,7 @@ end
 
 local function session_ref(ctx, s, extra)
   local r = { id = s.id, device = s.device, label = s.label, peer = s.peer,
-              peer_label = s.peer and report.device_label(ctx, s.peer) or nil,
+              peer_label = s.peer and analysis.device_label(ctx, s.peer) or nil,
               status = s.status }
   for k, v in pairs(extra or {}) do r[k] = v end
   return r
@@ -40,12 +39,12 @@ end
 -- The retention picture of one store: where its log starts and ends, and
 -- whether that start is what 7-day pruning leaves.
 local function retention(ctx, store)
-  local oldest = report.oldest(ctx, store, nil)
-  local newest = report.newest({ filter = {}, stores = ctx.stores }, store,
+  local oldest = analysis.oldest(ctx, store, nil)
+  local newest = analysis.newest({ filter = {}, stores = ctx.stores }, store,
                                nil)
   if not oldest or not newest then return nil end
   local span = newest - oldest
-  local cutoff = newest - report.RETENTION
+  local cutoff = newest - analysis.RETENTION
   local r = { label = store.label, device = store.device,
               oldest = synclua.format_time(oldest),
               newest = synclua.format_time(newest), span_s = span / NS,
@@ -54,26 +53,26 @@ local function retention(ctx, store)
     r.state = "unpruned"
     r.summary = ("%s: the log spans %s (from %s to %s), more than the 7 days "
       .. "Spacedrive keeps: not pruned since (a copy, or an archive)"):format(
-      store.label, report.duration(span), report.clock(oldest),
-      report.clock(newest))
+      store.label, fmt.duration(span), fmt.clock(oldest),
+      fmt.clock(newest))
   elseif oldest <= cutoff + 6 * HOUR then
     r.state = "pruned"
     r.summary = ("%s: the log starts %s, about 7 days before its newest "
       .. "event (%s): consistent with retention; what happened before was "
-      .. "pruned, not lost"):format(store.label, report.clock(oldest),
-      report.clock(newest))
+      .. "pruned, not lost"):format(store.label, fmt.clock(oldest),
+      fmt.clock(newest))
   else
     r.state = "complete"
     r.summary = ("%s: the log starts %s, %s before its newest event (%s): "
       .. "within the 7-day retention, so nothing was pruned; the device "
-      .. "logged nothing earlier"):format(store.label, report.clock(oldest),
-      report.duration(span), report.clock(newest))
+      .. "logged nothing earlier"):format(store.label, fmt.clock(oldest),
+      fmt.duration(span), fmt.clock(newest))
   end
   return r
 end
 
 local function analyze(ctx)
-  local sessions = report.sessions(ctx, cmd.duration("--grace", ctx.opts.grace))
+  local sessions = analysis.list(ctx, ctx.opts.grace)
   local findings = report.array()
   local lost = {}               -- the verdict's parts
 
@@ -88,42 +87,42 @@ local function analyze(ctx)
                       numbers = { dropped = 0, events = 0 },
                       evidence = report.array() }
   local forced = report.array()
-  for _, item in ipairs(report.collect(ctx, { event_type = "sync_error" })) do
+  for _, item in ipairs(analysis.collect(ctx, { event_type = "sync_error" })) do
     local ev, store = item.ev, item.store
-    local kind, nums = report.classify(ev)
+    local kind, nums = analysis.classify(ev)
     local dev = ev.device_id or store.device
     if kind == "buffer_overflow" then
       local n = nums.dropped or 0
       overflow.numbers.dropped = overflow.numbers.dropped + n
       overflow.numbers.overflows = overflow.numbers.overflows + 1
-      overflow.evidence[#overflow.evidence + 1] = report.evidence(store, ev)
-      local s = ev.instant and report.session_at(sessions, dev, ev.instant)
+      overflow.evidence[#overflow.evidence + 1] = analysis.evidence(store, ev)
+      local s = ev.instant and analysis.at(sessions, dev, ev.instant)
       overflow.sessions[#overflow.sessions + 1] = s
         and session_ref(ctx, s, { dropped = n })
-        or { device = dev, label = report.device_label(ctx, dev), dropped = n }
+        or { device = dev, label = analysis.device_label(ctx, dev), dropped = n }
     elseif kind == "stuck_dependencies" then
       stuck.numbers.waiting = stuck.numbers.waiting + (nums.waiting or 0)
       stuck.numbers.missing_parents = stuck.numbers.missing_parents
         + (nums.missing_parents or 0)
       stuck.numbers.events = stuck.numbers.events + 1
-      stuck.evidence[#stuck.evidence + 1] = report.evidence(store, ev)
-      local s = ev.instant and report.session_at(sessions, dev, ev.instant)
+      stuck.evidence[#stuck.evidence + 1] = analysis.evidence(store, ev)
+      local s = ev.instant and analysis.at(sessions, dev, ev.instant)
       stuck.sessions[#stuck.sessions + 1] = s
         and session_ref(ctx, s, { waiting = nums.waiting,
                                   missing_parents = nums.missing_parents })
-        or { device = dev, label = report.device_label(ctx, dev),
+        or { device = dev, label = analysis.device_label(ctx, dev),
              waiting = nums.waiting, missing_parents = nums.missing_parents }
     elseif kind == "watermark_too_old" then
-      local s = ev.instant and report.session_after(sessions, dev, ev.instant)
+      local s = ev.instant and analysis.after(sessions, dev, ev.instant)
       local good = s and (s.status == "completed" and s or made_good(sessions, s))
       local age = nums.age_days
       local f = {
         kind = "forced_full_sync", severity = "warning",
         numbers = { age_days = age, threshold_days = nums.threshold_days },
-        evidence = report.array{ report.evidence(store, ev) },
+        evidence = report.array{ analysis.evidence(store, ev) },
         sessions = report.array(),
       }
-      local what = age == report.NO_WATERMARK_DAYS
+      local what = age == analysis.NO_WATERMARK_DAYS
         and "no watermark yet for the peer (a first sync with it)"
         or ("watermark %s old (threshold %s)"):format(plural(age or 0, "day"),
              plural(nums.threshold_days or 0, "day"))
@@ -131,16 +130,16 @@ local function analyze(ctx)
       if good then
         f.summary = ("forced full sync on %s: %s; the full backfill "
           .. "completed (session %s), nothing lost"):format(
-          report.device_label(ctx, dev), what, report.short(good.id))
+          analysis.device_label(ctx, dev), what, fmt.short(good.id))
       elseif s and s.status == "running" then
         f.summary = ("forced full sync on %s: %s; the full backfill "
           .. "(session %s) is still running"):format(
-          report.device_label(ctx, dev), what, report.short(s.id))
+          analysis.device_label(ctx, dev), what, fmt.short(s.id))
       else
         f.summary = ("forced full sync on %s: %s; %s"):format(
-          report.device_label(ctx, dev), what, s
+          analysis.device_label(ctx, dev), what, s
             and ("its backfill (session %s) never completed"):format(
-                 report.short(s.id))
+                 fmt.short(s.id))
             or "no backfill followed it in the log")
         -- the unfinished backfill itself is counted below
       end
@@ -148,14 +147,14 @@ local function analyze(ctx)
     elseif kind == "queue_full" then
       log_drops.numbers.dropped = log_drops.numbers.dropped + (nums.dropped or 0)
       log_drops.numbers.events = log_drops.numbers.events + 1
-      log_drops.evidence[#log_drops.evidence + 1] = report.evidence(store, ev)
+      log_drops.evidence[#log_drops.evidence + 1] = analysis.evidence(store, ev)
     end
   end
   if overflow.numbers.overflows > 0 then
     local per = {}
     for _, s in ipairs(overflow.sessions) do
-      per[#per + 1] = ("%s on %s%s"):format(report.number(s.dropped or 0),
-        s.label, s.id and (" after session " .. report.short(s.id)) or "")
+      per[#per + 1] = ("%s on %s%s"):format(fmt.number(s.dropped or 0),
+        s.label, s.id and (" after session " .. fmt.short(s.id)) or "")
     end
     overflow.summary = ("%s dropped by %s (the update buffer was full during "
       .. "backfill): %s"):format(plural(overflow.numbers.dropped, "update"),
@@ -180,19 +179,19 @@ local function analyze(ctx)
   for _, s in ipairs(sessions) do
     if s.status == "incomplete" or s.status == "failed" then
       local good = made_good(sessions, s)
-      local batches = report.batches(ctx, s)
+      local batches = analysis.batches(ctx, s)
       local got = 0
       for _, b in ipairs(batches) do got = got + (b.record_count or 0) end
       local ev = report.array()
-      for _, e in ipairs(s.starts) do ev[#ev + 1] = report.evidence(s.store, e) end
-      if s.failed then ev[#ev + 1] = report.evidence(s.store, s.failed) end
+      for _, e in ipairs(s.starts) do ev[#ev + 1] = analysis.evidence(s.store, e) end
+      if s.failed then ev[#ev + 1] = analysis.evidence(s.store, s.failed) end
       local what = s.status == "failed" and "failed" or "never completed"
       if good then
         findings[#findings + 1] = {
           kind = "session_recovered", severity = "info",
           summary = ("backfill session %s on %s %s, and session %s completed "
-            .. "it later: nothing lost"):format(report.short(s.id), s.label,
-            what, report.short(good.id)),
+            .. "it later: nothing lost"):format(fmt.short(s.id), s.label,
+            what, fmt.short(good.id)),
           numbers = { records_before = got }, evidence = ev,
           sessions = report.array{ session_ref(ctx, s),
                                    session_ref(ctx, good) },
@@ -203,8 +202,8 @@ local function analyze(ctx)
           kind = "backfill_incomplete", severity = "error",
           summary = ("backfill session %s on %s%s %s and no later session "
             .. "completed: %s has only %s of the library"):format(
-            report.short(s.id), s.label, s.peer and (" from "
-              .. report.device_label(ctx, s.peer)) or "", what, s.label,
+            fmt.short(s.id), s.label, s.peer and (" from "
+              .. analysis.device_label(ctx, s.peer)) or "", what, s.label,
             plural(got, "record")),
           numbers = { records_received = got }, evidence = ev,
           sessions = report.array{ session_ref(ctx, s) },
@@ -219,7 +218,7 @@ local function analyze(ctx)
   -- Records the peer sent for a completed session that it did not apply.
   for _, s in ipairs(sessions) do
     if s.status == "completed" and s.peer then
-      local peer = report.store_of(ctx, s.peer)
+      local peer = analysis.store_of(ctx, s.peer)
       local sent, responses = 0, 0
       if peer then
         for ev in peer.log:events{ correlation_id = s.id, device = s.peer,
@@ -229,7 +228,7 @@ local function analyze(ctx)
       end
       local applied = s.record_count
       if not applied then
-        local bs, how = report.batches(ctx, s)
+        local bs, how = analysis.batches(ctx, s)
         if how == "correlation_id" then
           applied = 0
           for _, b in ipairs(bs) do applied = applied + (b.record_count or 0) end
@@ -239,11 +238,11 @@ local function analyze(ctx)
         findings[#findings + 1] = {
           kind = "records_not_applied", severity = "error",
           summary = ("%s sent %s for session %s; %s applied %s: %s missing")
-            :format(report.device_label(ctx, s.peer),
-            plural(sent, "record"), report.short(s.id), s.label,
-            report.number(applied), report.number(sent - applied)),
+            :format(analysis.device_label(ctx, s.peer),
+            plural(sent, "record"), fmt.short(s.id), s.label,
+            fmt.number(applied), fmt.number(sent - applied)),
           numbers = { sent = sent, applied = applied, missing = sent - applied },
-          evidence = report.array{ report.evidence(s.store, s.completed) },
+          evidence = report.array{ analysis.evidence(s.store, s.completed) },
           sessions = report.array{ session_ref(ctx, s) },
         }
         lost[#lost + 1] = plural(sent - applied, "record")
@@ -276,14 +275,14 @@ local function analyze(ctx)
             severity = before and "info" or "warning",
             summary = before
               and ("session %s on %s started %s, before the log begins: its "
-                .. "start was %s"):format(report.short(s.id), s.label,
-                report.clock(s.start), r.state == "pruned"
+                .. "start was %s"):format(fmt.short(s.id), s.label,
+                fmt.clock(s.start), r.state == "pruned"
                   and "pruned by retention" or "not logged here")
               or ("session %s on %s has no start event although the log "
                 .. "covers %s: missing from the log"):format(
-                report.short(s.id), s.label, report.clock(s.start)),
+                fmt.short(s.id), s.label, fmt.clock(s.start)),
             numbers = {},
-            evidence = report.array{ report.evidence(store, ending) },
+            evidence = report.array{ analysis.evidence(store, ending) },
           }
         end
       end
@@ -333,12 +332,9 @@ return report.command{
     .. "backfill did not complete. Each\nlog's start is compared with "
     .. "Spacedrive's 7-day retention: events before it\nwere pruned, not "
     .. "lost. Exit status 1 when data was lost, 0 otherwise.",
-  args = {
-    { "--grace", metavar = "DURATION", default = "10m",
-      help = "a session quiet for less than this at the end of the log may "
-        .. "still be running" },
+  options = {
+    analysis.GRACE_OPTION,
   },
-  check = function(opts) cmd.duration("--grace", opts.grace) end,
   analyze = analyze,
   text = text,
 }

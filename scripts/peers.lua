@@ -8,33 +8,14 @@
 -- formula (synclua.select_peer): real rows carry none.
 local synclua = require "synclua"
 local report = require "synclua.report"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
+local peers_of = require "synclua.peers"
 
 local SPARK_WIDTH = 24
 
-local function num(v)
-  return type(v) == "number" and v or nil
-end
-
--- A logged candidate as select_peer takes it (real rows may lack keys).
-local function candidate(raw, i)
-  raw = type(raw) == "table" and raw or {}
-  local active = num(raw.active_syncs) or 0
-  return {
-    device_id = type(raw.device_id) == "string" and raw.device_id:lower()
-                or ("candidate " .. i),
-    is_online = raw.is_online == true,
-    has_complete_state = raw.has_complete_state == true,
-    latency_ms = num(raw.latency_ms) or 0,
-    active_syncs = math.tointeger(active) or math.floor(active),
-    selected = raw.selected == true,
-  }
-end
-
-local function ms(v)
-  local s = ("%.2f"):format(v)
-  return (s:gsub("0+$", ""):gsub("%.$", ""))
-end
+local ms = peers_of.latency_text
 
 local function stats(values)
   if #values == 0 then return nil end
@@ -45,45 +26,27 @@ local function stats(values)
   return { min = lo, mean = sum / #values, max = hi }
 end
 
-local function plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or many)
-end
+local plural = fmt.plural
 
 local function analyze(ctx)
-  local names = {}
-  for _, st in ipairs(ctx.stores) do
-    if st.device then names[st.device:lower()] = st.label end
-  end
   local function label_of(id)
-    return names[id] or (id:match("^candidate") and id or id:sub(1, 8))
+    return id:match("^candidate") and id or ctx.set:label(id)
   end
 
   local peers, order, selections = {}, {}, 0
-  for _, item in ipairs(report.collect(ctx,
+  for _, item in ipairs(analysis.collect(ctx,
                           { event_type = "backfill_session_started" })) do
     local ev = item.ev
-    local d = type(ev.details) == "table" and ev.details
-    if d and type(d.candidates) == "table" and #d.candidates > 0 then
+    local sel = peers_of.selection(ev)
+    if sel then
       selections = selections + 1
-      local cands = {}
-      for i, raw in ipairs(d.candidates) do cands[i] = candidate(raw, i) end
-      local formula, scores = synclua.select_peer(cands)
-      local logged
+      local cands, formula, logged = sel.candidates, sel.formula, sel.logged
       for i, c in ipairs(cands) do
-        if c.selected and not logged then logged = i end
-      end
-      local peer = ev.peer_device_id and ev.peer_device_id:lower()
-      if not logged and peer then
-        for i, c in ipairs(cands) do
-          if c.device_id == peer then logged = i end
-        end
-      end
-      for i, c in ipairs(cands) do
-        local p = peers[c.device_id]
+        local p = peers[c.key]
         if not p then
-          p = { device_id = c.device_id, label = label_of(c.device_id),
+          p = { device_id = c.key, label = label_of(c.key),
                 history = {}, from = {}, from_order = {}, evidence = {} }
-          peers[c.device_id] = p
+          peers[c.key] = p
           order[#order + 1] = p
         end
         local requester = item.store.label
@@ -100,10 +63,10 @@ local function analyze(ctx)
           correlation_id = ev.correlation_id or synclua.null,
           is_online = c.is_online, has_complete_state = c.has_complete_state,
           latency_ms = c.latency_ms, active_syncs = c.active_syncs,
-          score = scores and scores[i] or synclua.peer_score(c),
+          score = c.score,
           chosen = i == logged, formula_choice = i == formula,
         }
-        p.evidence[#p.evidence + 1] = report.evidence(item.store, ev)
+        p.evidence[#p.evidence + 1] = analysis.evidence(item.store, ev)
       end
     end
   end
@@ -249,7 +212,7 @@ return report.command{
     .. "devices, how often\nonline and chosen, its latency, load and "
     .. "Spacedrive score (recomputed: real rows\nlog none) over time, "
     .. "oldest first, as sparklines (the values are in --format json).",
-  args = {},
+  options = {},
   analyze = analyze,
   text = text,
 }

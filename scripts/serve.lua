@@ -3,26 +3,23 @@
 -- open (core/sl_channel.c). Reads the store read-only, except for one
 -- event per request served; stops cleanly on Ctrl-C or SIGTERM.
 local synclua = require "synclua"
-local cmd = require "synclua.cmd"
+local command = require "synclua.command"
+local inputs = require "synclua.inputs"
 local runner = require "synclua.runner"
-local filter_args = require "synclua.filter_args"
 
-local function seconds(option, value)
-  local n = tonumber(value)
-  if not n or n <= 0 or n > 86400 then
-    filter_args.invalid(("%s: a number of seconds from 0 to 86400 expected, "
-      .. "got '%s'"):format(option, value))
+-- A number of seconds, over 0 and at most a day.
+local function seconds(option)
+  return function(value)
+    local n = tonumber(value)
+    if not n or n <= 0 or n > 86400 then
+      return nil, ("%s: a number of seconds from 0 to 86400 expected, "
+        .. "got '%s'"):format(option, value)
+    end
+    return n
   end
-  return n
 end
 
-local function uuid_option(option, value)
-  if value == nil then return nil end
-  return filter_args.uuid(value) or filter_args.invalid(
-    ("%s: not a UUID: %s"):format(option, value))
-end
-
-return {
+return command{
   name = "serve",
   description = "Answer peers' requests for this device's event log",
   epilog = "Listens on loopback unless told otherwise. Each request is "
@@ -31,7 +28,8 @@ return {
     .. "as a backfill_request_received event (model type sync_event_log).\n"
     .. "The library id defaults to the one the key stands for (synclua "
     .. "keygen says it).",
-  args = {
+  inputs = false,
+  options = {
     { "--db", metavar = "PATH",
       help = "the sync.db or library folder to serve (default $SYNCLUA_DB, "
         .. "then ./sync.db)" },
@@ -39,40 +37,34 @@ return {
       help = "where to listen (port 0: any free port)" },
     { "--key-file", metavar = "FILE", required = true,
       help = "the library's key (synclua keygen)" },
-    { "--library", metavar = "UUID",
+    { "--library", type = "uuid", what = "library ID",
       help = "the library id requests must name (default: the key's)" },
-    { "--device", metavar = "UUID",
+    { "--device", type = "uuid", what = "device ID",
       help = "this device's id (default: the device of the newest event)" },
-    { "--max-clients", metavar = "N", type = "integer", default = 64,
+    { "--max-clients", type = "int", default = 64, min = 1, max = 4096,
       help = "connections served at once; more are refused" },
-    { "--max-events", metavar = "N", type = "integer",
+    { "--max-events", type = "int", min = 1, max = synclua.max_events,
       default = synclua.max_events,
       help = "events in one response at most (the client pages)" },
     { "--timeout", metavar = "SECONDS", default = "10",
+      check = seconds("--timeout"),
       help = "for a request once begun (+1 s per 64 KiB), a write, and "
         .. "the handshake (at most 5)" },
     { "--idle-timeout", metavar = "SECONDS", default = "30",
+      check = seconds("--idle-timeout"),
       help = "a connection may wait this long between requests" },
     { "-q", "--quiet", flag = true, help = "no line per request on stderr" },
   },
-  run = function(opts)
-    local io_timeout = seconds("--timeout", opts.timeout)
+  run = function(ctx)
+    local opts = ctx.opts
+    local io_timeout = opts.timeout
     -- A handshake is four small messages: a stranger holds a client slot
     -- for at most this long.
     local handshake = math.min(io_timeout, 5)
-    local idle = seconds("--idle-timeout", opts.idle_timeout)
-    if opts.max_clients < 1 or opts.max_clients > 4096 then
-      filter_args.invalid(("--max-clients: from 1 to 4096, got %d")
-        :format(opts.max_clients))
-    end
-    if opts.max_events < 1 or opts.max_events > synclua.max_events then
-      filter_args.invalid(("--max-events: from 1 to %d, got %d")
-        :format(synclua.max_events, opts.max_events))
-    end
-    local library = uuid_option("--library", opts.library)
-    local device = uuid_option("--device", opts.device)
+    local idle = opts.idle_timeout
+    local library, device = opts.library, opts.device
     local key = runner.check(synclua.read_key(opts.key_file))
-    local path = cmd.db_paths({ db = { opts.db } })[1]
+    local path = inputs.expand({ opts.db })[1].path
     local srv <close> = runner.check(synclua.server{
       db = path, listen = opts.listen, key = key, library = library,
       device = device, max_clients = opts.max_clients,

@@ -10,8 +10,14 @@
 -- marked "~". Exit 2 when no session (or more than one) matches.
 local synclua = require "synclua"
 local report = require "synclua.report"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
-local filter_args = require "synclua.filter_args"
+local cli = require "synclua.cli"
+local runner = require "synclua.runner"
+local skew = require "synclua.skew"
+
+local invalid = runner.invalid
 
 local GANTT_WIDTH = 48
 
@@ -25,15 +31,13 @@ local STARTS = {
   catch_up_session_started = "catch-up",
 }
 
-local function plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or many)
-end
+local plural = fmt.plural
 
 -- The full correlation id that `given` names in the stores: itself when
 -- some store has it, else the one id starting with it; exit 2 otherwise.
 local function resolve(ctx, given)
   local text = given:lower()
-  local full = filter_args.uuid(text)
+  local full = cli.uuid(text)
   local where = {}
   for _, st in ipairs(ctx.stores) do where[#where + 1] = st.label end
   where = table.concat(where, ", ")
@@ -41,10 +45,10 @@ local function resolve(ctx, given)
     for _, st in ipairs(ctx.stores) do
       if st.log:count{ correlation_id = full } > 0 then return full end
     end
-    filter_args.invalid(("no session %s in %s"):format(full, where))
+    invalid(("no session %s in %s"):format(full, where))
   end
   if not text:match("^[%x-]+$") or #text:gsub("-", "") < 4 then
-    filter_args.invalid(("ID: a session's correlation id, or at least its "
+    invalid(("ID: a session's correlation id, or at least its "
       .. "first 4 hex digits, expected (got '%s')"):format(given))
   end
   local found, list = {}, {}
@@ -58,10 +62,10 @@ local function resolve(ctx, given)
     end
   end
   if #list == 0 then
-    filter_args.invalid(("no session %s... in %s"):format(text, where))
+    invalid(("no session %s... in %s"):format(text, where))
   elseif #list > 1 then
     table.sort(list)
-    filter_args.invalid(("ID %s matches %d sessions: %s (give more of it)")
+    invalid(("ID %s matches %d sessions: %s (give more of it)")
       :format(text, #list, table.concat(list, ", ")))
   end
   return list[1]
@@ -75,38 +79,9 @@ local function filter_of(ctx, extra)
   return f
 end
 
--- Each store's clock offset (ns) and the lines that say where they come
--- from; zeros and no lines for a single device.
-local function offsets_for(stores)
-  local offsets, inputs, index, seen = {}, {}, {}, {}
-  for i, st in ipairs(stores) do
-    offsets[i] = 0
-    if st.device and not seen[st.device:lower()] then
-      seen[st.device:lower()] = true
-      inputs[#inputs + 1] = { store = st.log, device = st.device,
-                              label = st.label }
-      index[#inputs] = i
-    end
-  end
-  if #inputs < 2 then return offsets, {} end
-  local skew = require "synclua.skew"
-  local result = skew.estimate(inputs)
-  for i, d in ipairs(result.devices) do offsets[index[i]] = d.offset_ns end
-  return offsets, skew.describe(result)
-end
-
--- "2025-12-01 06:05:19.925": to the millisecond, as the timeline's text.
-local clock_ms = require("synclua.timeline").clock_text
-
 local function analyze(ctx)
   local id = resolve(ctx, ctx.opts.ID)
-  local names = {}
-  for _, st in ipairs(ctx.stores) do
-    if st.device then names[st.device:lower()] = st.label end
-  end
-  local function label_of(dev)
-    return dev and (names[dev:lower()] or dev:sub(1, 8)) or "?"
-  end
+  local function label_of(dev) return ctx.set:label(dev) end
 
   -- First pass: what each store holds of the session (kind, peer, ends).
   local per, kind, peer, requester = {}, nil, nil, nil
@@ -137,7 +112,7 @@ local function analyze(ctx)
     local any = false
     for _, info in ipairs(per) do any = any or info.count > 0 end
     if not any then
-      filter_args.invalid(("session %s has no events between --since and "
+      invalid(("session %s has no events between --since and "
                            .. "--until"):format(id))
     end
   end
@@ -145,7 +120,7 @@ local function analyze(ctx)
   -- The cursors: the session's rows per store, and where a requesting
   -- store has no batch under the id, its batches from the peer in the
   -- session's time (Spacedrive's rows).
-  local offsets, header = offsets_for(ctx.stores)
+  local offsets, header = skew.offsets(ctx.stores)
   local cursors, labels, cursor_offsets, attributed, stores_of =
     {}, {}, {}, {}, {}
   for i, st in ipairs(ctx.stores) do
@@ -259,13 +234,13 @@ local function analyze(ctx)
   end
   if first then
     span("session", first, ended and last or nil,
-         { text = ended and report.duration(last - first)
+         { text = ended and fmt.duration(last - first)
                   .. (" (%s)"):format(outcome)
-                  or report.duration(last - first) .. " (no end)" })
+                  or fmt.duration(last - first) .. " (no end)" })
     if #device_order > 1 then
       for _, d in ipairs(device_order) do
         span(d.label, d.first, d.last,
-             { text = ("%s, %s"):format(report.duration(d.last - d.first),
+             { text = ("%s, %s"):format(fmt.duration(d.last - d.first),
                                         plural(d.events, "event", "events")) })
       end
     end
@@ -277,7 +252,7 @@ local function analyze(ctx)
     for k, m in ipairs(model_order) do
       local stop = model_order[k + 1] and model_order[k + 1].first or req_end
       span(m.model and ("model " .. m.model) or "requests", m.first, stop,
-           { text = ("%s, %s"):format(report.duration(stop - m.first),
+           { text = ("%s, %s"):format(fmt.duration(stop - m.first),
              m.model and plural(m.pages, "page", "pages")
              or plural(m.pages, "request", "requests")) })
     end
@@ -294,8 +269,8 @@ local function analyze(ctx)
     if bfirst then
       span("batches", bfirst, blast,
            { text = ("%s, %s, %s records"):format(
-               report.duration(blast - bfirst),
-               plural(batches, "batch", "batches"), report.number(records)) })
+               fmt.duration(blast - bfirst),
+               plural(batches, "batch", "batches"), fmt.number(records)) })
     end
   end
 
@@ -309,9 +284,9 @@ local function analyze(ctx)
     failure = failure:gsub("%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-"
                            .. "%x%x%x%x%x%x%x%x%x%x%x%x", label_of)
   end
-  local span_text = report.duration((last or 0) - (first or 0))
+  local span_text = fmt.duration((last or 0) - (first or 0))
   local got = records > 0
-    and (" (%s records)"):format(report.number(records)) or ""
+    and (" (%s records)"):format(fmt.number(records)) or ""
   local how, severity
   if outcome == "completed" then
     how = ("completed in %s%s"):format(span_text, got)
@@ -335,7 +310,7 @@ local function analyze(ctx)
   end
   local evidence = {}
   for _, r in ipairs{ start_ev, select_ev, end_ev } do
-    if r then evidence[#evidence + 1] = report.evidence(r.store, r.ev) end
+    if r then evidence[#evidence + 1] = analysis.evidence(r.store, r.ev) end
   end
   local numbers = { events = #rows, devices = #device_order,
                     batches = batches, records = records }
@@ -409,7 +384,7 @@ local function text(result, out)
     -- A short session's axis needs the milliseconds.
     local left, right
     if to - from < 60 * 1000000000 then
-      left, right = clock_ms(from):sub(12), clock_ms(to):sub(12)
+      left, right = fmt.clock_ms(from):sub(12), fmt.clock_ms(to):sub(12)
     end
     out:write("\n", pictures.gantt(spans, GANTT_WIDTH, from, to,
                                    { indent = "  ", left = left,
@@ -425,9 +400,10 @@ local function text(result, out)
   local row = "%s %s  %-" .. width .. "s  %-7s  %-26s  %s\n"
   for _, e in ipairs(result.events) do
     local t = e.adjusted_timestamp ~= synclua.null
-      and clock_ms(synclua.parse_rfc3339(e.adjusted_timestamp)) or e.timestamp
+      and fmt.clock_ms(synclua.parse_rfc3339(e.adjusted_timestamp)) or e.timestamp
     out:write(row:format(e.attributed and "~" or " ", t, e.label, e.severity,
-                         e.event_type, (e.summary:gsub("\n", " "))))
+                         e.event_type, (tostring(e.summary or "")
+                                          :gsub("[\r\n]", " "))))
   end
   if any then
     out:write("\n~ a batch without correlation id, attributed to the session "
@@ -444,7 +420,7 @@ return report.command{
     .. "least 4 hex\ndigits). Times are corrected for clock skew between "
     .. "devices (as synclua\ntimeline does). Exit 2 when no session, or "
     .. "more than one, matches.",
-  args = {
+  options = {
     { "ID", positional = true,
       help = "the session's correlation id, or a unique prefix of it" },
   },

@@ -4,9 +4,8 @@
 -- sync.db (DIR/<device>/sync.db); DIR/devices.json lists the devices, their
 -- ids, their true clock offsets and the faults planted. The same arguments
 -- give the same rows. The engine is lua/synclua/sim.lua.
-local synclua = require "synclua"
 local cli = require "synclua.cli"
-local cmd = require "synclua.cmd"
+local command = require "synclua.command"
 local fs = require "synclua.fs"
 local runner = require "synclua.runner"
 local sim = require "synclua.sim"
@@ -100,38 +99,36 @@ local function report(out, m)
   return table.concat(lines, "\n")
 end
 
-return {
+return command{
   name = "simulate",
   description = "Write a simulated multi-device library (one sync.db per "
     .. "device) from a seed",
-  args = {
+  inputs = false,
+  options = {
     { "--out", metavar = "DIR", required = true,
       help = "a new or empty folder for the library" },
-    { "--devices", metavar = "N", type = "integer", default = 4,
+    { "--devices", type = "int", default = 4, min = 2, max = sim.MAX_DEVICES,
       help = "how many devices (2 to " .. sim.MAX_DEVICES .. ")" },
     { "--hours", metavar = "H", type = "number", default = 48,
       help = "length of the simulated window" },
-    { "--seed", metavar = "S", type = "integer", default = 1,
+    { "--seed", metavar = "S", type = "int", default = 1,
       help = "the same seed gives the same rows" },
     { "--faults", metavar = "LIST",
       default = table.concat(sim.DEFAULT_FAULTS, ","),
       help = "faults to plant, comma-separated (see below)" },
-    { "--start", metavar = "TIME", default = sim.DEFAULT_START,
+    { "--start", type = "time", default = sim.DEFAULT_START,
       help = "when the window opens (true time)" },
   },
   epilog = epilog(),
-  run = function(opts)
-    if opts.devices < 2 or opts.devices > sim.MAX_DEVICES then
-      usage("--devices must be from 2 to %d (got %d)", sim.MAX_DEVICES,
-            opts.devices)
-    end
+  run = function(ctx)
+    local opts = ctx.opts
     if not (opts.hours > 0) or opts.hours > sim.MAX_HOURS then
       usage("--hours must be above 0 and at most %d (got %s)", sim.MAX_HOURS,
             tostring(opts.hours))
     end
     local faults, why = sim.parse_faults(opts.faults)
     if not faults then usage("--faults: %s", why) end
-    local start = cmd.time("--start", opts.start)
+    local start = opts.start
     check_out(opts.out)
     local m = runner.check(sim.generate{
       out = opts.out, devices = opts.devices, hours = opts.hours,

@@ -10,7 +10,10 @@
 -- disagrees with the formula.
 local synclua = require "synclua"
 local report = require "synclua.report"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
+local peers = require "synclua.peers"
 
 -- Score terms, as Spacedrive adds them (state.rs:278-336), in f64 for the
 -- explanations; the totals shown are the formula's own f32 scores.
@@ -26,11 +29,7 @@ local function load_points(c)
   return -10 * c.active_syncs
 end
 
--- "18.91", "100", "99.52": milliseconds to two decimals, no trailing zeros.
-local function ms(v)
-  local s = ("%.2f"):format(v)
-  return (s:gsub("0+$", ""):gsub("%.$", ""))
-end
+local ms = peers.latency_text
 
 local function pts(v)
   return ("%.1f"):format(v)
@@ -38,32 +37,6 @@ end
 
 local function score_text(v)
   return v and ("%.2f"):format(v) or "-"
-end
-
--- A logged value as a boolean: JSON true only.
-local function bool(v)
-  return v == true
-end
-
-local function num(v)
-  return type(v) == "number" and v or nil
-end
-
--- A candidate of the details, read defensively (real rows may lack keys).
-local function candidate(raw, i)
-  raw = type(raw) == "table" and raw or {}
-  local active = num(raw.active_syncs) or 0
-  active = math.tointeger(active) or math.floor(active)
-  return {
-    index = i,
-    device_id = type(raw.device_id) == "string" and raw.device_id or nil,
-    is_online = bool(raw.is_online),
-    has_complete_state = bool(raw.has_complete_state),
-    latency_ms = num(raw.latency_ms) or 0,
-    active_syncs = active,
-    selected = bool(raw.selected),
-    logged_score = num(raw.score),
-  }
 end
 
 -- Why `l` scores below (or level with) `w`, both online, in words.
@@ -115,39 +88,14 @@ end
 
 -- One peer selection: its candidates judged.
 local function judge(store, ev, label_of, start)
-  local details = type(ev.details) == "table" and ev.details or {}
-  local cands = {}
-  for i, raw in ipairs(details.candidates) do cands[i] = candidate(raw, i) end
-  local clean = {}
+  local sel = peers.selection(ev)
+  local cands, formula, logged = sel.candidates, sel.formula, sel.logged
+  local marked, how, peer = sel.marked, sel.how, sel.peer
   for i, c in ipairs(cands) do
     c.label = c.device_id and label_of(c.device_id) or ("candidate " .. i)
-    clean[i] = { device_id = c.device_id or c.label, is_online = c.is_online,
-                 has_complete_state = c.has_complete_state,
-                 latency_ms = c.latency_ms, active_syncs = c.active_syncs }
-  end
-  local formula, scores = synclua.select_peer(clean)
-  scores = formula and scores or {}
-  for i, c in ipairs(cands) do
-    c.score = scores[i] or synclua.peer_score(clean[i])
     if c.logged_score then
       c.score_matches = same_score(c.logged_score, c.score)
     end
-  end
-  -- The logged choice: the candidate marked selected, else the event's peer.
-  local logged, marked, how = nil, 0, nil
-  for i, c in ipairs(cands) do
-    if c.selected then
-      marked = marked + 1
-      logged = logged or i
-    end
-  end
-  if logged then how = "selected" end
-  local peer = ev.peer_device_id and ev.peer_device_id:lower()
-  if not logged and peer then
-    for i, c in ipairs(cands) do
-      if c.device_id and c.device_id:lower() == peer then logged = i end
-    end
-    if logged then how = "peer_device_id" end
   end
   local notes = {}
   if marked > 1 then
@@ -164,9 +112,9 @@ local function judge(store, ev, label_of, start)
     correlation_id = ev.correlation_id, event_id = ev.id,
     timestamp = ev.timestamp, summary = ev.summary,
     candidates = cands, logged = logged, formula = formula, notes = notes,
-    evidence = { report.evidence(store, ev) },
+    evidence = { analysis.evidence(store, ev) },
   }
-  if start then table.insert(s.evidence, 1, report.evidence(store, start)) end
+  if start then table.insert(s.evidence, 1, analysis.evidence(store, start)) end
   local w = formula and cands[formula]
   for i, c in ipairs(cands) do
     if i == logged and i == formula then
@@ -282,20 +230,12 @@ local function session_json(s)
   }
 end
 
-local function plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or many)
-end
+local plural = fmt.plural
 
 local function analyze(ctx)
-  local names = {}
-  for _, st in ipairs(ctx.stores) do
-    if st.device then names[st.device:lower()] = st.label end
-  end
-  local function label_of(id)
-    return names[id:lower()] or id:sub(1, 8)
-  end
+  local function label_of(id) return ctx.set:label(id) end
   local starts, starts_of, selections = {}, {}, {}
-  for _, item in ipairs(report.collect(ctx,
+  for _, item in ipairs(analysis.collect(ctx,
                           { event_type = "backfill_session_started" })) do
     local ev = item.ev
     local d = type(ev.details) == "table" and ev.details
@@ -360,7 +300,7 @@ local function analyze(ctx)
             or "no peer count"),
         numbers = { peer_count = type(d.peer_count) == "number"
                                  and d.peer_count or nil },
-        evidence = { report.evidence(item.store, ev) },
+        evidence = { analysis.evidence(item.store, ev) },
         correlation_id = ev.correlation_id,
       }
     end
@@ -397,7 +337,7 @@ local columns = pictures.columns
 -- "2025-12-01 06:05:19" for a stored timestamp.
 local function clock(timestamp)
   local t = synclua.parse_rfc3339(timestamp)
-  return report.clock(t, timestamp)
+  return fmt.clock(t, timestamp)
 end
 
 local function text(result, out)
@@ -433,7 +373,8 @@ local function text(result, out)
                     ms(c.latency_ms) .. " ms", tostring(c.active_syncs),
                     score_text(c.score) }
       if logged then
-        row[#row + 1] = score_text(num(c.logged_score))
+        row[#row + 1] = score_text(c.logged_score ~= synclua.null
+                                   and c.logged_score or nil)
       end
       row[#row + 1] = c.why
       rows[#rows + 1] = row
@@ -465,7 +406,7 @@ return report.command{
     .. "sync; offline peers are not\nconsidered), the chosen peer (*), and "
     .. "why each other candidate lost.\nExit 1 when a logged choice "
     .. "disagrees with the formula.",
-  args = {},
+  options = {},
   analyze = analyze,
   text = text,
 }

@@ -8,9 +8,10 @@
 -- too (--db once per device), what the peer logged at the same time.
 -- Exit 1 when a failure is found. Read-only.
 local report = require "synclua.report"
-local cmd = require "synclua.cmd"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 
-local WINDOW = 2 * report.MINUTE     -- "at the same time", either side
+local WINDOW = 2 * analysis.MINUTE     -- "at the same time", either side
 
 local TITLE = {
   buffer_overflow = "buffer overflow",
@@ -29,28 +30,26 @@ local FAILURE = {
   session_incomplete = true, other_error = true,
 }
 
-local function plural(n, one, many)
-  return ("%s %s"):format(report.number(n), n == 1 and one or (many or one .. "s"))
-end
+local plural = fmt.plural
 
 -- Peer ids in a text replaced by the label of their device.
 local function name_peers(ctx, text)
-  return (text:gsub("%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x",
-    function(id) return report.device_label(ctx, id:lower()) end))
+  return (tostring(text or ""):gsub("%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x",
+    function(id) return analysis.device_label(ctx, id:lower()) end))
 end
 
 -- What the peer of session `s` logged around [from, to]: its side of the
 -- session (requests received, responses sent, a request left unanswered)
 -- and its warnings, errors and link events in the window.
 local function peer_side(ctx, s, from, to)
-  local side = { peer = s.peer, label = report.device_label(ctx, s.peer),
+  local side = { peer = s.peer, label = analysis.device_label(ctx, s.peer),
                  notes = report.array(), evidence = report.array() }
   if not s.peer then
     side.given = false
     side.notes[1] = "no peer was selected"
     return side
   end
-  local store = report.store_of(ctx, s.peer)
+  local store = analysis.store_of(ctx, s.peer)
   if not store then
     side.given = false
     side.notes[1] = ("%s's log was not given (add --db for it to see its "
@@ -70,12 +69,12 @@ local function peer_side(ctx, s, from, to)
   end
   if received > 0 then
     local note = ("received %s of this session and answered %d (%s records)")
-      :format(plural(received, "request"), answered, report.number(sent))
+      :format(plural(received, "request"), answered, fmt.number(sent))
     if last_request then
       note = note .. ("; the last, #%d at %s, got no response"):format(
-        last_request.id, report.clock(last_request.instant,
+        last_request.id, fmt.clock(last_request.instant,
                                        last_request.timestamp))
-      side.evidence[#side.evidence + 1] = report.evidence(store, last_request)
+      side.evidence[#side.evidence + 1] = analysis.evidence(store, last_request)
     end
     side.notes[#side.notes + 1] = note
   end
@@ -90,8 +89,8 @@ local function peer_side(ctx, s, from, to)
       n = n + 1
       if n <= 5 then
         side.notes[#side.notes + 1] = ("%s %s"):format(
-          report.clock(ev.instant, ev.timestamp), name_peers(ctx, ev.summary))
-        side.evidence[#side.evidence + 1] = report.evidence(store, ev)
+          fmt.clock(ev.instant, ev.timestamp), name_peers(ctx, ev.summary))
+        side.evidence[#side.evidence + 1] = analysis.evidence(store, ev)
       end
     end
   end
@@ -100,14 +99,14 @@ local function peer_side(ctx, s, from, to)
   end
   if #side.notes == 0 then
     side.notes[1] = ("logged nothing unusual between %s and %s"):format(
-      report.clock(from - WINDOW), report.clock(to + WINDOW))
+      fmt.clock(from - WINDOW), fmt.clock(to + WINDOW))
   end
   return side
 end
 
 local function session_ref(ctx, s)
   return { id = s.id, device = s.device, label = s.label, peer = s.peer,
-           peer_label = s.peer and report.device_label(ctx, s.peer) or nil,
+           peer_label = s.peer and analysis.device_label(ctx, s.peer) or nil,
            status = s.status,
            started = s.started and s.started.timestamp or nil,
            ended = (s.completed or s.failed)
@@ -115,8 +114,8 @@ local function session_ref(ctx, s)
 end
 
 local function analyze(ctx)
-  local grace = cmd.duration("--grace", ctx.opts.grace)
-  local sessions = report.sessions(ctx, grace)
+  local grace = ctx.opts.grace
+  local sessions = analysis.list(ctx, grace)
   local findings = report.array()
   local groups, order = {}, {}
 
@@ -131,14 +130,15 @@ local function analyze(ctx)
   end
 
   -- Errors and warnings, by kind.
-  for _, item in ipairs(report.collect(ctx, { severity = "warning+" })) do
+  for _, item in ipairs(analysis.collect(ctx, { severity = "warning+" })) do
     local ev, store = item.ev, item.store
-    local kind, nums = report.classify(ev)
+    local kind, nums = analysis.classify(ev)
     local dev = ev.device_id or store.device
     if kind == "session_failed" then
-      local reason = report.details(ev).reason
+      local reason = analysis.details(ev).reason
       reason = type(reason) == "string" and reason
-        or ev.summary:match("^Backfill session failed: (.*)$") or ev.summary
+        or (ev.summary or ""):match("^Backfill session failed: (.*)$")
+        or ev.summary or ""
       local key = "session_failed|" .. name_peers(ctx, reason)
       local g = group(key, function()
         return { kind = "session_failed", severity = "error",
@@ -146,7 +146,7 @@ local function analyze(ctx)
                  numbers = { sessions = 0 } }
       end)
       g.numbers.sessions = g.numbers.sessions + 1
-      g.evidence[#g.evidence + 1] = report.evidence(store, ev)
+      g.evidence[#g.evidence + 1] = analysis.evidence(store, ev)
       for _, s in ipairs(sessions) do
         if s.device == dev and s.id == ev.correlation_id then
           local ref = session_ref(ctx, s)
@@ -176,16 +176,16 @@ local function analyze(ctx)
           end
         end
       end
-      if nums.age_days == report.NO_WATERMARK_DAYS then g.no_watermark = true end
-      g.evidence[#g.evidence + 1] = report.evidence(store, ev)
+      if nums.age_days == analysis.NO_WATERMARK_DAYS then g.no_watermark = true end
+      g.evidence[#g.evidence + 1] = analysis.evidence(store, ev)
       if ev.severity == "error" and g.severity ~= "error" then
         g.severity = "error"
       end
       local s
       if ev.instant and kind == "watermark_too_old" then
-        s = report.session_after(sessions, dev, ev.instant)
+        s = analysis.after(sessions, dev, ev.instant)
       elseif ev.instant then
-        s = report.session_at(sessions, dev, ev.instant)
+        s = analysis.at(sessions, dev, ev.instant)
       end
       if s then g.sessions[#g.sessions + 1] = session_ref(ctx, s) end
     end
@@ -232,7 +232,7 @@ local function analyze(ctx)
   -- Sessions that started and never completed (no failure event either).
   for _, s in ipairs(sessions) do
     if s.status == "incomplete" or s.status == "running" then
-      local batches = report.batches(ctx, s)
+      local batches = analysis.batches(ctx, s)
       local records = 0
       for _, b in ipairs(batches) do records = records + (b.record_count or 0) end
       local running = s.status == "running"
@@ -241,13 +241,13 @@ local function analyze(ctx)
         why = "no peer was selected (selection fails when no peer is online)"
       elseif running then
         why = ("its last activity was %s before the newest event of %s")
-          :format(report.duration(s.newest - s.last_activity), s.label)
+          :format(fmt.duration(s.newest - s.last_activity), s.label)
       elseif s.next_start then
         why = ("%s started another session at %s"):format(s.label,
-          report.clock(s.next_start))
+          fmt.clock(s.next_start))
       else
         why = ("nothing of it after %s, and %s logged on until %s"):format(
-          report.clock(s.last_activity), s.label, report.clock(s.newest))
+          fmt.clock(s.last_activity), s.label, fmt.clock(s.newest))
       end
       local ref = session_ref(ctx, s)
       if not running and s.peer then
@@ -258,16 +258,16 @@ local function analyze(ctx)
         kind = running and "session_running" or "session_incomplete",
         severity = running and "info" or "error",
         summary = ("backfill session %s on %s%s, started %s, %s: %s"):format(
-          report.short(s.id), s.label,
-          s.peer and (" from " .. report.device_label(ctx, s.peer)) or "",
-          report.clock(s.start),
+          fmt.short(s.id), s.label,
+          s.peer and (" from " .. analysis.device_label(ctx, s.peer)) or "",
+          fmt.clock(s.start),
           running and "may still be running" or "never completed", why),
         numbers = { batches = #batches, records = records,
                     starts = #s.starts },
         evidence = report.array(), sessions = report.array{ ref },
       }
       for _, ev in ipairs(s.starts) do
-        f.evidence[#f.evidence + 1] = report.evidence(s.store, ev)
+        f.evidence[#f.evidence + 1] = analysis.evidence(s.store, ev)
       end
       findings[#findings + 1] = f
     end
@@ -287,7 +287,7 @@ local function analyze(ctx)
             for ev in store.log:events{ severity = "warning+",
                 since = at - WINDOW, ["until"] = at + WINDOW, order = "asc",
                 limit = 5 } do
-              near[#near + 1] = report.evidence(store, ev)
+              near[#near + 1] = analysis.evidence(store, ev)
               near[#near].summary = name_peers(ctx, ev.summary)
             end
           end
@@ -381,9 +381,9 @@ local function text(result, out)
     for _, s in ipairs(f.sessions or {}) do
       out:write(("         session %s on %s%s: %s%s%s\n"):format(
         s.id, s.label, s.peer_label and (" from " .. s.peer_label) or "",
-        s.status, s.started and (", started " .. report.clock(
+        s.status, s.started and (", started " .. fmt.clock(
           require("synclua").parse_rfc3339(s.started))) or "",
-        s.ended and (", ended " .. report.clock(
+        s.ended and (", ended " .. fmt.clock(
           require("synclua").parse_rfc3339(s.ended))) or ""))
       if s.peer_side then
         for _, note in ipairs(s.peer_side.notes) do
@@ -411,12 +411,9 @@ return report.command{
     .. "Give the peers' logs\ntoo (--db per device) to see what they logged "
     .. "at the same time.\nExit status 1 when a failure is found (a failed "
     .. "or unfinished session, an error\nevent), 0 otherwise.",
-  args = {
-    { "--grace", metavar = "DURATION", default = "10m",
-      help = "a session quiet for less than this at the end of the log may "
-        .. "still be running" },
+  options = {
+    analysis.GRACE_OPTION,
   },
-  check = function(opts) cmd.duration("--grace", opts.grace) end,
   analyze = analyze,
   text = text,
 }

@@ -8,12 +8,13 @@
 -- from the start (the database) -- and compares each session with the
 -- device's other sessions. Exit 1 when a slow session is found. Read-only.
 local report = require "synclua.report"
-local cmd = require "synclua.cmd"
+local analysis = require "synclua.sessions"
+local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
 
-local NS = report.SECOND
+local NS = analysis.SECOND
 
-local function num(n) return report.number(math.floor(n + 0.5)) end
+local function num(n) return fmt.number(math.floor(n + 0.5)) end
 
 -- A rate for JSON: to a tenth (nil stays nil).
 local function r1(x)
@@ -45,7 +46,7 @@ end
 -- One session's figures: duration, records, rate, the rate by thirds of
 -- its batches, the gaps without records, and the series over time.
 local function measure(ctx, s, opts)
-  local batches, how = report.batches(ctx, s)
+  local batches, how = analysis.batches(ctx, s)
   local m = { session = s, batches = batches, how = how }
   local records = 0
   for _, b in ipairs(batches) do records = records + (b.record_count or 0) end
@@ -88,7 +89,7 @@ local function measure(ctx, s, opts)
     m.gap_ns = m.gap_ns + ending.instant - prev_end
   end
   if s.start and stop and stop > s.start then
-    m.series, m.bucket_ns = report.rate_series(batches, s.start, stop, 12)
+    m.series, m.bucket_ns = analysis.rate_series(batches, s.start, stop, 12)
     for i, v in ipairs(m.series) do m.series[i] = r1(v) end
   else
     m.series, m.bucket_ns = report.array(), 0
@@ -123,8 +124,8 @@ local function telltales(m, ref, opts)
       summary = ("%d gap%s of %s or more without records (longest %s; %s "
         .. "without records in all, %d%% of the session): the peer was slow "
         .. "to answer or the network stalled"):format(#m.gaps, #m.gaps == 1 and "" or "s",
-        report.duration(opts.gap), report.duration(longest),
-        report.duration(m.gap_ns), m.duration_ns > 0
+        fmt.duration(opts.gap), fmt.duration(longest),
+        fmt.duration(m.gap_ns), m.duration_ns > 0
           and math.floor(m.gap_ns * 100 / m.duration_ns + 0.5) or 0),
       numbers = { gaps = #m.gaps, longest_gap_s = r1(longest / NS),
                   gap_total_s = r1(m.gap_ns / NS) } }
@@ -149,11 +150,11 @@ end
 
 local function analyze(ctx)
   local opts = {
-    gap = cmd.duration("--gap", ctx.opts.gap),
+    gap = ctx.opts.gap,
     falling = 0.5, relative = 1 / 3,
     min_rate = ctx.opts.min_rate,
   }
-  local sessions = report.sessions(ctx, cmd.duration("--grace", ctx.opts.grace))
+  local sessions = analysis.list(ctx, ctx.opts.grace)
   local measured = {}
   for _, s in ipairs(sessions) do
     if s.start then
@@ -188,7 +189,7 @@ local function analyze(ctx)
 
   for _, m in ipairs(measured) do
     local s = m.session
-    local peer = s.peer and report.device_label(ctx, s.peer) or nil
+    local peer = s.peer and analysis.device_label(ctx, s.peer) or nil
     local r = {
       id = s.id, device = s.device, label = s.label, peer = s.peer,
       peer_label = peer, status = s.status,
@@ -210,16 +211,16 @@ local function analyze(ctx)
     results[#results + 1] = r
     if m.slow then
       local ev = report.array()
-      for _, e in ipairs(s.starts) do ev[#ev + 1] = report.evidence(s.store, e) end
+      for _, e in ipairs(s.starts) do ev[#ev + 1] = analysis.evidence(s.store, e) end
       local b = m.batches
-      ev[#ev + 1] = report.evidence(s.store, b[1])
-      if #b > 1 then ev[#ev + 1] = report.evidence(s.store, b[#b]) end
+      ev[#ev + 1] = analysis.evidence(s.store, b[1])
+      if #b > 1 then ev[#ev + 1] = analysis.evidence(s.store, b[#b]) end
       for _, g in ipairs(m.gaps) do
-        if g.after then ev[#ev + 1] = report.evidence(s.store, g.after) end
-        ev[#ev + 1] = report.evidence(s.store, g.before)
+        if g.after then ev[#ev + 1] = analysis.evidence(s.store, g.after) end
+        ev[#ev + 1] = analysis.evidence(s.store, g.before)
       end
       local ending = s.completed or s.failed
-      if ending then ev[#ev + 1] = report.evidence(s.store, ending) end
+      if ending then ev[#ev + 1] = analysis.evidence(s.store, ending) end
       local causes = {}
       for _, t in ipairs(m.telltales) do causes[#causes + 1] = t.cause end
       if #causes == 0 then
@@ -229,9 +230,9 @@ local function analyze(ctx)
       findings[#findings + 1] = {
         kind = "slow_session", severity = "warning",
         summary = ("%s's backfill session %s%s: %s records in %s, %s "
-          .. "records/s (%s)"):format(s.label, report.short(s.id),
-          peer and (" from " .. peer) or "", report.number(m.records),
-          report.duration(m.duration_ns), m.rate and num(m.rate) or "?",
+          .. "records/s (%s)"):format(s.label, fmt.short(s.id),
+          peer and (" from " .. peer) or "", fmt.number(m.records),
+          fmt.duration(m.duration_ns), m.rate and num(m.rate) or "?",
           table.concat(causes, "; ")),
         numbers = { records = m.records, duration_s = r1(m.duration_ns / NS),
                     records_per_s = r1(m.rate), batches = #m.batches },
@@ -272,8 +273,8 @@ local function analyze(ctx)
     for _, t in ipairs(first.telltales) do causes[#causes + 1] = t.cause end
     if #causes == 0 then causes[1] = "slower than the device's other sessions" end
     verdict = ("slow backfill: %s's session %s%s ran at %s records/s (%s)")
-      :format(s.label, report.short(s.id), s.peer and (" from "
-        .. report.device_label(ctx, s.peer)) or "",
+      :format(s.label, fmt.short(s.id), s.peer and (" from "
+        .. analysis.device_label(ctx, s.peer)) or "",
         first.rate and num(first.rate) or "?", table.concat(causes, ", "))
     if #findings > 1 then
       verdict = verdict .. (" and %d more slow session%s"):format(
@@ -289,13 +290,13 @@ end
 
 local function text(result, out)
   for _, r in ipairs(result.sessions) do
-    local started = r.started and report.clock(
+    local started = r.started and fmt.clock(
       require("synclua").parse_rfc3339(r.started)) or "?"
     out:write(("\n%s session %s on %s%s: %s, started %s, %s, %s records, "
       .. "%s records/s, %d batches (%s)\n"):format(r.slow and "SLOW" or "    ",
       r.id, r.label, r.peer_label and (" from " .. r.peer_label) or "",
-      r.status, started, report.duration(math.floor(r.duration_s * NS)),
-      report.number(r.records), r.records_per_s and num(r.records_per_s) or "?",
+      r.status, started, fmt.duration(math.floor(r.duration_s * NS)),
+      fmt.number(r.records), r.records_per_s and num(r.records_per_s) or "?",
       r.batches, r.batches_by == "correlation_id" and "by correlation id"
         or "by peer and time window"))
     if #r.rates > 0 then
@@ -303,7 +304,7 @@ local function text(result, out)
       for i, v in ipairs(r.rates) do parts[i] = num(v) end
       out:write(("     records/s over time: %s  %s (%s each)\n"):format(
         pictures.sparkline(r.rates, { min = 0 }), table.concat(parts, " "),
-        report.duration(math.floor(r.bucket_s * NS))))
+        fmt.duration(math.floor(r.bucket_s * NS))))
     end
     for _, t in ipairs(r.telltales) do
       out:write(("     ! %s (%s): %s\n"):format(t.name, t.cause, t.summary))
@@ -342,19 +343,13 @@ return report.command{
     .. "device's other sessions.\nFailed sessions show their tell-tales "
     .. "but are why_failed's, not counted here.\nExit status 1 when a slow "
     .. "session is found, 0 otherwise.",
-  args = {
-    { "--gap", metavar = "DURATION", default = "30s",
+  options = {
+    { "--gap", type = "duration", default = "30s",
       help = "a stretch without records this long is a long gap" },
     { "--min-rate", metavar = "N", type = "number", default = 200,
       help = "batches slower than N records/s from the start are slow" },
-    { "--grace", metavar = "DURATION", default = "10m",
-      help = "a session quiet for less than this at the end of the log may "
-        .. "still be running" },
+    analysis.GRACE_OPTION,
   },
-  check = function(opts)
-    cmd.duration("--gap", opts.gap)
-    cmd.duration("--grace", opts.grace)
-  end,
   analyze = analyze,
   text = text,
 }

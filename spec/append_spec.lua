@@ -33,7 +33,7 @@ describe("log:append()", function()
   before_each(function()
     dir = support.tmpdir()
     db = dir .. "/sync.db"
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
   end)
 
   after_each(function()
@@ -102,7 +102,8 @@ describe("log:append()", function()
 
     it("lowercases the store's device id given in capitals", function()
       log:close()
-      log = assert(synclua.open(dir, { device_id = DEVICE:upper() }))
+      log = assert(synclua.open(dir, { mode = "w",
+                                       device_id = DEVICE:upper() }))
       local row = stored{ event_type = "sync_error", summary = "x" }
       assert.equal(DEVICE, row:match("^[^|]*|([^|]*)|"))
     end)
@@ -345,7 +346,7 @@ describe("log:append()", function()
     it("raises when neither the event nor the store names a device",
        function()
       log:close()
-      log = assert(synclua.open(dir))
+      log = assert(synclua.open(dir, { mode = "w" }))
       assert.equal("bad argument #1 to 'append' (device_id: missing (give "
                    .. "one, or open the store with a device_id))",
                    append_error{ event_type = "sync_error", summary = "s" })
@@ -355,7 +356,7 @@ describe("log:append()", function()
 
     it("raises on a read-only store", function()
       log:close()
-      log = assert(synclua.open(dir, { readonly = true }))
+      log = assert(synclua.open(dir))
       assert.equal(db .. ": opened read-only: cannot append",
                    append_error{ event_type = "sync_error", summary = "s",
                                  device_id = DEVICE })
@@ -381,7 +382,8 @@ describe("log:flush() and log:stats()", function()
   end)
 
   it("count what was appended and written once flushed", function()
-    log = assert(synclua.open(dir, { device_id = DEVICE, queue_capacity = 16 }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
+                                     queue_capacity = 16 }))
     for i = 1, 5 do
       assert.is_true(log:append{ event_type = "batch_ingestion",
                                  summary = "b" .. i })
@@ -396,7 +398,8 @@ describe("log:flush() and log:stats()", function()
 
   it("drop what does not fit a full queue, count it, and log the drop as a "
      .. "sync_error", function()
-    log = assert(synclua.open(dir, { device_id = DEVICE, queue_capacity = 1 }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
+                                     queue_capacity = 1 }))
     -- Another process holds the write lock, so the writer cannot drain.
     local holder = support.hold_lock(db, dir)
     local ok, err = pcall(function()
@@ -428,8 +431,8 @@ describe("log:flush() and log:stats()", function()
 
   it("return true on a read-only store, which has nothing to write",
      function()
-    assert.is_true(assert(synclua.open(dir)):close())
-    log = assert(synclua.open(dir, { readonly = true }))
+    assert.is_true(assert(synclua.open(dir, { mode = "w" })):close())
+    log = assert(synclua.open(dir))
     assert.same({ true }, { log:flush() })
   end)
 end)
@@ -440,7 +443,7 @@ describe("log:prune()", function()
   before_each(function()
     dir = support.tmpdir()
     db = dir .. "/sync.db"
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     now = synclua.now()
   end)
 
@@ -507,7 +510,8 @@ describe("log:prune()", function()
 
   it("uses the store's retention when older_than is not given", function()
     log:close()
-    log = assert(synclua.open(dir, { device_id = DEVICE, retention = "2 days" }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
+                                     retention = "2 days" }))
     local ts = events_aged(3, 1)
     local t0 = synclua.now()
     local r = log:prune()
@@ -564,7 +568,7 @@ describe("log:prune()", function()
      function()
     events_aged(10, 1)
     log:close()
-    log = assert(synclua.open(dir, { readonly = true }))
+    log = assert(synclua.open(dir))
     assert.same({ nil, db .. ": opened read-only: cannot prune", "readonly" },
                 { log:prune{ older_than = "7 days" } })
     local r = log:prune{ older_than = "7 days", dry_run = true }
@@ -596,7 +600,7 @@ describe("retention on open", function()
   before_each(function()
     dir = support.tmpdir()
     db = dir .. "/sync.db"
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     local now = synclua.now()
     log:append{ event_type = "sync_error", summary = "30 days old",
                 timestamp = now - 30 * DAY }
@@ -609,11 +613,11 @@ describe("retention on open", function()
 
   it("never prunes on open unless asked: an old event survives reopening",
      function()
-    for _, opts in ipairs{ { device_id = DEVICE },
-                           { device_id = DEVICE, retention = 1 },
-                           { readonly = true, auto_prune = true } } do
+    for _, opts in ipairs{ { mode = "w", device_id = DEVICE },
+                           { mode = "w", device_id = DEVICE, retention = 1 },
+                           { retention = 1 } } do
       local log = assert(synclua.open(dir, opts))
-      if not opts.readonly then
+      if opts.mode == "w" then
         assert.is_true(log:append{ event_type = "sync_error", summary = "new" })
         assert.is_true(log:flush())
       end
@@ -626,7 +630,7 @@ describe("retention on open", function()
 
   it("prunes at once with auto_prune = true, and stats().pruned says how "
      .. "many", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE,
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
                                            auto_prune = true }))
     assert.is_true(log:append{ event_type = "sync_error", summary = "new" })
     assert.is_true(log:flush())
@@ -638,7 +642,7 @@ describe("retention on open", function()
   end)
 
   it("prunes with the store's retention", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE,
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
                                            auto_prune = true,
                                            retention = "1 hour" }))
     assert.is_true(log:append{ event_type = "sync_error", summary = "new" })

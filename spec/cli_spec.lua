@@ -114,12 +114,14 @@ describe("cli.parse()", function()
     assert.equal("integer", math.type(o.limit))
     assert.equal(0.5, o.ratio)
     assert.equal("csv", o.format)
-    assert.equal("option '--limit' expects an integer, got '1.5'",
+    assert.equal("option '--limit' expects an integer, got '1.5' (e.g. 10)",
       usage_error(spec, { "--limit", "1.5" }))
-    assert.equal("option '--ratio' expects a number, got 'half'",
+    assert.equal("option '--ratio' expects a number, got 'half' (e.g. 2.5)",
       usage_error(spec, { "--ratio", "half" }))
-    assert.equal("option '--format' must be one of json, csv (got 'xml')",
+    assert.equal("option '--format' must be one of json, csv, got 'xml'",
       usage_error(spec, { "--format", "xml" }))
+    assert.equal("option '--format' must be one of json, csv, got 'jsno' "
+      .. "(did you mean 'json'?)", usage_error(spec, { "--format", "jsno" }))
   end)
 
   it("uses an explicit key", function()
@@ -191,17 +193,17 @@ describe("cli.parse()", function()
       local ok, e = pcall(function() cli.parse({ args = { {} } }, {}) end)
       assert.is_false(ok)
       assert.matches("^spec/cli_spec%.lua:%d+: bad argument #1 to 'parse' "
-        .. "%(args%[1%]: no name%)$", e)
+        .. "%(options%[1%]: no name%)$", e)
       ok, e = pcall(function()
         cli.parse({ args = { { "db" } } }, {})
       end)
       assert.matches("^spec/cli_spec%.lua:%d+: bad argument #1 to 'parse' "
-        .. "%(args%[1%]: option names start with '%-'%)$", e)
+        .. "%(options%[1%]: option names start with '%-'%)$", e)
       ok, e = pcall(function()
         cli.help({ args = { { "--x", type = "date" } } })
       end)
       assert.matches("^spec/cli_spec%.lua:%d+: bad argument #1 to 'help' "
-        .. "%(args%[1%]: unknown type 'date'%)$", e)
+        .. "%(options%[1%]: unknown type 'date'%)$", e)
     end)
   end)
 end)
@@ -248,6 +250,7 @@ Options:
       --dry-run              only count
   -o, --output FILE          write the report here
   -h, --help                 show this help and exit
+      --version              show synclua's version and exit
 ]], cli.help(prune))
   end)
 
@@ -262,6 +265,7 @@ Options:
       --db PATH
       --dry-run
   -h, --help     show this help and exit
+      --version  show synclua's version and exit
 ]], cli.help(spec, "./x.lua"))
   end)
 
@@ -291,6 +295,7 @@ Options:
       --format FORMAT          output format (one of: json, csv) (default: json)
       --since-time SINCE_TIME
   -h, --help                   show this help and exit
+      --version                show synclua's version and exit
 
 Times take the --since grammar.
 ]], cli.help(spec))
@@ -301,7 +306,8 @@ Times take the --since grammar.
 usage: synclua script [options]
 
 Options:
-  -h, --help  show this help and exit
+  -h, --help     show this help and exit
+      --version  show synclua's version and exit
 ]], cli.help({}))
   end)
 end)

@@ -108,11 +108,14 @@ describe("synclua check", function()
     assert.is_false(support.exists(dir .. "/nowhere.db"))
   end)
 
-  it("exits 3 for a file that is not a database", function()
+  it("reports a file that is not a database as its finding (exit 1)",
+     function()
     support.spit(dir .. "/notes.txt", "hello\n")
-    local _, err, status = synclua(dir, "check --db notes.txt")
-    assert.equal("synclua check: notes.txt: not an SQLite database\n", err)
-    assert.equal(3, status)
+    local out, err, status = synclua(dir, "check --db notes.txt")
+    assert.equal("notes.txt: 1 problem\n  problem: notes.txt: not an SQLite "
+                 .. "database\n", out)
+    assert.equal("", err)
+    assert.equal(1, status)
     assert.equal("hello\n", support.slurp(dir .. "/notes.txt"))
   end)
 
@@ -163,8 +166,8 @@ describe("synclua prune", function()
   it("says which events it kept because their time is unknown", function()
     store_with(dir, { { timestamp = "garbage", summary = "x" } })
     local _, err, status = synclua(dir, "prune --older-than 0s")
-    assert.equal("sync.db: kept 1 events whose timestamps do not parse "
-                 .. "(see synclua check)\n", err)
+    assert.equal("synclua prune: warning: sync.db: kept 1 events whose "
+                 .. "timestamps do not parse (see synclua check)\n", err)
     assert.equal(0, status)
   end)
 
@@ -179,7 +182,7 @@ describe("synclua prune", function()
      function()
     local _, err, status = synclua(dir, "prune --db gone.db --older-than 3x")
     assert.equal("synclua prune: --older-than: Invalid duration: 3x (e.g. "
-                 .. "'7 days', '1 hour', '90m' or '2h')\n", err)
+                 .. "'7 days', '1 hour', '90m' or '2h', or a number of seconds)\n", err)
     assert.equal(2, status)
   end)
 
@@ -206,8 +209,10 @@ describe("synclua --list", function()
       "lost_data   Did we lose data? Dropped updates, stuck records, forced full syncs, unfinished backfills",
       "peers       Peer-score report: each peer's candidacies, scores, latency and load over time",
       "prune       Delete events older than the retention period",
+      "report      One-page triage: each scenario's verdict and worst finding, device by device",
       "serve       Answer peers' requests for this device's event log",
       "session     One session (correlation id) across devices: a timeline with duration bars",
+      "sessions    Every backfill and catch-up session: device, peer, duration, records/s, outcome",
       "simulate    Write a simulated multi-device library (one sync.db per device) from a seed",
       "timeline    Merge several devices' logs into one timeline, with their clocks corrected",
       "which_peer  Which peer was selected and why? Every candidate scored with Spacedrive's formula",

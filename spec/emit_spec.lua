@@ -38,7 +38,7 @@ describe("emitters", function()
   before_each(function()
     dir = support.tmpdir()
     db = dir .. "/sync.db"
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
   end)
 
   after_each(function()
@@ -520,12 +520,12 @@ describe("emitters", function()
     it("raises on a store without a device id, read-only or closed",
        function()
       log:close()
-      log = assert(synclua.open(dir))
+      log = assert(synclua.open(dir, { mode = "w" }))
       assert.equal("the event was refused: give the store a device_id when "
                    .. "opening it",
                    emit_error("emit_peer_connected", { peer = PEER }))
       log:close()
-      log = assert(synclua.open(dir, { readonly = true }))
+      log = assert(synclua.open(dir))
       assert.equal(db .. ": opened read-only: cannot append",
                    emit_error("emit_peer_connected", { peer = PEER }))
       assert.equal(db .. ": opened read-only: cannot append",
@@ -551,7 +551,7 @@ describe("batches", function()
   before_each(function()
     dir = support.tmpdir()
     db = dir .. "/sync.db"
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
   end)
 
   after_each(function()
@@ -696,7 +696,7 @@ describe("batches", function()
   describe("open options", function()
     it("take batch_interval and batch_records", function()
       log:close()
-      log = assert(synclua.open(dir, { device_id = DEVICE,
+      log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
                                        batch_interval = "5s",
                                        batch_records = 100 }))
       assert.is_true(log:add_records("entry", 100, PEER, nil, T0))

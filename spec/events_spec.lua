@@ -222,9 +222,14 @@ describe("synclua events", function()
       assert.truthy(md:find("\n**Event Count**: 1000\n", 1, true))
     end)
 
-    it("takes any count, 0 included", function()
+    it("takes any count; 0 means all, and a cut is said on stderr",
+       function()
       store_many(dir, 3)
-      assert.equal("[]\n", (events(dir, "--limit 0")))
+      local all, err0 = events(dir, "-f ndjson --limit 0")
+      assert.equal(3, select(2, all:gsub("\n", "")))
+      assert.equal("", err0)
+      local _, err = events(dir, "-f ndjson --limit 2")
+      assert.equal("synclua events: 2 of 3 events; --limit 0 for all\n", err)
       local out = events(dir, "-f csv --limit 2")
       assert.equal(3, select(2, out:gsub("\r\n", "")))
       assert.truthy(out:find(",event 2,", 1, true))
@@ -294,6 +299,9 @@ describe("synclua events", function()
     -- The summaries a run prints, in order (ndjson, one per line).
     local function summaries(args)
       local out, err, status = events(dir, "-f ndjson " .. args)
+      err = err:gsub("^synclua events: %d+ of %d+ events; %-%-limit 0 for "
+                     .. "all\n$", ""):gsub("^synclua events: note: no events "
+                     .. "between [^\n]*\n$", "")
       assert.equal("", err)
       assert.equal(0, status)
       local list = {}
@@ -385,7 +393,7 @@ describe("synclua events", function()
       fails("-f xml", "Unknown format: xml. Use json, sql, markdown, ndjson "
                       .. "or csv")
       fails("--format JSON", "Unknown format: JSON. Use json, sql, markdown, "
-                             .. "ndjson or csv")
+                             .. "ndjson or csv (did you mean 'json'?)")
     end)
 
     it("names an unknown event type, listing the valid ones", function()
@@ -396,7 +404,8 @@ describe("synclua events", function()
         .. "backfill_request_received, backfill_response_sent, "
         .. "peer_connected, peer_disconnected, sync_error)"
       fails("--event-type StateTransition",
-            "Invalid event type: StateTransition" .. valid)
+            "Invalid event type: StateTransition" .. valid
+            .. "; did you mean 'state_transition'?")
       fails("--event-type sync_error,nope", "Invalid event type: nope" .. valid)
       fails("--event-type ''", "Invalid event type: " .. valid)
     end)
@@ -436,9 +445,12 @@ describe("synclua events", function()
     end)
 
     it("rejects a limit that is not a count", function()
-      fails("--limit ten", "option '--limit' expects an integer, got 'ten'")
-      fails("--limit -1", "option '--limit' must not be negative (got -1)")
-      fails("--limit 1.5", "option '--limit' expects an integer, got '1.5'")
+      fails("--limit ten",
+            "option '--limit' expects an integer, got 'ten' (e.g. 1000)")
+      fails("--limit -1",
+            "option '--limit' must be 0 or more, got '-1' (e.g. 1000)")
+      fails("--limit 1.5",
+            "option '--limit' expects an integer, got '1.5' (e.g. 1000)")
     end)
 
     it("checks in Spacedrive's order, and before opening anything",
@@ -459,9 +471,22 @@ describe("synclua events", function()
       assert.is_false(support.exists(dir .. "/missing.db"))
     end)
 
-    it("reads one store", function()
-      fails("--db sync.db --db sync.db", "--db given 2 times: events reads "
-        .. "one store (several devices: synclua timeline)")
+    it("reads one device: the same store given twice is read once",
+       function()
+      local once = events(dir, "-f ndjson")
+      local out, err, status = events(dir, "-f ndjson --db sync.db --db .")
+      assert.equal(once, out)
+      assert.equal("synclua events: note: sync.db and . are the same store: "
+        .. "read once\n", err)
+      assert.equal(0, status)
+      support.spit(dir .. "/other.sql", "INSERT INTO sync_event_log "
+        .. "(timestamp, device_id, event_type, category, severity, summary, "
+        .. "details, correlation_id, peer_device_id, model_types, "
+        .. "record_count, duration_ms) VALUES ('2025-12-03T10:00:00+00:00', "
+        .. "'11111111-2222-4333-8444-555555555555', 'state_transition', "
+        .. "'lifecycle', 'info', 'x', NULL, NULL, NULL, NULL, NULL, NULL);\n")
+      fails("--db sync.db --db other.sql", "2 devices given: events reads "
+        .. "one (several devices: synclua timeline)")
     end)
 
     it("exits 3 when the store or the output file fails", function()
@@ -474,15 +499,16 @@ describe("synclua events", function()
     end)
   end)
 
-  it("answers --help with every flag, Spacedrive's first", function()
+  it("answers --help with every flag, in the order they are checked",
+     function()
     local out, _, status = events(dir, "--help")
     assert.equal(0, status)
     local last = 0
-    for _, flag in ipairs{ "%-f, %-%-format FORMAT", "%-o, %-%-output FILE",
-                           "%-%-since TIME", "%-%-event%-type TYPE",
+    for _, flag in ipairs{ "%-%-since TIME", "%-%-event%-type TYPE",
                            "%-%-correlation%-id UUID", "%-%-severity LEVEL",
                            "%-%-limit N", "%-%-with%-device",
-                           "%-%-all%-devices" } do
+                           "%-%-all%-devices", "%-f, %-%-format FORMAT",
+                           "%-o, %-%-output FILE" } do
       local at = out:find(flag)
       assert.truthy(at, flag)
       assert.truthy(at > last, flag .. " out of order")
@@ -514,7 +540,7 @@ describe("exporters", function()
   before_each(function()
     dir = support.tmpdir()
     store_with(dir, ROWS)
-    log = assert(synclua.open(dir .. "/sync.db", { readonly = true }))
+    log = assert(synclua.open(dir .. "/sync.db"))
   end)
   after_each(function()
     log:close()
@@ -542,7 +568,7 @@ describe("exporters", function()
                       { "csv", {}, "csv.csv" } } do
     it(c[1] .. " writes to any object with :write what the command prints",
        function()
-      local exporter = require("exporters." .. c[1])
+      local exporter = require("synclua.export." .. c[1])
       local out = sink()
       local n = exporter.export(out, log, { limit = 1000 }, c[2])
       assert.equal(8, n)
@@ -558,11 +584,10 @@ describe("exporters", function()
      function()
     local big = support.tmpdir()
     store_many(big, 3000)
-    local blog <close> = assert(synclua.open(big .. "/sync.db",
-                                             { readonly = true }))
+    local blog <close> = assert(synclua.open(big .. "/sync.db"))
     for _, name in ipairs{ "json", "sql", "markdown", "ndjson", "csv" } do
       local out = sink()
-      local n = require("exporters." .. name).export(out, blog,
+      local n = require("synclua.export." .. name).export(out, blog,
                                                      { limit = 5000 }, FIXED)
       assert.equal(3000, n)
       local total, largest = 0, 0
@@ -580,13 +605,14 @@ describe("exporters", function()
   it("markdown counts the rows it lists while another process writes",
      function()
     local wal = support.tmpdir()
-    local writer <close> = assert(synclua.open(wal, { device_id = DEV }))
+    local writer <close> = assert(synclua.open(wal, { mode = "w",
+                                                      device_id = DEV }))
     for i = 1, 5 do
       writer:append{ event_type = "state_transition", summary = "old " .. i,
                      timestamp = "2025-12-03T10:00:0" .. i .. "Z" }
     end
     assert(writer:flush())
-    local reader <close> = assert(synclua.open(wal, { readonly = true }))
+    local reader <close> = assert(synclua.open(wal))
     local out = sink()
     local header_seen = false
     function out:write(s)
@@ -599,7 +625,7 @@ describe("exporters", function()
         assert(writer:flush())
       end
     end
-    local n = require("exporters.markdown").export(out, reader, {}, FIXED)
+    local n = require("synclua.export.markdown").export(out, reader, {}, FIXED)
     local text = table.concat(out.parts)
     assert.equal(5, n)
     assert.truthy(text:find("\n**Event Count**: 5\n", 1, true))
@@ -610,8 +636,8 @@ describe("exporters", function()
 
   it("leave the caller's filter table as it was", function()
     local filter = { limit = 3 }
-    require("exporters.json").export(sink(), log, filter)
-    require("exporters.markdown").export(sink(), log, filter, FIXED)
+    require("synclua.export.json").export(sink(), log, filter)
+    require("synclua.export.markdown").export(sink(), log, filter, FIXED)
     assert.same({ limit = 3 }, filter)
   end)
 end)
@@ -621,7 +647,7 @@ describe("log:events{ render = FORMAT }", function()
   before_each(function()
     dir = support.tmpdir()
     store_with(dir, ROWS)
-    log = assert(synclua.open(dir .. "/sync.db", { readonly = true }))
+    log = assert(synclua.open(dir .. "/sync.db"))
   end)
   after_each(function()
     log:close()

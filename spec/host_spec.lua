@@ -361,17 +361,6 @@ describe("synclua.host", function()
     assert.same({ out = ROOT .. "\n", err = "", code = 0 }, r)
   end)
 
-  it("lists a directory", function()
-    local r = synclua({ "-e", [[
-      local h = require 'synclua.host'
-      local names = assert(h.listdir(h.home .. '/lua/synclua'))
-      table.sort(names)
-      print(table.concat(names, ' '):match('runner%.lua') ~= nil)
-      print(h.listdir('/no/such/dir'))]] })
-    assert.same({ out = "true\nnil\t/no/such/dir: No such file or directory\tnotfound\n",
-                  err = "", code = 0 }, r)
-  end)
-
   it("puts the tree's modules first on package.path", function()
     local r = synclua({ "-e", "print(package.path)" })
     starts(("%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;"):format(ROOT, ROOT, ROOT),
@@ -467,6 +456,7 @@ Options:
       --dry-run              only count
   -o, --output FILE          write the report here
   -h, --help                 show this help and exit
+      --version              show synclua's version and exit
 ]]):format(script)
     assert.same({ out = want, err = "", code = 0 }, synclua({ script, "--help" }))
     assert.same({ out = want, err = "", code = 0 },
@@ -507,7 +497,9 @@ Options:
 
   it("maps failure codes to exit statuses", function()
     assert.same({ out = "", code = 3,
-      err = ("synclua %s: sync.db: database is locked\n"):format(script) },
+      err = ("synclua %s: sync.db: database is locked (another program, "
+        .. "such as Spacedrive, is writing it; try again when it is done)\n")
+        :format(script) },
       synclua({ script, "busy" }))
     assert.same({ out = "", code = 2,
       err = ("synclua %s: bad --since: 'x'\n"):format(script) },
@@ -523,8 +515,13 @@ Options:
       synclua({ script, "usage" }))
   end)
 
-  it("reports any other error with a traceback and exits 1", function()
+  it("reports any other error as an internal error and exits 1; "
+     .. "SYNCLUA_DEBUG=1 adds the traceback", function()
     local r = synclua({ script, "boom" })
+    assert.same({ out = "", code = 1, err = ("synclua %s: internal error: "
+      .. "boom (a bug in synclua; SYNCLUA_DEBUG=1 shows where)\n")
+      :format(script) }, r)
+    r = synclua({ script, "boom" }, { env = { SYNCLUA_DEBUG = "1" } })
     assert.equal(1, r.code)
     assert.equal(("synclua %s: %s:24: boom\nstack traceback:\n")
       :format(script, script), r.err:match("^[^\n]*\n[^\n]*\n"))
@@ -589,6 +586,7 @@ Say hello
 Options:
       --to NAME  whom (default: world)
   -h, --help     show this help and exit
+      --version  show synclua's version and exit
 ]] }, r)
   end)
 
@@ -614,7 +612,7 @@ Options:
   it("--list says when there is no scripts folder (exit 3)", function()
     local r = synclua({ "--list" }, { env = { SYNCLUA_HOME = "/tmp/no/such/home" } })
     assert.same({ out = "", code = 3, err =
-      "synclua: cannot list scripts: /tmp/no/such/home/scripts: No such file or directory\n" }, r)
+      "synclua: cannot list commands: /tmp/no/such/home/scripts: No such file or directory\n" }, r)
   end)
 end)
 

@@ -449,13 +449,14 @@ describe("synclua import", function()
       assert.equal(0, status)
     end)
 
-    -- A store the system will not let us write: refused when it is opened
-    -- (a file in rollback-journal mode, which synclua turns to WAL), or
-    -- when the import begins (a WAL file); its bytes stay as they were.
+    -- A store the system will not let us write: refused when the import
+    -- begins, whether synclua made it (WAL) or another program did (a
+    -- rollback journal, which opening to write leaves as it is); its bytes
+    -- stay as they were.
     local unwritable = {
       { "one the sqlite3 tool made", function()
           store_with(dir, ROWS, "old.db")
-        end, "old.db: attempt to write a readonly database" },
+        end, "old.db: insert: attempt to write a readonly database" },
       { "one synclua made", function()
           support.spit(dir .. "/rows.json", GOOD)
           assert.equal(0, select(3, run(dir, "import rows.json --db old.db")))
@@ -636,7 +637,7 @@ describe("log:insert()", function()
   local dir, log
   before_each(function()
     dir = support.tmpdir()
-    log = assert(synclua.open(dir, { device_id = DEV }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEV }))
   end)
   after_each(function()
     if log then log:close() end
@@ -719,7 +720,7 @@ describe("log:insert()", function()
 
   it("needs a device from the event or the store", function()
     log:close()
-    log = assert(synclua.open(dir))
+    log = assert(synclua.open(dir, { mode = "w" }))
     assert.same({ nil, "event 2: device_id: missing (give one, or open the "
                     .. "store with a device_id)", "invalid" },
                 { log:insert{ ev("a", nil, { device_id = DEV }), ev("b") } })
@@ -761,7 +762,7 @@ describe("log:insert()", function()
   it("returns nil, message, \"readonly\" on a store opened read-only",
      function()
     log:close()
-    log = assert(synclua.open(dir, { readonly = true }))
+    log = assert(synclua.open(dir))
     assert.same({ nil, dir .. "/sync.db: opened read-only: cannot insert",
                   "readonly" }, { log:insert{ ev("a", nil,
                                                  { device_id = DEV }) } })

@@ -71,7 +71,8 @@ local ROWS_C = {
 
 -- A store at dir/name for `device` with `rows`, written by synclua.
 local function store(dir, name, device, rows)
-  local log = assert(synclua.open(dir .. "/" .. name, { device_id = device }))
+  local log = assert(synclua.open(dir .. "/" .. name, { mode = "w",
+                                                       device_id = device }))
   assert(log:insert(rows))
   log:close()
 end
@@ -340,26 +341,31 @@ describe("synclua serve", function()
         3 },
       { "--db empty.db --key-file key", "empty.db: no events to tell this "
         .. "device's id by; give the device id (--device)", 2 },
-      { V .. " --library xyz", "--library: not a UUID: xyz", 2 },
-      { V .. " --device 1234", "--device: not a UUID: 1234", 2 },
-      { V .. " --max-events 0", "--max-events: from 1 to 10000, got 0", 2 },
-      { V .. " --max-events 10001", "--max-events: from 1 to 10000, got "
-        .. "10001", 2 },
-      { V .. " --max-clients 0", "--max-clients: from 1 to 4096, got 0", 2 },
+      { V .. " --library xyz", "Invalid library ID: xyz (--library expects a UUID, e.g. "
+        .. "67e55044-10b1-426f-9247-bb680e5fe0c8)", 2 },
+      { V .. " --device 1234", "Invalid device ID: 1234 (--device expects a UUID, e.g. "
+        .. "67e55044-10b1-426f-9247-bb680e5fe0c8)", 2 },
+      { V .. " --max-events 0", "option '--max-events' must be from 1 to 10000, got '0' "
+        .. "(e.g. 10000)", 2 },
+      { V .. " --max-events 10001", "option '--max-events' must be from 1 to 10000, got "
+        .. "'10001' (e.g. 10000)", 2 },
+      { V .. " --max-clients 0", "option '--max-clients' must be from 1 to 4096, got "
+        .. "'0' (e.g. 64)", 2 },
       { V .. " --timeout 0", "--timeout: a number of seconds from 0 to 86400 "
         .. "expected, got '0'", 2 },
       { V .. " --idle-timeout soon", "--idle-timeout: a number of seconds "
         .. "from 0 to 86400 expected, got 'soon'", 2 },
       -- The arguments come first: no store is opened for a bad one.
       { "--db missing.db --key-file key --library xyz",
-        "--library: not a UUID: xyz", 2 },
+        "Invalid library ID: xyz (--library expects a UUID, e.g. "
+        .. "67e55044-10b1-426f-9247-bb680e5fe0c8)", 2 },
     }
     support.spit(dir .. "/open.key", synclua.keygen() .. "\n")
     os.execute("chmod 644 " .. quote(dir .. "/open.key"))
     support.spit(dir .. "/bad.key", "0123\n")
     os.execute("chmod 600 " .. quote(dir .. "/bad.key"))
     support.spit(dir .. "/notdb.txt", "hello\n")
-    assert(synclua.open(dir .. "/empty.db")):close()
+    assert(synclua.open(dir .. "/empty.db", { mode = "w" })):close()
     for _, c in ipairs(cases) do
       local out, err, status = run(dir, "serve " .. c[1])
       assert.equal("", out)
@@ -425,7 +431,7 @@ describe("synclua serve", function()
 
   it("takes --library and --device in any UUID form, and serves an empty "
      .. "store given --device", function()
-    assert(synclua.open(dir .. "/empty.db")):close()
+    assert(synclua.open(dir .. "/empty.db", { mode = "w" })):close()
     local srv = serve(dir, "empty.db", "--library "
       .. OTHER_LIBRARY:upper():gsub("%-", "") .. " --device {" .. DEV_C
       .. "}")
@@ -434,7 +440,8 @@ describe("synclua serve", function()
                                             DEV_C), srv.first)
     local out, err, status = run(dir, "fetch --key-file key --library "
       .. OTHER_LIBRARY .. " --peer " .. srv.address)
-    assert.equal("", out)
+    assert.matches("^# window: all events %(UTC%); 0 events: [^\n]* 0\n"
+                   .. "# no events %(the log is empty%)\n$", out)
     assert.equal("synclua fetch: " .. srv.address .. " (device " .. DEV_C
                  .. "): 0 events\n", err)
     assert.equal(0, status)
@@ -523,7 +530,8 @@ describe("synclua fetch", function()
       { "--key-file key", "at least one --peer HOST:PORT is needed" },
       { P .. " -f xml", "Unknown format: xml. Use text, json, ndjson, csv, "
         .. "sql or markdown" },
-      { P .. " --limit -1", "--limit: from 0 to 4294967295, got -1" },
+      { P .. " --limit -1", "option '--limit' must be from 0 to 4294967295, "
+        .. "got '-1' (e.g. 10000)" },
       { P .. " --timeout 0", "--timeout: a number of seconds from 0 to 86400 "
         .. "expected, got '0'" },
       { P .. " --since whenever", "--since: Invalid time format: whenever "
@@ -532,8 +540,10 @@ describe("synclua fetch", function()
       { P .. " --correlation-id zzz", "Invalid correlation ID: zzz "
         .. "(--correlation-id expects a UUID, e.g. "
         .. "67e55044-10b1-426f-9247-bb680e5fe0c8)" },
-      { P .. " --library zzz", "--library: not a UUID: zzz" },
-      { P .. " --device zzz", "--device: not a UUID: zzz" },
+      { P .. " --library zzz", "Invalid library ID: zzz (--library expects a UUID, "
+        .. "e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8)" },
+      { P .. " --device zzz", "Invalid device ID: zzz (--device expects a UUID, "
+        .. "e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8)" },
       { P .. " --peer 127.0.0.1:1", "--peer 127.0.0.1:1: given twice" },
       -- An unknown event type never reaches a peer: it is refused here, as
       -- `synclua events` refuses it.
@@ -598,6 +608,7 @@ describe("synclua fetch", function()
       .. "): 2 events\n", err)
     assert.equal(0, status)
     assert.equal(table.concat({
+      "# window: all events (UTC); 5 events: aaaaaaaa 3, bbbbbbbb 2",
       "# clock offsets (relative to aaaaaaaa): bbbbbbbb: no causal pairs, "
         .. "not corrected",
       "  2025-12-03 10:00:00.000  aaaaaaaa  info     state_transition      "
@@ -1060,7 +1071,7 @@ describe("synclua.server() and synclua.fetch()", function()
     assert.same({ nil, dir .. "/none.db: no such file", "notfound" },
                 { synclua.server{ db = dir .. "/none.db",
                                   listen = "127.0.0.1:0", key = key } })
-    assert(synclua.open(dir .. "/empty.db")):close()
+    assert(synclua.open(dir .. "/empty.db", { mode = "w" })):close()
     assert.same({ nil, dir .. "/empty.db: no events to tell this device's "
                   .. "id by; give the device id (--device)", "invalid" },
                 { synclua.server{ db = dir .. "/empty.db",
@@ -1114,8 +1125,10 @@ describe("synclua.server() and synclua.fetch()", function()
 
   it("fetch refuses a peer that is no string, and one store for two peers",
      function()
-    local s1 = assert(synclua.open(dir .. "/s1.db", { device_id = DEV_L }))
-    local s2 = assert(synclua.open(dir .. "/s2.db", { device_id = DEV_L }))
+    local s1 = assert(synclua.open(dir .. "/s1.db", { mode = "w",
+                                                      device_id = DEV_L }))
+    local s2 = assert(synclua.open(dir .. "/s2.db", { mode = "w",
+                                                      device_id = DEV_L }))
     local function err(peers, stores)
       return support.error_of(function()
         return (synclua.fetch{ peers = peers, stores = stores, key = key,
@@ -1139,7 +1152,8 @@ describe("synclua.server() and synclua.fetch()", function()
 
   it("fetch sizes its lists by their raw length, whatever __len says",
      function()
-    local got = assert(synclua.open(dir .. "/got.db", { device_id = DEV_L }))
+    local got = assert(synclua.open(dir .. "/got.db", { mode = "w",
+                                                        device_id = DEV_L }))
     for _, lie in ipairs{ 2, math.maxinteger } do
       local len = { __len = function() return lie end }
       local results = synclua.fetch{
@@ -1227,9 +1241,10 @@ describe("synclua.server() and synclua.fetch()", function()
   it("fetch puts each peer's events in its store and says what came, "
      .. "names it did not know included", function()
     local a = serve(dir, "peer-a.db")
-    local got = assert(synclua.open(dir .. "/got.db", { device_id = DEV_L }))
+    local got = assert(synclua.open(dir .. "/got.db", { mode = "w",
+                                                        device_id = DEV_L }))
     local down = assert(synclua.open(dir .. "/down.db",
-                                     { device_id = DEV_L }))
+                                     { mode = "w", device_id = DEV_L }))
     local results = synclua.fetch{
       peers = { a.address, "127.0.0.1:1" }, stores = { got, down },
       key = key, library_id = synclua.library_id(key),

@@ -255,7 +255,8 @@ describe("synclua which_peer", function()
     support.insert_rows(db, { { timestamp = "2025-12-03T10:00:00+00:00",
                                 summary = "Ready → Paused" } })
     local out, err, status = run(dir, "which_peer --db sync.db")
-    assert.equal("no peer selections found\n", out)
+    assert.equal("no peer selections found\nwindow: all events (UTC); 1 "
+                 .. "event: 2f1a8f8e 1\n", out)
     assert.equal("", err)
     assert.equal(0, status)
   end)

@@ -178,13 +178,14 @@ describe("pictures.histogram()", function()
   end)
 end)
 
-describe("pictures.duration()", function()
-  it("writes durations as the reports do", function()
+describe("fmt.duration()", function()
+  it("writes durations as the reports and pictures do", function()
+    local fmt = require "synclua.fmt"
     assert.same({ "850 ms", "12.4 s", "3 min 05 s", "1 h 02 min", "2 d 03 h" },
-                { pictures.duration(850 * 1000000),
-                  pictures.duration(12400 * 1000000),
-                  pictures.duration(185 * S), pictures.duration(3720 * S),
-                  pictures.duration((2 * 86400 + 3 * 3600) * S) })
+                { fmt.duration(850 * 1000000),
+                  fmt.duration(12400 * 1000000),
+                  fmt.duration(185 * S), fmt.duration(3720 * S),
+                  fmt.duration((2 * 86400 + 3 * 3600) * S) })
   end)
 end)
 

@@ -63,10 +63,10 @@ describe("log:events()", function()
 
   setup(function()
     dir = support.tmpdir()
-    local w = assert(synclua.open(dir, { device_id = DEVICE }))
+    local w = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(w)
     assert.is_true(w:close())
-    log = assert(synclua.open(dir, { readonly = true }))
+    log = assert(synclua.open(dir))
   end)
 
   teardown(function()
@@ -179,7 +179,7 @@ describe("log:events()", function()
       local dir2 = support.tmpdir()
       finally(function() support.rmdir(dir2) end)
       local long = ("x"):rep(80)
-      local w = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local w = assert(synclua.open(dir2, { mode = "w", device_id = DEVICE }))
       w:append{ event_type = "batch_ingestion", summary = "inside",
                 model_types = { "y" .. long .. "z" } }
       w:append{ event_type = "batch_ingestion", summary = "element",
@@ -214,7 +214,7 @@ describe("log:events()", function()
       -- and that should fail this case, not end the whole run.
       local out, ok = support.lua_process(string.format([[
         local synclua = require "synclua"
-        local log = assert(synclua.open(%q, { readonly = true }))
+        local log = assert(synclua.open(%q))
         local function n(filter)
           local k = 0
           for _ in log:events(filter) do k = k + 1 end
@@ -251,7 +251,7 @@ describe("log:events()", function()
     it("have exactly the documented fields, typed", function()
       local dir2 = support.tmpdir()
       finally(function() support.rmdir(dir2) end)
-      local w = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local w = assert(synclua.open(dir2, { mode = "w", device_id = DEVICE }))
       w:append{ event_type = "batch_ingestion",
                 summary = "Ingested batch of 160 records",
                 timestamp = "2025-12-03T10:15:00.123456789Z",
@@ -294,7 +294,7 @@ describe("log:events()", function()
     it("keep details as text with raw = true", function()
       local dir2 = support.tmpdir()
       finally(function() support.rmdir(dir2) end)
-      local w = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local w = assert(synclua.open(dir2, { mode = "w", device_id = DEVICE }))
       w:append{ event_type = "sync_error", summary = "s",
                 details = { b = 2, a = 1 } }
       assert.is_true(w:flush())
@@ -316,7 +316,7 @@ describe("log:events()", function()
         { timestamp = "2025-12-03T10:01:00+00:00", summary = "empty element",
           details = '{"b":1,"a":2}', model_types = "a,,b" },
       })
-      local r = assert(synclua.open(dir2, { readonly = true }))
+      local r = assert(synclua.open(dir2))
       local got = {}
       for ev in r:events{ order = "asc" } do
         got[#got + 1] = { ev.details, ev.details_json, ev.model_types }
@@ -363,11 +363,12 @@ describe("log:events()", function()
     it("lets the store close and the file reopen after a break", function()
       local dir2 = support.tmpdir()
       finally(function() support.rmdir(dir2) end)
-      local w = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local w = assert(synclua.open(dir2, { mode = "w", device_id = DEVICE }))
       write_rows(w)
       for _ in w:events{} do break end
       assert.is_true(w:close())
-      local again = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local again = assert(synclua.open(dir2, { mode = "w",
+                                                device_id = DEVICE }))
       assert.equal(12, again:count())
       assert.is_true(again:close())
     end)
@@ -375,7 +376,7 @@ describe("log:events()", function()
     it("keeps its store alive when nothing else refers to it", function()
       local dir2 = support.tmpdir()
       finally(function() support.rmdir(dir2) end)
-      local w = assert(synclua.open(dir2, { device_id = DEVICE }))
+      local w = assert(synclua.open(dir2, { mode = "w", device_id = DEVICE }))
       write_rows(w)
       local _, _, _, cursor = w:events{ order = "asc" }
       w = nil
@@ -459,7 +460,7 @@ describe("log:first()", function()
 
   setup(function()
     dir = support.tmpdir()
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(log)
     log:append{ event_type = "sync_error", summary = "with details",
                 timestamp = "2025-12-03T09:00:00Z", details = { b = 2, a = 1 } }
@@ -506,7 +507,7 @@ describe("log:count()", function()
 
   setup(function()
     dir = support.tmpdir()
-    log = assert(synclua.open(dir, { device_id = DEVICE }))
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(log)
   end)
 
@@ -573,7 +574,7 @@ describe("log:events() on foreign timestamps", function()
                   severity = i % 2 == 0 and "error" or "info" }
     end
     support.insert_rows(db, rows)
-    log = assert(synclua.open(db, { readonly = true }))
+    log = assert(synclua.open(db))
   end)
 
   teardown(function()
@@ -685,7 +686,7 @@ describe("log:time_report()", function()
   after_each(function() support.rmdir(dir) end)
 
   it("finds nothing wrong in what synclua wrote", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(log)
     assert.same({ rows = 12, noncanonical = 0, unparsable = 0,
                   first_bad_ids = {} }, log:time_report())
@@ -706,7 +707,7 @@ describe("log:time_report()", function()
       { timestamp = "2025-12-03t10:00:00+01:00", summary = "t" },
       { timestamp = "2025-02-30T10:00:00Z", summary = "bad 4" },
     })
-    local log = assert(synclua.open(db, { readonly = true }))
+    local log = assert(synclua.open(db))
     assert.same({ rows = 9, noncanonical = 3, unparsable = 4,
                   first_bad_ids = { 3, 5, 7 } }, log:time_report())
     assert.is_true(log:close())
@@ -714,7 +715,7 @@ describe("log:time_report()", function()
 
   it("does not wait for a report: queries use instants as soon as another "
      .. "program adds a foreign row", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(log)
     assert.equal("e12 e11", summaries(log, { limit = 2 }))
     -- 10:10:30Z: between e11 (10:09) and e12 (10:11), though its text is
@@ -728,7 +729,7 @@ describe("log:time_report()", function()
   end)
 
   it("follows rows added and removed since the last report", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     write_rows(log)
     assert.same({ rows = 12, noncanonical = 0, unparsable = 0,
                   first_bad_ids = {} }, log:time_report())

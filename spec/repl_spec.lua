@@ -24,7 +24,7 @@ local SESSION = "6f1c0b6e-0000-4000-8000-000000000001"
 -- draws). Returns its path.
 local function make_store(dir)
   local path = dir .. "/sync.db"
-  local log = assert(synclua.open(path, { device_id = DEVICE }))
+  local log = assert(synclua.open(path, { mode = "w", device_id = DEVICE }))
   assert(log:append{ event_type = "state_transition",
     summary = "Ready → Paused", timestamp = "2025-12-01T09:12:44.120553001+00:00",
     details = { reason = "user paused sync" } })
@@ -95,7 +95,7 @@ describe("repl.candidates()", function()
   local dir, log, env
   setup(function()
     dir = T.tmpdir()
-    log = assert(synclua.open(make_store(dir), { readonly = true }))
+    log = assert(synclua.open(make_store(dir)))
     env = { log = log, synclua = synclua, print = print, pairs = pairs,
             require = require }
   end)
@@ -307,7 +307,7 @@ describe("repl.format() and repl.event()", function()
   local dir, log
   setup(function()
     dir = T.tmpdir()
-    log = assert(synclua.open(make_store(dir), { readonly = true }))
+    log = assert(synclua.open(make_store(dir)))
   end)
   teardown(function()
     log:close()
@@ -376,8 +376,8 @@ describe("repl.details_keys() and repl.stores()", function()
   end)
 
   it("finds the stores among the globals and one level down", function()
-    local a = assert(synclua.open(path, { readonly = true }))
-    local b = assert(synclua.open(path, { readonly = true }))
+    local a = assert(synclua.open(path))
+    local b = assert(synclua.open(path))
     finally(function() a:close() b:close() end)
     local found = repl.stores({ a = a, list = { b, a }, n = 1 })
     assert.equal(2, #found)
@@ -399,11 +399,12 @@ synclua (a global here)
   open(path [, opts]) -> log    parse_time  format_time  parse_duration
   now  uuid  select_peer  peer_score  merge  json_decode  json_encode
   render  null  event_types  categories  severities
-log = synclua.open("sync.db", { readonly = true })
+log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:events(filter)  log:first(filter)  log:count(filter)
-  log:cursor(filter)  log:append(event)  log:insert(events)  log:flush()
-  log:close()  log:stats()  log:prune{...}  log:emit_*{...}
-filter: since until event_type(s) category severity peer device
+  log:cursor(filter)  log:fingerprint(filter)  log:identity()
+  log:append(event)  log:insert(events)  log:flush()  log:close()
+  log:stats()  log:prune{...}  log:emit_*{...}
+filter: since until/to event_type(s) category severity peer device
   correlation_id model_type limit offset order raw render
 event: id timestamp instant event_type category severity summary details
   correlation_id peer_device_id model_types record_count duration_ms
@@ -418,9 +419,10 @@ event types (.help TYPE):
   it("describes a function, a method, an event type, a filter key", function()
     assert.equal([[
 synclua.open(path [, opts]) -> log | nil, message, code
-  Opens a sync.db, or the sync.db in a library folder. opts: readonly, create,
-  device_id, retention, auto_prune, busy_timeout, ... ({ readonly = true } to
-  only read). Codes: notfound, notdb, corrupt, busy, ioerr, readonly.
+  Opens a sync.db, or the sync.db in a library folder, to read; { mode = "w",
+  device_id = ID } to log into it (a missing file is created). opts also:
+  create, indexes, retention, busy_timeout, ... Codes: notfound, notdb,
+  corrupt, busy, ioerr, readonly.
 ]], repl.help("open"))
     assert.equal(repl.help("open"), repl.help("synclua.open"))
     assert.equal([[
@@ -718,12 +720,12 @@ describe("synclua on a terminal", function()
   it("pretty-prints an event, and a table of them", function()
     local s = session(dir)
     s:prompt()
-    s:line(("log = synclua.open(%q, { readonly = true })"):format(db))
+    s:line(("log = synclua.open(%q)"):format(db))
     s:line("log:first{ order = 'asc' }")
     s:line("_.summary")
     local lines, code = s:finish()
     local want = { banner(),
-      ('> log = synclua.open(%q, { readonly = true })'):format(db),
+      ('> log = synclua.open(%q)'):format(db),
       "> log:first{ order = 'asc' }" }
     for _, l in ipairs(slurp_lines(EVENT1)) do want[#want + 1] = l end
     want[#want + 1] = "> _.summary"
@@ -736,7 +738,7 @@ describe("synclua on a terminal", function()
   it("completes names, methods, event types and details keys with Tab", function()
     local s = session(dir)
     s:prompt()
-    s:line(("log = synclua.open(%q, { readonly = true })"):format(db))
+    s:line(("log = synclua.open(%q)"):format(db))
     s:send("type(synclua.ope\t")
     s:wait(function(l) return l[#l] == "> type(synclua.open" end,
            "synclua.ope<TAB> completed")
@@ -764,7 +766,7 @@ describe("synclua on a terminal", function()
     s:prompt()
     local lines, code = s:finish()
     assert.same({ banner(),
-      ('> log = synclua.open(%q, { readonly = true })'):format(db),
+      ('> log = synclua.open(%q)'):format(db),
       "> type(synclua.open)", "function",
       "> n = 0 for _ in log:events{} do n = n + 1 end",
       "> =n", "3",

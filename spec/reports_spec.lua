@@ -39,6 +39,9 @@ local function kinds(r)
   return list
 end
 
+local fmt = require "synclua.fmt"
+local analysis = require "synclua.sessions"
+
 local function finding(r, kind)
   for _, f in ipairs(r.findings) do
     if f.kind == kind then return f end
@@ -335,8 +338,12 @@ describe("synclua why_failed", function()
     local out, err, status = run(dir, "why_failed " .. dbs)
     assert.equal("", err)
     assert.equal(0, status)
-    assert.equal("no failure found\n", out)
+    assert.equal("no failure found\nwindow: all events (UTC); 850 events: "
+                 .. "desktop 344, laptop 91, phone 160, nas 255\n", out)
     local r = synclua.json_decode((run(dir, "why_failed --format json " .. dbs)))
+    assert.equal("ok", r.status)
+    assert.equal(0, r.exit)
+    assert.equal(850, r.window.events)
     assert.same({}, r.findings)
     assert.equal(0, r.sessions.failed + r.sessions.incomplete)
   end)
@@ -586,8 +593,8 @@ describe("synclua.report", function()
     assert.truthy(err:find("^synclua why_slow: %-%-since: "))
     _, err, status = run(dir, "why_failed --format xml --db x")
     assert.equal(2, status)
-    assert.equal("synclua why_failed: option '--format' must be one of "
-                 .. "text, json, markdown (got 'xml')\n", err)
+    assert.equal("synclua why_failed: Unknown format: xml. Use text, json or "
+                 .. "markdown\n", err)
     _, err, status = run(dir, "lost_data --grace soon --db x")
     assert.equal(2, status)
     _, err, status = run(dir, "lost_data --db missing.db")
@@ -595,45 +602,50 @@ describe("synclua.report", function()
     assert.truthy(err:find("missing.db", 1, true))
   end)
 
-  it("labels a store by its library folder, else by its device", function()
-    os.execute("mkdir -p " .. quote(dir .. "/laptop"))
-    assert.equal("laptop", report.label(dir .. "/laptop/", nil))
-    assert.equal("phone", report.label("lib/phone/sync.db", nil))
-    assert.equal("2f1a8f8e", report.label("x.db", A))
-    assert.equal("x.db", report.label("x.db", nil))
+  it("labels a store by its devices.json name, its folder, else its device",
+     function()
+    local _, err = run(dir, "simulate --out lib --devices 2 --hours 1")
+    local out = run(dir, "sessions -f json --db lib")
+    local r = synclua.json_decode(out)
+    assert.equal("desktop", r.window.devices[1].label)
+    assert.equal("laptop", r.window.devices[2].label)
+    os.rename(dir .. "/lib/desktop", dir .. "/lib/pc")
+    os.remove(dir .. "/lib/devices.json")
+    r = synclua.json_decode((run(dir, "sessions -f json --db lib/pc")))
+    assert.equal("pc", r.window.devices[1].label, err)
   end)
 
   it("formats numbers and durations as the reports write them", function()
     assert.same({ "1,247", "-12,345,678", "12", "3.5" },
-                { report.number(1247), report.number(-12345678),
-                  report.number(12.0), report.number(3.5) })
+                { fmt.number(1247), fmt.number(-12345678),
+                  fmt.number(12.0), fmt.number(3.5) })
     assert.same({ "850 ms", "12.4 s", "3 min 05 s", "1 h 02 min",
                   "2 d 03 h" },
-                { report.duration(850e6 // 1), report.duration(12400000000),
-                  report.duration(185 * 10^9 // 1),
-                  report.duration(3720 * 10^9 // 1),
-                  report.duration((2 * 86400 + 3 * 3600) * 10^9 // 1) })
+                { fmt.duration(850e6 // 1), fmt.duration(12400000000),
+                  fmt.duration(185 * 10^9 // 1),
+                  fmt.duration(3720 * 10^9 // 1),
+                  fmt.duration((2 * 86400 + 3 * 3600) * 10^9 // 1) })
   end)
 
   it("classifies Spacedrive's error events from details or summary",
      function()
-    local k, n = report.classify{ event_type = "sync_error",
+    local k, n = analysis.classify{ event_type = "sync_error",
       summary = "Buffer overflow: 1247 updates dropped during backfill" }
     assert.same({ "buffer_overflow", { dropped = 1247 } }, { k, n })
-    k, n = report.classify{ event_type = "sync_error", summary = "x",
+    k, n = analysis.classify{ event_type = "sync_error", summary = "x",
       details = { total_waiting_updates = 12, total_dependencies = 3 } }
     assert.same({ "stuck_dependencies", { waiting = 12, missing_parents = 3 } },
                 { k, n })
-    k, n = report.classify{ event_type = "sync_error",
+    k, n = analysis.classify{ event_type = "sync_error",
       summary = "Event log queue full: 7 events dropped" }
     assert.same({ "queue_full", { dropped = 7 } }, { k, n })
-    assert.equal("other", (report.classify{ event_type = "sync_error",
+    assert.equal("other", (analysis.classify{ event_type = "sync_error",
                                             summary = "disk on fire" }))
   end)
 
   it("spreads batches over time for records/s", function()
     local s = 10^9 // 1
-    local rates, bucket = report.rate_series({
+    local rates, bucket = analysis.rate_series({
       { instant = 10 * s, duration_ms = 10000, record_count = 1000 },
       { instant = 40 * s, duration_ms = 10000, record_count = 500 },
     }, 0, 40 * s, 4)
@@ -652,7 +664,7 @@ describe("synclua.report", function()
   end)
 
   it("draws Unicode only on a UTF-8 terminal, or when told", function()
-    local code = "-e 'io.write(tostring(require(\"synclua.report\").unicode()))'"
+    local code = "-e 'io.write(tostring(require(\"synclua.fmt\").unicode()))'"
     local function unicode(env)
       return (support.capture(("cd %s && %s %s %s"):format(quote(dir), env,
                                                           quote(EXE), code)))

@@ -27,7 +27,7 @@ end
 
 -- Every event of a store, oldest first.
 local function rows(path)
-  local log <close> = assert(synclua.open(path, { readonly = true }))
+  local log <close> = assert(synclua.open(path))
   local list = {}
   for ev in log:events{ order = "asc" } do list[#list + 1] = ev end
   return list
@@ -38,7 +38,7 @@ local COLUMNS = { "id", "timestamp", "device_id", "event_type", "category",
                   "severity", "summary", "details_json", "correlation_id",
                   "peer_device_id", "record_count", "duration_ms" }
 local function dump(path)
-  local log <close> = assert(synclua.open(path, { readonly = true }))
+  local log <close> = assert(synclua.open(path))
   local lines = {}
   for ev in log:events{ order = "asc", raw = true } do
     local cells = {}
@@ -293,8 +293,7 @@ describe("synclua simulate", function()
     assert.equal(0, #m.planted)
     assert.equal(0, #m.faults)
     for _, d in ipairs(m.devices) do
-      local log <close> = assert(synclua.open(dir .. "/clean/" .. d.path,
-                                              { readonly = true }))
+      local log <close> = assert(synclua.open(dir .. "/clean/" .. d.path))
       assert.equal(0, log:count{ severity = "warning+" })
       assert.is_true(log:count{} > 0)
     end
@@ -473,16 +472,18 @@ describe("synclua simulate's arguments", function()
 
   it("exits 2 with a message naming the argument", function()
     refused("", "option '--out' is required")
-    refused("--out x --devices 1", "--devices must be from 2 to 64 (got 1)")
-    refused("--out x --devices 65", "--devices must be from 2 to 64 (got 65)")
+    refused("--out x --devices 1", "option '--devices' must be from 2 to 64, "
+            .. "got '1' (e.g. 4)")
+    refused("--out x --devices 65", "option '--devices' must be from 2 to "
+            .. "64, got '65' (e.g. 4)")
     refused("--out x --devices two",
-            "option '--devices' expects an integer, got 'two'")
+            "option '--devices' expects an integer, got 'two' (e.g. 4)")
     refused("--out x --hours 0",
             "--hours must be above 0 and at most 8784 (got 0)")
     refused("--out x --hours -3",
             "--hours must be above 0 and at most 8784 (got -3)")
     refused("--out x --seed 1.5",
-            "option '--seed' expects an integer, got '1.5'")
+            "option '--seed' expects an integer, got '1.5' (e.g. 1)")
     refused("--out x --faults slow_peer,bogus", "--faults: unknown fault "
       .. "'bogus' (valid: " .. FAULTS .. ", all, none, default)")
     refused("--out x --faults none,offline",
@@ -541,12 +542,13 @@ describe("the demo library", function()
   end)
   after_each(function() support.rmdir(dir) end)
 
-  -- cmd.db_paths as a report command calls it, in dir/work.
+  -- The stores the inputs name when there is no --db, as a report command
+  -- resolves them, in dir/work.
   local function db_paths(how, env)
     return synclua_run(dir .. "/work", "-e " .. quote(
-      "local cmd = require 'synclua.cmd' "
-      .. "for _, p in ipairs(cmd.db_paths({ db = {} }, " .. how .. ")) do "
-      .. "print(p) end"), env or ("XDG_CACHE_HOME=" .. quote(cache)))
+      "local inputs = require 'synclua.inputs' "
+      .. "for _, e in ipairs(inputs.expand({}, " .. how .. ")) do "
+      .. "print(e.path) end"), env or ("XDG_CACHE_HOME=" .. quote(cache)))
   end
 
   local function demo_dir()
@@ -579,8 +581,7 @@ describe("the demo library", function()
                   "offline phone", "peer_drop nas", "slow_peer tablet",
                   "stuck_dependencies nas" }, where_)
     for _, path in ipairs{ "desktop", "laptop", "phone", "nas", "tablet" } do
-      local log <close> = assert(synclua.open(d .. "/" .. path,
-                                              { readonly = true }))
+      local log <close> = assert(synclua.open(d .. "/" .. path))
       assert.is_true(log:count{} > 100)
     end
   end)
@@ -617,16 +618,16 @@ describe("the demo library", function()
     assert.equal("", err)
     os.remove(dir .. "/work/sync.db")
     out, err = synclua_run(dir .. "/work", "-e " .. quote(
-      "local cmd = require 'synclua.cmd' "
-      .. "print(cmd.db_paths({ db = { 'a.db' } }, { demo = true })[1]) "
-      .. "print(cmd.db_paths({ db = {} }, { demo = true })[1])"),
+      "local inputs = require 'synclua.inputs' "
+      .. "print(inputs.expand({ 'a.db' }, { demo = true })[1].path) "
+      .. "print(inputs.expand({}, { demo = true })[1].path)"),
       "XDG_CACHE_HOME=" .. quote(cache) .. " SYNCLUA_DB=b.db")
     assert.equal("a.db\nb.db\n", out)
     assert.equal("", err)
     assert.is_false(support.exists(cache))
   end)
 
-  it("is only for commands that ask: db_paths without it, check and prune "
+  it("is only for commands that ask: inputs without it, check and prune "
      .. "keep ./sync.db", function()
     local out, err = db_paths("nil")
     assert.equal("sync.db\n", out)

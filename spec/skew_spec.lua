@@ -39,8 +39,7 @@ local function library(seed, name, order)
   local stores = {}
   for i, n in ipairs(order or { "desktop", "laptop", "phone", "nas" }) do
     local d = by_name[n]
-    local log = assert(synclua.open(m.dir .. "/" .. d.path,
-                                    { readonly = true }))
+    local log = assert(synclua.open(m.dir .. "/" .. d.path))
     opened[#opened + 1] = log
     stores[i] = { store = log, device = d.device_id, label = d.name }
   end
@@ -93,7 +92,7 @@ local n_built = 0
 local function build(id, rows)
   n_built = n_built + 1
   local log = assert(synclua.open(("%s/built%d.db"):format(scratch, n_built),
-                                  { device_id = id }))
+                                  { mode = "w", device_id = id }))
   opened[#opened + 1] = log
   for _, r in ipairs(rows) do
     assert(log:append{ timestamp = T0 + math.floor(r[1] * MS + 0.5),

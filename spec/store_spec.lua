@@ -1,6 +1,8 @@
 -- synclua.open and the synclua.Store it returns: the file it creates (the
 -- exact Spacedrive schema), the files it refuses and how, read-only opening
--- that never writes, persistence, options, closing and misuse.
+-- (the default) that never writes, persistence, options, closing and
+-- misuse. What opening to write does to a store synclua did not create:
+-- open_spec.lua.
 local synclua = require "synclua"
 local support = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
                         or ".") .. "/fixtures/support.lua")
@@ -62,7 +64,7 @@ describe("synclua.open()", function()
   describe("creating a store", function()
     it("creates sync.db with Spacedrive's table exactly as its DDL reads",
        function()
-      local log = assert(synclua.open(dir .. "/sync.db"))
+      local log = assert(synclua.open(dir .. "/sync.db", { mode = "w" }))
       assert.is_true(log:close())
       assert.equal(TABLE_SQL, support.sqlite(dir .. "/sync.db",
         "SELECT sql FROM sqlite_master WHERE name = 'sync_event_log'"))
@@ -70,7 +72,8 @@ describe("synclua.open()", function()
 
     it("creates Spacedrive's 5 indexes plus synclua's own, and nothing else",
        function()
-      assert.is_true(assert(synclua.open(dir .. "/sync.db")):close())
+      assert.is_true(assert(synclua.open(dir .. "/sync.db",
+                                         { mode = "w" })):close())
       assert.equal(INDEXES, support.sqlite(dir .. "/sync.db", INDEX_QUERY))
       assert.equal("sqlite_sequence\nsync_event_log\n",
         support.sqlite(dir .. "/sync.db", "SELECT name FROM sqlite_master"
@@ -78,23 +81,24 @@ describe("synclua.open()", function()
     end)
 
     it("puts the file in WAL mode", function()
-      assert.is_true(assert(synclua.open(dir .. "/sync.db")):close())
+      assert.is_true(assert(synclua.open(dir .. "/sync.db",
+                                         { mode = "w" })):close())
       assert.equal("wal\n", support.sqlite(dir .. "/sync.db",
                                            "PRAGMA journal_mode"))
     end)
 
     it("resolves a library folder to FOLDER/sync.db", function()
-      local log = assert(synclua.open(dir))
+      local log = assert(synclua.open(dir, { mode = "w" }))
       assert.equal(dir .. "/sync.db", log:path())
       assert.is_true(log:close())
       assert.equal("sync.db", support.listing(dir))
-      local again = assert(synclua.open(dir .. "/", { readonly = true }))
+      local again = assert(synclua.open(dir .. "/"))
       assert.equal(dir .. "/sync.db", again:path())
       assert.is_true(again:close())
     end)
 
-    it("adds only its own indexes to a file Spacedrive created, keeping its "
-       .. "rows", function()
+    it("adds only its own indexes to a file Spacedrive created when asked "
+       .. "(indexes = true), keeping its rows", function()
       local db = dir .. "/sync.db"
       assert.equal("", support.sqlite(db, support.DDL .. [[
 CREATE INDEX IF NOT EXISTS idx_sync_event_log_timestamp ON sync_event_log(timestamp);
@@ -106,7 +110,8 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       support.insert_rows(db, {
         { timestamp = "2025-12-03T10:15:00.123456789+00:00", summary = "kept" },
       })
-      assert.is_true(assert(synclua.open(db)):close())
+      assert.is_true(assert(synclua.open(db, { mode = "w",
+                                               indexes = true })):close())
       assert.equal(INDEXES, support.sqlite(db, INDEX_QUERY))
       assert.equal("1|2025-12-03T10:15:00.123456789+00:00|kept\n",
         support.sqlite(db, "SELECT id, timestamp, summary FROM sync_event_log"))
@@ -120,7 +125,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local db = dir .. "/sync.db"
       support.sqlite(db, "CREATE TABLE peer_acks (x); INSERT INTO peer_acks"
                          .. " VALUES (42);")
-      assert.is_true(assert(synclua.open(db)):close())
+      assert.is_true(assert(synclua.open(db, { mode = "w" })):close())
       assert.equal(TABLE_SQL, support.sqlite(db,
         "SELECT sql FROM sqlite_master WHERE name = 'sync_event_log'"))
       assert.equal("42\n", support.sqlite(db, "SELECT x FROM peer_acks"))
@@ -129,7 +134,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
     it("refuses a folder that does not exist, creating nothing", function()
       local path = dir .. "/nope/sync.db"
       assert.same({ nil, dir .. "/nope: no such folder", "notfound" },
-                  { synclua.open(path) })
+                  { synclua.open(path, { mode = "w" }) })
       assert.equal("", support.listing(dir))
     end)
 
@@ -141,18 +146,18 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
 
   describe("refusing what is not a sync.db", function()
     it("returns nil, '<path>: no such file', 'notfound' for a missing file "
-       .. "opened read-only, and creates nothing", function()
+       .. "opened to read (the default), and creates nothing", function()
       local path = dir .. "/sync.db"
-      local r = { synclua.open(path, { readonly = true }) }
+      local r = { synclua.open(path) }
       assert.same({ nil, path .. ": no such file", "notfound" }, r)
-      assert.equal(3, select("#", synclua.open(path, { readonly = true })))
+      assert.equal(3, select("#", synclua.open(path)))
       assert.equal("", support.listing(dir))
     end)
 
-    it("names FOLDER/sync.db when a folder without one is opened read-only",
+    it("names FOLDER/sync.db when a folder without one is opened to read",
        function()
       assert.same({ nil, dir .. "/sync.db: no such file", "notfound" },
-                  { synclua.open(dir, { readonly = true }) })
+                  { synclua.open(dir) })
       assert.equal("", support.listing(dir))
     end)
 
@@ -162,9 +167,9 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local text = ("hello, this is not a database\n"):rep(40)
       support.spit(path, text)
       assert.same({ nil, path .. ": not an SQLite database", "notdb" },
-                  { synclua.open(path, { readonly = true }) })
-      assert.same({ nil, path .. ": not an SQLite database", "notdb" },
                   { synclua.open(path) })
+      assert.same({ nil, path .. ": not an SQLite database", "notdb" },
+                  { synclua.open(path, { mode = "w" }) })
       assert.equal(text, support.slurp(path))
       assert.equal("sync.db", support.listing(dir))
     end)
@@ -173,7 +178,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
        .. "folder", function()
       os.execute("mkdir " .. support.quote(dir .. "/sync.db"))
       assert.same({ nil, dir .. "/sync.db: not a regular file", "notdb" },
-                  { synclua.open(dir, { readonly = true }) })
+                  { synclua.open(dir) })
     end)
 
     it("refuses, read-only, an SQLite file without the sync_event_log table",
@@ -183,7 +188,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local before = support.slurp(path)
       assert.same({ nil, path .. ": no sync_event_log table (not a "
                          .. "Spacedrive sync.db)", "notdb" },
-                  { synclua.open(path, { readonly = true }) })
+                  { synclua.open(path) })
       assert.equal(before, support.slurp(path))
     end)
 
@@ -193,27 +198,30 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       support.sqlite(path, table_without("duration_ms"))
       local msg = path .. ": sync_event_log has no column 'duration_ms'"
       assert.same({ nil, msg, "notdb" },
-                  { synclua.open(path, { readonly = true }) })
-      assert.same({ nil, msg, "notdb" }, { synclua.open(path) })
+                  { synclua.open(path) })
+      assert.same({ nil, msg, "notdb" },
+                  { synclua.open(path, { mode = "w" }) })
     end)
 
-    it("refuses a table without an indexed column the same way, read-only "
-       .. "or not", function()
+    it("refuses a table without an indexed column the same way, to read or "
+       .. "to write", function()
       local path = dir .. "/sync.db"
       support.sqlite(path, table_without("peer_device_id"))
       local msg = path .. ": sync_event_log has no column 'peer_device_id'"
       assert.same({ nil, msg, "notdb" },
-                  { synclua.open(path, { readonly = true }) })
-      assert.same({ nil, msg, "notdb" }, { synclua.open(path) })
+                  { synclua.open(path) })
+      assert.same({ nil, msg, "notdb" },
+                  { synclua.open(path, { mode = "w" }) })
     end)
   end)
 
-  describe("with create = false", function()
+  describe("with mode = \"w\" and create = false", function()
     it("refuses a missing store, creating nothing", function()
       assert.same({ nil, dir .. "/sync.db: no such file", "notfound" },
-                  { synclua.open(dir, { create = false }) })
+                  { synclua.open(dir, { mode = "w", create = false }) })
       assert.same({ nil, dir .. "/x.db: no such file", "notfound" },
-                  { synclua.open(dir .. "/x.db", { create = false }) })
+                  { synclua.open(dir .. "/x.db", { mode = "w",
+                                                   create = false }) })
       assert.equal("", support.listing(dir))
     end)
 
@@ -224,7 +232,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local before = support.slurp(path)
       assert.same({ nil, path .. ": no sync_event_log table (not a "
                          .. "Spacedrive sync.db)", "notdb" },
-                  { synclua.open(path, { create = false }) })
+                  { synclua.open(path, { mode = "w", create = false }) })
       assert.equal(before, support.slurp(path))
       assert.equal("sync.db", support.listing(dir))
     end)
@@ -234,7 +242,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local path = dir .. "/sync.db"
       support.sqlite(path, support.DDL .. "\nCREATE INDEX IF NOT EXISTS "
         .. "idx_sync_event_log_timestamp ON sync_event_log(timestamp);")
-      local log = assert(synclua.open(dir, { create = false,
+      local log = assert(synclua.open(dir, { mode = "w", create = false,
                                              device_id = DEVICE }))
       assert.is_true(log:append{ event_type = "sync_error", summary = "s",
                                  timestamp = "2025-12-03T10:00:00Z" })
@@ -248,7 +256,8 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
     end)
 
     it("creates as usual when create = true is given", function()
-      assert.is_true(assert(synclua.open(dir, { create = true })):close())
+      assert.is_true(assert(synclua.open(dir, { mode = "w",
+                                               create = true })):close())
       assert.equal(INDEXES, support.sqlite(dir .. "/sync.db", INDEX_QUERY))
     end)
   end)
@@ -261,8 +270,8 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       support.sqlite(path, support.DDL)
       local holder = support.hold_lock(path, dir)
       local ok, err = pcall(function()
-        for _, opts in ipairs{ { readonly = true, busy_timeout = 150 },
-                               { busy_timeout = 150 } } do
+        for _, opts in ipairs{ { busy_timeout = 150 },
+                               { mode = "w", busy_timeout = 150 } } do
           local t0 = synclua.now()
           assert.same({ nil, path .. ": database is locked", "busy" },
                       { synclua.open(path, opts) })
@@ -274,12 +283,13 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       holder.release()
       assert(ok, err)
       -- Once released, the same file opens.
-      assert.is_true(assert(synclua.open(path, { busy_timeout = 150 })):close())
+      assert.is_true(assert(synclua.open(path, { mode = "w",
+                                                 busy_timeout = 150 })):close())
     end)
 
     it("reads, read-only, while another process is writing (WAL)", function()
       local path = dir .. "/sync.db"
-      local log = assert(synclua.open(path, { device_id = DEVICE }))
+      local log = assert(synclua.open(path, { mode = "w", device_id = DEVICE }))
       log:append{ event_type = "state_transition", summary = "committed",
                   timestamp = "2025-12-03T10:00:00+00:00" }
       assert.is_true(log:close())
@@ -290,8 +300,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       local reader, summaries, after
       finally(function() if reader then reader:close() end end)
       local ok, err = pcall(function()
-        reader = assert(synclua.open(path, { readonly = true,
-                                             busy_timeout = 150 }))
+        reader = assert(synclua.open(path, { busy_timeout = 150 }))
         summaries = {}
         for ev in reader:events() do summaries[#summaries + 1] = ev.summary end
       end)
@@ -306,9 +315,9 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
     end)
   end)
 
-  describe("read-only", function()
+  describe("to read (the default)", function()
     local function populate(path)
-      local log = assert(synclua.open(path, { device_id = DEVICE }))
+      local log = assert(synclua.open(path, { mode = "w", device_id = DEVICE }))
       for i = 1, 3 do
         log:append{ event_type = "sync_error", summary = "e" .. i,
                     timestamp = "2020-01-0" .. i .. "T00:00:00+00:00",
@@ -323,8 +332,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       populate(path)
       local bytes, mtime = support.slurp(path), support.mtime(path)
       support.sleep(0.02)
-      local log = assert(synclua.open(path, { readonly = true,
-                                              auto_prune = true }))
+      local log = assert(synclua.open(path, { retention = "1 hour" }))
       assert.equal(3, log:count())
       local n = 0
       for _ in log:events{ order = "asc", since = "2020-01-02" } do n = n + 1 end
@@ -345,8 +353,8 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
     it("is what store:readonly() and tostring report", function()
       local path = dir .. "/sync.db"
       populate(path)
-      local ro = assert(synclua.open(path, { readonly = true }))
-      local rw = assert(synclua.open(path))
+      local ro = assert(synclua.open(path))
+      local rw = assert(synclua.open(path, { mode = "w" }))
       assert.is_true(ro:readonly())
       assert.is_false(rw:readonly())
       assert.equal("synclua.Store (" .. path .. ", read-only)", tostring(ro))
@@ -359,7 +367,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
 
   describe("persistence", function()
     it("keeps every event across close and reopen", function()
-      local log = assert(synclua.open(dir, { device_id = DEVICE }))
+      local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
       for i = 1, 3 do
         assert.is_true(log:append{
           event_type = "batch_ingestion", summary = "batch " .. i,
@@ -367,7 +375,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
           record_count = i * 10, model_types = { "entry", "tag" } })
       end
       assert.is_true(log:close()) -- close writes what is queued
-      local again = assert(synclua.open(dir, { readonly = true }))
+      local again = assert(synclua.open(dir))
       local got = {}
       for ev in again:events{ order = "asc" } do
         got[#got + 1] = { ev.id, ev.timestamp, ev.summary, ev.record_count,
@@ -388,7 +396,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
        function()
       local out, ok = support.lua_process(string.format([[
         local synclua = require "synclua"
-        local log = assert(synclua.open(%q, { device_id = %q }))
+        local log = assert(synclua.open(%q, { mode = "w", device_id = %q }))
         assert(log:append{ event_type = "peer_connected", summary = "from child",
                            timestamp = "2025-12-03T10:15:00.5Z",
                            peer_device_id = %q })
@@ -396,7 +404,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
         io.write("written")]], dir, DEVICE, DEVICE:upper()))
       assert.equal("written", out)
       assert.is_true(ok)
-      local log = assert(synclua.open(dir, { device_id = DEVICE }))
+      local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
       local got = {}
       for ev in log:events() do
         got[#got + 1] = ev.timestamp .. " " .. ev.event_type .. " "
@@ -411,7 +419,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
       assert.is_true(log:close())
       out, ok = support.lua_process(string.format([[
         local synclua = require "synclua"
-        local log = assert(synclua.open(%q, { readonly = true }))
+        local log = assert(synclua.open(%q))
         for ev in log:events() do io.write(ev.id, " ", ev.summary, ";") end
         assert(log:close())]], dir))
       assert.equal("2 from parent;1 from child;", out)
@@ -426,21 +434,56 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
 
     it("accepts every documented option", function()
       local log = assert(synclua.open(dir, {
-        readonly = false, device_id = DEVICE, queue_capacity = 8,
+        mode = "w", device_id = DEVICE, queue_capacity = 8,
         retention = "30 days", auto_prune = false, prune_interval = 60,
-        busy_timeout = 250, synchronous = "full", create = true }))
+        busy_timeout = 250, synchronous = "full", create = true,
+        batch_interval = "10s", batch_records = 50, indexes = true }))
       assert.equal(8, log:stats().queue_capacity)
+      assert.is_false(log:readonly())
       assert.is_true(log:close())
-      log = assert(synclua.open(dir, { synchronous = "normal" }))
+      log = assert(synclua.open(dir, { mode = "w", synchronous = "normal" }))
       assert.equal(65536, log:stats().queue_capacity)
+      assert.is_true(log:close())
+      log = assert(synclua.open(dir, { mode = "r", retention = "30 days",
+                                       busy_timeout = 250 }))
+      assert.is_true(log:readonly())
       assert.is_true(log:close())
     end)
 
-    it("raises for an unknown option", function()
+    it("raises for an unknown option, readonly among them (mode = \"w\" "
+       .. "writes)", function()
       assert.equal("bad argument #2 to 'open' (unknown option 'read_only')",
                    open_error{ read_only = true })
+      assert.equal("bad argument #2 to 'open' (unknown option 'readonly')",
+                   open_error{ readonly = true })
       assert.equal("bad argument #2 to 'open' (unknown option '1')",
                    open_error{ true })
+    end)
+
+    it("raises for a mode other than \"r\" or \"w\"", function()
+      assert.equal("bad argument #2 to 'open' (mode: \"r\" or \"w\" "
+                   .. "expected, got \"x\")", open_error{ mode = "x" })
+      assert.equal("bad argument #2 to 'open' (mode: \"r\" or \"w\" "
+                   .. "expected, got \"rw\")", open_error{ mode = "rw" })
+      assert.equal("bad argument #2 to 'open' (mode: \"r\" or \"w\" "
+                   .. "expected, got number)", open_error{ mode = 1 })
+      assert.equal("bad argument #2 to 'open' (mode: \"r\" or \"w\" "
+                   .. "expected, got boolean)", open_error{ mode = true })
+      assert.equal("", support.listing(dir))
+    end)
+
+    it("raises for a writer's option given to read, naming it", function()
+      local writer_only = {
+        device_id = DEVICE, queue_capacity = 8, auto_prune = true,
+        prune_interval = 60, synchronous = "off", create = false,
+        batch_interval = "5s", batch_records = 10, indexes = true }
+      for name, value in pairs(writer_only) do
+        local want = "bad argument #2 to 'open' (" .. name
+          .. " needs mode \"w\")"
+        assert.equal(want, open_error{ [name] = value })
+        assert.equal(want, open_error{ mode = "r", [name] = value })
+      end
+      assert.equal("", support.listing(dir))
     end)
 
     it("raises for options that are not a table", function()
@@ -482,6 +525,7 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
         { { synchronous = true }, "synchronous: 'normal', 'full' or 'off' expected" },
       }
       for _, case in ipairs(cases) do
+        case[1].mode = "w"
         assert.equal("bad argument #2 to 'open' (" .. case[2] .. ")",
                      open_error(case[1]))
       end
@@ -497,17 +541,17 @@ describe("store:close()", function()
   after_each(function() support.rmdir(dir) end)
 
   it("returns true, and true again when called twice", function()
-    local log = assert(synclua.open(dir))
+    local log = assert(synclua.open(dir, { mode = "w" }))
     assert.same({ true }, { log:close() })
     assert.same({ true }, { log:close() })
-    local ro = assert(synclua.open(dir, { readonly = true }))
+    local ro = assert(synclua.open(dir))
     assert.same({ true }, { ro:close() })
     assert.same({ true }, { ro:close() })
   end)
 
   it("makes every other method raise 'attempt to use a closed "
      .. "synclua.Store'", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     assert.is_true(log:close())
     local calls = {
       append = function() return log:append{ event_type = "sync_error",
@@ -522,6 +566,8 @@ describe("store:close()", function()
       time_report = function() return log:time_report() end,
       path = function() return log:path() end,
       readonly = function() return log:readonly() end,
+      identity = function() return log:identity() end,
+      fingerprint = function() return log:fingerprint() end,
     }
     for name, call in pairs(calls) do
       assert.equal("attempt to use a closed synclua.Store",
@@ -534,7 +580,8 @@ describe("store:close()", function()
   it("is what a <close> variable calls at the end of its block", function()
     local kept
     do
-      local log <close> = assert(synclua.open(dir, { device_id = DEVICE }))
+      local log <close> = assert(synclua.open(dir, { mode = "w",
+                                                     device_id = DEVICE }))
       kept = log
       log:append{ event_type = "sync_error", summary = "closed by scope" }
     end
@@ -544,7 +591,7 @@ describe("store:close()", function()
   end)
 
   it("is what the garbage collector does to a store left open", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     log:append{ event_type = "sync_error", summary = "left open" }
     log = nil
     collectgarbage()
@@ -554,7 +601,7 @@ describe("store:close()", function()
   end)
 
   it("leaves open cursors reading", function()
-    local log = assert(synclua.open(dir, { device_id = DEVICE }))
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
     for i = 1, 3 do
       log:append{ event_type = "sync_error", summary = "e" .. i,
                   timestamp = "2025-12-03T10:0" .. i .. ":00Z" }
@@ -578,7 +625,7 @@ describe("store:integrity()", function()
   after_each(function() support.rmdir(dir) end)
 
   local function populate(path)
-    local log = assert(synclua.open(path, { device_id = DEVICE }))
+    local log = assert(synclua.open(path, { mode = "w", device_id = DEVICE }))
     for i = 1, 300 do
       log:append{ event_type = "sync_error", summary = "row " .. i,
                   timestamp = "2025-12-03T10:00:00Z" }
@@ -589,7 +636,7 @@ describe("store:integrity()", function()
   it("returns true alone for a sound file", function()
     local path = dir .. "/sync.db"
     populate(path)
-    local log = assert(synclua.open(path, { readonly = true }))
+    local log = assert(synclua.open(path))
     assert.same({ true }, { log:integrity() })
     assert.is_true(log:close())
   end)
@@ -609,7 +656,7 @@ describe("store:integrity()", function()
                          .. bytes:sub(at + 17))
     local findings = support.sqlite(path, "PRAGMA quick_check")
     assert.truthy(findings:match("^%*%*%* in database main %*%*%*\n"))
-    local log = assert(synclua.open(path, { readonly = true }))
+    local log = assert(synclua.open(path))
     assert.same({ false, findings }, { log:integrity() })
     assert.equal(300, log:count()) -- the table itself still reads
     assert.is_true(log:close())
@@ -620,7 +667,7 @@ describe("tostring(store)", function()
   it("names the type and the resolved path", function()
     local dir = support.tmpdir()
     finally(function() support.rmdir(dir) end)
-    local log = assert(synclua.open(dir))
+    local log = assert(synclua.open(dir, { mode = "w" }))
     assert.equal("synclua.Store (" .. dir .. "/sync.db)", tostring(log))
     assert.is_true(log:close())
     assert.equal("synclua.Store (closed)", tostring(log))

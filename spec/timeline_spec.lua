@@ -24,15 +24,15 @@ describe("synclua.merge()", function()
     local logs = {}
     for i, secs in ipairs{ a, b } do
       local log = assert(synclua.open(dir .. "/" .. i .. ".db",
-                                      { device_id = synclua.uuid() }))
+                                      { mode = "w",
+                                        device_id = synclua.uuid() }))
       for _, s in ipairs(secs) do
         assert(log:append{ event_type = "state_transition",
                            summary = i .. "@" .. s,
                            timestamp = ("2025-12-03T10:00:%02dZ"):format(s) })
       end
       log:close()
-      logs[i] = assert(synclua.open(dir .. "/" .. i .. ".db",
-                                    { readonly = true }))
+      logs[i] = assert(synclua.open(dir .. "/" .. i .. ".db"))
     end
     return logs
   end
@@ -157,7 +157,7 @@ describe("synclua timeline", function()
   it("recovers the devices' clock offsets within the bounds it prints",
      function()
     local out = synclua_run(dir, dbs() .. " --limit 1")
-    local header = out:match("^# clock offsets %(relative to (.-)\n")
+    local header = out:match("\n# clock offsets %(relative to (.-)\n")
     assert.truthy(header, out)
     local truth = {}
     for _, d in ipairs(manifest.devices) do truth[d.name] = d.clock_offset_ms end
@@ -227,7 +227,9 @@ describe("synclua timeline", function()
     local from_stores = synclua_run(dir, ("--db lib/%s --db lib/%s -f ndjson")
                                            :format(d.name, p.name))
     -- The same rows in the same order; ids are the stores' own.
-    local function strip(text) return (text:gsub('"id":%d+,', "")) end
+    local function strip(text)
+      return (text:gsub('"id":%d+,', ""):gsub('"device_label":"[^"]*",', ""))
+    end
     assert.equal(strip(from_stores), strip(from_exports))
     local _, err, status = synclua_run(dir, "--db a.json --db c.json")
     assert.equal(2, status)
@@ -282,21 +284,25 @@ describe("synclua.timeline.write()", function()
   end)
   teardown(function() support.rmdir(dir) end)
 
-  it("writes what synclua timeline writes, its stderr lines under a prefix",
-     function()
+  it("writes what synclua timeline writes, its stderr lines under the "
+     .. "command's name", function()
     local t_out, t_err, t_status = synclua_run(dir, "--db lib/desktop "
       .. "--db lib/laptop --db lib/phone --label lib/phone=phone -f sql "
       .. "-o timeline.sql")
     assert.equal(0, t_status)
     support.spit(dir .. "/fetch.lua", [[
       local synclua = require "synclua"
+      local inputs = require "synclua.inputs"
+      local output = require "synclua.output"
       local timeline = require "synclua.timeline"
-      io.write(timeline.write{
-        paths = { "lib/desktop", "lib/laptop", "lib/phone" },
-        labels = { { key = "lib/phone", value = "phone" } },
-        format = "sql", filter = { order = "asc" }, output = "fetch.sql",
-        now = synclua.parse_time("2025-12-02T00:00:00Z"),
-        prefix = "synclua fetch" }, "\n")
+      local set <close> = inputs.resolve{ "lib/desktop", "lib/laptop",
+                                          "lib/phone" }
+      local out <close> = output.open("fetch.sql")
+      io.write(timeline.write(set, {
+        out = out, labels = { { key = "lib/phone", value = "phone" } },
+        format = "sql", now = synclua.parse_time("2025-12-02T00:00:00Z"),
+        name = "fetch" }), "\n")
+      out:commit()
     ]])
     local out, err, status = support.synclua(dir, "fetch.lua")
     assert.equal(0, status)
@@ -309,21 +315,24 @@ describe("synclua.timeline.write()", function()
   end)
 
   it("raises the command's failures and refuses misuse", function()
-    local e = support.error_of(timeline.write, { paths = { dir .. "/lib/desktop" },
-                                                 format = "xml" })
+    local inputs = require "synclua.inputs"
+    local set <close> = inputs.resolve{ dir .. "/lib/desktop" }
+    local sink = { write = function() end }
+    local e = support.error_of(timeline.write, set, { out = sink,
+      labels = { { key = "tablet", value = "t" } } })
     assert.equal("invalid", e.code)
-    assert.equal("Unknown format: xml. Use text, json, ndjson, csv, sql or "
-                 .. "markdown", e.message)
-    e = support.error_of(timeline.write, { paths = { dir .. "/nowhere.db" } })
-    assert.equal("notfound", e.code)
+    assert.equal("--label: no input is device or file 'tablet'", e.message)
+    e = support.error_of(timeline.write, set, { out = sink, skew = "x" })
+    assert.equal("invalid", e.code)
     assert.equal("bad argument #1 to 'write' (table expected, got nil)",
                  support.error_of(timeline.write))
-    assert.equal("bad argument #1 to 'write' (paths: non-empty list of "
-                 .. "strings expected)",
-                 support.error_of(timeline.write, { paths = {} }))
-    assert.equal("bad argument #1 to 'write' (order: 'asc' or 'desc' "
+    assert.equal("bad argument #2 to 'write' (format: one of text, json, "
+                 .. "ndjson, csv, sql, markdown expected, got xml)",
+                 support.error_of(timeline.write, set,
+                                  { out = sink, format = "xml" }))
+    assert.equal("bad argument #2 to 'write' (order: 'asc' or 'desc' "
                  .. "expected, got up)",
-                 support.error_of(timeline.write, { paths = { "a" },
-                                                    order = "up" }))
+                 support.error_of(timeline.write, set, { out = sink,
+                                                         order = "up" }))
   end)
 end)

@@ -1,7 +1,9 @@
 --- synclua.importer: exports read back into events. The files
 -- `synclua events` and Spacedrive's `sd sync events` write -- a JSON array
--- (the default nine keys, or --with-device) or an SQL script (Spacedrive's
--- INSERT lines, with or without our CREATE TABLE, BEGIN; and COMMIT;) --
+-- (the default nine keys, or --with-device), an SQL script (Spacedrive's
+-- INSERT lines, with or without our CREATE TABLE, BEGIN; and COMMIT;), or
+-- synclua's NDJSON (one element a line) and CSV (every column as stored)
+-- --
 -- become lists of event tables that `log:insert` takes, so several
 -- devices' exports can be loaded into one store (`synclua import`, and the
 -- timeline's JSON sources).
@@ -136,6 +138,8 @@ local function json_event(el, device)
   if type(el) ~= "table" or getmetatable(el) == ARRAY_MT then
     refuse("an event object expected, got " .. kind(el))
   end
+  -- what synclua timeline adds to an event: the label and corrected time
+  el.device_label, el.adjusted_timestamp = nil, nil
   for k in pairs(el) do
     if not JSON_FIELDS[k] then
       local unknown = {}
@@ -410,6 +414,152 @@ local function sql(text, name)
   return events
 end
 
+-- -------------------------------------------------------------- NDJSON
+
+-- One JSON object a line, as `synclua events -f ndjson` writes them (the
+-- elements of the JSON export, one per line).
+local function ndjson(text, name, device, hint)
+  local events, n = {}, 0
+  for line in text:gmatch("[^\n]*") do
+    n = n + 1
+    if line:find("%S") then
+      local el, err = synclua.json_decode(line)
+      if el == nil then
+        local reason, c = err:match("^(.*) at line %d+ column (%d+)$")
+        return nil, ("%s: line %d column %s: %s"):format(name, n, c or "1",
+                                                          reason or err)
+      end
+      local ev, why = attempt(json_event, el, device)
+      if not ev then
+        return nil, ("%s: line %d: %s"):format(name, n, why.reason)
+      end
+      if not ev.device_id then
+        return nil, ("%s: the events carry no device_id (an export made "
+          .. "without --with-device): give their device with %s")
+          :format(name, hint or "--device UUID")
+      end
+      events[#events + 1] = ev
+    end
+  end
+  return events
+end
+
+-- Is text NDJSON: several JSON values a line, or one object that is an
+-- event (a JSON object of anything else is not an export)?
+local function ndjson_text(text)
+  local doc = synclua.json_decode(text)
+  if doc == nil then return text:find("\n%s*{") ~= nil end
+  return type(doc) == "table" and doc.event_type ~= nil
+end
+
+-- ----------------------------------------------------------------- CSV
+
+local CSV_HEADER = "id,timestamp,device_id,event_type,category,severity,"
+  .. "summary,details,correlation_id,peer_device_id,model_types,"
+  .. "record_count,duration_ms"
+
+-- The records of RFC 4180 text: lists of fields, false for an empty
+-- unquoted field (NULL), with the line each record starts on; or nil, the
+-- line and the reason.
+local function csv_records(text)
+  local records, pos, len, line = {}, 1, #text, 1
+  while pos <= len do
+    local fields, start = {}, line
+    while true do
+      local c = text:sub(pos, pos)
+      local value
+      if c == '"' then
+        local parts, p = {}, pos + 1
+        while true do
+          local q = text:find('"', p, true)
+          if not q then return nil, start, "unterminated quoted field" end
+          parts[#parts + 1] = text:sub(p, q - 1)
+          if text:sub(q + 1, q + 1) == '"' then
+            parts[#parts + 1] = '"'
+            p = q + 2
+          else
+            pos = q + 1
+            break
+          end
+        end
+        value = table.concat(parts)
+        line = line + select(2, value:gsub("\n", ""))
+      else
+        local e = text:find("[,\r\n]", pos) or len + 1
+        value = text:sub(pos, e - 1)
+        if value:find('"', 1, true) then
+          return nil, line, "a quote inside an unquoted field"
+        end
+        if value == "" then value = false end
+        pos = e
+      end
+      fields[#fields + 1] = value
+      local sep = text:sub(pos, pos)
+      if sep == "," then
+        pos = pos + 1
+      else
+        if text:sub(pos, pos + 1) == "\r\n" then pos = pos + 2
+        elseif sep == "\n" then pos = pos + 1
+        elseif pos <= len then
+          return nil, line, "expected ',' or a line end after a field"
+        end
+        line = line + 1
+        break
+      end
+    end
+    records[#records + 1] = { fields = fields, line = start }
+  end
+  return records
+end
+
+-- `synclua events -f csv` (and the timeline's, with two more columns):
+-- every column as stored.
+local function csv(text, name)
+  local records, at, why = csv_records(text)
+  if not records then
+    return nil, ("%s: line %d: %s"):format(name, at, why)
+  end
+  local head = records[1] and table.concat(
+    (function()
+      local t = {}
+      for i, f in ipairs(records[1].fields) do t[i] = f or "" end
+      return t
+    end)(), ",")
+  if head ~= CSV_HEADER and head ~= CSV_HEADER
+     .. ",device_label,adjusted_timestamp" then
+    return nil, ("%s: line 1: expected the CSV header %s"):format(name,
+                                                                CSV_HEADER)
+  end
+  local events = {}
+  for i = 2, #records do
+    local r = records[i]
+    local f = r.fields
+    if #f ~= 13 and #f ~= 15 then
+      return nil, ("%s: line %d: %d fields, expected 13"):format(name, r.line,
+                                                                  #f)
+    end
+    local vals = {}
+    for col = 2, 13 do
+      local v = f[col]
+      if col >= 12 and v then
+        local n = math.tointeger(tonumber(v))
+        if not n then
+          return nil, ("%s: line %d: %s: integer expected, got '%s'")
+            :format(name, r.line, COLUMNS[col - 1], v)
+        end
+        v = n
+      end
+      vals[col - 1] = v
+    end
+    local ev, err = attempt(sql_event, vals)
+    if not ev then
+      return nil, ("%s: line %d: %s"):format(name, r.line, err.reason)
+    end
+    events[#events + 1] = ev
+  end
+  return events
+end
+
 -- ------------------------------------------------------------- reading
 
 --- Read the events of an export given as text.
@@ -452,6 +602,10 @@ function M.parse(text, name, opts)
       or text:find("^CREATE ", p) or text:find("^BEGIN;", p)
       or text:find("^COMMIT;", p) then
     events, err = sql(text, name)
+  elseif text:find("^{", p) and ndjson_text(text) then
+    events, err = ndjson(text, name, device, opts and opts.device_option)
+  elseif text:find("^id,timestamp,", p) then
+    events, err = csv(text, name)
   elseif text:find('^[{"%-%dtfn]', p) then
     local doc = synclua.json_decode(text)
     if doc == nil then

@@ -4,22 +4,27 @@
 -- the helpers every script shares. Reading:
 --
 --     local synclua = require "synclua"
---     local log <close> = synclua.open("sync.db", { readonly = true })
+--     local log <close> = synclua.open("sync.db")  -- reads, like io.open
 --     for ev in log:events{ since = "2 hours ago", severity = "warning+" } do
 --       print(ev.timestamp, ev.event_type, ev.summary)
 --     end
 --
--- Logging: `synclua.open(path, { device_id = id })`, then `log:append{...}`,
--- `log:flush()`, `log:close()`. See README.md for every field.
+-- Logging: `synclua.open(path, { mode = "w", device_id = id })`, then
+-- `log:append{...}`, `log:flush()`, `log:close()`. See README.md for every
+-- field.
 local core = require "synclua.core"
 
 local M = {}
 
---- Open a sync.db file, or the sync.db inside a library folder.
--- opts: readonly, create (false: only an existing store, changed as little
--- as possible), device_id, queue_capacity, retention, auto_prune,
--- prune_interval, busy_timeout (ms), synchronous ("normal" | "full" |
--- "off"), batch_interval, batch_records.
+--- Open a sync.db file, or the sync.db inside a library folder: to read
+-- (the default; a missing file is nil, "PATH: no such file", "notfound"),
+-- or with mode = "w" to log into it (a missing file is created, with WAL
+-- and every index; a store we did not create gets rows only: no journal
+-- mode change, no index unless indexes = true).
+-- opts: mode ("r" | "w"), retention, busy_timeout (ms); with mode "w" also
+-- device_id, create (false: only an existing store), indexes,
+-- queue_capacity, auto_prune, prune_interval, synchronous ("normal" |
+-- "full" | "off"), batch_interval, batch_records.
 -- Returns a Store, or nil, message, code ("notfound", "notdb", "corrupt",
 -- "busy", "ioerr", "readonly", ...).
 M.open = core.open

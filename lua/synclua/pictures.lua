@@ -13,11 +13,11 @@
 --
 -- Every function takes a last `opts` table; `opts.ascii = true` forces
 -- ASCII and `false` forces Unicode (tests use both). Left nil, the choice
--- is synclua.report.unicode(): Unicode when stdout is a UTF-8 terminal.
+-- is synclua.fmt.unicode(): Unicode when stdout is a UTF-8 terminal.
 -- Instants are integer nanoseconds since the epoch, as events carry them.
 -- Multi-line pictures end every line, the last one included, with "\n";
 -- `opts.indent` is written before each line.
-local synclua = require "synclua"
+local fmt = require "synclua.fmt"
 
 local M = {}
 
@@ -41,8 +41,7 @@ local function ascii_of(opts, n, fname)
   argcheck(opts == nil or type(opts) == "table", n, fname,
            "table expected, got " .. typename(opts))
   if opts and opts.ascii ~= nil then return opts.ascii and true or false end
-  local ok, report = pcall(require, "synclua.report")
-  return not (ok and report.unicode())
+  return not fmt.unicode()
 end
 
 -- The display width of a string: its UTF-8 characters (every character
@@ -61,48 +60,6 @@ end
 
 local function rstrip(s)
   return (s:gsub("%s+$", ""))
-end
-
---- Thousands separated: 12345 -> "12,345"; a float with one decimal.
--- @tparam number n
--- @treturn string
-function M.number(n)
-  if math.type(n) == "float" then
-    if n == math.floor(n) and math.abs(n) < 2^53 then
-      n = math.tointeger(n)
-    else
-      return ("%.1f"):format(n)
-    end
-  end
-  local s = tostring(math.abs(n)):reverse():gsub("(%d%d%d)", "%1,")
-                                  :reverse():gsub("^,", "")
-  return (n < 0 and "-" or "") .. s
-end
-
---- A duration in ns as the reports write it: "850 ms", "12.4 s",
--- "3 min 05 s", "1 h 02 min", "2 d 03 h".
--- @tparam integer ns
--- @treturn string
-function M.duration(ns)
-  local ms = ns / 1e6
-  if ms < 1000 then return ("%d ms"):format(math.floor(ms + 0.5)) end
-  local s = ms / 1000
-  if s < 60 then return ("%.1f s"):format(s) end
-  local total = math.floor(s + 0.5)
-  if total < 3600 then
-    return ("%d min %02d s"):format(total // 60, total % 60)
-  end
-  if total < 86400 then
-    return ("%d h %02d min"):format(total // 3600, (total % 3600) // 60)
-  end
-  return ("%d d %02d h"):format(total // 86400, (total % 86400) // 3600)
-end
-
---- "10:15:00", the UTC time of day of an instant (the pictures' axes).
--- @tparam integer instant
--- @treturn string
-function M.time_of_day(instant)
-  return synclua.format_time(instant, true):match("T(%d%d:%d%d:%d%d)")
 end
 
 -- Values 1..n of a list that may have holes (nil: no value).
@@ -224,7 +181,7 @@ function M.bars(rows, width, opts)
   for _, row in ipairs(rows) do
     local label, value = tostring(field(row, "label", 1) or ""),
                          field(row, "value", 2)
-    local text = field(row, "text", 3) or M.number(value)
+    local text = field(row, "text", 3) or fmt.number(value)
     local bar = bar_of(math.min(value, max), max, width, ascii)
     out[#out + 1] = rstrip(indent .. pad(label, lw) .. "  " .. pad(bar, width)
                            .. "  " .. text) .. "\n"
@@ -278,8 +235,8 @@ function M.gantt(spans, width, from, to, opts)
     return (t - from) * width / length
   end
   local indent = opts.indent or ""
-  local left = opts.left or M.time_of_day(from)
-  local right = opts.right or M.time_of_day(to)
+  local left = opts.left or fmt.time_of_day(from)
+  local right = opts.right or fmt.time_of_day(to)
   local axis = left
   if width + 2 >= width_of(left) + width_of(right) + 1 then
     axis = left .. lpad(right, width + 2 - width_of(left))
@@ -301,7 +258,7 @@ function M.gantt(spans, width, from, to, opts)
       body = full:rep(b - a)
     end
     local text = field(s, "text", 4)
-      or (stop == nil and "no end" or M.duration(stop - start))
+      or (stop == nil and "no end" or fmt.duration(stop - start))
     out[#out + 1] = rstrip(indent .. pad(label, lw) .. "  " .. frame
       .. (" "):rep(a) .. body .. (" "):rep(width - b) .. frame .. "  "
       .. text) .. "\n"
@@ -351,7 +308,7 @@ function M.histogram(times, buckets, from, to, opts)
   if not opts.vertical then
     local rows = {}
     for i = 1, buckets do
-      rows[i] = { label = M.time_of_day(from + (i - 1) * length // buckets),
+      rows[i] = { label = fmt.time_of_day(from + (i - 1) * length // buckets),
                   value = counts[i] }
     end
     return M.bars(rows, opts.width or 40,
@@ -368,7 +325,7 @@ function M.histogram(times, buckets, from, to, opts)
     levels[i] = max > 0 and c > 0
       and math.max(math.floor(c / max * height * units + 0.5), 1) or 0
   end
-  local gw = #M.number(max)
+  local gw = #fmt.number(max)
   local out = {}
   for line = height, 1, -1 do
     local row = {}
@@ -382,11 +339,11 @@ function M.histogram(times, buckets, from, to, opts)
         row[i] = " "
       end
     end
-    local g = line == height and M.number(max) or (line == 1 and "0" or "")
+    local g = line == height and fmt.number(max) or (line == 1 and "0" or "")
     out[#out + 1] = rstrip(indent .. lpad(g, gw) .. " " .. (ascii and "|" or "│")
                            .. table.concat(row)) .. "\n"
   end
-  local left, right = M.time_of_day(from), M.time_of_day(to)
+  local left, right = fmt.time_of_day(from), fmt.time_of_day(to)
   local axis = left
   if buckets + 1 >= #left + #right + 1 then
     axis = left .. lpad(right, buckets + 1 - #left)

@@ -47,7 +47,7 @@ M.event_fields = {
 
 --- The keys of a filter (log:events, first, count, cursor).
 M.filter_keys = {
-  "since", "until", "event_types", "event_type", "categories", "category",
+  "since", "until", "to", "event_types", "event_type", "categories", "category",
   "severities", "severity", "peer", "device", "correlation_id",
   "model_type", "limit", "offset", "order", "raw", "render", "with_device",
   "separator",
@@ -724,6 +724,8 @@ local FILTER = {
   { "since", "until", text = "inclusive bounds: \"1 hour ago\", \"2h\", "
     .. "\"yesterday\", \"today\", \"now\", \"2025-12-03 10:00:00\" (UTC), "
     .. "RFC 3339, \"@1733220000\", or an integer instant" },
+  { "to", text = "until under a name a table constructor takes "
+    .. "({ to = \"2h\" }); not both" },
   { "event_types", "event_type", text = "a type or a list (.help TYPE)" },
   { "categories", "category", text = "a category or a list: "
     .. table.concat(synclua.categories, ", ") },
@@ -780,10 +782,11 @@ local TOPICS = {
     .. "open, .help state_transition).\n",
   quit = ".quit\n  Leave the REPL (Ctrl-D on an empty line does too).\n",
   open = "synclua.open(path [, opts]) -> log | nil, message, code\n"
-    .. "  Opens a sync.db, or the sync.db in a library folder. opts: "
-    .. "readonly, create,\n  device_id, retention, auto_prune, "
-    .. "busy_timeout, ... ({ readonly = true } to\n  only read). Codes: "
-    .. "notfound, notdb, corrupt, busy, ioerr, readonly.\n",
+    .. "  Opens a sync.db, or the sync.db in a library folder, to read; "
+    .. "{ mode = \"w\",\n  device_id = ID } to log into it (a missing "
+    .. "file is created). opts also:\n  create, indexes, retention, "
+    .. "busy_timeout, ... Codes: notfound, notdb,\n  corrupt, busy, ioerr, "
+    .. "readonly.\n",
   events = "log:events(filter) -> iterator\n"
     .. "  The events the filter selects, newest first: for ev in "
     .. "log:events{ since =\n  \"1 hour ago\", severity = \"warning+\" } do "
@@ -816,7 +819,15 @@ local TOPICS = {
   time_report = "log:time_report()\n  How many stored timestamps are "
     .. "canonical, in other forms, or unparsable.\n",
   path = "log:path() -> string\n  The sync.db the store opened.\n",
-  readonly = "log:readonly() -> boolean\n",
+  readonly = "log:readonly() -> boolean\n  True unless the store was "
+    .. "opened with mode = \"w\".\n",
+  identity = "log:identity() -> \"DEV:INO\"\n  The database file on this "
+    .. "machine: the same through its folder, a link or\n  the file "
+    .. "itself; another for a copy.\n",
+  fingerprint = "log:fingerprint(filter) -> count, digest\n  The events "
+    .. "the filter selects, summed up whatever their order: the same\n  "
+    .. "count and digest mean the same events (time, type, summary, "
+    .. "device).\n",
   integrity = "log:integrity() -> true | false, report\n"
     .. "  SQLite's quick_check of the store.\n",
   add_records = "log:add_records(model, count [, peer [, session [, at]]])\n"
@@ -916,11 +927,12 @@ synclua (a global here)
   open(path [, opts]) -> log    parse_time  format_time  parse_duration
   now  uuid  select_peer  peer_score  merge  json_decode  json_encode
   render  null  event_types  categories  severities
-log = synclua.open("sync.db", { readonly = true })
+log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:events(filter)  log:first(filter)  log:count(filter)
-  log:cursor(filter)  log:append(event)  log:insert(events)  log:flush()
-  log:close()  log:stats()  log:prune{...}  log:emit_*{...}
-filter: since until event_type(s) category severity peer device
+  log:cursor(filter)  log:fingerprint(filter)  log:identity()
+  log:append(event)  log:insert(events)  log:flush()  log:close()
+  log:stats()  log:prune{...}  log:emit_*{...}
+filter: since until/to event_type(s) category severity peer device
   correlation_id model_type limit offset order raw render
 event: id timestamp instant event_type category severity summary details
   correlation_id peer_device_id model_types record_count duration_ms

@@ -1,11 +1,14 @@
---- synclua.runner: runs declared scripts and turns their outcome into an
--- exit status (DESIGN.md "The command line": 0 success, 1 a finding or an
--- unexpected error, 2 bad usage or bad input, 3 an environment failure).
+--- synclua.runner: runs declared commands and turns their outcome into an
+-- exit status (DESIGN.md "The command line": 0 success, 1 a finding, 2 bad
+-- usage or bad input, 3 an environment failure), so that nothing a user
+-- can cause ends in a Lua traceback (only with SYNCLUA_DEBUG=1).
 --
 -- The host `synclua` calls `run` when a script's main chunk returns a
--- declaration `{ name, description, usage, args, run, epilog }`, and `list`
--- for `synclua --list`. A script's `run(opts, argv)` receives the parsed
--- options (see synclua.cli) and the raw argument list, and ends with:
+-- declaration, `list` for `synclua --list`, `help` for `synclua help
+-- [NAME]` and `unknown` for a command name it cannot find. A frame command
+-- (synclua.command) runs itself; a plain declaration `{ name, description,
+-- args, run }` has `run(opts, argv)` called with the options synclua.cli
+-- parsed. Either ends with:
 --
 --     return                        -- exit 0
 --     return 1                      -- any integer 0-255: that exit status
@@ -23,13 +26,14 @@ local M = {}
 M.exit_codes = {
   invalid = 2, usage = 2,
   notfound = 3, notdb = 3, corrupt = 3, busy = 3, ioerr = 3, readonly = 3,
+  nomem = 3,
 }
 
 local Failure = {}
 Failure.__index = Failure
 Failure.__tostring = function(f) return f.message end
 
---- Creates a failure to raise from a script: `error(runner.failure("busy",
+--- Creates a failure to raise from a command: `error(runner.failure("busy",
 -- "sync.db: database is locked"))` prints the message (without traceback)
 -- and exits with the status of the code.
 -- @tparam string|integer|nil code a failure code ("notfound", "invalid",
@@ -49,11 +53,26 @@ function M.failure(code, message)
   return setmetatable({ code = code, message = message }, Failure)
 end
 
+--- End the command with exit 2 and `message` (bad input, naming it).
+-- @tparam string message
+function M.invalid(message)
+  error(M.failure("invalid", message), 0)
+end
+
 --- Is `value` a failure object?
 -- @param value anything
 -- @treturn boolean
 function M.is_failure(value)
   return getmetatable(value) == Failure
+end
+
+-- A locked store: say who may hold it.
+local function hint(message, code)
+  if code == "busy" and not message:find("Spacedrive", 1, true) then
+    return message .. " (another program, such as Spacedrive, is writing "
+      .. "it; try again when it is done)"
+  end
+  return message
 end
 
 --- Like `assert` for functions that return `nil, message, code`: passes
@@ -65,7 +84,8 @@ end
 -- @return all arguments, when `ok` is truthy
 function M.check(ok, message, code, ...)
   if ok then return ok, message, code, ... end
-  error(M.failure(code, message ~= nil and tostring(message) or "failed"), 0)
+  message = message ~= nil and tostring(message) or "failed"
+  error(M.failure(code, hint(message, code)), 0)
 end
 
 --- The exit status for a failure code (string or integer; nil means 1).
@@ -78,15 +98,43 @@ function M.exit_code(code)
   return M.exit_codes[code] or 1
 end
 
-local function say(name, message)
-  io.stderr:write("synclua ", name, ": ", message, "\n")
-  io.stderr:flush()
+-- What the core says when a store fails under a running query (cursors
+-- and iterators raise these as strings): its message -> failure code.
+local STORE_ERRORS = {
+  { "database is corrupt", "corrupt" }, { "not an SQLite database", "notdb" },
+  { "database disk image is malformed", "corrupt" },
+  { "database is locked", "busy" }, { "disk I/O error", "ioerr" },
+  { "unable to open database", "ioerr" }, { "out of memory", "nomem" },
+}
+
+-- A raised value as a failure when it is one a user can cause: a failure,
+-- a usage error, an error object with a string `code`, or a store error.
+local function as_failure(e)
+  if M.is_failure(e) then return e end
+  if cli.is_usage_error(e) then return M.failure("usage", e.message) end
+  if type(e) == "table" and type(e.code) == "string"
+     and type(e.message) == "string" then
+    return M.failure(e.code, hint(e.message, e.code))
+  end
+  if type(e) == "string" then
+    local text = e:gsub("^[^\n]-%.lua:%d+: ", "")
+    for _, pair in ipairs(STORE_ERRORS) do
+      if text:find(pair[1], 1, true) then
+        return M.failure(pair[2], hint(text, pair[2]))
+      end
+    end
+  end
+  return nil
 end
 
--- The message handler for run: structured errors pass through; anything
--- else becomes its message plus a traceback (as the host's own handler).
+local function debugging()
+  return os.getenv("SYNCLUA_DEBUG") == "1"
+end
+
+-- The message handler: failures pass through; anything else is a bug,
+-- kept as its message (and its traceback when debugging).
 local function handler(e)
-  if M.is_failure(e) or cli.is_usage_error(e) then return e end
+  if as_failure(e) then return e end
   local msg = e
   if type(e) ~= "string" then
     local mt = getmetatable(e)
@@ -94,10 +142,60 @@ local function handler(e)
     elseif math.type(e) then msg = tostring(e)
     else msg = ("(error object is a %s value)"):format(type(e)) end
   end
+  if not debugging() then return { internal = msg } end
   local tb = debug.traceback(msg, 2)
-  -- Stop at the runner's own xpcall: what lies below is not the script's.
+  -- Stop at the runner's own xpcall: what lies below is not the command's.
   local cut = tb:find("\n\t[C]: in function 'xpcall'", 1, true)
-  return cut and tb:sub(1, cut - 1) or tb
+  return { internal = cut and tb:sub(1, cut - 1) or tb }
+end
+
+local function say(name, message)
+  io.stderr:write("synclua ", name, ": ", message, "\n")
+  io.stderr:flush()
+end
+M.say = say
+
+--- Calls `fn(...)` and maps what it raises or returns to an exit status,
+-- printing the message on stderr as "synclua NAME: message". Used for
+-- every command, so that a failure anywhere ends the same way.
+-- @tparam string name the command, for messages
+-- @tparam function fn
+-- @return the exit status (integer)
+function M.protect(name, fn, ...)
+  local r = table.pack(xpcall(fn, handler, ...))
+  if not r[1] then
+    local e = r[2]
+    local f = as_failure(e)
+    if f then
+      say(name, f.message)
+      return M.exit_code(f.code)
+    end
+    if debugging() then
+      say(name, e.internal)
+    else
+      say(name, "internal error: " .. tostring(e.internal):gsub(
+        "^[^\n]-%.lua:%d+: ", "") .. " (a bug in synclua; SYNCLUA_DEBUG=1 "
+        .. "shows where)")
+    end
+    return 1
+  end
+  local status, message, code = r[2], r[3], r[4]
+  if math.type(status) == "float" then status = math.tointeger(status) end
+  if math.type(status) == "integer" then
+    if status >= 0 and status <= 255 then return status end
+    say(name, ("exit status out of range: %d"):format(status))
+    return 1
+  elseif status == nil or status == false then
+    if message ~= nil then
+      say(name, hint(tostring(message), code))
+      return M.exit_code(code)
+    end
+    return status == nil and 0 or 1
+  elseif type(status) == "number" then
+    say(name, ("exit status is not an integer: %s"):format(status))
+    return 1
+  end
+  return 0                           -- true, or any other value
 end
 
 local function check_args(script, argv, name)
@@ -118,14 +216,20 @@ local function check_args(script, argv, name)
   end
 end
 
---- Runs a declared script and returns its exit status.
--- `-h`/`--help` anywhere before `--` prints the help on stdout (status 0);
--- a usage error prints "synclua NAME: message" on stderr (status 2); then
--- `script.run(opts, argv)` runs and its result is mapped as described at
--- the top of this module. An unexpected error prints its message and a
--- traceback (status 1).
+--- The version line every command prints for --version.
+function M.version_line()
+  local ok, synclua = pcall(require, "synclua")
+  return ("synclua %s (%s)"):format(ok and synclua.version or "?", _VERSION)
+end
+
+--- Runs a declared command and returns its exit status.
+-- `-h`/`--help` anywhere before `--` prints the help on stdout (status 0),
+-- `--version` the version; a frame command (synclua.command) runs its own
+-- `main(argv, name)`; a plain declaration is parsed by synclua.cli and its
+-- `run(opts, argv)` called. Every outcome is mapped as described at the
+-- top of this module.
 -- @tparam table script the declaration
--- @tparam[opt] table argv the arguments after the script name
+-- @tparam[opt] table argv the arguments after the command's name
 -- @tparam[opt] string name how the user invoked it (default `script.name`)
 -- @treturn integer the exit status
 function M.run(script, argv, name)
@@ -137,6 +241,14 @@ function M.run(script, argv, name)
     io.stdout:flush()
     return 0
   end
+  if cli.wants_version(argv) then
+    io.stdout:write(M.version_line(), "\n")
+    io.stdout:flush()
+    return 0
+  end
+  if type(script.main) == "function" then
+    return M.protect(name, script.main, argv, name)
+  end
   local ok, opts = pcall(cli.parse, script, argv, name)
   if not ok then
     if cli.is_usage_error(opts) then
@@ -145,91 +257,91 @@ function M.run(script, argv, name)
     end
     error(opts, 0)                   -- a bad declaration: the script's bug
   end
-  local r = table.pack(xpcall(script.run, handler, opts, argv))
-  if not r[1] then
-    local e = r[2]
-    if M.is_failure(e) then
-      say(name, e.message)
-      return M.exit_code(e.code)
-    elseif cli.is_usage_error(e) then
-      say(name, e.message)
-      return 2
-    end
-    say(name, e)
-    return 1
-  end
-  local status, message, code = r[2], r[3], r[4]
-  if math.type(status) == "float" then status = math.tointeger(status) end
-  if math.type(status) == "integer" then
-    if status >= 0 and status <= 255 then return status end
-    say(name, ("exit status out of range: %d"):format(status))
-    return 1
-  elseif status == nil or status == false then
-    if message ~= nil then
-      say(name, tostring(message))
-      return M.exit_code(code)
-    end
-    return status == nil and 0 or 1
-  elseif type(status) == "number" then
-    say(name, ("exit status is not an integer: %s"):format(status))
-    return 1
-  end
-  return 0                           -- true, or any other value
+  return M.protect(name, script.run, opts, argv)
 end
 
 -- Reads a script's declaration without running it: scripts only declare at
 -- top level, so calling the chunk (with globals it sets kept apart) is safe.
-local function describe(path)
+local function declaration(path)
   local env = setmetatable({}, { __index = _G })
   local chunk, err = loadfile(path, "t", env)
   if not chunk then return nil, err end
   local ok, decl = pcall(chunk)
   if not ok then return nil, tostring(decl) end
-  if type(decl) == "table" and type(decl.description) == "string" then
-    return decl.description
+  if type(decl) ~= "table" then return nil, "declares no command" end
+  return decl
+end
+M.declaration = declaration
+
+-- The bundled command names in `dir`, sorted; or nil, message, code.
+local function names_in(dir)
+  local names, err, code = require("synclua.fs").list(dir)
+  if not names then return nil, err, code end
+  local out = {}
+  for _, f in ipairs(names) do
+    local n = f:match("^(.+)%.lua$")
+    if n then out[#out + 1] = n end
   end
-  return ""
+  return out
 end
 
---- Prints one line per bundled script, sorted by name: the name (the file
+--- Prints one line per bundled command, sorted by name: the name (the file
 -- name without ".lua", what `synclua NAME` takes), padded, then its
 -- description. A script that cannot be loaded says so in place of one.
--- @tparam[opt] string dir the scripts directory (default: the host's)
+-- @tparam string dir the scripts directory
 -- @treturn integer the exit status (3 when the directory cannot be read)
 function M.list(dir)
-  if dir ~= nil and type(dir) ~= "string" then
+  if type(dir) ~= "string" then
     error(("bad argument #1 to 'list' (string expected, got %s)")
       :format(type(dir)), 2)
   end
-  local has_host, host = pcall(require, "synclua.host")
-  if not has_host then
-    say("--list", "not running inside the synclua host")
-    return 1
-  end
-  dir = dir or host.scripts
-  local files, err, code = host.listdir(dir)
-  if not files then
-    io.stderr:write("synclua: cannot list scripts: ", err, "\n")
+  local names, err, code = names_in(dir)
+  if not names then
+    io.stderr:write("synclua: cannot list commands: ", err, "\n")
     io.stderr:flush()
     return M.exit_code(code)
   end
-  local names, width = {}, 0
-  for _, f in ipairs(files) do
-    local n = f:match("^(.+)%.lua$")
-    if n then
-      names[#names + 1] = n
-      if #n > width then width = #n end
-    end
-  end
-  table.sort(names)
+  local width = 0
+  for _, n in ipairs(names) do width = math.max(width, #n) end
   for _, n in ipairs(names) do
-    local desc, why = describe(dir .. "/" .. n .. ".lua")
-    if not desc then desc = "(cannot load: " .. why .. ")" end
+    local decl, why = declaration(dir .. "/" .. n .. ".lua")
+    local desc = decl and (decl.description or "")
+                 or "(cannot load: " .. why .. ")"
     local line = desc == "" and n or (n .. (" "):rep(width - #n + 2) .. desc)
     io.stdout:write(line, "\n")
   end
   io.stdout:flush()
   return 0
+end
+
+--- `synclua help [NAME]`: the program's commands, or one command's help.
+-- @tparam string dir the scripts directory
+-- @tparam[opt] string name a command
+-- @treturn integer the exit status
+function M.help(dir, name)
+  if name == nil then
+    io.stdout:write("usage: synclua NAME [options]   (synclua help NAME: "
+      .. "a command's options)\n\ncommands:\n")
+    io.stdout:flush()
+    return M.list(dir)
+  end
+  local decl = declaration(dir .. "/" .. name .. ".lua")
+  if not decl then return M.unknown(dir, name) end
+  io.stdout:write(cli.help(decl, name))
+  io.stdout:flush()
+  return 0
+end
+
+--- Says that NAME is no command (with a "did you mean") and returns 2.
+-- @tparam string dir the scripts directory
+-- @tparam string name what the user typed
+-- @treturn integer 2
+function M.unknown(dir, name)
+  local names = names_in(dir) or {}
+  io.stderr:write(("synclua: no such script or command: %s%s (see synclua "
+    .. "--list)\n"):format(name, cli.did_you_mean(name, names)))
+  io.stderr:flush()
+  return 2
 end
 
 return M

@@ -1126,7 +1126,7 @@ function M.generate(params)
     if not ok then return nil, err, code end
     -- A simulation can be made again from its seed: no fsync needed.
     local log, err2, code2 = synclua.open(dir .. "/sync.db", {
-      device_id = d.id, queue_capacity = M.QUEUE_CAPACITY,
+      mode = "w", device_id = d.id, queue_capacity = M.QUEUE_CAPACITY,
       synchronous = "off" })
     if not log then return nil, err2, code2 end
     d.log = log

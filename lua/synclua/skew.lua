@@ -732,9 +732,7 @@ local function margin(width)
   return ("%d.%03d"):format(ms // 1000, ms % 1000)
 end
 
-local function plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or many)
-end
+local plural = require("synclua.fmt").plural
 
 --- Header lines for a timeline: the offsets (relative to the reference),
 -- with their bounds and what they rest on, then one line per
@@ -791,6 +789,56 @@ function M.describe(result)
               v.upper.kind, v.upper.correlation_id:sub(1, 8))
   end
   return lines
+end
+
+--- The clock offsets of a list of sources (synclua.inputs: log, device,
+-- label), as the timelines apply them: `how` is "auto" (estimated),
+-- "none" (clocks trusted) or a manual spec ("phone=+1.5s,laptop=-200ms",
+-- see parse_manual). Sources without a device (no rows) and repeats of a
+-- device stay at 0.
+-- Returns the offsets (ns, by source index), the header lines that say
+-- where they come from, and the causal pairs still out of order (their
+-- send.index and receive.index: source indexes); or nil and a message for
+-- a bad manual spec.
+-- @tparam table sources
+-- @tparam[opt] string how default "auto"
+-- @treturn table offsets
+-- @treturn {string,...} lines
+-- @treturn table violations
+function M.offsets(sources, how)
+  how = how or "auto"
+  local offsets = {}
+  for i = 1, #sources do offsets[i] = 0 end
+  if how == "none" then return offsets, {}, {} end
+  local inputs, index, seen = {}, {}, {}
+  for i, src in ipairs(sources) do
+    if src.device and not seen[src.device:lower()] then
+      seen[src.device:lower()] = true
+      inputs[#inputs + 1] = { store = src.log, device = src.device,
+                              label = src.label }
+      index[#inputs] = i
+    end
+  end
+  if #inputs < 2 then
+    if how ~= "auto" then
+      local manual, err = M.parse_manual(how)
+      if not manual then return nil, err end
+    end
+    return offsets, {}, {}
+  end
+  local result = M.estimate(inputs)
+  if how ~= "auto" then
+    local manual, err = M.parse_manual(how)
+    if not manual then return nil, err end
+    result, err = M.apply(result, manual)
+    if not result then return nil, err end
+  end
+  for i, d in ipairs(result.devices) do offsets[index[i]] = d.offset_ns end
+  local violations = M.check(inputs, result)
+  for _, v in ipairs(violations) do
+    v.send.index, v.receive.index = index[v.send.index], index[v.receive.index]
+  end
+  return offsets, M.describe(result), violations
 end
 
 return M

@@ -22,6 +22,7 @@ static void child(const char *path, int round, int out) {
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = "11111111-2222-3333-4444-555555555555";
   if (sl_store_open(path, &o, &s) != SL_OK) _exit(3);
   char summary[64];

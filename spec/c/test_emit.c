@@ -52,6 +52,7 @@ static sl_store *open_store(int64_t interval, int64_t records) {
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   o.batch_interval = interval;
   o.batch_records = records;
@@ -635,8 +636,7 @@ static void test_emit_misuse(void) {
   CHECK_EQ_INT(keys, 0);
 
   sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.readonly = 1;
+  memset(&o, 0, sizeof o); /* SL_OPEN_READ */
   o.device_id = DEVICE;
   CHECK_EQ_INT(sl_store_open(path, &o, &s), SL_OK);
   for (int i = 0; i < N_CALLS; i++)
@@ -661,6 +661,7 @@ static void test_emit_misuse(void) {
 
   /* A store without a device id refuses the events (SL_INVALID). */
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   CHECK_EQ_INT(sl_store_open(path, &o, &s), SL_OK);
   CHECK_EQ_INT(sl_emit_peer_connected(s, PEER_A, T0), SL_INVALID);
   CHECK_EQ_INT(sl_emit_watermark_too_old(s, PEER_A, -1, 25, T0), SL_INVALID);
@@ -955,6 +956,7 @@ static void test_batch_close(void) {
   /* The last release without a close flushes them too. */
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   CHECK_EQ_INT(sl_store_open(path, &o, &s), SL_OK);
   CHECK_EQ_INT(sl_batch_add(s, "volume", 2, PEER_C, NULL, T0 + 60 * SEC),
@@ -962,7 +964,7 @@ static void test_batch_close(void) {
   CHECK_EQ_INT(sl_batch_add(s, "volume", 2, PEER_C, NULL, T0 + 61 * SEC),
                SL_OK);
   sl_store_release(s);
-  o.readonly = 1;
+  o.mode = SL_OPEN_READ;
   CHECK_EQ_INT(sl_store_open(path, &o, &s), SL_OK);
   CHECK_EQ_STR(query(s, "SELECT timestamp, summary, peer_device_id,"
                         " record_count, duration_ms FROM sync_event_log"

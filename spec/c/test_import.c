@@ -71,6 +71,7 @@ static sl_store *open_store(const char *name, const char *device) {
   sl_store *s = NULL;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = device;
   CHECK_EQ_INT(sl_store_open(path_of(name), &o, &s), SL_OK);
   return s;
@@ -294,9 +295,7 @@ static void test_refusals(void) {
   sl_store_release(s);
 
   sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.readonly = 1;
-  o.device_id = DEVICE;
+  memset(&o, 0, sizeof o); /* SL_OPEN_READ */
   CHECK_EQ_INT(sl_store_open(path_of("ro.db"), &o, &s), SL_OK);
   CHECK_EQ_INT(sl_store_insert(s, &ev, 1, 1, &in, &skip), SL_READONLY);
   char want[300];

@@ -142,6 +142,7 @@ static void test_escaping(void) {
     else if (i == '\r') strcpy(want, "\"\\r\"");
     else if (i == '\t') strcpy(want, "\"\\t\"");
     else if (i < 0x20) snprintf(want, sizeof want, "\"\\u%04x\"", i);
+    else if (i >= 0x80) strcpy(want, "\"\xef\xbf\xbd\""); /* no char alone */
     else { want[0] = '"'; want[1] = (char)i; want[2] = '"'; want[3] = 0; }
     if (strcmp(got, want) != 0) bad++;
   }
@@ -608,9 +609,51 @@ static void test_canonicalize(void) {
   sl_buf_free(&b);
 }
 
+/* Ill-formed UTF-8 is written as U+FFFD, one per maximal subpart (as
+** Rust's String::from_utf8_lossy), so JSON text out is always UTF-8. */
+#define FFFD "\xef\xbf\xbd"
+static void test_ill_formed_utf8(void) {
+  CHECK_EQ_STR(esc("bad \xff byte", 10), "\"bad " FFFD " byte\"");
+  CHECK_EQ_STR(esc("\x80", 1), "\"" FFFD "\"");
+  /* An overlong encoding: neither byte can be part of a character. */
+  CHECK_EQ_STR(esc("\xc0\xaf/", 3), "\"" FFFD FFFD "/\"");
+  /* A surrogate (ED A0 80): ED may start a character, A0 cannot follow. */
+  CHECK_EQ_STR(esc("\xed\xa0\x80", 3), "\"" FFFD FFFD FFFD "\"");
+  /* A sequence cut short is one maximal subpart: one U+FFFD. */
+  CHECK_EQ_STR(esc("cut \xe2\x86", 6), "\"cut " FFFD "\"");
+  CHECK_EQ_STR(esc("\xe2\x86x", 3), "\"" FFFD "x\"");
+  CHECK_EQ_STR(esc("\xf0\x9f\x98", 3), "\"" FFFD "\"");
+  CHECK_EQ_STR(esc("\xf0\x9f\x98\"", 4), "\"" FFFD "\\\"\"");
+  /* Past U+10FFFF, and bytes that never start a character. */
+  CHECK_EQ_STR(esc("\xf4\x90\x80\x80", 4),
+               "\"" FFFD FFFD FFFD FFFD "\"");
+  CHECK_EQ_STR(esc("\xf5\xfe\xff", 3), "\"" FFFD FFFD FFFD "\"");
+  /* Well-formed text around it, on both sides of the 8-byte scan, and
+  ** escapes after it, are unchanged. */
+  CHECK_EQ_STR(esc("01234567\xff\xe2\x86\x92\n\"", 14),
+               "\"01234567" FFFD "\xe2\x86\x92\\n\\\"\"");
+  CHECK_EQ_STR(esc("\xe2\x86\x92\xf0\x9f\x98\x80\xc3\xa9", 9),
+               "\"\xe2\x86\x92\xf0\x9f\x98\x80\xc3\xa9\"");
+  CHECK_EQ_STR(esc("abcdefg\xe2\x86\x92hijklmn", 17),
+               "\"abcdefg\xe2\x86\x92hijklmn\"");
+  /* Keys of a written tree go through the same writer. */
+  {
+    sl_json key = {SL_JSON_NULL, 0, 0, NULL, 0, NULL, NULL, NULL};
+    sl_json *items[1] = {&key};
+    static char k[] = "k\xff";
+    char *keys[1] = {k};
+    size_t key_lengths[1] = {2};
+    sl_json obj = {SL_JSON_OBJECT, 0, 0, NULL, 1, items, keys, key_lengths};
+    sl_buf_reset(&out);
+    sl_json_write(&out, &obj, -1, 1);
+    CHECK_EQ_STR(out.data, "{\"k" FFFD "\":null}");
+  }
+}
+
 int main(void) {
   test_buf();
   test_escaping();
+  test_ill_formed_utf8();
   test_doubles();
   test_parse_values();
   test_parse_errors();

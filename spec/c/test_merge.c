@@ -19,6 +19,7 @@ static sl_store *store_with(const char *name, const char *const *rows,
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   snprintf(path, sizeof path, "%s/%s.db", dir, name);
   if (sl_store_open(path, &o, &s) != SL_OK) return NULL;
   sl_store_close(s);
@@ -34,7 +35,7 @@ static sl_store *store_with(const char *name, const char *const *rows,
     sqlite3_exec(db, sql, NULL, NULL, NULL);
   }
   sqlite3_close(db);
-  o.readonly = 1;
+  o.mode = SL_OPEN_READ;
   sl_store_open(path, &o, &s);
   return s;
 }

@@ -62,6 +62,7 @@
 static unsigned char key[SL_KEY_BYTES];       /* 00 01 ... 1f */
 static unsigned char wrong_key[SL_KEY_BYTES]; /* ff ff ... ff */
 static const sl_timeouts quick = {2000, 2000, 2000};
+static const sl_open_opts write_opts = {.mode = SL_OPEN_WRITE};
 
 static char dir[] = "/tmp/synclua-net-XXXXXX";
 
@@ -507,7 +508,7 @@ static void test_wire_events(void) {
     /* The rows store as they are (the timestamp in +00:00 form). */
     sl_store *s = NULL;
     size_t ins = 0;
-    CHECK_EQ_INT(sl_store_open(path_of("wire.db"), NULL, &s), SL_OK);
+    CHECK_EQ_INT(sl_store_open(path_of("wire.db"), &write_opts, &s), SL_OK);
     CHECK_EQ_INT(sl_store_insert(s, evs, n, 1, &ins, NULL), SL_OK);
     CHECK_EQ_INT(ins, 2);
     sl_filter f;
@@ -1655,7 +1656,7 @@ static void seed(const char *path, int n_a, int n_b) {
     }
     e->summary = text[i][0];
   }
-  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path, &write_opts, &s), SL_OK);
   CHECK_EQ_INT(sl_store_insert(s, evs, (size_t)(n_a + n_b), 0, &ins, NULL),
                SL_OK);
   CHECK_EQ_INT(ins, n_a + n_b);
@@ -1667,7 +1668,7 @@ static void seed(const char *path, int n_a, int n_b) {
 
 static sl_store *dest(const char *name) {
   sl_store *s = NULL;
-  CHECK_EQ_INT(sl_store_open(path_of(name), NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path_of(name), &write_opts, &s), SL_OK);
   return s;
 }
 
@@ -2079,8 +2080,7 @@ static void check_raw_log(const char *db, const char *me) {
      "\"sync_error\"],\"limit\":60,\"more\":true,\"remote\":\"",
      "\",\"request\":\"EventLogRequest\"}"},
   };
-  memset(&ro, 0, sizeof ro);
-  ro.readonly = 1;
+  memset(&ro, 0, sizeof ro); /* SL_OPEN_READ */
   CHECK_EQ_INT(sl_store_open(db, &ro, &s), SL_OK);
   sl_filter_init(&f);
   f.peer = DEV_RAW;
@@ -2123,8 +2123,7 @@ static int64_t count_type(const char *db, const char *type) {
   int64_t n = -1;
   const char *types[1];
   types[0] = type;
-  memset(&ro, 0, sizeof ro);
-  ro.readonly = 1;
+  memset(&ro, 0, sizeof ro); /* SL_OPEN_READ */
   if (sl_store_open(db, &ro, &s) == SL_OK) {
     sl_filter_init(&f);
     f.event_types = types;
@@ -2543,7 +2542,7 @@ static void seed_types(const char *path) {
     evs[i].event_type = types[i];
     evs[i].summary = summaries[i];
   }
-  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path, &write_opts, &s), SL_OK);
   CHECK_EQ_INT(sl_store_insert(s, evs, 5, 0, &ins, NULL), SL_OK);
   CHECK_EQ_INT(ins, 5);
   drop(s);

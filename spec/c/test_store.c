@@ -2,11 +2,13 @@
 ** test_store.c -- the C API's store, logger and query engine where Lua
 ** cannot reach: appends from several threads at once, a full queue that
 ** drops without blocking, a locked database the writer retries against,
-** misuse, and cursors that outlive their store handle.
+** misuse, cursors that outlive their store handle, and the open modes,
+** identity and fingerprint as the C API takes them.
 */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "check.h"
@@ -32,12 +34,12 @@ static sl_event make_event(const char *summary, int64_t n) {
   return ev;
 }
 
-static int64_t query_count(sl_store *s, const char *sql) {
-  (void)s;
+/* One integer from the file at `path`, read by a connection of our own. */
+static int64_t count_at(const char *path, const char *sql) {
   sqlite3 *db;
   sqlite3_stmt *st;
   int64_t n = -1;
-  if (sqlite3_open_v2(sl_store_path(s), &db, SQLITE_OPEN_READONLY, NULL) ==
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
         SQLITE_OK &&
       sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
     if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
@@ -45,6 +47,10 @@ static int64_t query_count(sl_store *s, const char *sql) {
   }
   sqlite3_close(db);
   return n;
+}
+
+static int64_t query_count(sl_store *s, const char *sql) {
+  return count_at(sl_store_path(s), sql);
 }
 
 /* ------------------------------------------------ concurrent appends */
@@ -73,6 +79,7 @@ static void test_concurrent_appends(void) {
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   o.queue_capacity = THREADS * PER_THREAD;
   CHECK_EQ_INT(sl_store_open(path_of("threads.db"), &o, &s), SL_OK);
@@ -120,6 +127,7 @@ static void test_full_queue(void) {
   sl_store *s, *blocker;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   o.queue_capacity = 8;
   o.busy_timeout_ms = 2000;
@@ -194,6 +202,7 @@ static void test_retry_then_fail(void) {
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   o.busy_timeout_ms = 20;
   CHECK_EQ_INT(sl_store_open(path_of("locked.db"), &o, &s), SL_OK);
@@ -241,6 +250,7 @@ static void test_misuse(void) {
   sl_store *s;
   sl_open_opts o;
   memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
   CHECK_EQ_INT(sl_store_append(NULL, NULL), SL_MISUSE);
   CHECK_EQ_INT(sl_store_flush(NULL), SL_MISUSE);
   CHECK_EQ_INT(sl_store_close(NULL), SL_OK);
@@ -302,7 +312,7 @@ static void test_misuse(void) {
   sl_cursor_close(c);
 
   /* Read-only stores refuse writes. */
-  o.readonly = 1;
+  o.mode = SL_OPEN_READ;
   CHECK_EQ_INT(sl_store_open(path_of("misuse.db"), &o, &s), SL_OK);
   CHECK_EQ_INT(sl_store_append(s, &ev), SL_READONLY);
   sl_prune_result pr;
@@ -312,12 +322,96 @@ static void test_misuse(void) {
   sl_store_release(s); /* the last release closes too */
 }
 
+/* ------------------------------------- modes, identity, fingerprint */
+
+static void test_open_modes(void) {
+  sl_store *s = NULL;
+  sl_open_opts o;
+  struct stat st;
+  char want[600];
+  int64_t n = -1;
+  uint64_t digest = 1;
+  sl_filter f;
+  sl_filter_init(&f);
+
+  /* NULL options read: a missing file is refused, and stays missing. */
+  CHECK_EQ_INT(sl_store_open(path_of("modes.db"), NULL, &s), SL_NOTFOUND);
+  snprintf(want, sizeof want, "%s: no such file", path_of("modes.db"));
+  CHECK_EQ_STR(sl_store_errmsg(s), want);
+  CHECK_EQ_STR(sl_store_identity(s), "");
+  sl_store_release(s);
+  CHECK(stat(path_of("modes.db"), &st) != 0);
+
+  memset(&o, 0, sizeof o);
+  o.mode = 7;
+  CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_INVALID);
+  CHECK_EQ_STR(sl_store_errmsg(s), "mode: unknown mode 7");
+  sl_store_release(s);
+  CHECK(stat(path_of("modes.db"), &st) != 0);
+
+  /* Spacedrive's table alone: writing adds no index unless asked. */
+  sqlite3 *db;
+  CHECK_EQ_INT(sqlite3_open(path_of("modes.db"), &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, "CREATE TABLE sync_event_log (id INTEGER"
+    " PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL, device_id TEXT"
+    " NOT NULL, event_type TEXT NOT NULL, category TEXT NOT NULL, severity"
+    " TEXT NOT NULL, summary TEXT NOT NULL, details TEXT, correlation_id"
+    " TEXT, peer_device_id TEXT, model_types TEXT, record_count INTEGER,"
+    " duration_ms INTEGER)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  o.mode = SL_OPEN_WRITE;
+  CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_readonly(s), 0);
+  sl_store_release(s);
+  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+                                             " sqlite_master WHERE type ="
+                                             " 'index'"), 0);
+  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+                                             " pragma_journal_mode WHERE"
+                                             " journal_mode = 'delete'"), 1);
+  o.indexes = 1;
+  CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_OK);
+  sl_store_release(s);
+  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+                                             " sqlite_master WHERE type ="
+                                             " 'index' AND name LIKE"
+                                             " 'idx_sync_event_log_%'"), 8);
+
+  /* The identity is the file's, read or written; a copy has another. */
+  CHECK_EQ_INT(stat(path_of("modes.db"), &st), 0);
+  snprintf(want, sizeof want, "%ju:%ju", (uintmax_t)st.st_dev,
+           (uintmax_t)st.st_ino);
+  memset(&o, 0, sizeof o);
+  CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_readonly(s), 1);
+  CHECK_EQ_STR(sl_store_identity(s), want);
+  CHECK_EQ_STR(sl_store_identity(NULL), "");
+
+  /* The fingerprint of nothing; misuse. */
+  CHECK_EQ_INT(sl_fingerprint(s, &f, &n, &digest), SL_OK);
+  CHECK_EQ_INT(n, 0);
+  CHECK(digest == 0);
+  CHECK_EQ_INT(sl_fingerprint(s, &f, NULL, NULL), SL_OK);
+  CHECK_EQ_INT(sl_fingerprint(NULL, &f, &n, &digest), SL_MISUSE);
+  CHECK_EQ_INT(sl_fingerprint(s, NULL, &n, &digest), SL_MISUSE);
+  const char *bad = "bogus";
+  f.event_types = &bad;
+  f.n_event_types = 1;
+  CHECK_EQ_INT(sl_fingerprint(s, &f, &n, &digest), SL_INVALID);
+  sl_filter_init(&f);
+  sl_store_close(s);
+  CHECK_EQ_INT(sl_fingerprint(s, &f, &n, &digest), SL_MISUSE);
+  CHECK_EQ_STR(sl_store_identity(s), want); /* still the file's */
+  sl_store_release(s);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 2;
   test_concurrent_appends();
   test_full_queue();
   test_retry_then_fail();
   test_misuse();
+  test_open_modes();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

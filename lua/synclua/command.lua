@@ -1,0 +1,201 @@
+--- synclua.command: the one frame every bundled command, and any user's
+-- script, stands on (DESIGN.md "The command line"; STYLE rule 26). A
+-- command declares its name, description, typed options and `run`; the
+-- frame parses and checks the options before anything is opened, resolves
+-- the inputs (synclua.inputs), sets the window (synclua.window), opens the
+-- output (synclua.output: stdout, or -o written atomically) and turns
+-- every outcome into the documented exit status (synclua.runner): the
+-- command only does its own work.
+--
+--     local command = require "synclua.command"
+--     return command{
+--       name = "my_report", description = "Records per peer",
+--       formats = { "text", "json" },          -- -f/--format; first: default
+--       options = { { "--min", type = "int", default = 0, help = "..." } },
+--       run = function(ctx)
+--         for _, src in ipairs(ctx.inputs) do      -- one per device
+--           for ev in src.log:events(ctx.window:filter{ event_type = "batch_ingestion" }) do
+--             ...
+--           end
+--         end
+--         ctx.out:write("...\n")
+--         return 0                                 -- the exit status
+--       end,
+--     }
+--
+-- Declaration fields: `name`, `description`, `usage`, `epilog`, `options`
+-- (synclua.cli entries), `run(ctx)`, and what the frame adds:
+--
+--   inputs    true (the default): --db, repeatable (a sync.db, library
+--             folder, folder of devices, glob or export; default
+--             $SYNCLUA_DB, then ./sync.db); "one": exactly one device;
+--             false: none (the command declares its own)
+--   demo      fall back to the demo library when there is no input
+--   window    --since/--until (default: with inputs)
+--   formats   the -f/--format names (from text, json, ndjson, csv,
+--             markdown, sql; "md" is markdown), the first the default;
+--             with them comes -o/--output
+--
+-- `ctx`: opts (parsed, typed), argv, name, now (SYNCLUA_NOW or the clock),
+-- inputs (the set of sources, closed after run), window, format, out (the
+-- output: write(...); committed after a successful run, removed
+-- otherwise), and note(msg) / warn(msg) for stderr.
+local synclua = require "synclua"
+local cli = require "synclua.cli"
+local runner = require "synclua.runner"
+local output = require "synclua.output"
+
+local M = {}
+
+--- The current instant, or $SYNCLUA_NOW's (a time, for reproducible
+-- output; a bad one is bad input, exit 2).
+-- @treturn integer instant
+function M.now()
+  local fixed = os.getenv("SYNCLUA_NOW")
+  if not fixed or fixed == "" then return synclua.now() end
+  local t, err = synclua.parse_time(fixed)
+  if not t then error(runner.failure("invalid", "SYNCLUA_NOW: " .. err), 0) end
+  return t
+end
+
+-- The options the frame adds: inputs and window before the command's own
+-- (so they are checked first), format and output after.
+local function common(decl)
+  local list, after = {}, {}
+  if decl.inputs ~= false then
+    list[#list + 1] = { "--db", type = "inputs",
+      help = "a sync.db, library folder, folder of devices, glob or export "
+        .. "(repeat for several; default $SYNCLUA_DB, then ./sync.db"
+        .. (decl.demo and ", then the demo library)" or ")") }
+  end
+  if decl.window then
+    list[#list + 1] = { "--since", type = "time",
+      help = "only events since (e.g. '2 hours ago', '2025-12-03 10:00:00'); "
+        .. "alone: until now" }
+    list[#list + 1] = { "--until", type = "time",
+      help = "only events until (same forms)" }
+  end
+  if decl.formats then
+    after[#after + 1] = { "-f", "--format", type = "format",
+      default = decl.formats[1],
+      help = "output format: " .. cli.either(decl.formats) }
+    after[#after + 1] = { "-o", "--output", metavar = "FILE",
+      help = "write to FILE (atomically) instead of stdout" }
+  end
+  return list, after
+end
+
+local Ctx = {}
+Ctx.__index = Ctx
+
+--- A note on stderr: "synclua NAME: note: message".
+function Ctx:note(message)
+  io.stderr:write("synclua ", self.name, ": note: ", message, "\n")
+end
+
+--- A warning on stderr: "synclua NAME: warning: message".
+function Ctx:warn(message)
+  io.stderr:write("synclua ", self.name, ": warning: ", message, "\n")
+end
+
+--- The inputs' survey of the window (cached): see synclua.window.
+function Ctx:survey()
+  if not self._survey then self._survey = self.window:survey(self.inputs) end
+  return self._survey
+end
+
+--- Say on stderr that --limit cut the rows: "1000 of 2020 events;
+-- --limit 0 for all".
+-- @tparam integer shown
+-- @tparam integer total
+function Ctx:cut(shown, total)
+  if total > shown then
+    io.stderr:write(("synclua %s: %d of %d events; --limit 0 for all\n")
+      :format(self.name, shown, total))
+  end
+end
+
+-- Runs a declared command on its arguments: the frame's main.
+local function main(decl, argv, name)
+  local now = M.now()
+  local opts = cli.parse(decl, argv, name, { now = now,
+                                             formats = decl.formats })
+  local ctx = setmetatable({ opts = opts, argv = argv, name = name,
+                             now = now, format = opts.format }, Ctx)
+  if decl.window then
+    ctx.window = require("synclua.window").new(opts.since, opts["until"], now)
+  end
+  if decl.check then decl.check(opts, ctx) end
+  local set
+  if decl.inputs ~= false then
+    set = require("synclua.inputs").resolve(opts.db, {
+      demo = decl.demo, devices = decl.devices and decl.devices(opts),
+      note = function(s) ctx:note(s) end })
+    ctx.inputs = set
+    if decl.inputs == "one" and #set > 1 then
+      set:close()
+      error(runner.failure("invalid", ("%d devices given: %s reads one "
+        .. "(several devices: synclua timeline)"):format(#set, name)), 0)
+    end
+  end
+  local out
+  if decl.formats then
+    out = output.open(opts.output)
+    ctx.out = out
+  end
+  local ok, status, message, code = pcall(decl.run, ctx)
+  if set then set:close() end
+  if not ok then
+    if out then out:abort() end
+    error(status, 0)
+  end
+  if out then
+    if status == nil or status == 0 or status == 1 then out:commit()
+    else out:abort() end
+  end
+  return status, message, code
+end
+
+--- Declare a command on the frame; the script returns what this returns.
+-- @tparam table decl see the top of this module
+-- @treturn table the declaration, with the frame's options added, ready
+--   for synclua.runner (and for synclua.cli.describe)
+function M.command(decl)
+  if type(decl) ~= "table" then
+    error(("bad argument #1 to 'command' (table expected, got %s)")
+      :format(type(decl)), 2)
+  end
+  if type(decl.name) ~= "string" then
+    error("bad argument #1 to 'command' (field 'name' must be a string)", 2)
+  end
+  if type(decl.run) ~= "function" then
+    error("bad argument #1 to 'command' (field 'run' must be a function)", 2)
+  end
+  if decl.formats ~= nil and decl.formats ~= false then
+    if type(decl.formats) ~= "table" or #decl.formats == 0 then
+      error("bad argument #1 to 'command' (field 'formats' must be a "
+        .. "non-empty list)", 2)
+    end
+    for i, f in ipairs(decl.formats) do
+      if not output.canonical(f) or output.canonical(f) ~= f then
+        error(("bad argument #1 to 'command' (formats[%d]: unknown format "
+          .. "'%s')"):format(i, tostring(f)), 2)
+      end
+    end
+  end
+  local d = {}
+  for k, v in pairs(decl) do d[k] = v end
+  if d.inputs == nil then d.inputs = true end
+  if d.window == nil then d.window = d.inputs ~= false end
+  if d.formats == false then d.formats = nil end
+  local options, after = common(d)
+  for _, e in ipairs(decl.options or {}) do options[#options + 1] = e end
+  for _, e in ipairs(after) do options[#options + 1] = e end
+  d.options, d.args = options, nil
+  d.main = function(argv, name) return main(d, argv, name) end
+  return d
+end
+
+setmetatable(M, { __call = function(_, decl) return M.command(decl) end })
+
+return M

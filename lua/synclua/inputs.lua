@@ -1,0 +1,389 @@
+--- synclua.inputs: what `--db` names, resolved to devices (DESIGN.md "The
+-- command line", Inputs). Every command that reads stores takes them from
+-- here, so each accepts the same things:
+--
+-- * a sync.db, or a library folder holding one;
+-- * a folder of devices: a folder whose subfolders hold a sync.db (as
+--   `synclua simulate` writes them); with a devices.json beside them, its
+--   names label the devices;
+-- * a glob ('lib/*'; the shell's own expansion works too, since --db takes
+--   the words that follow it), where a devices.json only lends its names;
+-- * an export: JSON (with or without device data), SQL, NDJSON or CSV, as
+--   `synclua events` or Spacedrive's `sd sync events` write them, loaded
+--   into a temporary store removed when the set is closed.
+--
+-- Given no --db: $SYNCLUA_DB (a ':'-separated list), then ./sync.db, then
+-- (for the commands that allow it) the demo library.
+--
+-- Inputs resolve to devices by device id. The same device given twice --
+-- the same file, or a store and its own export -- is read once, with a
+-- note on stderr; two inputs that claim one device but hold different
+-- events end the command (exit 2) naming both. Stores are opened read-only.
+--
+--     local set <close> = inputs.resolve(opts.db, { demo = true,
+--                                                   note = function(s) ... end })
+--     for _, src in ipairs(set) do print(src.label, src.device, src.path) end
+local synclua = require "synclua"
+local runner = require "synclua.runner"
+local fs = require "synclua.fs"
+local fmt = require "synclua.fmt"
+
+local M = {}
+
+local invalid = runner.invalid
+
+local function basename(path)
+  local p = path:gsub("/+$", "")
+  return p:match("([^/]+)$") or p
+end
+
+local function dirname(path)
+  local p = path:gsub("/+$", "")
+  local d = p:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  if d == "" then return "/" end
+  return d
+end
+
+local function join(dir, name)
+  if dir == "." then return name end
+  return dir:sub(-1) == "/" and dir .. name or dir .. "/" .. name
+end
+
+-- A glob component ("*.db", "dev?") as an anchored Lua pattern.
+local function glob_pattern(glob)
+  local p = glob:gsub("[%^%$%(%)%%%.%+%-]", "%%%0")
+  p = p:gsub("%*", ".*"):gsub("%?", ".")
+  return "^" .. p .. "$"
+end
+
+--- The paths a glob matches, sorted ('*' and '?' in any component, '['
+-- not special); none when nothing matches.
+-- @tparam string pattern
+-- @treturn {string,...}
+function M.glob(pattern)
+  local absolute = pattern:sub(1, 1) == "/"
+  local parts = {}
+  for part in pattern:gmatch("[^/]+") do parts[#parts + 1] = part end
+  local found = { absolute and "/" or "." }
+  for i, part in ipairs(parts) do
+    local next_found = {}
+    for _, dir in ipairs(found) do
+      if part:find("[*?]") then
+        for _, name in ipairs(fs.list(dir) or {}) do
+          if name:sub(1, 1) ~= "." and name:match(glob_pattern(part)) then
+            next_found[#next_found + 1] = join(dir, name)
+          end
+        end
+      else
+        local p = join(dir, part)
+        if i == #parts or fs.kind(p) == "dir" then
+          if fs.kind(p) then next_found[#next_found + 1] = p end
+        end
+      end
+    end
+    found = next_found
+  end
+  table.sort(found)
+  return found
+end
+
+-- A simulate manifest (devices.json): its device names by device id and by
+-- folder, or nil when `path` is not one.
+local function manifest(path)
+  local f = io.open(path, "rb")
+  local text = f and f:read("a")
+  if f then f:close() end
+  local doc = text and synclua.json_decode(text)
+  if type(doc) ~= "table" or type(doc.devices) ~= "table" then return nil end
+  local m = { by_device = {}, by_folder = {}, order = {} }
+  for i, d in ipairs(doc.devices) do
+    if type(d) == "table" and type(d.name) == "string" then
+      if type(d.device_id) == "string" then
+        m.by_device[d.device_id:lower()] = d.name
+      end
+      if type(d.path) == "string" then
+        local folder = d.path:match("^([^/]+)/") or d.path
+        m.by_folder[folder] = d.name
+        m.order[folder] = i
+      end
+    end
+  end
+  return m
+end
+
+-- Does the file begin as an export does (JSON, NDJSON, SQL or CSV)? Any
+-- other file is taken for a store, and synclua.open names its trouble.
+local function is_export(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local head = f:read(64) or ""
+  f:close()
+  head = head:gsub("^%s+", "")
+  return head:find("^[%[{]") ~= nil or head:find("^%-%-") ~= nil
+    or head:find("^INSERT ") ~= nil or head:find("^CREATE ") ~= nil
+    or head:find("^BEGIN;") ~= nil or head:find("^id,timestamp,") ~= nil
+end
+
+-- The inputs named when there is no --db.
+local function defaults(opts)
+  local env = os.getenv("SYNCLUA_DB")
+  if env and env ~= "" then
+    local list = {}
+    for part in env:gmatch("[^:]+") do list[#list + 1] = part end
+    if #list > 0 then return list, "$SYNCLUA_DB" end
+  end
+  if fs.kind("sync.db") or not opts.demo then return { "sync.db" } end
+  local demo = require "synclua.demo"
+  local paths, dir = runner.check(demo.path(function(where)
+    io.stderr:write("synclua: generating the demo library (first use) in ",
+                    where, "\n")
+  end))
+  io.stderr:write("synclua: no --db and no ./sync.db: using the demo ",
+                  "library in ", dir, " (synclua simulate --help explains ",
+                  "it)\n")
+  io.stderr:flush()
+  return { dir }, "demo"
+end
+
+-- The entries `given` stands for: { path, given, kind = "store" | "export",
+-- label }; manifests met on the way go into `names`.
+local function expand(given, names, out)
+  local paths = { given }
+  if given:find("[*?]") and not fs.kind(given) then
+    paths = M.glob(given)
+    if #paths == 0 then
+      error(runner.failure("notfound", given .. ": no file matches"), 0)
+    end
+  end
+  for _, path in ipairs(paths) do
+    local kind = fs.kind(path)
+    if kind == "dir" then
+      local db = join(path, "sync.db")
+      if fs.kind(db) then
+        out[#out + 1] = { path = db, given = path, kind = "store",
+                          folder = basename(path) }
+      else
+        local m = manifest(join(path, "devices.json"))
+        local found = {}
+        for _, name in ipairs(fs.list(path) or {}) do
+          local sub = join(path, name)
+          if name:sub(1, 1) ~= "." and fs.kind(sub) == "dir"
+             and fs.kind(join(sub, "sync.db")) then
+            found[#found + 1] = name
+          end
+        end
+        if #found == 0 then
+          error(runner.failure("notfound", ("%s: no sync.db in it, nor in "
+            .. "its subfolders"):format(path)), 0)
+        end
+        if m then
+          table.sort(found, function(a, b)
+            local x, y = m.order[a] or math.huge, m.order[b] or math.huge
+            if x ~= y then return x < y end
+            return a < b
+          end)
+          for dev, name in pairs(m.by_device) do names[dev] = name end
+        end
+        for _, name in ipairs(found) do
+          out[#out + 1] = { path = join(join(path, name), "sync.db"),
+                            given = join(path, name), kind = "store",
+                            folder = m and m.by_folder[name] or name }
+        end
+      end
+    elseif kind == "file" and basename(path) == "devices.json"
+           and manifest(path) then
+      for dev, name in pairs(manifest(path).by_device) do names[dev] = name end
+    elseif kind == "file" and is_export(path) then
+      out[#out + 1] = { path = path, given = path, kind = "export" }
+    else
+      -- a store, or something synclua.open will name the trouble of
+      local folder
+      if basename(path) == "sync.db" then
+        local parent = dirname(path)
+        if parent ~= "." and parent ~= "/" then folder = basename(parent) end
+      end
+      out[#out + 1] = { path = path, given = path, kind = "store",
+                        folder = folder }
+    end
+  end
+end
+
+-- Loads an export into a temporary store in `tmp`; returns its path.
+local function load_export(src, tmp, index, devices)
+  local importer = require "synclua.importer"
+  local device
+  for _, d in ipairs(devices or {}) do
+    if d.key == src.given then device = d.value end
+  end
+  local events = runner.check(importer.read(src.path, {
+    device = device, device_option = "--device " .. src.given .. "=UUID" }))
+  -- Exports are newest first: stored oldest first, ties keep id order.
+  events = importer.merge({ events })
+  local file = ("%s/%d.db"):format(tmp, index)
+  local log = runner.check(synclua.open(file, { mode = "w",
+                                                 synchronous = "off" }))
+  runner.check(log:insert(events, { skip_duplicates = false }))
+  runner.check(log:close())
+  return file
+end
+
+local Set = {}
+Set.__index = Set
+
+--- Close every store of the set and remove its temporary files. Safe to
+-- call twice; `<close>` and the collector call it.
+function Set:close()
+  for _, src in ipairs(self) do
+    if src.log then src.log:close() end
+  end
+  for _, src in ipairs(self.dropped or {}) do
+    if src.log then src.log:close() end
+  end
+  if self.tmp then
+    fs.remove_tree(self.tmp)
+    self.tmp = nil
+  end
+end
+Set.__close = Set.close
+Set.__gc = Set.close
+
+--- The source holding the events of device `id`, or nil.
+-- @tparam string id
+-- @treturn table|nil
+function Set:of(id)
+  if not id then return nil end
+  id = id:lower()
+  for _, src in ipairs(self) do
+    if src.device == id then return src end
+  end
+  return nil
+end
+
+--- The label of a device: its source's label, else the name devices.json
+-- gives it, else the first 8 characters of its id.
+-- @tparam string|nil id
+-- @treturn string
+function Set:label(id)
+  if not id then return "?" end
+  local src = self:of(id)
+  if src then return src.label end
+  return self.names[id:lower()] or fmt.short(id)
+end
+
+-- Drop sources that repeat a device: the same file, or the same events.
+local function dedupe(set, note)
+  local kept = {}
+  set.dropped = {}
+  for _, src in ipairs(set) do
+    local twin
+    for _, k in ipairs(kept) do
+      if k.identity == src.identity then
+        twin = k
+        note(("%s and %s are the same store: read once"):format(k.given,
+                                                                src.given))
+        break
+      end
+      if src.device and k.device == src.device then
+        local n1, d1 = k.log:fingerprint{ device = src.device }
+        local n2, d2 = src.log:fingerprint{ device = src.device }
+        if n1 ~= n2 or d1 ~= d2 then
+          invalid(("%s and %s both hold device %s, but different events "
+            .. "(%s and %s): give one of them"):format(k.given, src.given,
+            src.device, fmt.plural(n1, "event"), fmt.plural(n2, "event")))
+        end
+        twin = k
+        note(("%s holds the same events as %s (device %s): read once")
+          :format(src.given, k.given, fmt.short(src.device)))
+        break
+      end
+    end
+    if twin then set.dropped[#set.dropped + 1] = src
+    else kept[#kept + 1] = src end
+  end
+  for i = #set, 1, -1 do set[i] = nil end
+  for i, src in ipairs(kept) do set[i] = src end
+end
+
+-- Labels unique among the set: a folder's or devices.json's name, else
+-- the first 8 characters of the device id, else the file's name.
+local function label(set)
+  for _, src in ipairs(set) do
+    src.label = (src.device and set.names[src.device]) or src.folder
+      or (src.device and fmt.short(src.device))
+      or basename(src.given)
+  end
+  local seen = {}
+  for _, src in ipairs(set) do seen[src.label] = (seen[src.label] or 0) + 1 end
+  for i, src in ipairs(set) do
+    if seen[src.label] > 1 then
+      src.label = src.device and fmt.short(src.device) or ("db" .. i)
+    end
+  end
+end
+
+--- The stores and exports the inputs name, without opening them: a list
+-- of { path, given, kind = "store" | "export", folder }. For commands that
+-- open each store themselves (check judges stores that fail to open).
+-- @tparam {string,...}|nil given the --db values (empty: the defaults)
+-- @tparam[opt] table opts `demo`: fall back to the demo library
+-- @treturn table
+function M.expand(given, opts)
+  if not given or #given == 0 then given = defaults(opts or {}) end
+  local entries = {}
+  for _, g in ipairs(given) do expand(g, {}, entries) end
+  return entries
+end
+
+--- Resolve inputs to an open set of sources, one per device.
+-- @tparam {string,...}|nil given the --db values (empty: the defaults)
+-- @tparam[opt] table opts `demo` (fall back to the demo library),
+--   `devices` (a list of { key = FILE, value = UUID }: the device of an
+--   export that carries none), `note` (a function given each note for
+--   stderr; default: written as "synclua: note: ...")
+-- @treturn table the set: a list of sources { log, path, given, kind,
+--   device, label, identity }, with `names` (device id -> devices.json
+--   name), `from` ("--db", "$SYNCLUA_DB", "demo" or "./sync.db"),
+--   methods `of(id)`, `label(id)` and `close()` (also `<close>`)
+function M.resolve(given, opts)
+  opts = opts or {}
+  local note = opts.note or function(s)
+    io.stderr:write("synclua: note: ", s, "\n")
+  end
+  local from = "--db"
+  if not given or #given == 0 then
+    given, from = defaults(opts)
+    from = from or "./sync.db"
+  end
+  local set = setmetatable({ names = {}, from = from }, Set)
+  local entries = {}
+  for _, g in ipairs(given) do expand(g, set.names, entries) end
+  if #entries == 0 then
+    invalid("no input: " .. table.concat(given, ", ")
+            .. " holds no store or export")
+  end
+  local ok, err = pcall(function()
+    for i, e in ipairs(entries) do
+      local path = e.path
+      if e.kind == "export" then
+        if not set.tmp then set.tmp = runner.check(fs.tmpdir()) end
+        path = load_export(e, set.tmp, i, opts.devices)
+      end
+      e.log = runner.check(synclua.open(path))
+      e.path = e.kind == "export" and e.given or e.log:path()
+      e.identity = e.kind == "export" and ("export:" .. i) or e.log:identity()
+      local newest = e.log:first{ raw = true }
+      e.device = newest and newest.device_id and newest.device_id:lower()
+      set[#set + 1] = e
+    end
+    dedupe(set, note)
+  end)
+  if not ok then
+    set:close()
+    error(err, 0)
+  end
+  label(set)
+  return set
+end
+
+return M

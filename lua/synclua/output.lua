@@ -1,0 +1,109 @@
+--- synclua.output: where a command's data goes (DESIGN.md "The command
+-- line": data to stdout, diagnostics to stderr). `-o FILE` is written
+-- atomically: into a temporary file beside it, renamed over FILE only when
+-- the command succeeded, so a failed run leaves no half file (and an
+-- existing FILE as it was).
+--
+--     local out <close> = output.open(opts.output)   -- nil: stdout
+--     out:write("...")                               -- any number of strings
+--     out:commit()                                    -- done: rename, flush
+--
+-- A write that fails ends the command (exit 3) naming the file. Closing
+-- without commit (an error on the way) removes the temporary file.
+local synclua = require "synclua"
+local runner = require "synclua.runner"
+
+local M = {}
+
+--- The format names every command shares, and the one alias.
+M.FORMATS = { "text", "json", "ndjson", "csv", "markdown", "sql" }
+M.ALIASES = { md = "markdown" }
+
+local Output = {}
+Output.__index = Output
+
+local function fail(name, err)
+  error(runner.failure("ioerr", ("%s: %s"):format(name, tostring(err))), 0)
+end
+
+--- Write strings; a failure ends the command (exit 3).
+-- @param ... strings
+-- @return self
+function Output:write(...)
+  for i = 1, select("#", ...) do
+    local ok, err = self.file:write((select(i, ...)))
+    if not ok then fail(self.name, err) end
+  end
+  return self
+end
+
+--- Finish: flush stdout, or close the temporary file and rename it over
+-- the destination. A failure ends the command (exit 3).
+function Output:commit()
+  if self.done then return end
+  self.done = true
+  if self.tmp then
+    local ok, err = self.file:close()
+    if not ok then
+      os.remove(self.tmp)
+      fail(self.name, err)
+    end
+    local renamed, why = os.rename(self.tmp, self.name)
+    if not renamed then
+      os.remove(self.tmp)
+      fail(self.name, why)
+    end
+  else
+    local ok, err = self.file:flush()
+    if not ok then fail(self.name, err) end
+  end
+end
+
+--- Give up: remove the temporary file (nothing of it reaches the
+-- destination). Called by __close when commit was not.
+function Output:abort()
+  if self.done then return end
+  self.done = true
+  if self.tmp then
+    self.file:close()
+    os.remove(self.tmp)
+  end
+end
+
+Output.__close = Output.abort
+Output.__gc = Output.abort
+
+--- Open the output: stdout when `path` is nil or "-", else a temporary file
+-- beside `path` (exit 3, naming `path`, when it cannot be created).
+-- @tparam[opt] string path
+-- @treturn table an output with write, commit and abort (to-be-closed)
+function M.open(path)
+  if path ~= nil and type(path) ~= "string" then
+    error(("bad argument #1 to 'open' (string expected, got %s)")
+      :format(type(path)), 2)
+  end
+  if path == nil or path == "-" then
+    return setmetatable({ file = io.stdout, name = "stdout" }, Output)
+  end
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  local tmp = ("%s/.%s.synclua-%s"):format(dir, path:match("([^/]*)$"),
+                                          synclua.uuid():sub(1, 8))
+  local file, err = io.open(tmp, "wb")
+  if not file then
+    fail(path, (err:gsub("^[^:]*: ", "")))
+  end
+  return setmetatable({ file = file, name = path, tmp = tmp }, Output)
+end
+
+--- The canonical name of a format ("md" -> "markdown"), or nil.
+-- @tparam string name
+-- @treturn string|nil
+function M.canonical(name)
+  name = M.ALIASES[name] or name
+  for _, f in ipairs(M.FORMATS) do
+    if f == name then return name end
+  end
+  return nil
+end
+
+return M
