@@ -73,6 +73,18 @@ static void say(sl_server *srv, const char *fmt, ...) {
   srv->o.log(srv->o.log_ud, line);
 }
 
+/* Would Spacedrive's reader hand this row out (spacedrive-compat.md
+** 10.1)? Its required columns read as they are, and known names. */
+static int sendable(const sl_event *ev) {
+  const unsigned required =
+    SL_COLUMN_BIT(SL_COL_TIMESTAMP) | SL_COLUMN_BIT(SL_COL_DEVICE_ID) |
+    SL_COLUMN_BIT(SL_COL_EVENT_TYPE) | SL_COLUMN_BIT(SL_COL_CATEGORY) |
+    SL_COLUMN_BIT(SL_COL_SEVERITY) | SL_COLUMN_BIT(SL_COL_SUMMARY);
+  char err[256];
+  return (ev->bad & required) == 0 && sli_event_check(ev, 0, err,
+                                                      sizeof err) == SL_OK;
+}
+
 static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -204,8 +216,10 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       break;
     }
     rc = SL_OK;
-    /* A time Spacedrive could not parse has no place in its response. */
-    if (!ev->has_instant) continue;
+    /* A row Spacedrive's reader skips has no place in its response: a
+    ** time it could not parse, a required column it could not read, an
+    ** unknown name. */
+    if (!ev->has_instant || !sendable(ev)) continue;
     if (req->has_before && ev->instant == req->before &&
         ev->id >= req->before_id)
       continue;

@@ -7,6 +7,10 @@
 ** Opened with `render = FORMAT`, it hands out each row as its export bytes
 ** (core/sl_render.c) instead of a table, and cursor:chunk() renders many
 ** rows into one string: an exporter only writes what it gets.
+**
+** Rows another program stored in forms Spacedrive could not read come out
+** read leniently by the core (sl.h, sl_bad_rows); cursor:bad_rows() says
+** how many, which, and in what columns, so a command can say so once.
 */
 #include <string.h>
 

@@ -19,11 +19,9 @@ local invalid = runner.invalid
 -- A line on stderr. A peer's words (its errors, the names it reports) are
 -- in some of them: control characters are shown as \xNN, never sent to
 -- the terminal.
-local function say(fmt, ...)
-  local line = fmt:format(...):gsub("[%c\127]", function(c)
-    return ("\\x%02x"):format(c:byte())
-  end)
-  io.stderr:write("synclua fetch: ", line, "\n")
+local function say(form, ...)
+  io.stderr:write("synclua fetch: ",
+                  require("synclua.fmt").printable(form:format(...)), "\n")
 end
 
 -- Where a peer's answer is kept: DIR/HOST_PORT.db.
@@ -42,7 +40,7 @@ end
 local function sendable(ev)
   return KNOWN[ev.event_type] and KNOWN[ev.category] and KNOWN[ev.severity]
     and type(ev.summary) == "string" and type(ev.device_id) == "string"
-    or false
+    and ev.device_id ~= "" or false
 end
 
 -- This device's side, gathered as a server gathers its answer -- its own
@@ -73,6 +71,10 @@ local function copy_local(path, device, filter, limit, dest)
     if ev.instant and sendable(ev) and not (oldest and ev.instant == oldest.instant
                            and ev.id < oldest.id) then
       ev.id, ev.instant, ev.details_json = nil, nil, nil -- read-side fields
+      -- details Spacedrive cannot parse it reads as None
+      if ev.details and synclua.json_decode(ev.details) == nil then
+        ev.details = nil
+      end
       batch[#batch + 1] = ev
       if #batch == 10000 then
         runner.check(out:insert(batch, { skip_duplicates = false }))

@@ -402,8 +402,7 @@ local function text(result, out)
     local t = e.adjusted_timestamp ~= synclua.null
       and fmt.clock_ms(synclua.parse_rfc3339(e.adjusted_timestamp)) or e.timestamp
     out:write(row:format(e.attributed and "~" or " ", t, e.label, e.severity,
-                         e.event_type, (tostring(e.summary or "")
-                                          :gsub("[\r\n]", " "))))
+                         e.event_type, fmt.printable(e.summary)))
   end
   if any then
     out:write("\n~ a batch without correlation id, attributed to the session "

@@ -223,6 +223,16 @@ describe("errors", function()
   end)
 end)
 
+describe("fmt.printable()", function()
+  it("shows control characters as \\xNN and a line break as a space",
+     function()
+    local fmt = require "synclua.fmt"
+    assert.equal("a\\x1b[31mb c\\x00d\\x7f", fmt.printable("a\27[31mb\nc\0d\127"))
+    assert.equal("", fmt.printable(nil))
+    assert.equal("→ ok", fmt.printable("→ ok"))
+  end)
+end)
+
 describe("the filter key 'to'", function()
   it("is 'until' under a name Lua lets a table constructor use", function()
     local log <close> = assert(synclua.open(dir .. "/lib/desktop"))

@@ -126,32 +126,21 @@ local function main(decl, argv, name)
     ctx.window = require("synclua.window").new(opts.since, opts["until"], now)
   end
   if decl.check then decl.check(opts, ctx) end
-  local set
-  if decl.inputs ~= false then
-    set = require("synclua.inputs").resolve(opts.db, {
+  -- Closed however run ends: the stores, and a -o file not committed.
+  local set <close> = decl.inputs ~= false and
+    require("synclua.inputs").resolve(opts.db, {
       demo = decl.demo, devices = decl.devices and decl.devices(opts),
-      note = function(s) ctx:note(s) end })
-    ctx.inputs = set
-    if decl.inputs == "one" and #set > 1 then
-      set:close()
-      error(runner.failure("invalid", ("%d devices given: %s reads one "
-        .. "(several devices: synclua timeline)"):format(#set, name)), 0)
-    end
+      note = function(s) ctx:note(s) end }) or nil
+  ctx.inputs = set
+  if decl.inputs == "one" and #set > 1 then
+    error(runner.failure("invalid", ("%d devices given: %s reads one "
+      .. "(several devices: synclua timeline)"):format(#set, name)), 0)
   end
-  local out
-  if decl.formats then
-    out = output.open(opts.output)
-    ctx.out = out
-  end
-  local ok, status, message, code = pcall(decl.run, ctx)
-  if set then set:close() end
-  if not ok then
-    if out then out:abort() end
-    error(status, 0)
-  end
-  if out then
-    if status == nil or status == 0 or status == 1 then out:commit()
-    else out:abort() end
+  local out <close> = decl.formats and output.open(opts.output) or nil
+  ctx.out = out
+  local status, message, code = decl.run(ctx)
+  if out and (status == nil or status == 0 or status == 1) then
+    out:commit()
   end
   return status, message, code
 end

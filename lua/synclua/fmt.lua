@@ -112,6 +112,17 @@ function M.short(id)
   return id and id:sub(1, 8) or "?"
 end
 
+--- Text from a log or a peer made safe for a terminal: control
+-- characters (ESC, CR, ...) shown as \xNN, a line break as a space, so
+-- that no row can move the cursor, recolour the screen or break a line.
+-- @param s anything (tostring'd; nil is "")
+-- @treturn string
+function M.printable(s)
+  return (tostring(s or ""):gsub("\n", " "):gsub("[%c\127]", function(c)
+    return ("\\x%02x"):format(c:byte())
+  end))
+end
+
 --- A Markdown table cell: no pipe or line break breaks the table.
 -- @param s anything (tostring'd)
 -- @treturn string

@@ -154,9 +154,6 @@ function M.command(spec)
     error(("bad argument #1 to 'command' (table expected, got %s)")
       :format(type(spec)), 2)
   end
-  if type(spec.name) ~= "string" then
-    error("bad argument #1 to 'command' (field 'name' must be a string)", 2)
-  end
   if type(spec.analyze) ~= "function" then
     error("bad argument #1 to 'command' (field 'analyze' must be a function)",
           2)

@@ -55,7 +55,7 @@ local function write_text(out, next_row, merge, header, flagged, width)
       adjusted and fmt.clock_ms(adjusted) or tostring(ev.timestamp or "?"),
       ev.device_label, tostring(ev.severity or "?"),
       tostring(ev.event_type or "?"),
-      (tostring(ev.summary or ""):gsub("[\r\n]", " ")), raw))
+      fmt.printable(ev.summary), raw))
   end
   return n
 end
