@@ -17,7 +17,8 @@
 **    them and stay valid until the next call on that object.
 **  - Times are int64 nanoseconds since 1970-01-01T00:00:00Z ("instants").
 **  - Threads: appending (sl_store_append, the batch and emit functions),
-**    sl_store_flush and sl_store_stats are safe from any thread at once.
+**    sl_store_flush, sl_store_stats and sl_store_bad_rows are safe from
+**    any thread at once.
 **    Everything else on one store -- queries, cursors, counts, prune,
 **    reports, close -- is for one thread at a time.
 */
@@ -515,9 +516,36 @@ typedef struct sl_bad_rows {
 /* Count ev in b when ev->bad is set (b zero-initialised first). */
 void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev);
 
-/* The bad rows among those the cursor has handed out so far. SL_OK, or
-** SL_MISUSE for a NULL argument (out is then zeroed when non-NULL). */
+/* The bad rows among those the cursor has handed out so far, first_ids in
+** the order it handed them out. SL_OK, or SL_MISUSE for a NULL argument
+** (out is then zeroed when non-NULL). */
 int sl_cursor_bad_rows(const sl_cursor *cur, sl_bad_rows *out);
+
+/*
+** The bad rows every cursor of this handle has handed out so far (those of
+** sl_query, of sl_fingerprint, and those an sl_merge owns), each DISTINCT
+** row counted once however many queries read it: so that a command running
+** many queries over one store can say once how many of its rows it read
+** leniently. Rows are told apart by id. Rows passed over (an offset) or
+** only counted (sl_count) are not handed out, so not counted. The tally
+** belongs to the handle: another handle on the same file keeps its own.
+** out->count is the number of distinct rows, out->columns the union of
+** their sl_event.bad, out->first_ids their three smallest ids in ascending
+** order (0 past count), so a message made of them is the same whatever
+** order the queries ran in.
+**
+** The handle keeps the ids of at most 65,536 rows (1 MiB at most). Once
+** that many are kept -- or memory ran out to keep more -- a row not among
+** them is not counted and *at_least (may be NULL) is set to 1: the count
+** is then a lower bound. columns and first_ids stay exact.
+**
+** Writes into the caller's out and at_least only. Safe from any thread,
+** while cursors of the store read on another: the tally has a lock of its
+** own, which the logging path never takes. Valid on a closed store until
+** its last release. SL_OK, or SL_MISUSE for a NULL store or out (out is
+** then zeroed when non-NULL, *at_least set to 0).
+*/
+int sl_store_bad_rows(sl_store *store, sl_bad_rows *out, int *at_least);
 
 const char *sl_cursor_errmsg(const sl_cursor *cur);
 void sl_cursor_close(sl_cursor *cur);

@@ -15,7 +15,8 @@
 ** Each row is read leniently (sl.h, sl_bad_rows): whatever another program
 ** stored -- NULL where Spacedrive forbids it, text in an integer column,
 ** ill-formed UTF-8, a name that is no type -- the cursor hands out a row
-** of the types sl_event promises, flags what it mended, and counts it.
+** of the types sl_event promises, flags what it mended, and counts it:
+** per cursor, and once per row in its store's tally (sl_store_bad_rows).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,12 +435,12 @@ static int before(const sl_cursor *c, const arm *x, const arm *y) {
 /* Text columns Spacedrive reads as String (NOT NULL) or Option<String>. */
 enum { REQUIRED, OPTIONAL };
 
-/* One text column of type `type` (its storage class, taken before any
-** conversion): the text to hand out, "" or NULL, with its bit in *bad when
+/* One text column, value v of type `type` (its storage class, taken
+** before any conversion): the text to hand out, "" or NULL, with its bit in *bad when
 ** Spacedrive could not have read it. Required text with ill-formed UTF-8
 ** is mended into c->fix, at *fixed_at, and NULL returned: the caller
 ** points at it once the buffer has stopped moving. */
-static const char *read_text(sl_cursor *c, sqlite3_stmt *st, int col,
+static const char *read_text(sl_cursor *c, sqlite3_value *v, int col,
                              int type, int kind, unsigned *bad,
                              size_t *fixed_at, int *nomem) {
   if (type == SQLITE_NULL) {
@@ -447,7 +448,7 @@ static const char *read_text(sl_cursor *c, sqlite3_stmt *st, int col,
     *bad |= SL_COLUMN_BIT(col);
     return "";
   }
-  const char *s = text_col(st, col);
+  const char *s = (const char *)sqlite3_value_text(v);
   if (!s) {                   /* a conversion that ran out of memory */
     *nomem = 1;
     return kind == OPTIONAL ? NULL : "";
@@ -456,7 +457,9 @@ static const char *read_text(sl_cursor *c, sqlite3_stmt *st, int col,
     *bad |= SL_COLUMN_BIT(col);
     if (kind == OPTIONAL) return NULL;
   }
-  size_t len = strlen(s);
+  /* SQLite knows the length (a NUL inside ends the C string the event
+  ** hands out; the bytes after it are checked too, harmlessly). */
+  size_t len = (size_t)sqlite3_value_bytes(v);
   if (sli_utf8_valid_prefix(s, len) == len) return s;
   *bad |= SL_COLUMN_BIT(col);
   if (kind == OPTIONAL) return NULL;
@@ -500,10 +503,12 @@ static int fill_event(sl_cursor *c, const arm *a) {
   e->has_instant = !a->unknown;
   e->instant = a->unknown ? 0 : a->instant;
   for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
-    int type = col == SL_COL_TIMESTAMP ? a->ts_type
-                                       : sqlite3_column_type(st, col);
+    /* One value object for type, text and length: each sqlite3_column_*
+    ** call costs an API exit of its own (a tenth of an export's time). */
+    sqlite3_value *v = sqlite3_column_value(st, col);
+    int type = col == SL_COL_TIMESTAMP ? a->ts_type : sqlite3_value_type(v);
     fixed_at[col] = (size_t)-1;
-    *text[col] = read_text(c, st, col, type,
+    *text[col] = read_text(c, v, col, type,
                            col < SL_COL_DETAILS ? REQUIRED : OPTIONAL, &bad,
                            &fixed_at[col], &nomem);
   }
@@ -521,7 +526,10 @@ static int fill_event(sl_cursor *c, const arm *a) {
   e->has_duration_ms = read_int(st, SL_COL_DURATION_MS, &e->duration_ms,
                                 &bad);
   e->bad = bad;
-  sl_bad_rows_note(&c->bad, e);
+  if (bad) {
+    sl_bad_rows_note(&c->bad, e);
+    sli_store_note_bad(c->store, e); /* each row once, over all queries */
+  }
   return SL_OK;
 }
 

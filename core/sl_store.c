@@ -4,7 +4,7 @@
 ** byte, opening to write that alters a store it did not create no further
 ** than asked, reference counting shared with cursors, the caller
 ** connection's statement cache, what is known of the stored timestamps,
-** and pruning.
+** the tally of the bad rows its cursors handed out, and pruning.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -282,6 +282,7 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
   *out = s;
   if (!s) return SL_NOMEM;
   pthread_mutex_init(&s->refs_lock, NULL);
+  pthread_mutex_init(&s->bad_lock, NULL);
   s->refs = 1;
   if (opts) s->opts = *opts;
   fill_defaults(&s->opts);
@@ -368,6 +369,8 @@ static void destroy(sl_store *s) {
   }
   sqlite3_close_v2(s->db);
   pthread_mutex_destroy(&s->refs_lock);
+  pthread_mutex_destroy(&s->bad_lock);
+  free(s->bad_ids.slots);
   free(s->path);
   free(s->device_id);
   free(s);
@@ -475,6 +478,89 @@ int sl_store_stats(sl_store *s, sl_stats *out) {
   memset(out, 0, sizeof *out);
   out->queue_capacity = s->opts.queue_capacity;
   if (s->writer) sli_writer_stats(s->writer, out);
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------ bad rows */
+
+/* Fibonacci hashing: row ids are mostly consecutive, and the high bits of
+** their product spread them over the slots. */
+static size_t id_slot(int64_t id, size_t cap) {
+  return (size_t)(((uint64_t)id * UINT64_C(0x9e3779b97f4a7c15)) >> 32) &
+         (cap - 1);
+}
+
+static int idset_has(const sli_idset *set, int64_t id) {
+  if (id == 0) return set->has_zero;
+  if (!set->cap) return 0;
+  for (size_t i = id_slot(id, set->cap);; i = (i + 1) & (set->cap - 1)) {
+    if (set->slots[i] == id) return 1;
+    if (set->slots[i] == 0) return 0;
+  }
+}
+
+static void idset_put(int64_t *slots, size_t cap, int64_t id) {
+  size_t i = id_slot(id, cap);
+  while (slots[i] != 0) i = (i + 1) & (cap - 1);
+  slots[i] = id;
+}
+
+/* Add id, keeping the set at most half full: 1 added, 0 already there, -1
+** not kept (the set holds `max` ids, or memory ran out). */
+static int idset_add(sli_idset *set, int64_t id, size_t max) {
+  if (idset_has(set, id)) return 0;
+  if (set->n >= max) return -1;
+  if (id == 0) {
+    set->has_zero = 1;
+    set->n++;
+    return 1;
+  }
+  if (2 * (set->n + 1) > set->cap) {
+    size_t cap = set->cap ? 2 * set->cap : 64;
+    int64_t *slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < set->cap; i++)
+      if (set->slots[i] != 0) idset_put(slots, cap, set->slots[i]);
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+  }
+  idset_put(set->slots, set->cap, id);
+  set->n++;
+  return 1;
+}
+
+/* Keep the three smallest distinct ids, ascending, in b->first_ids. */
+static void note_smallest(sl_bad_rows *b, int *n, int64_t id) {
+  const int max = (int)(sizeof b->first_ids / sizeof *b->first_ids);
+  int at = 0;
+  while (at < *n && b->first_ids[at] < id) at++;
+  if (at == max || (at < *n && b->first_ids[at] == id)) return;
+  if (*n < max) (*n)++;
+  for (int i = *n - 1; i > at; i--) b->first_ids[i] = b->first_ids[i - 1];
+  b->first_ids[at] = id;
+}
+
+void sli_store_note_bad(sl_store *s, const sl_event *ev) {
+  pthread_mutex_lock(&s->bad_lock);
+  s->bad.columns |= ev->bad;
+  int added = idset_add(&s->bad_ids, ev->id, SLI_BAD_IDS_MAX);
+  if (added > 0) s->bad.count++;
+  if (added < 0) s->bad_capped = 1;
+  /* A row past the cap may be new or seen before: the smallest ids stay
+  ** exact either way, as note_smallest ignores an id it holds. */
+  if (added != 0) note_smallest(&s->bad, &s->bad_first_n, ev->id);
+  pthread_mutex_unlock(&s->bad_lock);
+}
+
+int sl_store_bad_rows(sl_store *s, sl_bad_rows *out, int *at_least) {
+  if (out) memset(out, 0, sizeof *out);
+  if (at_least) *at_least = 0;
+  if (!s || !out) return SL_MISUSE;
+  pthread_mutex_lock(&s->bad_lock);
+  *out = s->bad;
+  if (at_least) *at_least = s->bad_capped;
+  pthread_mutex_unlock(&s->bad_lock);
   return SL_OK;
 }
 

@@ -26,6 +26,19 @@ extern const char sli_index_sql[];
 typedef struct sli_writer sli_writer;
 typedef struct sli_batches sli_batches;
 
+/* The distinct rows a store's cursors handed out read leniently are kept
+** by id up to this many (sl_store_bad_rows); past it the count is a lower
+** bound. 1 MiB of set at most. */
+#define SLI_BAD_IDS_MAX 65536
+
+/* A set of row ids: open addressing, linear probing, no removal. */
+typedef struct sli_idset {
+  int64_t *slots;             /* cap slots; 0 marks an empty one            */
+  size_t   cap;               /* a power of two; 0 before the first id      */
+  size_t   n;                 /* ids held, id 0 included                    */
+  int      has_zero;          /* id 0 (no slot can hold it) is held         */
+} sli_idset;
+
 typedef struct sli_stmt_slot {
   char         *sql;          /* the text the statement was prepared from   */
   sqlite3_stmt *stmt;         /* NULL when the slot is empty                */
@@ -59,6 +72,17 @@ struct sl_store {
   int64_t         ts_noncanonical; /* parsable, not to_rfc3339 +00:00       */
   int64_t         ts_unparsable;   /* not RFC 3339 at all                   */
   int64_t         ts_first_bad[3]; /* ids of the first unparsable rows      */
+
+  /* The bad rows its cursors handed out, each counted once however many
+  ** queries read it (sl_store_bad_rows). A cursor may be on another thread
+  ** than the caller asking, so bad_lock guards them; appends never take
+  ** it. */
+  pthread_mutex_t bad_lock;        /* guards bad_* below                    */
+  sli_idset       bad_ids;         /* their ids, at most SLI_BAD_IDS_MAX    */
+  sl_bad_rows     bad;             /* their count, columns, smallest ids    */
+  int             bad_first_n;     /* ids in bad.first_ids                  */
+  int             bad_capped;      /* an id could not be kept: count is a
+                                      lower bound                          */
 };
 
 /* Set the store's message (printf-style) and return `status`. */
@@ -79,6 +103,10 @@ int sli_register_functions(sqlite3 *db);
 /* sl_ts_class: 0 canonical (to_rfc3339 +00:00, so text order is time
 ** order), 1 parses but other form, 2 does not parse. */
 int sli_ts_class(const char *text, size_t len, int64_t *instant);
+
+/* Count a row a cursor of s hands out with ev->bad set in the store's
+** tally (sl_store_bad_rows), under bad_lock. */
+void sli_store_note_bad(sl_store *s, const sl_event *ev);
 
 /* Bring ts_* up to date with the file (cheap when nothing changed). */
 int sli_ts_refresh(sl_store *s);

@@ -70,9 +70,10 @@ int64_t lsl_check_duration(lua_State *L, int idx, int arg, const char *field);
 /* Push the Lua table for an event. raw != 0 keeps details as text. */
 void lsl_push_event(lua_State *L, const sl_event *ev, int raw);
 
-/* Push what cursor:bad_rows() and merge:bad_rows() return: the count, the
-** ids of the first bad rows (a list) and the names of the columns found
-** bad (a list, in table order). Returns 3. */
+/* Push what cursor:bad_rows() and merge:bad_rows() return (and
+** store:bad_rows() before its at_least): the count, the ids of the first
+** bad rows (a list) and the names of the columns found bad (a list, in
+** table order). Returns 3. */
 int lsl_push_bad_rows(lua_State *L, const sl_bad_rows *b);
 
 /* The open store at idx; raises for anything else or a closed one. */

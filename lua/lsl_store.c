@@ -1,7 +1,7 @@
 /*
 ** lsl_store.c -- the synclua.Store type: a sync.db opened from Lua, for
-** reading (events, count, fingerprint, identity) and, opened with mode
-** "w", for logging (append, flush, stats, prune).
+** reading (events, count, fingerprint, identity, the bad rows read) and,
+** opened with mode "w", for logging (append, flush, stats, prune).
 ** Misuse raises; the environment failing returns nil, message, code.
 */
 #include <inttypes.h>
@@ -347,6 +347,19 @@ static int l_store_time_report(lua_State *L) {
   return 1;
 }
 
+/* store:bad_rows() -> count, { smallest ids }, { column names }, at_least:
+** the distinct rows any of the store's cursors (and merges) handed out read
+** leniently, each once however many queries read it; the ids ascending;
+** at_least true when the count is a lower bound (sl.h, sl_store_bad_rows) */
+static int l_store_bad_rows(lua_State *L) {
+  sl_bad_rows b;
+  int at_least;
+  sl_store_bad_rows(check_open(L), &b, &at_least);
+  lsl_push_bad_rows(L, &b);
+  lua_pushboolean(L, at_least);
+  return 4;
+}
+
 /* store:integrity() -> true | false, findings | nil, message, code */
 static int l_store_integrity(lua_State *L) {
   sl_store *s = check_open(L);
@@ -393,6 +406,7 @@ static const luaL_Reg store_methods[] = {
   {"path", l_store_path},     {"readonly", l_store_readonly},
   {"integrity", l_store_integrity},
   {"identity", l_store_identity}, {"fingerprint", l_store_fingerprint},
+  {"bad_rows", l_store_bad_rows},
   {NULL, NULL}};
 
 static const luaL_Reg store_meta[] = {

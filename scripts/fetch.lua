@@ -213,12 +213,12 @@ return command{
         local set <close> = inputs.resolve(paths, {
           note = function(m) ctx:note(m) end })
         local w = require("synclua.window").new(opts.since, nil, now)
-        local survey = w:survey(set)
-        local header = { w:header(survey) }
-        if survey.events == 0 then header[2] = w:no_data(survey) end
         count = timeline.write(set, { out = ctx.out, format = ctx.format,
           skew = opts.skew, filter = filter, order = "asc", now = now,
-          name = "fetch", header = header })
+          name = "fetch", header = { w:line() } })
+        if count == 0 and ctx.format == "text" then
+          ctx.out:write("# ", w:no_data(w:survey(set)), "\n")
+        end
       end
       ctx.out:commit()
       if opts.output then

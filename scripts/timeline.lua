@@ -55,22 +55,23 @@ return command{
   run = function(ctx)
     local opts = ctx.opts
     local limit = opts.limit ~= 0 and opts.limit or nil
-    local survey = ctx:survey()
-    local header = { ctx.window:header(survey) }
-    if survey.events == 0 then header[2] = ctx.window:no_data(survey) end
-    local count, total = timeline.write(ctx.inputs, {
+    local filter = ctx.window:filter(query.filter(opts))
+    local count = timeline.write(ctx.inputs, {
       out = ctx.out, format = ctx.format, labels = opts.label,
-      skew = opts.skew, filter = ctx.window:filter(query.filter(opts)),
-      limit = limit, order = opts.order, now = ctx.now, name = ctx.name,
-      header = header,
+      skew = opts.skew, filter = filter, limit = limit, order = opts.order,
+      now = ctx.now, name = ctx.name, header = { ctx.window:line() },
     })
-    if ctx.format ~= "text" and survey.events == 0 then
-      ctx:note(ctx.window:no_data(survey))
+    if count == 0 and ctx:survey().events == 0 then
+      local none = ctx.window:no_data(ctx:survey())
+      if ctx.format == "text" then ctx.out:write("# ", none, "\n")
+      else ctx:note(none) end
     end
     if opts.output then
       ctx.out:commit()
       print(("Exported %d events to %s"):format(count, opts.output))
     end
-    if limit then ctx:cut(count, total) end
+    if limit and count == limit then
+      ctx:cut(count, timeline.count(ctx.inputs, filter))
+    end
   end,
 }

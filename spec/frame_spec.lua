@@ -223,6 +223,33 @@ describe("errors", function()
   end)
 end)
 
+describe("bad rows", function()
+  it("are said once per store on stderr, however many queries read them",
+     function()
+    local db = dir .. "/bad.db"
+    assert.equal("", support.sqlite(db, support.DDL:gsub(" NOT NULL", "")))
+    support.insert_rows(db, {
+      { timestamp = "2025-12-03T10:00:00+00:00", summary = nil },
+      { timestamp = "2025-12-03T10:00:01+00:00", event_type = "Exploded",
+        summary = "x" },
+      { timestamp = "2025-12-03T10:00:02+00:00", event_type = "sync_error",
+        category = "error", severity = "error",
+        summary = "Buffer overflow: 5 updates dropped during backfill" } })
+    local out, err, status = run(dir, "events --db bad.db -f ndjson")
+    assert.equal(0, status)
+    assert.equal(3, select(2, out:gsub("\n", "")))
+    assert.equal("synclua events: warning: bad.db: 2 rows with values "
+      .. "Spacedrive cannot read (event_type, summary; ids 1, 2): shown as "
+      .. "read leniently\n", err)
+    _, err, status = run(dir, "report --db bad.db")
+    assert.equal(1, status)
+    -- the report's queries select types: the unknown one is not read
+    assert.equal("synclua report: warning: bad.db: 1 row with values "
+      .. "Spacedrive cannot read (summary; ids 1): shown as read "
+      .. "leniently\n", err)
+  end)
+end)
+
 describe("fmt.printable()", function()
   it("shows control characters as \\xNN and a line break as a space",
      function()

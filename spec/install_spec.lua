@@ -122,6 +122,37 @@ print("ok")
     assert.equal("ok\n", out)
   end)
 
+  it("runs a report from stock lua5.4, on the frame, with no host",
+     function()
+    local dir = support.tmpdir()
+    local _, made = support.capture(("cd %s && %s simulate --out lib "
+      .. "--devices 2 --hours 6 --seed 3 >/dev/null 2>&1"):format(quote(dir),
+      quote(prefix .. "/bin/synclua")))
+    assert.is_true(made)
+    local code = [[
+local runner = require "synclua.runner"
+local decl = dofile(arg[1])
+os.exit(runner.run(decl, { "--db", "lib", "-f", "json" }, "lost_data"))
+]]
+    local lua_path = ("%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;;")
+                     :format(prefix, prefix)
+    local lua_cpath = ("%s/lib/lua/5.4/?.so;;"):format(prefix)
+    support.spit(dir .. "/run.lua", code)
+    local out, ok = support.capture(("cd %s && env -u LUA_INIT -u LUA_INIT_5_4 "
+      .. "-u LUA_PATH_5_4 -u LUA_CPATH_5_4 SYNCLUA_NOW=2025-12-04T00:00:00Z "
+      .. "LUA_PATH=%s LUA_CPATH=%s %s%s run.lua %s 2>&1"):format(quote(dir),
+        quote(lua_path), quote(lua_cpath),
+        sanitizer_env(prefix .. "/lib/lua/5.4/synclua/core.so"), LUA,
+        quote(prefix .. "/share/synclua/scripts/lost_data.lua")))
+    local want = support.capture(("cd %s && SYNCLUA_NOW=2025-12-04T00:00:00Z "
+      .. "%s lost_data --db lib -f json 2>&1"):format(quote(dir),
+      quote(prefix .. "/bin/synclua")))
+    support.rmdir(dir)
+    assert.is_false(ok)               -- exit 1: the library lost data
+    assert.equal(want, out)
+    assert.matches('^{"exit":1,', out)
+  end)
+
   describe("the installed synclua", function()
     local dir
     before_each(function() dir = support.tmpdir() end)

@@ -440,8 +440,8 @@ describe("synclua serve", function()
                                             DEV_C), srv.first)
     local out, err, status = run(dir, "fetch --key-file key --library "
       .. OTHER_LIBRARY .. " --peer " .. srv.address)
-    assert.matches("^# window: all events %(UTC%); 0 events: [^\n]* 0\n"
-                   .. "# no events %(the log is empty%)\n$", out)
+    assert.equal("# window: all events (UTC)\n# no events (the log is "
+                 .. "empty)\n", out)
     assert.equal("synclua fetch: " .. srv.address .. " (device " .. DEV_C
                  .. "): 0 events\n", err)
     assert.equal(0, status)
@@ -608,7 +608,7 @@ describe("synclua fetch", function()
       .. "): 2 events\n", err)
     assert.equal(0, status)
     assert.equal(table.concat({
-      "# window: all events (UTC); 5 events: aaaaaaaa 3, bbbbbbbb 2",
+      "# window: all events (UTC)",
       "# clock offsets (relative to aaaaaaaa): bbbbbbbb: no causal pairs, "
         .. "not corrected",
       "  2025-12-03 10:00:00.000  aaaaaaaa  info     state_transition      "

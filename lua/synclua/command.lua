@@ -115,6 +115,21 @@ function Ctx:cut(shown, total)
   end
 end
 
+-- Says once, after the command, how many rows of a source it read
+-- leniently (NULL where a value is required, a wrong type, invalid UTF-8,
+-- an unknown name: see sl.h, sl_bad_rows), however many queries read them.
+local function warn_bad_rows(ctx, src)
+  local n, ids, columns, at_least = src.log:bad_rows()
+  if n == 0 then return end
+  local shown = {}
+  for i, id in ipairs(ids) do shown[i] = tostring(id) end
+  ctx:warn(("%s: %s%s with values Spacedrive cannot read (%s; ids %s%s): "
+    .. "shown as read leniently"):format(src.given,
+    at_least and "at least " or "", n == 1 and "1 row" or (n .. " rows"),
+    table.concat(columns, ", "), table.concat(shown, ", "),
+    n > #ids and ", ..." or ""))
+end
+
 -- Runs a declared command on its arguments: the frame's main.
 local function main(decl, argv, name)
   local now = M.now()
@@ -142,6 +157,7 @@ local function main(decl, argv, name)
   if out and (status == nil or status == 0 or status == 1) then
     out:commit()
   end
+  for _, src in ipairs(set or {}) do warn_bad_rows(ctx, src) end
   return status, message, code
 end
 

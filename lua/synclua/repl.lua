@@ -828,6 +828,10 @@ local TOPICS = {
     .. "the filter selects, summed up whatever their order: the same\n  "
     .. "count and digest mean the same events (time, type, summary, "
     .. "device).\n",
+  bad_rows = "log:bad_rows() -> count, ids, columns, at_least\n"
+    .. "  The rows the store's queries read leniently (NULL where Spacedrive\n"
+    .. "  forbids it, a wrong type, bad UTF-8, an unknown name), each counted\n"
+    .. "  once; the smallest ids; at_least when more than 65,536.\n",
   integrity = "log:integrity() -> true | false, report\n"
     .. "  SQLite's quick_check of the store.\n",
   add_records = "log:add_records(model, count [, peer [, session [, at]]])\n"

@@ -89,7 +89,6 @@ end
 --   instant), `name` (the command, for stderr), `header` (more lines for
 --   the text header)
 -- @treturn integer the number of events written
--- @treturn integer the number of events the filter selects in all
 function M.write(set, o)
   if type(set) ~= "table" then
     error(("bad argument #1 to 'write' (table expected, got %s)")
@@ -135,10 +134,8 @@ function M.write(set, o)
   local filter = {}
   for k, v in pairs(o.filter or {}) do filter[k] = v end
   filter.order = o.order or "asc"
-  local total = 0
   local cursors, labels = {}, {}
   for i, src in ipairs(set) do
-    total = total + src.log:count(filter)
     local f = {}
     for k, v in pairs(filter) do f[k] = v end
     f.limit = o.limit -- each source gives at most the whole limit
@@ -164,6 +161,7 @@ function M.write(set, o)
     for _, line in ipairs(header) do lines[#lines + 1] = line end
     count = write_text(out, next_row, merge, lines, flagged, width)
   elseif format == "markdown" then
+    local total = M.count(set, filter)
     local shown = o.limit and math.min(total, o.limit) or total
     count = write_markdown(out, merge, shown, o.now)
   elseif format == "csv" then
@@ -185,7 +183,19 @@ function M.write(set, o)
     io.stderr:write("synclua ", name, ": causality violation: ",
                     violation_text(v), "\n")
   end
-  return count, total
+  return count
+end
+
+--- The events a filter selects in all the sources (no limit).
+-- @tparam table set the sources
+-- @tparam table filter a log:events filter
+-- @treturn integer
+function M.count(set, filter)
+  local f, total = {}, 0
+  for k, v in pairs(filter) do f[k] = v end
+  f.limit, f.offset = nil, nil
+  for _, src in ipairs(set) do total = total + src.log:count(f) end
+  return total
 end
 
 return M

@@ -97,6 +97,12 @@ function Window:text()
   return ("from %s to %s"):format(bound(self.since), bound(self["until"]))
 end
 
+--- The window as a header line: "window: from A to B (UTC)".
+-- @treturn string
+function Window:line()
+  return ("window: %s (UTC)"):format(self:text())
+end
+
 --- The header line of a report: the window and each device's events in it.
 -- @tparam table s a survey
 -- @treturn string
@@ -105,7 +111,7 @@ function Window:header(s)
   for _, d in ipairs(s.devices) do
     parts[#parts + 1] = ("%s %s"):format(d.label, fmt.number(d.events))
   end
-  return ("window: %s (UTC); %s: %s"):format(self:text(),
+  return ("%s; %s: %s"):format(self:line(),
     fmt.plural(s.events, "event"), table.concat(parts, ", "))
 end
 

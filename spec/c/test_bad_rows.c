@@ -5,9 +5,11 @@
 ** blob in a text column, ill-formed UTF-8, names that are no type,
 ** category or severity. A cursor hands each out read leniently and flags
 ** it (sl_event.bad, sl_cursor_bad_rows); every export format then writes
-** exact, valid bytes. Also: a file that fails under a query says so in the
-** store's own words.
+** exact, valid bytes. The store counts each bad row once, however many
+** queries read it (sl_store_bad_rows), up to its cap. Also: a file that
+** fails under a query says so in the store's own words.
 */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,12 +360,314 @@ static void test_corrupt_under_a_query(void) {
   sl_store_release(s);
 }
 
+/* ------------------------------------------------- the store's tally */
+
+/* Every row the query hands out; returns how many. */
+static int64_t drain(sl_store *s, const sl_filter *f) {
+  sl_cursor *c = NULL;
+  const sl_event *ev;
+  int64_t n = 0;
+  CHECK_EQ_INT(sl_query(s, f, &c), SL_OK);
+  if (!c) return -1;
+  while (sl_cursor_next(c, &ev) == SL_ROW) n++;
+  sl_cursor_close(c);
+  return n;
+}
+
+/* The store's tally as "count [ids] columns-bits at_least". */
+static const char *tally(sl_store *s) {
+  static char text[128];
+  sl_bad_rows b;
+  int at_least = -1;
+  CHECK_EQ_INT(sl_store_bad_rows(s, &b, &at_least), SL_OK);
+  snprintf(text, sizeof text, "%lld [%lld %lld %lld] 0x%x%s",
+           (long long)b.count, (long long)b.first_ids[0],
+           (long long)b.first_ids[1], (long long)b.first_ids[2], b.columns,
+           at_least ? " at least" : "");
+  return text;
+}
+
+/* What the store's rows (make_store) have mended, in bits. */
+#define B_SUMMARY SL_COLUMN_BIT(SL_COL_SUMMARY)
+#define B_COUNTS  (SL_COLUMN_BIT(SL_COL_RECORD_COUNT) | \
+                   SL_COLUMN_BIT(SL_COL_DURATION_MS))
+#define B_ALL     (((1u << SL_COLUMN_COUNT) - 1) & ~SL_COLUMN_BIT(SL_COL_ID))
+
+/* What tally() should say: "count [ids]", the columns, a lower bound. */
+static const char *expect(const char *count_ids, unsigned bits,
+                          int at_least) {
+  static char text[128];
+  snprintf(text, sizeof text, "%s 0x%x%s", count_ids, bits,
+           at_least ? " at least" : "");
+  return text;
+}
+
+/* One bad row read by three different queries is one row. */
+static void test_store_counts_each_row_once(const char *path) {
+  sl_store *s = NULL;
+  sl_filter f;
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  CHECK_EQ_STR(tally(s), "0 [0 0 0] 0x0");
+
+  /* Rows 1-3 oldest first: row 2 (a NULL summary), row 3 (text counts). */
+  sl_filter_init(&f);
+  f.ascending = 1;
+  f.limit = 3;
+  CHECK_EQ_INT(drain(s, &f), 3);
+  CHECK_EQ_STR(tally(s), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
+
+  /* The same rows newest first, by a time bound ... */
+  sl_filter_init(&f);
+  CHECK_EQ_INT(sl_time_parse_rfc3339("2025-12-03T10:00:02Z", 20, &f.until),
+               SL_OK);
+  f.has_until = 1;
+  CHECK_EQ_INT(drain(s, &f), 3);
+  CHECK_EQ_STR(tally(s), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
+
+  /* ... and row 2 alone, past an offset: still two rows. */
+  sl_filter_init(&f);
+  f.ascending = 1;
+  f.offset = 1;
+  f.limit = 1;
+  CHECK_EQ_INT(drain(s, &f), 1);
+  CHECK_EQ_STR(tally(s), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
+
+  /* Counting reads no row; a fingerprint reads every one. */
+  int64_t n = 0;
+  sl_filter_init(&f);
+  CHECK_EQ_INT(sl_count(s, &f, &n), SL_OK);
+  CHECK_EQ_INT(n, NROWS + 1);
+  CHECK_EQ_STR(tally(s), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
+  CHECK_EQ_INT(sl_fingerprint(s, &f, &n, NULL), SL_OK);
+  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+  /* Every row again, twice: nothing more. */
+  CHECK_EQ_INT(drain(s, &f), NROWS + 1);
+  f.ascending = 1;
+  CHECK_EQ_INT(drain(s, &f), NROWS + 1);
+  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+
+  /* The tally outlives close until the last release; at_least may be
+  ** NULL. */
+  CHECK_EQ_INT(sl_store_close(s), SL_OK);
+  sl_bad_rows b;
+  CHECK_EQ_INT(sl_store_bad_rows(s, &b, NULL), SL_OK);
+  CHECK_EQ_INT(b.count, 9);
+  sl_store_release(s);
+}
+
+/* The smallest ids, ascending, whatever order the rows came in; another
+** handle on the same file keeps a tally of its own. */
+static void test_store_ids_sorted(const char *path) {
+  sl_store *s = NULL, *other = NULL;
+  sl_filter f;
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path, NULL, &other), SL_OK);
+  /* Newest first from 10:00:04: ids 10, 9, ..., 5; 9 to 5 are bad. */
+  sl_filter_init(&f);
+  CHECK_EQ_INT(sl_time_parse_rfc3339("2025-12-03T10:00:04Z", 20, &f.since),
+               SL_OK);
+  f.has_since = 1;
+  CHECK_EQ_INT(drain(s, &f), 6);
+  CHECK_EQ_STR(tally(s),
+               expect("5 [5 6 7]",
+                      B_ALL & ~(B_COUNTS | SL_COLUMN_BIT(SL_COL_TIMESTAMP)),
+                      0));
+  /* Then rows 2 and 3 come before them. */
+  sl_filter_init(&f);
+  f.limit = 2;
+  f.offset = 1;
+  f.ascending = 1;
+  CHECK_EQ_INT(drain(s, &f), 2);
+  CHECK_EQ_STR(tally(s), expect("7 [2 3 5]",
+                                B_ALL & ~SL_COLUMN_BIT(SL_COL_TIMESTAMP), 0));
+  /* Row 11 (no time, last) and row 4 are the two not read yet. */
+  sl_filter_init(&f);
+  CHECK_EQ_INT(drain(s, &f), NROWS + 1);
+  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(other), "0 [0 0 0] 0x0");
+  sl_store_release(other);
+  sl_store_release(s);
+}
+
+/* A merge's cursors count for their own stores; a closed merge leaves the
+** tallies. */
+static void test_store_merge(const char *path, const char *path2) {
+  sl_store *s[2] = {NULL, NULL};
+  sl_cursor *c[2] = {NULL, NULL};
+  sl_merge *m = NULL;
+  sl_filter f;
+  size_t src;
+  const sl_event *ev;
+  int64_t adjusted, rows = 0;
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s[0]), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path2, NULL, &s[1]), SL_OK);
+  sl_filter_init(&f);
+  f.ascending = 1;
+  f.limit = 3;                 /* rows 1-3 of the first store */
+  CHECK_EQ_INT(sl_query(s[0], &f, &c[0]), SL_OK);
+  f.limit = -1;                /* every row of the second */
+  CHECK_EQ_INT(sl_query(s[1], &f, &c[1]), SL_OK);
+  CHECK_EQ_INT(sl_merge_new(c, NULL, 2, 0, &m), SL_OK);
+  while (sl_merge_next(m, &src, &ev, &adjusted) == SL_ROW) rows++;
+  sl_merge_free(m);
+  CHECK_EQ_INT(rows, 3 + NROWS + 1);
+  CHECK_EQ_STR(tally(s[0]), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
+  CHECK_EQ_STR(tally(s[1]), expect("9 [2 3 4]", B_ALL, 0));
+  /* The same rows read again outside the merge: no more. */
+  sl_filter_init(&f);
+  CHECK_EQ_INT(drain(s[1], &f), NROWS + 1);
+  CHECK_EQ_STR(tally(s[1]), expect("9 [2 3 4]", B_ALL, 0));
+  sl_store_release(s[0]);
+  sl_store_release(s[1]);
+}
+
+/* Ids are any integer SQLite allows: 0 and negative ones are rows too. */
+static void test_store_odd_ids(void) {
+  const char *path = path_of("odd.db");
+  sqlite3 *db;
+  sl_store *s = NULL;
+  sl_filter f;
+  CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, ddl, NULL, NULL, NULL), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db,
+    "INSERT INTO sync_event_log (id, timestamp, device_id, event_type,"
+    " category, severity, summary) VALUES"
+    " (7, '2025-12-03T10:00:00+00:00', '" DEV "', 'state_transition',"
+    " 'lifecycle', 'info', NULL),"
+    " (0, '2025-12-03T10:00:01+00:00', '" DEV "', 'state_transition',"
+    " 'lifecycle', 'info', NULL),"
+    " (-5, '2025-12-03T10:00:02+00:00', '" DEV "', 'Exploded',"
+    " 'lifecycle', 'info', 'x'),"
+    " (-9, '2025-12-03T10:00:03+00:00', '" DEV "', 'state_transition',"
+    " 'lifecycle', 'info', 'a good row')",
+    NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  sl_filter_init(&f);
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(drain(s, &f), 4);
+  CHECK_EQ_STR(tally(s),
+               expect("3 [-5 0 7]",
+                      B_SUMMARY | SL_COLUMN_BIT(SL_COL_EVENT_TYPE), 0));
+  sl_store_release(s);
+  unlink(path);
+}
+
+#define CAP   65536
+#define OVER  (CAP + 100)
+
+/* Past its cap the store keeps no more ids and says the count is a lower
+** bound; the smallest ids and the columns stay exact. */
+static void test_store_cap(void) {
+  const char *path = path_of("many.db");
+  sqlite3 *db;
+  sl_store *s = NULL;
+  sl_filter f;
+  char sql[1024];
+  CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, ddl, NULL, NULL, NULL), SQLITE_OK);
+  /* OVER rows, a second apart, ids 1..OVER in time order, every summary
+  ** NULL. */
+  snprintf(sql, sizeof sql,
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+           " WHERE i < %d) INSERT INTO sync_event_log (timestamp, device_id,"
+           " event_type, category, severity, summary) SELECT"
+           " printf('2025-12-02T%%02d:%%02d:%%02d+00:00', i / 3600,"
+           " i / 60 %% 60, i %% 60), '" DEV "', 'state_transition',"
+           " 'lifecycle', 'info', NULL FROM n", OVER);
+  CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+
+  /* Exactly the cap, newest first (ids OVER down to 101): exact. */
+  sl_filter_init(&f);
+  f.limit = CAP;
+  CHECK_EQ_INT(drain(s, &f), CAP);
+  CHECK_EQ_STR(tally(s), expect("65536 [101 102 103]", B_SUMMARY, 0));
+  CHECK_EQ_INT(drain(s, &f), CAP); /* the same rows again */
+  CHECK_EQ_STR(tally(s), expect("65536 [101 102 103]", B_SUMMARY, 0));
+
+  /* One row more: not kept, so the count is a lower bound; the smallest
+  ** ids follow it. */
+  f.offset = CAP;
+  f.limit = 1;
+  CHECK_EQ_INT(drain(s, &f), 1);
+  CHECK_EQ_STR(tally(s),
+               expect("65536 [100 101 102]", B_SUMMARY, 1));
+  /* Every row, twice: the ids not kept are never counted, each kept one
+  ** once. */
+  sl_filter_init(&f);
+  f.ascending = 1;
+  CHECK_EQ_INT(drain(s, &f), OVER);
+  CHECK_EQ_INT(drain(s, &f), OVER);
+  CHECK_EQ_STR(tally(s), expect("65536 [1 2 3]", B_SUMMARY, 1));
+  sl_store_release(s);
+  unlink(path);
+}
+
+/* Another thread may read the tally while the cursors' thread adds to it:
+** what it sees only grows, and ends where the cursors' thread ends. */
+typedef struct watcher {
+  sl_store       *s;
+  pthread_mutex_t lock;        /* guards stop                               */
+  int             stop;        /* set by the main thread when done          */
+  int             shrank;      /* a count smaller than the one before       */
+  int64_t         last;        /* the last count seen                       */
+} watcher;
+
+static void *watch(void *arg) {
+  watcher *w = arg;
+  for (;;) {
+    pthread_mutex_lock(&w->lock);
+    int stop = w->stop;        /* read before the last look */
+    pthread_mutex_unlock(&w->lock);
+    sl_bad_rows b;
+    int at_least;
+    sl_store_bad_rows(w->s, &b, &at_least);
+    if (b.count < w->last) w->shrank = 1;
+    w->last = b.count;
+    if (stop) return NULL;
+  }
+}
+
+static void test_store_tally_from_another_thread(const char *path) {
+  sl_store *s = NULL;
+  sl_filter f;
+  pthread_t t;
+  watcher w;
+  memset(&w, 0, sizeof w);
+  pthread_mutex_init(&w.lock, NULL);
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  w.s = s;
+  CHECK_EQ_INT(pthread_create(&t, NULL, watch, &w), 0);
+  sl_filter_init(&f);
+  for (int i = 0; i < 50; i++) {
+    f.ascending = i % 2;
+    CHECK_EQ_INT(drain(s, &f), NROWS + 1);
+  }
+  pthread_mutex_lock(&w.lock);
+  w.stop = 1;
+  pthread_mutex_unlock(&w.lock);
+  pthread_join(t, NULL);
+  pthread_mutex_destroy(&w.lock);
+  CHECK_EQ_INT(w.shrank, 0);
+  CHECK_EQ_INT(w.last, 9);
+  sl_store_release(s);
+}
+
 static void test_misuse(void) {
   sl_bad_rows b;
   memset(&b, 0xff, sizeof b);
   CHECK_EQ_INT(sl_cursor_bad_rows(NULL, &b), SL_MISUSE);
   CHECK_EQ_INT(b.count, 0);
   CHECK_EQ_INT(sl_cursor_bad_rows(NULL, NULL), SL_MISUSE);
+  int at_least = -1;
+  memset(&b, 0xff, sizeof b);
+  CHECK_EQ_INT(sl_store_bad_rows(NULL, &b, &at_least), SL_MISUSE);
+  CHECK_EQ_INT(b.count, 0);
+  CHECK_EQ_INT(b.columns, 0);
+  CHECK_EQ_INT(b.first_ids[2], 0);
+  CHECK_EQ_INT(at_least, 0);
+  CHECK_EQ_INT(sl_store_bad_rows(NULL, NULL, NULL), SL_MISUSE);
   sl_bad_rows_note(NULL, NULL);
   CHECK_EQ_STR(sl_column_name(SL_COL_SUMMARY), "summary");
   CHECK_EQ_STR(sl_column_name(SL_COL_DURATION_MS), "duration_ms");
@@ -397,11 +701,19 @@ int main(void) {
   test_json_device(s);
   test_text_formats(s);
   sl_store_release(s);
+  make_store(path_of("bad2.db"));
+  test_store_counts_each_row_once(path_of("bad.db"));
+  test_store_ids_sorted(path_of("bad.db"));
+  test_store_merge(path_of("bad.db"), path_of("bad2.db"));
+  test_store_odd_ids();
+  test_store_cap();
+  test_store_tally_from_another_thread(path_of("bad.db"));
   test_render_by_hand();
   test_corrupt_under_a_query();
   test_misuse();
   sl_buf_free(&out);
   unlink(path_of("bad.db"));
+  unlink(path_of("bad2.db"));
   unlink(path_of("corrupt.db"));
   rmdir(dir);
   return check_report("bad_rows");
