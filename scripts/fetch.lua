@@ -134,17 +134,14 @@ return command{
     { "--skew", metavar = "HOW", default = "auto",
       help = "auto, none, or DEVICE=+1.5s[,...] (as timeline)" },
     { "--timeout", metavar = "SECONDS", default = "10",
+      check = require("synclua.cli").seconds("--timeout"),
       help = "for connecting, the handshake, each answer to begin, and "
         .. "each answer once begun (+1 s per 64 KiB)" },
   },
   run = function(ctx)
     local opts = ctx.opts
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
-    local timeout = tonumber(opts.timeout)
-    if not timeout or timeout <= 0 or timeout > 86400 then
-      invalid(("--timeout: a number of seconds from 0 to 86400 expected, "
-        .. "got '%s'"):format(opts.timeout))
-    end
+    local timeout = opts.timeout
     local now = ctx.now
     local filter = { since = opts.since, correlation_id = opts.correlation_id,
                      event_types = #opts.event_type > 0 and opts.event_type

@@ -7,17 +7,7 @@ local command = require "synclua.command"
 local inputs = require "synclua.inputs"
 local runner = require "synclua.runner"
 
--- A number of seconds, over 0 and at most a day.
-local function seconds(option)
-  return function(value)
-    local n = tonumber(value)
-    if not n or n <= 0 or n > 86400 then
-      return nil, ("%s: a number of seconds from 0 to 86400 expected, "
-        .. "got '%s'"):format(option, value)
-    end
-    return n
-  end
-end
+local seconds = require("synclua.cli").seconds
 
 return command{
   name = "serve",

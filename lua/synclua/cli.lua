@@ -243,6 +243,21 @@ function M.uuid(text)
   return nil
 end
 
+--- A `check` for a number of seconds over 0 and at most a day (the
+-- network's timeouts): the number, or nil and the message naming `option`.
+-- @tparam string option
+-- @treturn function
+function M.seconds(option)
+  return function(value)
+    local n = tonumber(value)
+    if not n or n <= 0 or n > 86400 then
+      return nil, ("%s: a number of seconds from 0 to 86400 expected, "
+        .. "got '%s'"):format(option, value)
+    end
+    return n
+  end
+end
+
 --- The names of a format list, as a message lists them: "a, b or c".
 -- @tparam {string,...} names
 -- @treturn string
