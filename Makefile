@@ -115,7 +115,7 @@ check:
 # again (once) when an install fails for want of current lists.
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
   libsqlite3-dev sqlite3 lua-cjson lua-filesystem uuid-dev lua-busted \
-  libedit-dev libsodium-dev
+  libedit-dev libsodium-dev groff-base
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y \
   --no-install-recommends
 APT_LISTS  ?= /var/lib/apt/lists
