@@ -1220,12 +1220,15 @@ static int pmain(lua_State *L) {
                                                     : EXIT_FAILURE;
   }
   else if (script < h->argc && strcmp(h->argv[script], "help") == 0 &&
-           !exists("help") && script + 2 >= h->argc) {
+           !exists("help")) {
     /* synclua help [NAME]: the commands, or one command's help */
+    int i;
     lua_pushvalue(L, sdir);
-    if (script + 1 < h->argc) lua_pushstring(L, h->argv[script + 1]);
-    else lua_pushnil(L);
-    code = (call_runner(L, h, "help", 2) == LUA_OK) ? exit_status(L)
+    for (i = 1; i <= 2; i++) {
+      if (script + i < h->argc) lua_pushstring(L, h->argv[script + i]);
+      else lua_pushnil(L);
+    }
+    code = (call_runner(L, h, "help", 3) == LUA_OK) ? exit_status(L)
                                                     : EXIT_FAILURE;
   }
   else {

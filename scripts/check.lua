@@ -144,21 +144,27 @@ return command{
   name = "check",
   description = "Check that a sync.db is sound and its timestamps readable",
   inputs = false, window = false,
-  formats = { "text", "json" },
+  formats = { "text", "json", "ndjson" },
   options = {
     { "--db", type = "inputs",
       help = "a sync.db, library folder, folder of devices or glob (repeat "
         .. "for several; default $SYNCLUA_DB, then ./sync.db)" },
   },
   run = function(ctx)
-    local status = 0
+    local status, all = 0, synclua.array()
     for _, e in ipairs(inputs.expand(ctx.opts.db)) do
       local r = judge(e.path)
-      if ctx.format == "json" then
-        r.activity = nil -- a picture's data: the counts above say it
+      r.activity = ctx.format == "text" and r.activity or nil -- a picture's
+      if ctx.format == "ndjson" then
         ctx.out:write(synclua.json_encode(r), "\n")
+      elseif ctx.format == "json" then
+        all[#all + 1] = r
       else ctx.out:write(text(r), "\n") end
       if #r.problems > 0 then status = 1 end
+    end
+    -- json: one array, a store each (one JSON text, however many stores)
+    if ctx.format == "json" then
+      ctx.out:write(synclua.json_encode(all), "\n")
     end
     return status
   end,

@@ -48,10 +48,7 @@ return command{
     if not TERMINATED[ctx.format] and not opts.output then
       ctx.out:write("\n")
     end
-    if opts.output then
-      ctx.out:commit()
-      print(("Exported %d events to %s"):format(count, opts.output))
-    end
+    if opts.output then ctx:exported(count) end
     if filter.limit and count == filter.limit then
       local f = ctx.window:filter(query.filter(opts))
       ctx:cut(count, src.log:count(f))

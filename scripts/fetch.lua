@@ -217,10 +217,7 @@ return command{
           ctx.out:write("# ", w:no_data(w:survey(set)), "\n")
         end
       end
-      ctx.out:commit()
-      if opts.output then
-        print(("Exported %d events to %s"):format(count, opts.output))
-      end
+      if opts.output then ctx:exported(count) else ctx.out:commit() end
       if failed > 0 then
         say("%d of %d peer%s did not answer in full", failed, #results,
             #results == 1 and "" or "s")

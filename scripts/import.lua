@@ -48,6 +48,16 @@ return command{
       lists[i] = runner.check(importer.read(path, { device = opts.device }))
     end
     local events = importer.merge(lists)
+    -- A folder of devices is many stores: import writes into one.
+    local fs = require "synclua.fs"
+    if fs.kind(opts.db) == "dir" and not fs.kind(opts.db .. "/sync.db") then
+      for _, name in ipairs(fs.list(opts.db) or {}) do
+        if fs.kind(opts.db .. "/" .. name .. "/sync.db") then
+          runner.invalid(("--db %s is a folder of devices: import into one "
+            .. "store (a sync.db file, or a library folder)"):format(opts.db))
+        end
+      end
+    end
     local log <close> = runner.check(synclua.open(opts.db, { mode = "w" }))
     -- Opening to write reads no data page of a store synclua did not make
     -- (it builds no index there): damage is looked for before a row goes in.

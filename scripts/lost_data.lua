@@ -28,13 +28,7 @@ local function made_good(sessions, s)
   return nil
 end
 
-local function session_ref(ctx, s, extra)
-  local r = { id = s.id, device = s.device, label = s.label, peer = s.peer,
-              peer_label = s.peer and analysis.device_label(ctx, s.peer) or nil,
-              status = s.status }
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return r
-end
+local session_ref = analysis.ref
 
 -- The retention picture of one store: where its log starts and ends, and
 -- whether that start is what 7-day pruning leaves.

@@ -54,7 +54,13 @@ return command{
     local idle = opts.idle_timeout
     local library, device = opts.library, opts.device
     local key = runner.check(synclua.read_key(opts.key_file))
-    local path = inputs.expand({ opts.db })[1].path
+    local entries = inputs.expand({ opts.db })
+    if #entries ~= 1 or entries[1].kind ~= "store" then
+      runner.invalid(("--db %s: serve answers for one store (a sync.db or "
+        .. "a library folder), not %s"):format(opts.db or "sync.db",
+        #entries ~= 1 and ("%d stores"):format(#entries) or "an export"))
+    end
+    local path = entries[1].path
     local srv <close> = runner.check(synclua.server{
       db = path, listen = opts.listen, key = key, library = library,
       device = device, max_clients = opts.max_clients,

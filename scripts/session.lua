@@ -35,6 +35,18 @@ local plural = fmt.plural
 
 -- The full correlation id that `given` names in the stores: itself when
 -- some store has it, else the one id starting with it; exit 2 otherwise.
+-- The ID's form, checked before anything is opened: a UUID in any
+-- spelling, or at least the first 4 hex digits of one.
+local function session_id(given)
+  local text = given:lower()
+  if cli.uuid(text) or (text:match("^[%x-]+$") and #text:gsub("-", "") >= 4)
+  then
+    return given
+  end
+  return nil, ("ID: a session's correlation id, or at least its first 4 "
+    .. "hex digits, expected (got '%s')"):format(given)
+end
+
 local function resolve(ctx, given)
   local text = given:lower()
   local full = cli.uuid(text)
@@ -46,10 +58,6 @@ local function resolve(ctx, given)
       if st.log:count{ correlation_id = full } > 0 then return full end
     end
     invalid(("no session %s in %s"):format(full, where))
-  end
-  if not text:match("^[%x-]+$") or #text:gsub("-", "") < 4 then
-    invalid(("ID: a session's correlation id, or at least its "
-      .. "first 4 hex digits, expected (got '%s')"):format(given))
   end
   local found, list = {}, {}
   for _, st in ipairs(ctx.stores) do
@@ -299,7 +307,7 @@ local function analyze(ctx)
            .. "to its last%s"):format(span_text, got)
     severity = "warning"
   end
-  local verdict = ("session %s: %s %s"):format(id:sub(1, 8), what, how)
+  local verdict = ("session %s: %s %s"):format(fmt.short(id), what, how)
   local notes = synclua.array()
   if starts > 1 then
     notes[#notes + 1] = ("the session's start was logged %d times"):format(
@@ -420,7 +428,7 @@ return report.command{
     .. "devices (as synclua\ntimeline does). Exit 2 when no session, or "
     .. "more than one, matches.",
   options = {
-    { "ID", positional = true,
+    { "ID", positional = true, check = session_id,
       help = "the session's correlation id, or a unique prefix of it" },
   },
   analyze = analyze,

@@ -9,24 +9,10 @@ local command = require "synclua.command"
 local query = require "synclua.query"
 local timeline = require "synclua.timeline"
 
--- "KEY=VALUE" into { key, value }.
-local function pair(option)
-  return function(v)
-    local k, val = v:match("^([^=]+)=(.+)$")
-    if not k then
-      return nil, ("%s: KEY=VALUE expected, got '%s'"):format(option, v)
-    end
-    return { key = k, value = val }
-  end
-end
-
 local options = {
   { "--label", metavar = "DEVICE=NAME", repeatable = true,
-    check = pair("--label"),
+    check = command.pair("--label"),
     help = "call a device (id, id prefix or path) by a name" },
-  { "--device", metavar = "FILE=UUID", repeatable = true,
-    check = pair("--device"),
-    help = "the device of an export that does not say" },
   { "--skew", metavar = "HOW", default = "auto",
     help = "auto, none, or DEVICE=+1.5s[,...]" },
 }
@@ -51,7 +37,6 @@ return command{
   demo = true,
   formats = timeline.FORMATS,
   options = options,
-  devices = function(opts) return opts.device end,
   run = function(ctx)
     local opts = ctx.opts
     local limit = opts.limit ~= 0 and opts.limit or nil
@@ -66,10 +51,7 @@ return command{
       if ctx.format == "text" then ctx.out:write("# ", none, "\n")
       else ctx:note(none) end
     end
-    if opts.output then
-      ctx.out:commit()
-      print(("Exported %d events to %s"):format(count, opts.output))
-    end
+    if opts.output then ctx:exported(count) end
     if limit and count == limit then
       ctx:cut(count, timeline.count(ctx.inputs, filter))
     end

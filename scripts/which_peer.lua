@@ -294,7 +294,7 @@ local function analyze(ctx)
         summary = ("%s started session %s with %s but logged no peer "
                    .. "selection (no online peer, or it stopped before "
                    .. "choosing)"):format(item.store.label,
-          ev.correlation_id and ev.correlation_id:sub(1, 8) or "-",
+          ev.correlation_id and fmt.short(ev.correlation_id) or "-",
           type(d.peer_count) == "number"
             and plural(d.peer_count, "available peer", "available peers")
             or "no peer count"),
@@ -355,7 +355,7 @@ local function text(result, out)
     end
     out:write(("\n%s  %s  session %s: %s\n"):format(s.label,
       clock(s.timestamp),
-      s.correlation_id ~= synclua.null and s.correlation_id:sub(1, 8) or "-",
+      s.correlation_id ~= synclua.null and fmt.short(s.correlation_id) or "-",
       head))
     local logged = false
     for _, c in ipairs(s.candidates) do

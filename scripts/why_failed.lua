@@ -104,14 +104,7 @@ local function peer_side(ctx, s, from, to)
   return side
 end
 
-local function session_ref(ctx, s)
-  return { id = s.id, device = s.device, label = s.label, peer = s.peer,
-           peer_label = s.peer and analysis.device_label(ctx, s.peer) or nil,
-           status = s.status,
-           started = s.started and s.started.timestamp or nil,
-           ended = (s.completed or s.failed)
-             and (s.completed or s.failed).timestamp or nil }
-end
+local session_ref = analysis.ref
 
 local function analyze(ctx)
   local grace = ctx.opts.grace
@@ -150,7 +143,8 @@ local function analyze(ctx)
       for _, s in ipairs(sessions) do
         if s.device == dev and s.id == ev.correlation_id then
           local ref = session_ref(ctx, s)
-          ref.peer_side = peer_side(ctx, s, s.start or ev.instant, ev.instant)
+          local from, to = s.start or ev.instant, ev.instant or s.start
+          if from and to then ref.peer_side = peer_side(ctx, s, from, to) end
           g.sessions[#g.sessions + 1] = ref
         end
       end

@@ -81,7 +81,7 @@ local function measure(ctx, s, opts)
     prev_ev = b
   end
   local ending = s.completed or s.failed
-  if ending and prev_end and ending.instant > prev_end then
+  if ending and ending.instant and prev_end and ending.instant > prev_end then
     if ending.instant - prev_end >= opts.gap then
       m.gaps[#m.gaps + 1] = { ns = ending.instant - prev_end, after = prev_ev,
                               before = ending }

@@ -75,17 +75,21 @@ describe("synclua check", function()
     assert.equal(1, status)
   end)
 
-  it("prints one JSON object per store with --format json", function()
+  it("prints a JSON array of a store each with --format json, and one "
+     .. "object a line with ndjson", function()
     store_with(dir, ROWS)
-    local out, _, status = synclua(dir, "check --format json")
-    assert.equal('{"event_types":[{"count":1,"name":"state_transition"},'
+    local one = '{"event_types":[{"count":1,"name":"state_transition"},'
       .. '{"count":1,"name":"batch_ingestion"},{"count":1,"name":'
       .. '"sync_error"}],"events":3,"first":"2025-12-03T10:00:00+00:00",'
       .. '"integrity":"ok","last":"2025-12-03T10:00:02Z","path":"sync.db",'
       .. '"problems":[],"severities":[{"count":1,"name":"debug"},{"count":1,'
       .. '"name":"info"},{"count":1,"name":"error"}],"timestamps":'
-      .. '{"canonical":2,"other_forms":1,"unparsable":0}}\n', out)
+      .. '{"canonical":2,"other_forms":1,"unparsable":0}}'
+    local out, _, status = synclua(dir, "check --format json")
+    assert.equal("[" .. one .. "]\n", out)
     assert.equal(0, status)
+    out = synclua(dir, "check -f ndjson --db sync.db --db .")
+    assert.equal(one .. "\n", out)       -- the same store once
   end)
 
   it("takes a library folder, or the store named by $SYNCLUA_DB",

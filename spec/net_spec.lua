@@ -351,10 +351,10 @@ describe("synclua serve", function()
         .. "'10001' (e.g. 10000)", 2 },
       { V .. " --max-clients 0", "option '--max-clients' must be from 1 to 4096, got "
         .. "'0' (e.g. 64)", 2 },
-      { V .. " --timeout 0", "--timeout: a number of seconds from 0 to 86400 "
-        .. "expected, got '0'", 2 },
+      { V .. " --timeout 0", "--timeout: a number of seconds above 0 and at most "
+        .. "86400 expected, got '0' (e.g. 10)", 2 },
       { V .. " --idle-timeout soon", "--idle-timeout: a number of seconds "
-        .. "from 0 to 86400 expected, got 'soon'", 2 },
+        .. "above 0 and at most 86400 expected, got 'soon' (e.g. 10)", 2 },
       -- The arguments come first: no store is opened for a bad one.
       { "--db missing.db --key-file key --library xyz",
         "Invalid library ID: xyz (--library expects a UUID, e.g. "
@@ -532,8 +532,8 @@ describe("synclua fetch", function()
         .. "sql or markdown" },
       { P .. " --limit -1", "option '--limit' must be from 0 to 4294967295, "
         .. "got '-1' (e.g. 10000)" },
-      { P .. " --timeout 0", "--timeout: a number of seconds from 0 to 86400 "
-        .. "expected, got '0'" },
+      { P .. " --timeout 0", "--timeout: a number of seconds above 0 and at most "
+        .. "86400 expected, got '0' (e.g. 10)" },
       { P .. " --since whenever", "--since: Invalid time format: whenever "
         .. "(e.g. '1 hour ago', '2h', 'yesterday', '2025-12-03 10:00:00' or "
         .. "'2025-12-03T10:00:00Z')" },

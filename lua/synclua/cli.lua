@@ -251,8 +251,8 @@ function M.seconds(option)
   return function(value)
     local n = tonumber(value)
     if not n or n <= 0 or n > 86400 then
-      return nil, ("%s: a number of seconds from 0 to 86400 expected, "
-        .. "got '%s'"):format(option, value)
+      return nil, ("%s: a number of seconds above 0 and at most 86400 "
+        .. "expected, got '%s' (e.g. 10)"):format(option, value)
     end
     return n
   end
@@ -450,6 +450,7 @@ function M.parse(spec, argv, command, ctx)
         if value then usage_fail("option '%s' takes no value", name) end
         opts.help = true
       elseif not r and name == "--version" then
+        if value then usage_fail("option '%s' takes no value", name) end
         opts.version = true
       elseif not r then
         usage_fail("unknown option '%s'%s (see '%s')", name,
@@ -476,7 +477,10 @@ function M.parse(spec, argv, command, ctx)
         store(raw, seen, r, value)
         if r.type == "inputs" then greedy = r end
       end
-    elseif greedy then
+    elseif greedy and (c.positionals[pi] == nil or a:find("[*?]")
+                       or require("synclua.fs").kind(a)) then
+      -- after --db, the words that are paths are inputs too (a shell
+      -- glob); one that is not goes to an argument still missing
       store(raw, seen, greedy, a)
     else
       local r = c.positionals[pi]

@@ -58,6 +58,20 @@ function M.now()
   return t
 end
 
+--- A `check` for "KEY=VALUE" options: { key, value }, or nil and the
+-- message naming `option`.
+-- @tparam string option
+-- @treturn function
+function M.pair(option)
+  return function(v)
+    local k, val = v:match("^([^=]+)=(.+)$")
+    if not k then
+      return nil, ("%s: KEY=VALUE expected, got '%s'"):format(option, v)
+    end
+    return { key = k, value = val }
+  end
+end
+
 -- The options the frame adds: inputs and window before the command's own
 -- (so they are checked first), format and output after.
 local function common(decl)
@@ -65,8 +79,13 @@ local function common(decl)
   if decl.inputs ~= false then
     list[#list + 1] = { "--db", type = "inputs",
       help = "a sync.db, library folder, folder of devices, glob or export "
-        .. "(repeat for several; default $SYNCLUA_DB, then ./sync.db"
+        .. (decl.inputs == "one" and "" or "(repeat for several) ")
+        .. "(default $SYNCLUA_DB, then ./sync.db"
         .. (decl.demo and ", then the demo library)" or ")") }
+    list[#list + 1] = { "--device", metavar = "FILE=UUID", repeatable = true,
+      check = M.pair("--device"),
+      help = "the device of an export that carries none (a JSON export "
+        .. "without device data)" }
   end
   if decl.window then
     list[#list + 1] = { "--since", type = "time",
@@ -102,6 +121,14 @@ end
 function Ctx:survey()
   if not self._survey then self._survey = self.window:survey(self.inputs) end
   return self._survey
+end
+
+--- Say on stdout what -o received (as Spacedrive's `sd sync events`
+-- does): "Exported 12 events to x.json".
+-- @tparam integer count
+function Ctx:exported(count)
+  self.out:commit()
+  print(("Exported %d events to %s"):format(count, self.opts.output))
 end
 
 --- Say on stderr that --limit cut the rows: "1000 of 2020 events;
@@ -144,17 +171,25 @@ local function main(decl, argv, name)
   -- Closed however run ends: the stores, and a -o file not committed.
   local set <close> = decl.inputs ~= false and
     require("synclua.inputs").resolve(opts.db, {
-      demo = decl.demo, devices = decl.devices and decl.devices(opts),
+      demo = decl.demo, devices = opts.device,
       note = function(s) ctx:note(s) end }) or nil
   ctx.inputs = set
   if decl.inputs == "one" and #set > 1 then
     error(runner.failure("invalid", ("%d devices given: %s reads one "
       .. "(several devices: synclua timeline)"):format(#set, name)), 0)
   end
+  if opts.output and set then
+    local paths = {}
+    for i, src in ipairs(set) do paths[i] = src.path end
+    output.guard(opts.output, paths)
+  end
   local out <close> = decl.formats and output.open(opts.output) or nil
   ctx.out = out
   local status, message, code = decl.run(ctx)
-  if out and (status == nil or status == 0 or status == 1) then
+  -- A result, or a finding: the output is whole. A failure (`nil,
+  -- message`, or any other status) leaves no file.
+  if out and (status == 0 or status == 1 or (status == nil and not message))
+  then
     out:commit()
   end
   for _, src in ipairs(set or {}) do warn_bad_rows(ctx, src) end

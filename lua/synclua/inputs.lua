@@ -292,14 +292,26 @@ local function dedupe(set, note)
             .. "(%s and %s): give one of them"):format(k.given, src.given,
             src.device, fmt.plural(n1, "event"), fmt.plural(n2, "event")))
         end
-        twin = k
-        note(("%s holds the same events as %s (device %s): read once")
-          :format(src.given, k.given, fmt.short(src.device)))
+        -- The same events of the device: keep the store that holds more
+        -- (other devices' rows too, as a combined store does).
+        if src.log:count{} > k.log:count{} then
+          note(("%s holds the same events as %s (device %s), and more: "
+            .. "read once"):format(src.given, k.given, fmt.short(src.device)))
+          for i, x in ipairs(kept) do
+            if x == k then kept[i] = src end
+          end
+          set.dropped[#set.dropped + 1] = k
+          twin = false
+        else
+          twin = k
+          note(("%s holds the same events as %s (device %s): read once")
+            :format(src.given, k.given, fmt.short(src.device)))
+        end
         break
       end
     end
     if twin then set.dropped[#set.dropped + 1] = src
-    else kept[#kept + 1] = src end
+    elseif twin == nil then kept[#kept + 1] = src end
   end
   for i = #set, 1, -1 do set[i] = nil end
   for i, src in ipairs(kept) do set[i] = src end
@@ -330,9 +342,23 @@ end
 -- @treturn table
 function M.expand(given, opts)
   if not given or #given == 0 then given = defaults(opts or {}) end
-  local entries = {}
+  local entries, once = {}, {}
   for _, g in ipairs(given) do expand(g, {}, entries) end
-  return entries
+  for _, e in ipairs(entries) do
+    local seen = false
+    for _, o in ipairs(once) do
+      if o.path == e.path or (fs.kind(e.path) and fs.kind(o.path)
+                              and fs.same_file(o.path, e.path)) then
+        seen = true
+      end
+    end
+    if not seen then once[#once + 1] = e end
+  end
+  if #once == 0 then
+    invalid("no input: " .. table.concat(given, ", ")
+            .. " holds no store or export")
+  end
+  return once
 end
 
 --- Resolve inputs to an open set of sources, one per device.
@@ -373,7 +399,9 @@ function M.resolve(given, opts)
       e.path = e.kind == "export" and e.given or e.log:path()
       e.identity = e.kind == "export" and ("export:" .. i) or e.log:identity()
       local newest = e.log:first{ raw = true }
-      e.device = newest and newest.device_id and newest.device_id:lower()
+      -- A row with no device (NULL, read as "") names none.
+      local dev = newest and newest.device_id
+      e.device = dev and dev ~= "" and dev:lower() or nil
       set[#set + 1] = e
     end
     dedupe(set, note)

@@ -85,6 +85,9 @@ function M.open(path)
   if path == nil or path == "-" then
     return setmetatable({ file = io.stdout, name = "stdout" }, Output)
   end
+  if path:sub(-1) == "/" or require("synclua.fs").kind(path) == "dir" then
+    fail(path, "is a folder (give a file name)")
+  end
   local dir = path:match("^(.*)/[^/]*$") or "."
   local tmp = ("%s/.%s.synclua-%s"):format(dir, path:match("([^/]*)$"),
                                           synclua.uuid():sub(1, 8))
@@ -93,6 +96,23 @@ function M.open(path)
     fail(path, (err:gsub("^[^:]*: ", "")))
   end
   return setmetatable({ file = file, name = path, tmp = tmp }, Output)
+end
+
+--- Refuse (exit 2) an output that is one of the inputs (a store, its
+-- -wal or -shm, an export): writing there would destroy what is read.
+-- @tparam string path the -o value
+-- @tparam {string,...} inputs the inputs' files
+function M.guard(path, inputs)
+  local fs = require "synclua.fs"
+  if path == "-" or fs.kind(path) ~= "file" then return end
+  for _, input in ipairs(inputs) do
+    for _, f in ipairs{ input, input .. "-wal", input .. "-shm" } do
+      if fs.kind(f) == "file" and fs.same_file(path, f) then
+        runner.invalid(("-o %s is the input %s: refusing to write over it")
+          :format(path, f))
+      end
+    end
+  end
 end
 
 --- The canonical name of a format ("md" -> "markdown"), or nil.

@@ -67,7 +67,7 @@ end
 -- @treturn string
 function M.evidence_text(e)
   local t = e.timestamp and fmt.clock_of(e.timestamp) or "?"
-  return ("%s #%s %s%s"):format(e.label or (e.device or "?"):sub(1, 8),
+  return ("%s #%s %s%s"):format(e.label or fmt.short(e.device),
     tostring(e.id), t, e.event_type and (" " .. e.event_type) or "")
 end
 local evidence_text = M.evidence_text

@@ -318,7 +318,16 @@ end
 -- @tparam string dir the scripts directory
 -- @tparam[opt] string name a command
 -- @treturn integer the exit status
-function M.help(dir, name)
+function M.help(dir, name, extra)
+  if extra ~= nil then
+    io.stderr:write(("synclua: help takes one command name (got '%s' too)\n")
+      :format(extra))
+    io.stderr:flush()
+    return 2
+  end
+  if name ~= nil and not name:match("^[%w_]+$") then
+    return M.unknown(dir, name)
+  end
   if name == nil then
     io.stdout:write("usage: synclua NAME [options]   (synclua help NAME: "
       .. "a command's options)\n\ncommands:\n")

@@ -52,7 +52,7 @@ end
 function M.evidence(store, ev)
   local label = store.label
   if ev.device_id and store.device and ev.device_id ~= store.device then
-    label = ev.device_id:sub(1, 8)   -- a store holding several devices' rows
+    label = fmt.short(ev.device_id) -- a store holding several devices' rows
   end
   return { device = ev.device_id or store.device, label = label,
            id = ev.id, timestamp = ev.timestamp, event_type = ev.event_type }
@@ -325,6 +325,23 @@ function M.list(ctx, grace, kinds)
   return list
 end
 
+--- A session as a report cites it (JSON-ready): id, device, label, peer,
+-- peer_label, status, started and ended (stored timestamps), plus `extra`.
+-- @tparam table ctx
+-- @tparam table s a session from M.list
+-- @tparam[opt] table extra more fields
+-- @treturn table
+function M.ref(ctx, s, extra)
+  local ending = s.completed or s.failed
+  local r = { id = s.id, device = s.device, label = s.label, peer = s.peer,
+              peer_label = s.peer and M.device_label(ctx, s.peer) or nil,
+              status = s.status,
+              started = s.started and s.started.timestamp or nil,
+              ended = ending and ending.timestamp or nil }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
 --- The session of device `dev` an event at `at` follows (an overflow or
 -- stuck dependencies at the end of a backfill): the latest session that
 -- started at or before it and had not ended -- completed, failed, or its
@@ -382,7 +399,8 @@ function M.batches(ctx, s)
   for ev in s.store.log:events{ event_type = "batch_ingestion",
                                 correlation_id = s.id, device = s.device,
                                 order = "asc" } do
-    list[#list + 1] = ev
+    -- a batch whose time does not parse cannot be placed in the session
+    if ev.instant then list[#list + 1] = ev end
   end
   local how = "correlation_id"
   if #list == 0 then
@@ -396,9 +414,10 @@ function M.batches(ctx, s)
                                     peer = s.peer, device = s.device,
                                     since = s.start, ["until"] = upto,
                                     order = "asc" } do
-        local began = ev.instant - (ev.duration_ms or 0) * 1000000
-        if ev.correlation_id == nil and (ev.instant <= stop or began < stop)
-        then
+        local began = ev.instant
+          and ev.instant - (ev.duration_ms or 0) * 1000000
+        if began and ev.correlation_id == nil
+           and (ev.instant <= stop or began < stop) then
           list[#list + 1] = ev
         end
       end
@@ -428,7 +447,7 @@ function M.rate_series(batches, from, to, n)
   for _, b in ipairs(batches) do
     local r = b.record_count or 0
     local e = b.instant
-    local st = e - math.max(b.duration_ms or 0, 1) * 1000000
+    local st = e and e - math.max(b.duration_ms or 0, 1) * 1000000
     if r > 0 and e then
       for i = 1, n do
         local lo, hi = from + (i - 1) * width, from + i * width

@@ -54,6 +54,9 @@
 -- are read, never a whole store: per store, the request and response events
 -- (responders) and the link events per peer; per session, its requester's
 -- requests, batches and completion by correlation id.
+local fmt = require "synclua.fmt"
+local plural = fmt.plural
+
 local M = {}
 
 local SEC = 1000000000
@@ -122,7 +125,7 @@ local function check_stores(stores, fname)
     end
     seen[dev] = i
     list[i] = { store = e.store, device = dev, given = e.device,
-                label = e.label or e.device:sub(1, 8), index = i }
+                label = e.label or fmt.short(e.device), index = i }
   end
   -- A store given for several devices (a combined one) is read per device.
   local users = {}
@@ -604,7 +607,7 @@ local function device_names(result)
   local names = {}
   for _, d in ipairs(result.devices) do
     names[#names + 1] = d.label == d.device and d.device
-                        or ("%s %s"):format(d.label, d.device:sub(1, 8))
+                        or ("%s %s"):format(d.label, fmt.short(d.device))
   end
   return table.concat(names, ", ")
 end
@@ -732,7 +735,6 @@ local function margin(width)
   return ("%d.%03d"):format(ms // 1000, ms % 1000)
 end
 
-local plural = require("synclua.fmt").plural
 
 --- Header lines for a timeline: the offsets (relative to the reference),
 -- with their bounds and what they rest on, then one line per
@@ -785,8 +787,8 @@ function M.describe(result)
     lines[#lines + 1] = ("clock bounds contradict between %s and %s: "
       .. "lower %s s (%s, session %s) > upper %s s (%s, session %s)")
       :format(v.a_label, v.b_label, seconds(v.low_ns), v.lower.kind,
-              v.lower.correlation_id:sub(1, 8), seconds(v.high_ns),
-              v.upper.kind, v.upper.correlation_id:sub(1, 8))
+              fmt.short(v.lower.correlation_id), seconds(v.high_ns),
+              v.upper.kind, fmt.short(v.upper.correlation_id))
   end
   return lines
 end

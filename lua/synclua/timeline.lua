@@ -154,7 +154,7 @@ function M.write(set, o)
   local out = o.out
   local count
   if format == "text" then
-    local width = 0
+    local width = 1
     for _, l in ipairs(labels) do width = math.max(width, #l) end
     local lines = {}
     for _, line in ipairs(o.header or {}) do lines[#lines + 1] = line end
