@@ -143,7 +143,9 @@ return command{
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
     local timeout = opts.timeout
     local now = ctx.now
-    local filter = { since = opts.since, correlation_id = opts.correlation_id,
+    -- [since, now], as the servers answer and every command means it
+    local filter = { since = opts.since, ["until"] = opts.since and now,
+                     correlation_id = opts.correlation_id,
                      event_types = #opts.event_type > 0 and opts.event_type
                                    or nil }
     local library, device = opts.library, opts.device
@@ -152,6 +154,13 @@ return command{
 
     local paths = {}
     if opts.db then
+      -- this device's store, as every command names one
+      local entries = inputs.expand({ opts.db })
+      if #entries ~= 1 or entries[1].kind ~= "store" then
+        runner.invalid(("--db %s: fetch merges in one store of this device "
+          .. "(a sync.db or a library folder)"):format(opts.db))
+      end
+      opts.db = entries[1].path
       local log <close> = runner.check(synclua.open(opts.db))
       local newest = log:first{ raw = true }
       device = device or (newest and require("synclua.cli").uuid(

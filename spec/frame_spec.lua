@@ -111,12 +111,27 @@ describe("the window", function()
 
   it("means [since, now] on every command", function()
     local r = synclua.json_decode((run(dir, "why_slow --db lib -f json "
-                                            .. "--since 2025-12-01T03:00:00Z")))
-    assert.equal("2025-12-01T03:00:00Z", r.window.since)
+                                            .. "--since 2025-12-01T01:20:00Z")))
+    assert.equal("2025-12-01T01:20:00Z", r.window.since)
     assert.equal("2025-12-04T00:00:00Z", r.window["until"])
-    local n = 0
-    for _, d in ipairs(r.window.devices) do n = n + d.events end
-    assert.equal(r.window.events, n)
+    assert.equal(4, r.window.events)
+    -- a row after now is outside, for events, the timeline and reports
+    assert.equal("", support.sqlite(dir .. "/lib/phone/sync.db",
+      "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
+      .. "category, severity, summary) SELECT '2025-12-05T00:00:00+00:00', "
+      .. "device_id, 'state_transition', 'lifecycle', 'info', 'future' FROM "
+      .. "sync_event_log LIMIT 1"))
+    local since = " --since 2025-12-01T01:20:00Z"
+    local ev = run(dir, "events --db lib/phone -f ndjson --limit 0" .. since)
+    assert.is_nil(ev:find("future", 1, true))
+    local tl = run(dir, "timeline --db lib -f ndjson" .. since)
+    assert.is_nil(tl:find("future", 1, true))
+    r = synclua.json_decode((run(dir, "why_slow --db lib -f json" .. since)))
+    assert.equal(4, r.window.events)
+    local all = run(dir, "events --db lib/phone -f ndjson --limit 0")
+    assert.truthy(all:find("future", 1, true))
+    assert.equal("", support.sqlite(dir .. "/lib/phone/sync.db",
+      "DELETE FROM sync_event_log WHERE summary = 'future'"))
   end)
 
   it("refuses --since after --until, naming both", function()
@@ -191,7 +206,30 @@ describe("output", function()
     _, _, status = run(dir, "why_failed --db lib -o new.txt")
     assert.equal(1, status)
     assert.matches("^sync failed", support.slurp(dir .. "/new.txt"))
+    -- a command that fails after it began to write: no file, no temporary
+    support.spit(dir .. "/half.lua", [[
+      return require("synclua.command"){ name = "half", formats = { "text" },
+        run = function(ctx)
+          ctx.out:write("half\n")
+          if ctx.opts.db[1] == "lib/phone" then error("boom") end
+          return nil, "it broke", "ioerr"
+        end }
+    ]])
+    local err
+    _, err, status = run(dir, "half.lua --db lib/desktop -o half.txt")
+    assert.equal("synclua half.lua: it broke\n", err)
+    assert.equal(3, status)
+    _, _, status = run(dir, "half.lua --db lib/phone -o half.txt")
+    assert.equal(1, status)
+    assert.is_false(support.exists(dir .. "/half.txt"))
     assert.is_nil(support.listing(dir):find("synclua%-"))
+    -- nor onto an input
+    support.spit(dir .. "/keep2.db", support.slurp(dir
+                                                   .. "/lib/desktop/sync.db"))
+    _, err, status = run(dir, "events --db keep2.db -f sql -o keep2.db")
+    assert.equal("synclua events: -o keep2.db is the input keep2.db: "
+                 .. "refusing to write over it\n", err)
+    assert.equal(2, status)
   end)
 
   it("says on stderr what --limit cut, and keeps stdout as Spacedrive "

@@ -303,8 +303,6 @@ function M.man(commands, opts)
       ".TP", ".B XDG_CACHE_HOME",
       "Where the demo library is made on first use (default",
       ".IR ~/.cache ).",
-      ".TP", ".B NO_COLOR",
-      "When set, no colour, even on a terminal.",
       ".TP", ".B SYNCLUA_HOME",
       "A folder whose",
       ".I scripts",
