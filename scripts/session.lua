@@ -87,6 +87,14 @@ local function filter_of(ctx, extra)
   return f
 end
 
+-- The batch window (synclua.sessions) of session `id` on store `st`.
+local function window_of(ctx, id, st)
+  for _, s in ipairs(analysis.list(ctx, nil, { "backfill", "catch_up" })) do
+    if s.id == id and s.store == st then return analysis.batch_window(s) end
+  end
+  return nil
+end
+
 local function analyze(ctx)
   local id = resolve(ctx, ctx.opts.ID)
   local function label_of(dev) return ctx.set:label(dev) end
@@ -139,26 +147,19 @@ local function analyze(ctx)
       labels[#labels + 1], cursor_offsets[#cursor_offsets + 1] =
         st.label, offsets[i]
       attributed[#cursors], stores_of[#cursors] = false, st
-      if info.requester and info.batches == 0 and peer and info.first then
-        -- Up to the session's end; a session that never ended, up to the
-        -- device's next session.
-        local stop = info.last
-        if not info.ended then
-          local next_start = st.log:first{ order = "asc", raw = true,
-            event_types = { "backfill_session_started",
-                            "catch_up_session_started" },
-            since = info.last + 1 }
-          stop = next_start and next_start.instant and next_start.instant - 1
-                 or math.maxinteger
-        end
-        cursors[#cursors + 1] = st.log:cursor(filter_of(ctx, {
-          event_type = "batch_ingestion", peer = peer,
-          since = math.max(info.first, ctx.filter.since or info.first),
-          ["until"] = math.min(stop, ctx.filter["until"] or stop),
-        }))
+      -- Spacedrive's batches carry no correlation id: the session's
+      -- peer and time window, as every report attributes them.
+      local w = info.requester and info.batches == 0
+                and window_of(ctx, id, st)
+      if w then
+        local f = filter_of(ctx, w.filter)
+        f.since = math.max(w.filter.since, ctx.filter.since or w.filter.since)
+        f["until"] = math.min(w.filter["until"],
+                              ctx.filter["until"] or w.filter["until"])
+        cursors[#cursors + 1] = st.log:cursor(f)
         labels[#labels + 1], cursor_offsets[#cursor_offsets + 1] =
           st.label, offsets[i]
-        attributed[#cursors], stores_of[#cursors] = true, st
+        attributed[#cursors], stores_of[#cursors] = w.holds, st
       end
     end
   end
@@ -167,14 +168,14 @@ local function analyze(ctx)
     offsets = cursor_offsets, labels = labels, order = "asc" })
   local closing <close> = merge
   for ev, src, adjusted in next_row, merge do
-    if not (attributed[src] and ev.correlation_id) then
+    if not attributed[src] or attributed[src](ev) then
       local st = stores_of[src]
       local label = ev.device_id and st.device
         and ev.device_id:lower() ~= st.device:lower()
         and label_of(ev.device_id) or st.label
       rows[#rows + 1] = {
         ev = ev, store = st, label = label, adjusted = adjusted,
-        attributed = attributed[src],
+        attributed = attributed[src] and true or false,
       }
     end
   end

@@ -403,28 +403,43 @@ function M.batches(ctx, s)
     if ev.instant then list[#list + 1] = ev end
   end
   local how = "correlation_id"
-  if #list == 0 then
-    how = "peer_window"
-    if s.peer and s.start then
-      local stop = s.finish or s.next_start or s.newest or s.start
-      if s.next_start and s.next_start < stop then stop = s.next_start end
-      local upto = stop + (s.finish and M.FLUSH_PERIOD or 0)
-      if s.next_start and s.next_start < upto then upto = s.next_start end
-      for ev in s.store.log:events{ event_type = "batch_ingestion",
-                                    peer = s.peer, device = s.device,
-                                    since = s.start, ["until"] = upto,
-                                    order = "asc" } do
-        local began = ev.instant
-          and ev.instant - (ev.duration_ms or 0) * 1000000
-        if began and ev.correlation_id == nil
-           and (ev.instant <= stop or began < stop) then
-          list[#list + 1] = ev
-        end
-      end
+  local w = #list == 0 and M.batch_window(s)
+  if #list == 0 then how = "peer_window" end
+  if w then
+    for ev in s.store.log:events(w.filter) do
+      if w.holds(ev) then list[#list + 1] = ev end
     end
   end
   s._batches, s._batches_how = list, how
   return list, how
+end
+
+--- Where a session's batches are when its rows carry no correlation id
+-- (Spacedrive's): those from its peer whose records arrived between its
+-- start and its end -- completion or failure (plus the aggregator's flush
+-- period), else the device's next session or its newest event -- and that
+-- carry no other session's id. Returns { filter (a log:events filter),
+-- holds(ev) (does a batch the filter returns belong) }, or nil when the
+-- session has no peer or no start.
+-- @tparam table s a session from M.list
+-- @treturn table|nil
+function M.batch_window(s)
+  if not (s.peer and s.start) then return nil end
+  local stop = s.finish or s.next_start or s.newest or s.start
+  if s.next_start and s.next_start < stop then stop = s.next_start end
+  local upto = stop + (s.finish and M.FLUSH_PERIOD or 0)
+  if s.next_start and s.next_start < upto then upto = s.next_start end
+  return {
+    filter = { event_type = "batch_ingestion", peer = s.peer,
+               device = s.device, since = s.start, ["until"] = upto,
+               order = "asc" },
+    holds = function(ev)
+      local began = ev.instant
+        and ev.instant - (ev.duration_ms or 0) * 1000000
+      return began ~= nil and ev.correlation_id == nil
+        and (ev.instant <= stop or began < stop)
+    end,
+  }
 end
 
 --- Records per second over time of a list of batches: each batch's
