@@ -152,7 +152,7 @@ return command{
     local key = runner.check(synclua.read_key(opts.key_file))
     library = library or synclua.library_id(key)
 
-    local paths = {}
+    local paths, db_path = {}, nil
     if opts.db then
       -- this device's store, as every command names one
       local entries = inputs.expand({ opts.db })
@@ -160,8 +160,8 @@ return command{
         runner.invalid(("--db %s: fetch merges in one store of this device "
           .. "(a sync.db or a library folder)"):format(opts.db))
       end
-      opts.db = entries[1].path
-      local log <close> = runner.check(synclua.open(opts.db))
+      db_path = entries[1].path
+      local log <close> = runner.check(synclua.open(db_path))
       local newest = log:first{ raw = true }
       device = device or (newest and require("synclua.cli").uuid(
         newest.device_id))
@@ -175,7 +175,7 @@ return command{
     local ok, err = pcall(function()
       if opts.db then
         paths[1] = tmp .. "/local.db"
-        local n = copy_local(opts.db, device, filter, opts.limit, paths[1])
+        local n = copy_local(db_path, device, filter, opts.limit, paths[1])
         say("%s (this device, %s): %d event%s", opts.db, device, n,
             n == 1 and "" or "s")
       end
