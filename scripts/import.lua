@@ -24,6 +24,7 @@ return command{
     .. "time, type and\nsummary). A JSON export made without --with-device "
     .. "has no device ids: give --device.",
   inputs = false, window = false,
+  formats = { "text", "json" },
   options = {
     { "FILE", positional = true, repeatable = true,
       help = "an export to load (json or sql; '-' reads standard input)" },
@@ -70,8 +71,13 @@ return command{
       log:insert(events, { skip_duplicates = true }))
     local path = log:path()
     runner.check(log:close())
-    print(("Imported %s from %s into %s (%s skipped)"):format(
-      fmt.plural(inserted, "event"), fmt.plural(#opts.FILE, "file"), path,
-      fmt.plural(skipped, "duplicate")))
+    if ctx.format == "json" then
+      ctx.out:write(synclua.json_encode{ store = path, files = #opts.FILE,
+        imported = inserted, skipped = skipped }, "\n")
+    else
+      ctx.out:write(("Imported %s from %s into %s (%s skipped)\n"):format(
+        fmt.plural(inserted, "event"), fmt.plural(#opts.FILE, "file"), path,
+        fmt.plural(skipped, "duplicate")))
+    end
   end,
 }

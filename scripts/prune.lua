@@ -21,6 +21,7 @@ return command{
   name = "prune",
   description = "Delete events older than the retention period",
   inputs = false, window = false,
+  formats = { "text", "json" },
   options = {
     { "--db", type = "inputs",
       help = "a sync.db, library folder, folder of devices or glob (repeat "
@@ -32,16 +33,23 @@ return command{
   },
   run = function(ctx)
     local opts = ctx.opts
+    local all = synclua.array()
     for _, e in ipairs(inputs.expand(opts.db)) do
       local log <close> = runner.check(synclua.open(e.path, not opts.dry_run
         and { mode = "w", create = false } or nil))
       local r = runner.check(log:prune{ older_than = opts.older_than / 1e9,
                                         dry_run = opts.dry_run })
-      print(report(log:path(), r))
+      r.path = log:path()
+      all[#all + 1] = r
+      if ctx.format == "text" then ctx.out:write(report(r.path, r), "\n") end
       if r.unparsable > 0 then
         ctx:warn(("%s: kept %d events whose timestamps do not parse "
           .. "(see synclua check)"):format(log:path(), r.unparsable))
       end
+    end
+    -- json: one array, a store each
+    if ctx.format == "json" then
+      ctx.out:write(synclua.json_encode(all), "\n")
     end
   end,
 }

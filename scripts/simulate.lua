@@ -104,6 +104,7 @@ return command{
   description = "Write a simulated multi-device library (one sync.db per "
     .. "device) from a seed",
   inputs = false,
+  formats = { "text", "json" },
   options = {
     { "--out", metavar = "DIR", required = true,
       help = "a new or empty folder for the library" },
@@ -134,6 +135,11 @@ return command{
       out = opts.out, devices = opts.devices, hours = opts.hours,
       seed = opts.seed, faults = faults, start = start,
     })
-    print(report(opts.out, m))
+    -- json: the manifest, as devices.json holds it
+    if ctx.format == "json" then
+      ctx.out:write(require("synclua").json_encode(m), "\n")
+    else
+      ctx.out:write(report(opts.out, m), "\n")
+    end
   end,
 }
