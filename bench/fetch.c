@@ -400,7 +400,8 @@ static void *local_main(void *arg) {
     rc = SL_OK;
     if (!ev->has_instant) continue;
     sl_buf_reset(&one);
-    if (sl_render_event(&one, ev, SL_RENDER_NDJSON_DEVICE) != SL_OK) {
+    if (sl_render_event_reads(&one, ev, SL_RENDER_NDJSON_DEVICE,
+                              SL_JSON_READS_PROTOCOL) != SL_OK) {
       failed = 1;
       break;
     }

@@ -230,7 +230,8 @@ void sl_buf_free(sl_buf *b);
 
 typedef enum sl_json_kind {
   SL_JSON_NULL, SL_JSON_FALSE, SL_JSON_TRUE, SL_JSON_INTEGER,
-  SL_JSON_FLOAT, SL_JSON_STRING, SL_JSON_ARRAY, SL_JSON_OBJECT
+  SL_JSON_FLOAT, SL_JSON_STRING, SL_JSON_ARRAY, SL_JSON_OBJECT,
+  SL_JSON_UNSIGNED            /* an integer above INT64_MAX (serde's u64) */
 } sl_json_kind;
 
 /*
@@ -248,13 +249,37 @@ struct sl_json {
   sl_json    **items;         /* array elements or object values            */
   char       **keys;          /* object keys (NUL-terminated)               */
   size_t      *key_lengths;   /* object key lengths                         */
+  uint64_t     uinteger;      /* SL_JSON_UNSIGNED                           */
 };
 
-/* Parse one JSON document (RFC 8259) from text[0..len). Integers that fit
-** int64 become SL_JSON_INTEGER, other numbers SL_JSON_FLOAT. On failure
+/* Parse one JSON document (RFC 8259) from text[0..len). Numbers are typed
+** as serde_json types them: an integer that fits int64 is SL_JSON_INTEGER,
+** a larger one up to UINT64_MAX SL_JSON_UNSIGNED, and everything else
+** (a fraction, an exponent, "-0", an integer beyond those ranges)
+** SL_JSON_FLOAT, read correctly rounded (the nearest double). On failure
 ** returns SL_INVALID and writes "<reason> at line L column C" into err. */
 int sl_json_parse(const char *text, size_t len, sl_json **out,
                   char *err, size_t errsz);
+
+/*
+** Parse as Spacedrive's code reads JSON text it did not write itself
+** (spacedrive-compat.md 10.2): serde_json 1.0.145 without float_roundtrip,
+** whose floats are not correctly rounded -- the first 19 or 20 significant
+** digits as a u64, then one multiplication or division by a power of ten
+** -- read `reads` times: each read after the first is of the text serde
+** writes for the value the previous one gave (parse, to_string, parse
+** again, as the CLI reads a row and then the daemon's reply). Integers and
+** everything but floats come out as sl_json_parse gives them; a number
+** the first read takes to infinity is "number out of range", as in serde
+** (1.7976931348623158e308 is; a later read that would be keeps the value
+** before it, where Spacedrive's CLI would refuse the whole reply).
+** reads <= 0 is sl_json_parse. SL_JSON_READS_EVENTS and
+** SL_JSON_READS_PROTOCOL are the counts of Spacedrive's two paths.
+*/
+#define SL_JSON_READS_EVENTS   2    /* sd sync events: the row, the reply  */
+#define SL_JSON_READS_PROTOCOL 1    /* EventLogResponse: the row           */
+int sl_json_parse_serde(const char *text, size_t len, int reads,
+                        sl_json **out, char *err, size_t errsz);
 void sl_json_free(sl_json *v);
 
 /* serde_json's bytes: a string with quotes, escaping only '"', '\\' and
@@ -269,6 +294,11 @@ void sl_json_write_string(sl_buf *b, const char *s, size_t len);
 ** "100.0" for integral values, exponent forms as serde's ryu writes them.
 ** Non-finite values write "null", as serde_json does. */
 void sl_json_write_double(sl_buf *b, double d);
+
+/* serde_json's integers (itoa): decimal digits, '-' before a negative.
+** Every JSON writer of the project writes its integers through these. */
+void sl_json_write_int(sl_buf *b, int64_t i);
+void sl_json_write_uint(sl_buf *b, uint64_t u);
 
 /* Write a tree: compact (indent < 0) or pretty as serde's to_string_pretty
 ** with the value starting at nesting `indent` (0 for a top-level value).
@@ -472,9 +502,12 @@ typedef struct sl_filter {
 void sl_filter_init(sl_filter *f);
 
 /*
-** Start a query. Rows come back ordered by instant (ties by id) however the
-** timestamps are written. The cursor retains the store; close it with
-** sl_cursor_close. An invalid filter (unknown type name, ...) is SL_INVALID.
+** Start a query. Rows come back ordered by instant however the timestamps
+** are written, equal instants by ascending id in either direction (newest
+** first, as Spacedrive's query hands them out: spacedrive-compat.md 10.3),
+** and rows whose time does not parse last, by id in the direction asked.
+** The cursor retains the store; close it with sl_cursor_close. An invalid
+** filter (unknown type name, ...) is SL_INVALID.
 */
 int sl_query(sl_store *store, const sl_filter *f, sl_cursor **out);
 
@@ -760,6 +793,16 @@ typedef enum sl_render_format {
 ** format. Reads ev only; the caller keeps ownership of everything. */
 int sl_render_event(sl_buf *b, const sl_event *ev, int format);
 
+/* sl_render_event with `details` read `reads` times as serde_json reads it
+** (sl_json_parse_serde; markdown and csv have no details to read).
+** sl_render_event is SL_JSON_READS_EVENTS, what `sd sync events` prints
+** after reading the row and then the daemon's reply; a server answering
+** EventLogRequest sends SL_RENDER_NDJSON_DEVICE (without the newline)
+** read SL_JSON_READS_PROTOCOL times, as Spacedrive's handler reads the
+** row once. */
+int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
+                          int reads);
+
 /* "json", "json_device", "sql", "markdown", "ndjson", "ndjson_device",
 ** "csv"; NULL for an out-of-range value. */
 const char *sl_render_format_name(int format);
@@ -834,7 +877,9 @@ int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
 ** page from when the response was cut short by a cap).
 **
 ** A position is {"timestamp":"<RFC 3339 Z>","id":N}: an event's instant
-** and row id, in the order responses are sorted (newest first, ties by id).
+** and row id, in the order responses are sorted (newest first, equal
+** instants by ascending id, as sl_query): "before" asks for the events
+** after it in that order, older ones or, at its instant, higher ids.
 */
 #define SL_KEY_BYTES      32                /* the library's pre-shared key */
 #define SL_KEY_HEXSZ      (2 * SL_KEY_BYTES + 1)
@@ -887,7 +932,9 @@ void sl_request_write(sl_buf *b, const sl_request *req);
 ** Parse one message (the JSON of a frame). Strict where serde is: one
 ** variant key, every field of the right type, UUIDs that parse, limit a
 ** u32 and required; missing options are absent; unknown fields are
-** ignored. SL_OK, SL_NOMEM, or SL_INVALID with a message naming the field
+** ignored. A UUID is read in every spelling serde's Uuid reads (hyphenated,
+** 32 hex digits, "{...}", "urn:uuid:...", any case) and kept lowercase
+** and hyphenated. SL_OK, SL_NOMEM, or SL_INVALID with a message naming the field
 ** and what is wrong ("EventLogRequest.limit: expected an integer from 0 to
 ** 4294967295, got -1"). Free with sl_message_clear even on failure.
 */
@@ -996,10 +1043,13 @@ void sl_channel_free(sl_channel *ch);
 ** Answer EventLogRequests for one store. Each connection has a thread of
 ** its own (up to max_clients; more are refused at once), so a slow or
 ** silent client holds only its own. Requests are answered as Spacedrive's
-** handler answers them -- the store's own device's events, newest first,
-** since / event types / correlation id / limit -- with synclua's
-** refinements: at most max_events per response (then "next" to page
-** from, never between two events of one instant unless they fill a page),
+** handler answers them -- the store's own device's events, newest first
+** (equal instants in ascending id), in [since, now] on this server's clock
+** (a row dated later is never sent, whether or not since is given:
+** spacedrive-compat.md 10.4), event types / correlation id / limit, UUIDs
+** in every spelling serde reads -- with synclua's refinements: at most
+** max_events per response (then "next" to page from, never between two
+** events of one instant unless they fill a page),
 ** a frame never over max_frame, a request over SL_MAX_REQUEST refused
 ** before it is read, unknown event types reported back (and matching
 ** nothing, instead of lifting the filter), a request for another library
@@ -1046,7 +1096,8 @@ void sl_server_free(sl_server *srv);
 ** Ask peers for their logs, all at once (a thread per peer), paging
 ** through responses cut short until `req->limit` events or the end, and
 ** storing each peer's events in its own store (sl_store_insert, skipping
-** duplicates; each page oldest first). A peer that fails -- down, slow,
+** duplicates; each page oldest first, equal instants in the order sent,
+** so that they keep the peer's order). A peer that fails -- down, slow,
 ** another key or library, or garbage: a malformed response, more events
 ** than asked, events of a device other than the responding one -- leaves
 ** the others unharmed. Each dest must be a different store.

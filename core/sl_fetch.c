@@ -52,6 +52,39 @@ static void note_unknown(sl_fetch_peer *p, const sl_response *res) {
   }
 }
 
+static void reverse(sl_event *evs, size_t n) {
+  for (size_t i = 0; i < n / 2; i++) {
+    sl_event t = evs[i];
+    evs[i] = evs[n - 1 - i];
+    evs[n - 1 - i] = t;
+  }
+}
+
+/* An event's instant, or INT64_MIN for a time that does not parse (the
+** insert refuses it later, naming it). */
+static int64_t instant_of(const sl_event *ev) {
+  int64_t t;
+  if (!ev->timestamp ||
+      sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp), &t) != SL_OK)
+    return INT64_MIN;
+  return t;
+}
+
+/* A page in response order (newest first, equal instants in the order
+** sent) into storing order: oldest first, equal instants still in the
+** order sent. The whole page reversed, then each run of one instant
+** reversed back. */
+static void oldest_first(sl_event *evs, size_t n) {
+  reverse(evs, n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    int64_t t = instant_of(&evs[i]);
+    while (j < n && instant_of(&evs[j]) == t) j++;
+    reverse(evs + i, j - i);
+    i = j;
+  }
+}
+
 /* Store one response's events; SL_OK or the failure recorded on p. */
 static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
   sl_event *evs = NULL;
@@ -81,13 +114,10 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
       return rc;
     }
   }
-  /* Responses come newest first; stored oldest first, events of the same
-  ** instant keep their order through the ids they are given here. */
-  for (size_t i = 0; i < n / 2; i++) {
-    sl_event t = evs[i];
-    evs[i] = evs[n - 1 - i];
-    evs[n - 1 - i] = t;
-  }
+  /* Responses come newest first, equal instants by ascending id; stored
+  ** oldest first, events of the same instant keep their order through the
+  ** ids they are given here. */
+  oldest_first(evs, n);
   rc = sl_store_insert(p->dest, evs, n, 1, &inserted, NULL);
   if (rc != SL_OK)
     fail(p, rc, "%s", sl_store_errmsg(p->dest));
@@ -170,7 +200,8 @@ static void fetch_one(job *j) {
       if (m.response.events->length == 0 ||
           (r.has_before &&
            (m.response.next > r.before ||
-            (m.response.next == r.before && m.response.next_id >= r.before_id)))) {
+            (m.response.next == r.before &&
+             m.response.next_id <= r.before_id)))) {
         fail(p, SL_INVALID, "sent garbage: its \"next\" position does not "
              "move on");
         more = 0;

@@ -3,8 +3,11 @@
 ** byte as serde_json writes it.
 **
 ** Owns the parsed tree (one malloc per node, so a tree built by hand the same
-** way frees the same way) and the three serde rules the exports depend on:
-** string escaping, ryu's float layout, and to_string_pretty's indentation.
+** way frees the same way) and the serde rules the exports depend on: how
+** serde_json 1.0.145 reads a number (its inexact decimal path included),
+** string escaping, itoa's integers and ryu's floats, and to_string_pretty's
+** indentation. Every JSON writer of the project writes numbers through the
+** functions here.
 ** What it writes is always valid UTF-8: an ill-formed byte sequence in a
 ** string handed to it becomes U+FFFD, as Rust's from_utf8_lossy reads it.
 ** Number text is never handed to the C library with a decimal point in it, so
@@ -37,6 +40,7 @@ typedef struct parser {
   const char *end;            /* one past the last byte                     */
   int         depth;          /* open arrays and objects                    */
   int         status;         /* SL_OK until the first failure              */
+  int         serde;          /* numbers read as serde_json reads them      */
   char       *err;            /* caller's message buffer                    */
   size_t      errsz;
   slot       *stk;            /* members of the open containers             */
@@ -307,119 +311,362 @@ bad:
   return 0;
 }
 
-/* A number: INTEGER when serde_json would keep an integer, else FLOAT. */
-static sl_json *parse_number(parser *ps) {
-  const char *s = ps->p, *p = s, *end = ps->end;
-  const char *int_start, *int_end, *frac_start = NULL, *frac_end = NULL;
-  int neg = 0, overflow = 0, esign = 1;
-  uint64_t mag = 0;
-  long long exp10 = 0;
-  sl_json *v;
+/* ------------------------------------------------------------- numbers */
 
-  if (*p == '-') { neg = 1; p++; }
-  if (p >= end || *p < '0' || *p > '9') return unexpected(ps, p);
-  int_start = p;
+/*
+** A number's text is typed as serde_json's parse_integer/parse_number
+** (de.rs) type it: an integer up to UINT64_MAX stays one (SL_JSON_INTEGER
+** when it fits int64, else SL_JSON_UNSIGNED), except a negative one below
+** INT64_MIN and "-0", which become the float -(magnitude). Everything
+** else is a float, read in one of two ways:
+**   exact   the nearest double (Clinger's fast path, else strtod), which
+**           is what serde_json gives with float_roundtrip and what a
+**           value written by the writer below reads back to;
+**   serde   serde_json 1.0.145's default (de.rs without float_roundtrip),
+**           what Spacedrive's code reads: not correctly rounded.
+*/
+
+/* A number's text, split where the syntax check found its parts. */
+typedef struct numtext {
+  int         neg;            /* a leading '-'                              */
+  const char *int_start;      /* integer digits: "0" or no leading zero     */
+  const char *int_end;
+  const char *frac_start;     /* digits after the '.', NULL without one     */
+  const char *frac_end;
+  const char *exp_start;      /* exponent digits, NULL without an 'e'       */
+  const char *exp_end;
+  int         exp_neg;        /* the exponent's sign was '-'                */
+} numtext;
+
+/* Split the number at p. Returns one past its last byte, or NULL with *at
+** the offending byte and *leading_zero set when that is the fault (else
+** the byte at *at was unexpected there: a missing digit). */
+static const char *scan_number(const char *p, const char *end, numtext *t,
+                               const char **at, int *leading_zero) {
+  memset(t, 0, sizeof *t);
+  *leading_zero = 0;
+  if (p < end && *p == '-') { t->neg = 1; p++; }
+  if (p >= end || *p < '0' || *p > '9') { *at = p; return NULL; }
+  t->int_start = p;
   if (*p == '0') {
     p++;
-    if (p < end && *p >= '0' && *p <= '9')
-      return fail(ps, s, "number with a leading zero");
-  } else {
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-      unsigned d = (unsigned)(*p - '0');
-      if (mag > (UINT64_MAX - d) / 10) overflow = 1;
-      else mag = mag * 10 + d;
+    if (p < end && *p >= '0' && *p <= '9') {
+      *at = t->int_start - t->neg;
+      *leading_zero = 1;
+      return NULL;
     }
-  }
-  int_end = p;
-  if (p < end && *p == '.') {
-    p++;
-    frac_start = p;
+  } else {
     while (p < end && *p >= '0' && *p <= '9') p++;
-    if (p == frac_start) return unexpected(ps, p);
-    frac_end = p;
+  }
+  t->int_end = p;
+  if (p < end && *p == '.') {
+    t->frac_start = ++p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (p == t->frac_start) { *at = p; return NULL; }
+    t->frac_end = p;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
-    const char *d0;
     p++;
-    if (p < end && (*p == '+' || *p == '-')) {
-      esign = *p == '-' ? -1 : 1;
-      p++;
+    if (p < end && (*p == '+' || *p == '-')) t->exp_neg = *p++ == '-';
+    t->exp_start = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (p == t->exp_start) { *at = p; return NULL; }
+    t->exp_end = p;
+  }
+  return p;
+}
+
+/* serde's parse_number for an integer whose magnitude fits a u64: U64
+** when positive; when negative I64 if it fits, else (and for "-0") the
+** float -(magnitude as f64). */
+static void integer_value(int neg, uint64_t mag, sl_json *v) {
+  if (!neg && mag <= (uint64_t)INT64_MAX) {
+    v->kind = SL_JSON_INTEGER;
+    v->integer = (int64_t)mag;
+  } else if (!neg) {
+    v->kind = SL_JSON_UNSIGNED;
+    v->uinteger = mag;
+  } else if (mag != 0 && mag <= (uint64_t)INT64_MAX + 1) {
+    v->kind = SL_JSON_INTEGER;
+    v->integer = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
+  } else {
+    v->kind = SL_JSON_FLOAT;
+    v->number = -(double)mag;
+  }
+}
+
+/* serde's overflow!(s * 10 + d, UINT64_MAX). */
+#define U64_OVERFLOWS(s, d) \
+  ((s) >= UINT64_MAX / 10 && ((s) > UINT64_MAX / 10 || (d) > UINT64_MAX % 10))
+
+/* serde_json 1.0.145's POW10 (de.rs): 10^0 to 10^308, each the nearest
+** double, as the compiler reads the literals. */
+static const double pow10_table[309] = {
+  1e000, 1e001, 1e002, 1e003, 1e004, 1e005, 1e006, 1e007, 1e008, 1e009,
+  1e010, 1e011, 1e012, 1e013, 1e014, 1e015, 1e016, 1e017, 1e018, 1e019,
+  1e020, 1e021, 1e022, 1e023, 1e024, 1e025, 1e026, 1e027, 1e028, 1e029,
+  1e030, 1e031, 1e032, 1e033, 1e034, 1e035, 1e036, 1e037, 1e038, 1e039,
+  1e040, 1e041, 1e042, 1e043, 1e044, 1e045, 1e046, 1e047, 1e048, 1e049,
+  1e050, 1e051, 1e052, 1e053, 1e054, 1e055, 1e056, 1e057, 1e058, 1e059,
+  1e060, 1e061, 1e062, 1e063, 1e064, 1e065, 1e066, 1e067, 1e068, 1e069,
+  1e070, 1e071, 1e072, 1e073, 1e074, 1e075, 1e076, 1e077, 1e078, 1e079,
+  1e080, 1e081, 1e082, 1e083, 1e084, 1e085, 1e086, 1e087, 1e088, 1e089,
+  1e090, 1e091, 1e092, 1e093, 1e094, 1e095, 1e096, 1e097, 1e098, 1e099,
+  1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109,
+  1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119,
+  1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129,
+  1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139,
+  1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149,
+  1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159,
+  1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169,
+  1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179,
+  1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189,
+  1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199,
+  1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
+  1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219,
+  1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229,
+  1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239,
+  1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249,
+  1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259,
+  1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269,
+  1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279,
+  1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289,
+  1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299,
+  1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308
+};
+
+/*
+** serde's f64_from_parts: the significand converted to a double (rounded
+** to nearest), then ONE multiplication or division by 10^|exponent| from
+** the table; an exponent below -308 first divides by 1e308 (as often as
+** it takes), and one above 308 is out of range unless the value is 0.
+** Each operation rounds, so the result can be an ulp or more from the
+** nearest double: that is the behaviour being reproduced. Returns 0 when
+** the result would be infinite (serde's NumberOutOfRange).
+*/
+static int serde_from_parts(int neg, uint64_t sig, int32_t exponent,
+                            double *out) {
+  double f = (double)sig;
+  for (;;) {
+    /* exponent.wrapping_abs() as usize: INT32_MIN stays out of the table */
+    uint32_t mag = exponent < 0 ? (uint32_t)0 - (uint32_t)exponent
+                                : (uint32_t)exponent;
+    if (mag < sizeof pow10_table / sizeof pow10_table[0]) {
+      if (exponent >= 0) {
+        f = f * pow10_table[mag];
+        if (isinf(f)) return 0;
+      } else {
+        f = f / pow10_table[mag];
+      }
+      break;
     }
-    d0 = p;
-    for (; p < end && *p >= '0' && *p <= '9'; p++)
-      if (exp10 < 1000000000) exp10 = exp10 * 10 + (*p - '0');
-    if (p == d0) return unexpected(ps, p);
-    exp10 *= esign;
+    if (f == 0.0) break;
+    if (exponent >= 0) return 0;
+    f = f / 1e308;
+    exponent += 308;
+  }
+  *out = neg ? -f : f;
+  return 1;
+}
+
+/* i32 arithmetic as serde does it: saturating (starting_exp.saturating_add
+** and _sub in parse_exponent). */
+static int32_t sat32(int64_t x) {
+  return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
+
+/*
+** The value serde_json 1.0.145 (no float_roundtrip) reads, step by step as
+** its Deserializer: parse_integer gathers digits into a u64 significand;
+** at the digit that would overflow it, parse_long_integer drops that digit
+** and the rest of the integer part, counting them into the exponent.
+** parse_decimal then appends fraction digits to the same significand (even
+** after integer digits were dropped) until one would overflow, and
+** parse_decimal_overflow ignores the rest; each appended digit lowers the
+** exponent by one. parse_exponent adds the written exponent (an i32; one
+** too long for it is 0.0 when the exponent is negative or the significand
+** 0, else out of range). f64_from_parts makes the double. Sets v; returns
+** 0 when the number is out of range.
+*/
+static int serde_number(const numtext *t, sl_json *v) {
+  const char *q;
+  uint64_t sig = 0;
+  int64_t exponent = 0;
+  double d;
+  for (q = t->int_start; q < t->int_end; q++) {
+    unsigned dig = (unsigned)(*q - '0');
+    if (U64_OVERFLOWS(sig, dig)) break;
+    sig = sig * 10 + dig;
+  }
+  exponent = t->int_end - q;                  /* parse_long_integer */
+  if (q == t->int_end && !t->frac_start && !t->exp_start) {
+    integer_value(t->neg, sig, v);
+    return 1;
+  }
+  if (t->frac_start) {                        /* parse_decimal */
+    for (q = t->frac_start; q < t->frac_end; q++) {
+      unsigned dig = (unsigned)(*q - '0');
+      if (U64_OVERFLOWS(sig, dig)) break;     /* parse_decimal_overflow */
+      sig = sig * 10 + dig;
+      exponent--;
+    }
+  }
+  if (t->exp_start) {                         /* parse_exponent */
+    int32_t e = 0;
+    for (q = t->exp_start; q < t->exp_end; q++) {
+      int dig = *q - '0';
+      if (e >= INT32_MAX / 10 &&
+          (e > INT32_MAX / 10 || dig > INT32_MAX % 10)) {
+        /* parse_exponent_overflow */
+        if (sig != 0 && !t->exp_neg) return 0;
+        v->kind = SL_JSON_FLOAT;
+        v->number = t->neg ? -0.0 : 0.0;
+        return 1;
+      }
+      e = e * 10 + dig;
+    }
+    exponent = t->exp_neg ? (int64_t)sat32(exponent) - e
+                          : (int64_t)sat32(exponent) + e;
+  }
+  if (!serde_from_parts(t->neg, sig, sat32(exponent), &d)) return 0;
+  v->kind = SL_JSON_FLOAT;
+  v->number = d;
+  return 1;
+}
+
+/*
+** The nearest double, for the exact reader. Returns 0 when out of range,
+** -1 when out of memory (a number of more than ~50 digits needs a copy).
+*/
+static int exact_float(const numtext *t, double *out) {
+  long long e = 0;
+  uint64_t m = 0;
+  int nsig = 0;
+  const char *q;
+  double d;
+  if (t->exp_start)
+    for (q = t->exp_start; q < t->exp_end; q++)
+      if (e < 1000000000) e = e * 10 + (*q - '0');
+  if (t->exp_neg) e = -e;
+  if (t->frac_start) e -= (long long)(t->frac_end - t->frac_start);
+  for (q = t->int_start; q < t->int_end && nsig <= 19; q++)
+    if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
+  if (t->frac_start)
+    for (q = t->frac_start; q < t->frac_end && nsig <= 19; q++)
+      if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
+  if (nsig == 0) {
+    d = 0.0;
+#if FLT_EVAL_METHOD == 0
+  } else if (nsig <= 19 && m <= (UINT64_C(1) << 53) && e >= -22 &&
+             e <= 22) {
+    /* Clinger's fast path: m and 10^|e| are exact doubles, so one
+    ** correctly rounded operation gives the correctly rounded value. */
+    d = e >= 0 ? (double)m * pow10_table[e] : (double)m / pow10_table[-e];
+#endif
+  } else {
+    /* strtod, as "<digits>e<exp>": an integer mantissa needs no radix
+    ** character, so the locale cannot misread it. */
+    char small[80], *txt = small;
+    size_t ndig = (size_t)(t->int_end - t->int_start) +
+                  (t->frac_start ? (size_t)(t->frac_end - t->frac_start) : 0);
+    size_t k = 0;
+    int nonzero = 0;
+    if (ndig + 32 > sizeof small) {
+      txt = malloc(ndig + 32);
+      if (!txt) return -1;
+    }
+    for (q = t->int_start; q < t->int_end; q++)
+      if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
+    if (t->frac_start)
+      for (q = t->frac_start; q < t->frac_end; q++)
+        if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
+    snprintf(txt + k, 24, "e%lld", e);
+    d = strtod(txt, NULL);
+    if (txt != small) free(txt);
+  }
+  if (isinf(d)) return 0;
+  *out = t->neg ? -d : d;
+  return 1;
+}
+
+/* The exact reader: an integer serde keeps as one, else the nearest
+** double. Same returns as exact_float. */
+static int exact_number(const numtext *t, sl_json *v) {
+  const char *q;
+  uint64_t mag = 0;
+  int rc;
+  if (!t->frac_start && !t->exp_start) {
+    for (q = t->int_start; q < t->int_end; q++) {
+      unsigned dig = (unsigned)(*q - '0');
+      if (U64_OVERFLOWS(mag, dig)) break;
+      mag = mag * 10 + dig;
+    }
+    if (q == t->int_end) {
+      integer_value(t->neg, mag, v);
+      return 1;
+    }
+  }
+  rc = exact_float(t, &v->number);
+  if (rc == 1) v->kind = SL_JSON_FLOAT;
+  return rc;
+}
+
+static size_t format_double(double d, char *out);
+
+/* One more read of a float as Spacedrive's CLI gets it back from the
+** daemon: the text serde wrote for d, read by serde. The text is the
+** writer's own, so it always scans. A read out of range (possible only
+** next to DBL_MAX) would fail the whole reply in Spacedrive; here d stays. */
+static double reread(double d) {
+  char txt[40];
+  const char *at;
+  int lz;
+  numtext t;
+  sl_json v;
+  size_t n = format_double(d, txt);
+  if (!isfinite(d) || !scan_number(txt, txt + n, &t, &at, &lz)) return d;
+  memset(&v, 0, sizeof v);
+  if (!serde_number(&t, &v) || v.kind != SL_JSON_FLOAT) return d;
+  return v.number;
+}
+
+/* Every float of a tree read `times` more times (see reread). */
+static void reread_floats(sl_json *v, int times) {
+  size_t i;
+  int k;
+  if (!v) return;
+  switch (v->kind) {
+  case SL_JSON_FLOAT:
+    for (k = 0; k < times; k++) v->number = reread(v->number);
+    break;
+  case SL_JSON_ARRAY:
+  case SL_JSON_OBJECT:
+    for (i = 0; i < v->length; i++)
+      if (v->items) reread_floats(v->items[i], times);
+    break;
+  default:
+    break;
+  }
+}
+
+/* A number at ps->p, read by the parser's reader. */
+static sl_json *parse_number(parser *ps) {
+  const char *s = ps->p, *at = NULL, *p;
+  int leading_zero, rc;
+  numtext t;
+  sl_json *v;
+  p = scan_number(s, ps->end, &t, &at, &leading_zero);
+  if (!p) {
+    if (leading_zero) return fail(ps, s, "number with a leading zero");
+    return unexpected(ps, at);
   }
   ps->p = p;
-
-  /* serde_json: an integer that fits i64 (or u64) stays one, except -0,
-  ** which becomes the float -0.0. */
-  if (!frac_start && p == int_end && !overflow) {
-    if (!neg && mag <= (uint64_t)INT64_MAX) {
-      if (!(v = new_node(ps, SL_JSON_INTEGER))) return NULL;
-      v->integer = (int64_t)mag;
-      return v;
-    }
-    if (neg && mag != 0 && mag <= (uint64_t)INT64_MAX + 1) {
-      if (!(v = new_node(ps, SL_JSON_INTEGER))) return NULL;
-      v->integer = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN
-                                                  : -(int64_t)mag;
-      return v;
-    }
-  }
-
-  {
-    long long e = exp10 - (frac_start ? (long long)(frac_end - frac_start)
-                                      : 0);
-    uint64_t m = 0;
-    int nsig = 0;
-    const char *q;
-    double d;
-    for (q = int_start; q < int_end && nsig <= 19; q++)
-      if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
-    if (frac_start)
-      for (q = frac_start; q < frac_end && nsig <= 19; q++)
-        if (nsig || *q != '0') { m = m * 10 + (uint64_t)(*q - '0'); nsig++; }
-    if (nsig == 0) {
-      d = 0.0;
-#if FLT_EVAL_METHOD == 0
-    } else if (nsig <= 19 && m <= (UINT64_C(1) << 53) && e >= -22 &&
-               e <= 22) {
-      /* Clinger's fast path: m and 10^|e| are exact doubles, so one
-      ** correctly rounded operation gives the correctly rounded value. */
-      static const double p10[23] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-      };
-      d = e >= 0 ? (double)m * p10[e] : (double)m / p10[-e];
-#endif
-    } else {
-      /* strtod, as "<digits>e<exp>": an integer mantissa needs no radix
-      ** character, so the locale cannot misread it. */
-      char small[80], *txt = small;
-      size_t ndig = (size_t)(int_end - int_start) +
-                    (frac_start ? (size_t)(frac_end - frac_start) : 0);
-      size_t k = 0;
-      int nonzero = 0;
-      if (ndig + 32 > sizeof small) {
-        txt = malloc(ndig + 32);
-        if (!txt) return nomem(ps);
-      }
-      for (q = int_start; q < int_end; q++)
-        if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
-      if (frac_start)
-        for (q = frac_start; q < frac_end; q++)
-          if (nonzero || *q != '0') { txt[k++] = *q; nonzero = 1; }
-      snprintf(txt + k, 24, "e%lld", e);
-      d = strtod(txt, NULL);
-      if (txt != small) free(txt);
-    }
-    if (isinf(d)) return fail(ps, s, "number out of range");
-    if (!(v = new_node(ps, SL_JSON_FLOAT))) return NULL;
-    v->number = neg ? -d : d;
-    return v;
-  }
+  if (!(v = new_node(ps, SL_JSON_FLOAT))) return NULL;
+  rc = ps->serde ? serde_number(&t, v) : exact_number(&t, v);
+  if (rc == 1) return v;
+  free(v);
+  if (rc < 0) return nomem(ps);
+  return fail(ps, s, "number out of range");
 }
 
 static sl_json *parse_value(parser *ps);
@@ -573,8 +820,8 @@ static sl_json *parse_value(parser *ps) {
   }
 }
 
-int sl_json_parse(const char *text, size_t len, sl_json **out, char *err,
-                  size_t errsz) {
+static int parse_document(const char *text, size_t len, int serde,
+                          sl_json **out, char *err, size_t errsz) {
   parser ps;
   sl_json *v;
   if (err && errsz) err[0] = '\0';
@@ -588,6 +835,7 @@ int sl_json_parse(const char *text, size_t len, sl_json **out, char *err,
   ps.end = text + len;
   ps.depth = 0;
   ps.status = SL_OK;
+  ps.serde = serde;
   ps.err = err;
   ps.errsz = errsz;
   ps.stk = ps.local;
@@ -606,6 +854,20 @@ int sl_json_parse(const char *text, size_t len, sl_json **out, char *err,
   if (!v) return ps.status != SL_OK ? ps.status : SL_ERROR;
   *out = v;
   return SL_OK;
+}
+
+int sl_json_parse(const char *text, size_t len, sl_json **out, char *err,
+                  size_t errsz) {
+  return parse_document(text, len, 0, out, err, errsz);
+}
+
+int sl_json_parse_serde(const char *text, size_t len, int reads,
+                        sl_json **out, char *err, size_t errsz) {
+  int rc;
+  if (reads <= 0) return parse_document(text, len, 0, out, err, errsz);
+  rc = parse_document(text, len, 1, out, err, errsz);
+  if (rc == SL_OK && reads > 1) reread_floats(*out, reads - 1);
+  return rc;
 }
 
 /* Frees whatever a parse (or a builder using malloc the same way) made;
@@ -792,11 +1054,19 @@ static char *utoa_end(uint64_t u, char *end) {
   return end;
 }
 
-static void write_int(sl_buf *b, int64_t i) {
+void sl_json_write_int(sl_buf *b, int64_t i) {
   char tmp[24], *end = tmp + sizeof tmp, *p;
   uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+  if (!b) return;
   p = utoa_end(u, end);
   if (i < 0) *--p = '-';
+  sl_buf_append(b, p, (size_t)(end - p));
+}
+
+void sl_json_write_uint(sl_buf *b, uint64_t u) {
+  char tmp[24], *end = tmp + sizeof tmp, *p;
+  if (!b) return;
+  p = utoa_end(u, end);
   sl_buf_append(b, p, (size_t)(end - p));
 }
 
@@ -1018,16 +1288,15 @@ static int shortest(double d, char *dig, int *kout) {
 **   -5 < kk <= 0      "0.", -kk zeros, digits   1234e-6 -> 0.001234
 **   len == 1          digit "e" kk-1            1e30
 **   otherwise         d "." ddd "e" kk-1        1234e30 -> 1.234e33 */
-void sl_json_write_double(sl_buf *b, double d) {
-  char dig[24], out[40], *o = out;
+/* The text into out (40 bytes are plenty); returns its length. */
+static size_t format_double(double d, char *out) {
+  char dig[24], *o = out;
   int len, kk, i;
-  if (!b) return;
-  if (!isfinite(d)) { sl_buf_append(b, "null", 4); return; }
+  if (!isfinite(d)) { memcpy(out, "null", 4); return 4; }
   if (signbit(d)) { *o++ = '-'; d = -d; }
   if (d == 0) {
     memcpy(o, "0.0", 3);
-    sl_buf_append(b, out, (size_t)(o - out) + 3);
-    return;
+    return (size_t)(o - out) + 3;
   }
 
   if (d < 9007199254740992.0 && d == floor(d)) {
@@ -1037,8 +1306,7 @@ void sl_json_write_double(sl_buf *b, double d) {
     memcpy(o, p, (size_t)(end - p));
     o += end - p;
     memcpy(o, ".0", 2);
-    sl_buf_append(b, out, (size_t)(o - out) + 2);
-    return;
+    return (size_t)(o - out) + 2;
   }
 
   len = shortest(d, dig, &kk);
@@ -1067,7 +1335,13 @@ void sl_json_write_double(sl_buf *b, double d) {
     if (x >= 10) *o++ = (char)('0' + x / 10 % 10);
     *o++ = (char)('0' + x % 10);
   }
-  sl_buf_append(b, out, (size_t)(o - out));
+  return (size_t)(o - out);
+}
+
+void sl_json_write_double(sl_buf *b, double d) {
+  char out[40];
+  if (!b) return;
+  sl_buf_append(b, out, format_double(d, out));
 }
 
 /* A newline and `level` steps of serde's two-space indent. */
@@ -1154,7 +1428,8 @@ static void write_value(sl_buf *b, const sl_json *v, int level, int sort) {
   case SL_JSON_NULL: sl_buf_append(b, "null", 4); break;
   case SL_JSON_FALSE: sl_buf_append(b, "false", 5); break;
   case SL_JSON_TRUE: sl_buf_append(b, "true", 4); break;
-  case SL_JSON_INTEGER: write_int(b, v->integer); break;
+  case SL_JSON_INTEGER: sl_json_write_int(b, v->integer); break;
+  case SL_JSON_UNSIGNED: sl_json_write_uint(b, v->uinteger); break;
   case SL_JSON_FLOAT: sl_json_write_double(b, v->number); break;
   case SL_JSON_STRING:
     sl_json_write_string(b, v->string ? v->string : "",

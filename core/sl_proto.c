@@ -75,6 +75,46 @@ void sl_request_write(sl_buf *b, const sl_request *req) {
 
 /* ------------------------------------------------------------ reading */
 
+static int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* uuid 1.18's try_parse: the length decides the form. */
+int sli_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]) {
+  static const char digits[] = "0123456789abcdef";
+  char hex[32];
+  size_t n = 0;
+  int hyphenated = 1;
+  if (!s) return SL_INVALID;
+  if (len == 32) {
+    hyphenated = 0;
+  } else if (len == 38 && s[0] == '{' && s[37] == '}') {
+    s += 1;
+  } else if (len == 45 && memcmp(s, "urn:uuid:", 9) == 0) {
+    s += 9;
+  } else if (len != 36) {
+    return SL_INVALID;
+  }
+  for (size_t i = 0; i < (hyphenated ? 36u : 32u); i++) {
+    if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
+      if (s[i] != '-') return SL_INVALID;
+      continue;
+    }
+    int v = hex_value((unsigned char)s[i]);
+    if (v < 0) return SL_INVALID;
+    hex[n++] = digits[v];
+  }
+  for (size_t i = 0, o = 0; i < 32; i++) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) out[o++] = '-';
+    out[o++] = hex[i];
+  }
+  out[36] = '\0';
+  return SL_OK;
+}
+
 typedef struct reader {
   const char *variant;        /* "EventLogRequest", for messages            */
   char       *err;
@@ -85,7 +125,8 @@ static const char *kind_name(const sl_json *v) {
   switch (v->kind) {
   case SL_JSON_NULL: return "null";
   case SL_JSON_FALSE: case SL_JSON_TRUE: return "a boolean";
-  case SL_JSON_INTEGER: case SL_JSON_FLOAT: return "a number";
+  case SL_JSON_INTEGER: case SL_JSON_UNSIGNED: case SL_JSON_FLOAT:
+    return "a number";
   case SL_JSON_STRING: return "a string";
   case SL_JSON_ARRAY: return "an array";
   case SL_JSON_OBJECT: return "an object";
@@ -139,7 +180,9 @@ static int read_uuid(reader *r, const sl_json *obj, const char *field,
     return refuse(r, field, v ? "a UUID string" : "missing (required)", v);
   }
   if (v->kind != SL_JSON_STRING) return refuse(r, field, "a UUID string", v);
-  if (strlen(v->string) != v->length || sl_uuid_normalize(v->string, out)) {
+  /* Every spelling serde's Uuid reads (simple, braced, urn, any case),
+  ** kept lowercase and hyphenated. */
+  if (sli_uuid_parse(v->string, v->length, out) != SL_OK) {
     if (r->err && r->errsz)
       snprintf(r->err, r->errsz, "%s.%s: not a UUID: \"%.40s\"", r->variant,
                field, v->string);
@@ -233,10 +276,13 @@ static int parse_request(reader *r, const sl_json *o, sl_request *req) {
   if (!v) return refuse(r, "limit", "missing (required)", NULL);
   if (v->kind != SL_JSON_INTEGER || v->integer < 0 ||
       v->integer > (int64_t)UINT32_MAX) {
-    if (v->kind == SL_JSON_INTEGER || v->kind == SL_JSON_FLOAT) {
+    if (v->kind == SL_JSON_INTEGER || v->kind == SL_JSON_UNSIGNED ||
+        v->kind == SL_JSON_FLOAT) {
       /* Name the number given ("..., got -1"), as serde does. */
       sl_buf num = {0};
       if (v->kind == SL_JSON_INTEGER) put_i64(&num, v->integer);
+      else if (v->kind == SL_JSON_UNSIGNED)
+        sl_json_write_uint(&num, v->uinteger);
       else sl_json_write_double(&num, v->number);
       if (r->err && r->errsz)
         snprintf(r->err, r->errsz,

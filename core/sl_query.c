@@ -12,6 +12,13 @@
 ** wanted, so each streams from its own (value, timestamp) index range --
 ** and never sorts nor holds more than one row per arm.
 **
+** Equal instants come in ascending id whichever way time runs: newest
+** first, that is what Spacedrive's SQLite hands out (it sorts by timestamp
+** in a temporary B-tree, which keeps equal ones in rowid order;
+** spacedrive-compat.md 10.3), and it decides which rows a limit keeps.
+** SQLite gives it each arm by walking the time index and sorting each run
+** of one timestamp on its own, so rows still stream.
+**
 ** Each row is read leniently (sl.h, sl_bad_rows): whatever another program
 ** stored -- NULL where Spacedrive forbids it, text in an integer column,
 ** ill-formed UTF-8, a name that is no type -- the cursor hands out a row
@@ -215,7 +222,10 @@ static void add_time(builder *b, const plan *p, int kind) {
   }
 }
 
-/* One arm's statement: rows in (instant, id) order, the direction asked. */
+/* One arm's statement: rows by instant in the direction asked, equal
+** instants by id ascending (a partial sort: SQLite walks the time index
+** and sorts each run of one timestamp on its own, so rows still stream);
+** rows of unknown time by id in the direction asked. */
 static void build_arm(builder *b, const plan *p, int kind,
                       const char *split_value) {
   const sl_filter *f = p->f;
@@ -236,10 +246,8 @@ static void build_arm(builder *b, const plan *p, int kind,
   sl_buf_puts(&b->sql, kind == CANONICAL ? "timestamp"
                        : kind == FOREIGN ? "f.instant" : "f.id");
   sl_buf_puts(&b->sql, dir);
-  if (kind != UNKNOWN) {
-    sl_buf_puts(&b->sql, kind == CANONICAL ? ", id" : ", f.id");
-    sl_buf_puts(&b->sql, dir);
-  }
+  if (kind != UNKNOWN)
+    sl_buf_puts(&b->sql, kind == CANONICAL ? ", id ASC" : ", f.id ASC");
   /* The bound lets SQLite prefer the index that yields this order. */
   sl_buf_puts(&b->sql, " LIMIT ");
   add_int(b, f->limit < 0 ? -1
@@ -424,11 +432,17 @@ static int arm_step(sl_cursor *c, arm *a) {
   return SL_OK;
 }
 
-/* Does arm x's row come before arm y's? */
+/* Does arm x's row come before arm y's? Known times by instant, ties by
+** id ascending in either direction; unknown times last, by id in the
+** direction asked. */
 static int before(const sl_cursor *c, const arm *x, const arm *y) {
   if (x->unknown != y->unknown) return y->unknown;
-  if (!x->unknown && x->instant != y->instant)
-    return c->descending ? x->instant > y->instant : x->instant < y->instant;
+  if (!x->unknown) {
+    if (x->instant != y->instant)
+      return c->descending ? x->instant > y->instant
+                           : x->instant < y->instant;
+    return x->id < y->id;
+  }
   return c->descending ? x->id > y->id : x->id < y->id;
 }
 

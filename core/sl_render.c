@@ -9,11 +9,13 @@
 **
 ** A stored row is read back as Spacedrive's reader does -- the timestamp
 ** becomes an instant and is written anew in chrono's AutoSi form, UUID
-** columns come out lowercase and hyphenated, details are parsed and
-** re-emitted by serde's rules -- so rows written by other programs (a "Z",
-** an offset, a short fraction, unsorted details) export exactly as
-** Spacedrive would export the same event. What Spacedrive could not read
-** at all is written as stored rather than dropped (see sl.h).
+** columns come out lowercase and hyphenated, details are parsed (numbers
+** read as serde_json reads them, as many times as Spacedrive's path does:
+** spacedrive-compat.md 10.2) and re-emitted by serde's rules -- so rows
+** written by other programs (a "Z", an offset, a short fraction, unsorted
+** details) export exactly as Spacedrive would export the same event. What
+** Spacedrive could not read at all is written as stored rather than
+** dropped (see sl.h).
 */
 #include <string.h>
 
@@ -56,13 +58,7 @@ static inline void put(sl_buf *b, const char *lit, size_t n) {
 }
 #define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
 
-static void put_int(sl_buf *b, int64_t v) {
-  char tmp[24], *end = tmp + sizeof tmp, *p = end;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
-  if (v < 0) *--p = '-';
-  sl_buf_append(b, p, (size_t)(end - p));
-}
+static void put_int(sl_buf *b, int64_t v) { sl_json_write_int(b, v); }
 
 static void json_str(sl_buf *b, const char *s) {
   sl_json_write_string(b, s, s ? strlen(s) : 0);
@@ -235,11 +231,13 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
   }
 }
 
-/* details as a serde_json::Value: re-emitted with sorted keys, compact
-** (level < 0) or pretty at nesting `level`. Text that is not JSON becomes
-** a JSON string of itself, or with `as_is` is written unchanged. */
+/* details as a serde_json::Value: read `reads` times as Spacedrive reads
+** it (sl_json_parse_serde), re-emitted with sorted keys, compact (level <
+** 0) or pretty at nesting `level`. Text that is not JSON becomes a JSON
+** string of itself, or with `as_is` is written unchanged. The single pass
+** above takes only text without floats, which every read leaves as it is. */
 static void write_details(sl_buf *b, const char *text, int level,
-                          int as_is) {
+                          int as_is, int reads) {
   sl_json *v = NULL;
   size_t len = strlen(text), mark = b->len;
   scan s = {text, text + len};
@@ -250,7 +248,7 @@ static void write_details(sl_buf *b, const char *text, int level,
   }
   if (b->oom) return;
   b->len = mark;              /* not in the simple form: the general path */
-  int rc = sl_json_parse(text, len, &v, NULL, 0);
+  int rc = sl_json_parse_serde(text, len, reads, &v, NULL, 0);
   if (rc == SL_OK) {
     sl_json_write(b, v, level, 1);
     sl_json_free(v);
@@ -263,8 +261,9 @@ static void write_details(sl_buf *b, const char *text, int level,
   }
 }
 
-static void json_details(sl_buf *b, const char *text, int level) {
-  write_details(b, text, level, 0);
+static void json_details(sl_buf *b, const char *text, int level,
+                         int reads) {
+  write_details(b, text, level, 0, reads);
 }
 
 /* An integer column, or null. */
@@ -318,14 +317,15 @@ static void close_obj(obj *o) {
 
 /* The default JSON element: json!{} of the 9 fields, so keys sorted and
 ** every one present. */
-static void render_json(sl_buf *b, const sl_event *ev, int pretty) {
+static void render_json(sl_buf *b, const sl_event *ev, int pretty,
+                        int reads) {
   char corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, pretty, 0};
   put(b, "{", 1);
   KEY(&o, "correlation_id");
   json_str_or_null(b, uuid_text(ev->correlation_id, corr));
   KEY(&o, "details");
-  if (ev->details) json_details(b, ev->details, pretty ? 2 : -1);
+  if (ev->details) json_details(b, ev->details, pretty ? 2 : -1, reads);
   else PUT(b, "null");
   KEY(&o, "duration_ms");
   json_count(b, ev->has_duration_ms, ev->duration_ms);
@@ -346,7 +346,7 @@ static void render_json(sl_buf *b, const sl_event *ev, int pretty) {
 
 /* The --with-device element: the SyncEventLog struct itself, fields in
 ** declaration order, the optional ones skipped when absent. */
-static void render_json_device(sl_buf *b, const sl_event *ev) {
+static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, 1, 0};
   put(b, "{", 1);
@@ -366,7 +366,7 @@ static void render_json_device(sl_buf *b, const sl_event *ev) {
   json_str(b, ev->summary);
   if (ev->details) {
     KEY(&o, "details");
-    json_details(b, ev->details, 2);
+    json_details(b, ev->details, 2, reads);
   }
   if (ev->correlation_id) {
     KEY(&o, "correlation_id");
@@ -393,7 +393,8 @@ static void render_json_device(sl_buf *b, const sl_event *ev) {
 
 /* The same fields as a serde_json::Value (as EventLogResponse carries
 ** them): compact, keys sorted, absent ones skipped. */
-static void render_ndjson_device(sl_buf *b, const sl_event *ev) {
+static void render_ndjson_device(sl_buf *b, const sl_event *ev,
+                                 int reads) {
   char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, 0, 0};
   put(b, "{", 1);
@@ -405,7 +406,7 @@ static void render_ndjson_device(sl_buf *b, const sl_event *ev) {
   }
   if (ev->details) {
     KEY(&o, "details");
-    json_details(b, ev->details, -1);
+    json_details(b, ev->details, -1, reads);
   }
   KEY(&o, "device_id");
   json_str(b, uuid_text(ev->device_id, dev));
@@ -480,7 +481,7 @@ static void sql_count(sl_buf *b, int has, int64_t v) {
 ** summary and details; the other columns of its rows (UUIDs, snake_case
 ** names, model names) never hold one, and doubling it everywhere keeps the
 ** line valid SQL for rows other programs wrote. */
-static void render_sql(sl_buf *b, const sl_event *ev) {
+static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
   char ts[SL_TIME_BUFSZ], dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ],
     peer[SL_UUID_BUFSZ];
   PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
@@ -506,7 +507,7 @@ static void render_sql(sl_buf *b, const sl_event *ev) {
   if (ev->details) {
     put(b, "'", 1);
     size_t from = b->len;
-    write_details(b, ev->details, -1, 1); /* not JSON: as it was */
+    write_details(b, ev->details, -1, 1, reads); /* not JSON: as it was */
     double_quotes_from(b, from);
     put(b, "'", 1);
   } else {
@@ -627,6 +628,11 @@ const char *sl_render_format_name(int format) {
 }
 
 int sl_render_event(sl_buf *b, const sl_event *ev, int format) {
+  return sl_render_event_reads(b, ev, format, SL_JSON_READS_EVENTS);
+}
+
+int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
+                          int reads) {
   if (!b || !ev || format < 0 || format >= SL_RENDER_FORMAT_COUNT)
     return SL_MISUSE;
   if (b->oom) return SL_NOMEM;
@@ -639,16 +645,16 @@ int sl_render_event(sl_buf *b, const sl_event *ev, int format) {
     b->len = mark;
   }
   switch ((sl_render_format)format) {
-  case SL_RENDER_JSON: render_json(b, ev, 1); break;
-  case SL_RENDER_JSON_DEVICE: render_json_device(b, ev); break;
-  case SL_RENDER_SQL: render_sql(b, ev); break;
+  case SL_RENDER_JSON: render_json(b, ev, 1, reads); break;
+  case SL_RENDER_JSON_DEVICE: render_json_device(b, ev, reads); break;
+  case SL_RENDER_SQL: render_sql(b, ev, reads); break;
   case SL_RENDER_MARKDOWN: render_markdown(b, ev); break;
   case SL_RENDER_NDJSON:
-    render_json(b, ev, 0);
+    render_json(b, ev, 0, reads);
     put(b, "\n", 1);
     break;
   case SL_RENDER_NDJSON_DEVICE:
-    render_ndjson_device(b, ev);
+    render_ndjson_device(b, ev, reads);
     put(b, "\n", 1);
     break;
   case SL_RENDER_CSV: render_csv(b, ev); break;

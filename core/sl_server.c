@@ -180,10 +180,15 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   sl_buf_puts(&a->frame, srv->device_id);
   sl_buf_puts(&a->frame, "\",\"events\":[");
 
+  /* [since, now], as Spacedrive's handler (spacedrive-compat.md 10.4): a
+  ** row dated after this server's clock is not sent, since or no since;
+  ** "before" narrows it further. */
+  int64_t now = sl_time_now();
   sl_filter_init(&f);
   f.device = srv->device_id;
   if (req->has_since) { f.since = req->since; f.has_since = 1; }
-  if (req->has_before) { f.until = req->before; f.has_until = 1; }
+  f.has_until = 1;
+  f.until = req->has_before && req->before < now ? req->before : now;
   if (req->has_correlation_id) f.correlation_id = req->correlation_id;
   if (req->has_event_types) {
     for (size_t i = 0; i < req->n_event_types; i++) {
@@ -220,8 +225,10 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
     ** time it could not parse, a required column it could not read, an
     ** unknown name. */
     if (!ev->has_instant || !sendable(ev)) continue;
+    /* Newest first, equal instants by ascending id: at the position's
+    ** instant, what comes after it has a higher id. */
     if (req->has_before && ev->instant == req->before &&
-        ev->id >= req->before_id)
+        ev->id <= req->before_id)
       continue;
     if (a->count == (int64_t)want) {
       /* One more matches: say where to go on, if a cap cut this short. */
@@ -229,7 +236,8 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       break;
     }
     sl_buf_reset(&one);
-    if ((rc = sl_render_event(&one, ev, SL_RENDER_NDJSON_DEVICE)) != SL_OK)
+    if ((rc = sl_render_event_reads(&one, ev, SL_RENDER_NDJSON_DEVICE,
+                                     SL_JSON_READS_PROTOCOL)) != SL_OK)
       break;
     one.len--; /* the newline */
     if (a->frame.len + one.len + 1 + tail > srv->o.max_frame) {
@@ -255,8 +263,10 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
     last_id = ev->id;
   }
   /* A page never splits the events of one instant, unless they fill it:
-  ** the fetcher stores each page oldest first, and ties keep the order of
-  ** the ids it gives them only if they arrive together. */
+  ** pages hold whole instants wherever they can. (An instant that is
+  ** split goes on at the next id: "before" at its instant means the
+  ** higher ids, and the fetcher stores each page after the last, so its
+  ** events still keep their order.) */
   if (rc == SL_OK && a->has_next && ev && ev->instant == last &&
       group_count > 0) {
     a->frame.len = group_at;

@@ -149,6 +149,14 @@ size_t sli_batches_memory(sli_batches *g, size_t *keys);
 /* A protocol position {"timestamp":"<Z>","id":N} (sl_proto.c). */
 void sli_put_position(sl_buf *b, int64_t instant, int64_t id);
 
+/* A UUID as the uuid crate's Uuid::parse_str reads it (what serde reads a
+** Uuid field with, spacedrive-compat.md 10.1, 10.4): s[0..len) is exactly
+** 32 hex digits (simple), 8-4-4-4-12 hex digits with hyphens, that form in
+** braces "{...}", or that form after a lowercase "urn:uuid:"; hex digits
+** in either case, nothing else (no space, no "URN:UUID:"). Written into
+** out lowercase and hyphenated. SL_OK or SL_INVALID (out untouched). */
+int sli_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]);
+
 /* Sockets (sl_net.c). An address is "HOST:PORT" or "[V6HOST]:PORT".
 ** sli_listen binds and listens (port 0: the system picks) and writes the
 ** bound address into `bound`; sli_connect connects within timeout_ms.

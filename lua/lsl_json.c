@@ -5,7 +5,6 @@
 ** that own C memory while Lua code runs.
 */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,10 +114,7 @@ static const char *encode(lua_State *L, int idx, sl_buf *b, int depth) {
     return lua_pushliteral(L, "cannot encode a light userdata other than null");
   case LUA_TNUMBER:
     if (lua_isinteger(L, idx)) {
-      char num[32];
-      int n = snprintf(num, sizeof num, LUA_INTEGER_FMT,
-                       (LUAI_UACINT)lua_tointeger(L, idx));
-      sl_buf_append(b, num, (size_t)n);
+      sl_json_write_int(b, (int64_t)lua_tointeger(L, idx));
     } else {
       double d = (double)lua_tonumber(L, idx);
       if (!isfinite(d))
@@ -198,6 +194,8 @@ void lsl_json_push(lua_State *L, const sl_json *v) {
   case SL_JSON_FALSE: lua_pushboolean(L, 0); break;
   case SL_JSON_TRUE: lua_pushboolean(L, 1); break;
   case SL_JSON_INTEGER: lua_pushinteger(L, (lua_Integer)v->integer); break;
+  /* Above math.maxinteger: Lua has no u64, so the nearest float. */
+  case SL_JSON_UNSIGNED: lua_pushnumber(L, (lua_Number)v->uinteger); break;
   case SL_JSON_FLOAT: lua_pushnumber(L, (lua_Number)v->number); break;
   case SL_JSON_STRING: lua_pushlstring(L, v->string, v->length); break;
   case SL_JSON_ARRAY:

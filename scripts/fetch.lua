@@ -47,15 +47,16 @@ end
 -- events, the `limit` newest that pass the filters -- into a store at
 -- `dest`, oldest first as fetched pages are stored, in batches so that
 -- memory stays flat whatever the limit.
-local function copy_local(path, device, filter, limit, dest)
+local function copy_local(path, device, filter, limit, dest, now)
   local log <close> = runner.check(synclua.open(path))
   local out <close> = runner.check(synclua.open(dest, { mode = "w",
                                                        synchronous = "off" }))
-  local query = { device = device, since = filter.since,
+  local query = { device = device, since = filter.since, ["until"] = now,
                   event_types = filter.event_types,
                   correlation_id = filter.correlation_id, raw = true }
   if limit == 0 then return 0 end
-  -- The oldest of the `limit` newest (newest first: instant, then id).
+  -- The oldest of the `limit` newest (newest first: instant descending,
+  -- then id ascending, as a server sends them).
   local q = {}
   for k, v in pairs(query) do q[k] = v end
   q.order, q.offset, q.limit = "desc", limit - 1, 1
@@ -69,7 +70,7 @@ local function copy_local(path, device, filter, limit, dest)
     -- A row a server would not send (Spacedrive's reader skips it: an
     -- unknown type, a missing field) is left out here too.
     if ev.instant and sendable(ev) and not (oldest and ev.instant == oldest.instant
-                           and ev.id < oldest.id) then
+                           and ev.id > oldest.id) then
       ev.id, ev.instant, ev.details_json = nil, nil, nil -- read-side fields
       -- details Spacedrive cannot parse it reads as None
       if ev.details and synclua.json_decode(ev.details) == nil then
@@ -175,7 +176,8 @@ return command{
     local ok, err = pcall(function()
       if opts.db then
         paths[1] = tmp .. "/local.db"
-        local n = copy_local(db_path, device, filter, opts.limit, paths[1])
+        local n = copy_local(db_path, device, filter, opts.limit, paths[1],
+                             now)
         say("%s (this device, %s): %d event%s", opts.db, device, n,
             n == 1 and "" or "s")
       end

@@ -235,6 +235,36 @@ describe("synclua events", function()
       assert.truthy(out:find(",event 2,", 1, true))
       assert.falsy(out:find(",event 3,", 1, true))
     end)
+
+    it("keeps equal timestamps in ascending id, newest first, as "
+       .. "Spacedrive's query gives them, and cuts such an instant there",
+       function()
+      -- t2, t3 and t4 share 10:00:01 (t4 written with "Z", the same
+      -- instant): spacedrive-compat.md 10.3.
+      store_with(dir, {
+        { timestamp = "2025-12-03T10:00:00+00:00", summary = "t1" },
+        { timestamp = "2025-12-03T10:00:01+00:00", summary = "t2" },
+        { timestamp = "2025-12-03T10:00:01+00:00", summary = "t3" },
+        { timestamp = "2025-12-03T10:00:01Z", summary = "t4" },
+        { timestamp = "2025-12-03T10:00:02+00:00", summary = "t5" } })
+      local function event(summary, ts)
+        return table.concat({ "  {", '    "correlation_id": null,',
+          '    "details": null,', '    "duration_ms": null,',
+          '    "event_type": "state_transition",',
+          '    "peer_device_id": null,', '    "record_count": null,',
+          '    "severity": "info",', '    "summary": "' .. summary .. '",',
+          '    "timestamp": "' .. ts .. '"', "  }" }, "\n")
+      end
+      local out, err, status = events(dir, "--limit 3")
+      assert.equal("[\n" .. event("t5", "2025-12-03T10:00:02Z") .. ",\n"
+        .. event("t2", "2025-12-03T10:00:01Z") .. ",\n"
+        .. event("t3", "2025-12-03T10:00:01Z") .. "\n]\n", out)
+      assert.equal("synclua events: 3 of 5 events; --limit 0 for all\n", err)
+      assert.equal(0, status)
+      local order, all = {}, events(dir, "-f ndjson --limit 0")
+      for s in all:gmatch('"summary":"(t%d)"') do order[#order + 1] = s end
+      assert.equal("t5 t2 t3 t4 t1", table.concat(order, " "))
+    end)
   end)
 
   it("exports SQL that sqlite3 imports into an empty database, and that "

@@ -870,7 +870,9 @@ describe("synclua.importer", function()
       end
       return l
     end
-    local newest_first = list({ 30, "a3" }, { 20, "a2b" }, { 20, "a2a" },
+    -- Newest first, ties in ascending id (a2a before a2b), as Spacedrive
+    -- and synclua export them.
+    local newest_first = list({ 30, "a3" }, { 20, "a2a" }, { 20, "a2b" },
                               { 10, "a1" })
     local oldest_first = list({ 15, "b1" }, { 20, "b2" }, { 40, "b3" })
     local names = {}

@@ -689,6 +689,30 @@ describe("synclua fetch", function()
       served_lines(rest))
   end)
 
+  it("gathers this device's side as a server answers: newest first, an "
+     .. "instant a limit cuts in ascending id, nothing after now", function()
+    local function row(summary, timestamp)
+      return { event_type = "state_transition", summary = summary,
+               timestamp = timestamp }
+    end
+    store(dir, "lt.db", DEV_L, { row("l1", "2025-12-03T10:00:00Z"),
+      row("l2", "2025-12-03T10:00:01Z"), row("l3", "2025-12-03T10:00:01Z"),
+      row("l4", "2025-12-03T10:00:01Z"), row("l5", "2099-01-01T00:00:00Z") })
+    local a = serve(dir, "peer-a.db")
+    local out, err, status = run(dir, "fetch --key-file key --db lt.db "
+      .. "--limit 2 -f ndjson --peer " .. a.address)
+    assert.equal(0, status)
+    local mine = {}
+    for _, s in ipairs(summaries(out)) do
+      if s:match("^l%d$") then mine[#mine + 1] = s end
+    end
+    assert.equal("l2 l3", table.concat(mine, " "))
+    assert.equal("synclua fetch: lt.db (this device, " .. DEV_L .. "): 2 "
+      .. "events\nsynclua fetch: " .. a.address .. " (device " .. DEV_A
+      .. "): 2 events\nsynclua fetch: clock offsets (relative to 11111111): "
+      .. "aaaaaaaa: no causal pairs, not corrected\n", err)
+  end)
+
   it("keeps each answer in --save DIR/HOST_PORT.db, adding only what is "
      .. "new the next time", function()
     local a = serve(dir, "peer-a.db")

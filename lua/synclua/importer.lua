@@ -662,9 +662,11 @@ end
 
 --- Several files' events as one list in time order (oldest first), for
 -- `log:insert`: the ids a store gives them then follow time, as in a store
--- its device wrote. A list in export order (newest first) is read from its
--- end, so events of the same instant keep their device's order; across
--- lists, ties keep the order of the lists.
+-- its device wrote. A list in export order (newest first, events of the
+-- same instant in ascending id, as Spacedrive exports them) is read from
+-- its end one instant at a time, each instant's events forwards, so they
+-- keep their device's order; across lists, ties keep the order of the
+-- lists.
 -- @tparam {table,...} lists event lists as `read` returns them
 -- @treturn table one list (the same event tables)
 function M.merge(lists)
@@ -676,8 +678,18 @@ function M.merge(lists)
   for _, list in ipairs(lists) do
     local n = #list
     local backwards = n > 1 and not (list[1].timestamp < list[n].timestamp)
-    for j = 1, n do
-      all[#all + 1] = backwards and list[n - j + 1] or list[j]
+    if backwards then
+      local last = n
+      while last >= 1 do
+        local first = last
+        while first > 1 and list[first - 1].timestamp == list[last].timestamp do
+          first = first - 1
+        end
+        for j = first, last do all[#all + 1] = list[j] end
+        last = first - 1
+      end
+    else
+      for j = 1, n do all[#all + 1] = list[j] end
     end
   end
   for i = 2, #all do

@@ -40,6 +40,19 @@ static const char *rewrite(const char *json, int indent, int sort) {
 
 static const char *canon(const char *json) { return rewrite(json, -1, 1); }
 
+/* Read `reads` times as serde_json reads (sl_json_parse_serde) and write
+** compact, or the parse error. */
+static const char *serde(const char *json, int reads) {
+  sl_json *v = NULL;
+  sl_buf_reset(&out);
+  if (sl_json_parse_serde(json, strlen(json), reads, &v, err, sizeof err) !=
+      SL_OK)
+    return err;
+  sl_json_write(&out, v, -1, 1);
+  sl_json_free(v);
+  return out.data;
+}
+
 /* The message of a failed parse, or "OK". */
 static const char *perr(const char *json, size_t len) {
   sl_json *v = NULL;
@@ -227,7 +240,8 @@ static void test_parse_values(void) {
     sl_json_free(v);
   }
 
-  /* int64 bounds; beyond them a float, as serde_json's f64 fallback. */
+  /* int64 bounds; above INT64_MAX serde's u64 up to UINT64_MAX; beyond
+  ** those a float, as serde_json's f64 fallback. */
   v = PARSE("[9223372036854775807,-9223372036854775808,"
             "9223372036854775808,-9223372036854775809,-0,0,1.0,1E2,"
             "0.1000000000000000055511151231257827021181583404541015625,"
@@ -238,8 +252,8 @@ static void test_parse_values(void) {
           v->items[0]->integer == INT64_MAX);
     CHECK(v->items[1]->kind == SL_JSON_INTEGER &&
           v->items[1]->integer == INT64_MIN);
-    CHECK(v->items[2]->kind == SL_JSON_FLOAT &&
-          v->items[2]->number == 9223372036854775808.0);
+    CHECK(v->items[2]->kind == SL_JSON_UNSIGNED &&
+          v->items[2]->uinteger == UINT64_C(9223372036854775808));
     CHECK(v->items[3]->kind == SL_JSON_FLOAT &&
           v->items[3]->number == -9223372036854775808.0);
     /* serde_json reads -0 as the float -0.0 */
@@ -251,7 +265,7 @@ static void test_parse_values(void) {
     sl_json_write(&out, v, -1, 0);
     CHECK_EQ_STR(out.data,
                  "[9223372036854775807,-9223372036854775808,"
-                 "9.223372036854776e18,-9.223372036854776e18,-0.0,0,1.0,"
+                 "9223372036854775808,-9.223372036854776e18,-0.0,0,1.0,"
                  "100.0,0.1,0.0,1.2345678901234568e29]");
     sl_json_free(v);
   }
@@ -298,6 +312,141 @@ static void test_parse_values(void) {
   sl_json_free(v);
 
   sl_json_free(NULL);
+}
+
+/* Integers as serde_json types them: i64, then u64 up to UINT64_MAX (an
+** integer still, printed in full), then a float. Both readers agree. */
+static void test_u64(void) {
+  sl_json *v = PARSE("[18446744073709551615,18446744073709551614,"
+                     "9223372036854775808,18446744073709551616,"
+                     "-18446744073709551615,-9223372036854775809,"
+                     "-9223372036854775808,0]");
+  CHECK(v != NULL);
+  if (v) {
+    CHECK(v->items[0]->kind == SL_JSON_UNSIGNED &&
+          v->items[0]->uinteger == UINT64_MAX);
+    CHECK(v->items[1]->kind == SL_JSON_UNSIGNED &&
+          v->items[1]->uinteger == UINT64_MAX - 1);
+    CHECK(v->items[2]->kind == SL_JSON_UNSIGNED &&
+          v->items[2]->uinteger == (uint64_t)INT64_MAX + 1);
+    CHECK(v->items[3]->kind == SL_JSON_FLOAT &&
+          v->items[3]->number == 18446744073709551616.0);
+    CHECK(v->items[4]->kind == SL_JSON_FLOAT &&
+          v->items[4]->number == -18446744073709551616.0);
+    CHECK(v->items[6]->kind == SL_JSON_INTEGER &&
+          v->items[6]->integer == INT64_MIN);
+    CHECK(v->items[7]->kind == SL_JSON_INTEGER && v->items[7]->integer == 0);
+    sl_json_free(v);
+  }
+  CHECK_EQ_STR(canon("{\"max\":18446744073709551615}"),
+               "{\"max\":18446744073709551615}");
+  CHECK_EQ_STR(canon("[18446744073709551616]"), "[1.8446744073709552e19]");
+  CHECK_EQ_STR(serde("[18446744073709551615,18446744073709551616]", 2),
+               "[18446744073709551615,1.8446744073709552e19]");
+  CHECK_EQ_STR(serde("[-18446744073709551615,-9223372036854775809]", 2),
+               "[-1.8446744073709552e19,-9.223372036854776e18]");
+  CHECK_EQ_STR(serde("[9223372036854775808,-9223372036854775808]", 2),
+               "[9223372036854775808,-9223372036854775808]");
+
+  /* The writers, one per type. */
+  sl_buf_reset(&out);
+  sl_json_write_uint(&out, UINT64_MAX);
+  sl_buf_puts(&out, " ");
+  sl_json_write_int(&out, INT64_MIN);
+  sl_buf_puts(&out, " ");
+  sl_json_write_int(&out, 0);
+  CHECK_EQ_STR(out.data, "18446744073709551615 -9223372036854775808 0");
+}
+
+/*
+** serde_json 1.0.145 without float_roundtrip (spacedrive-compat.md 10.2):
+** the expected texts are what that crate printed for these inputs, read
+** once (to_string(from_str(x))) and twice (the same again).
+*/
+static void test_serde_reads(void) {
+  /* The examples of 10.2: one read already gives Spacedrive's bytes. */
+  static const char *const ex[][2] = {
+    {"19.889999389648438", "19.88999938964844"},
+    {"1e-122", "9.999999999999999e-123"},
+    {"9007199254740993.0", "9007199254740994.0"},
+    {"1.00000000000000011102230246251565404236316680908203125",
+     "1.0000000000000002"},
+  };
+  for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+    CHECK_EQ_STR(serde(ex[i][0], 1), ex[i][1]);
+    CHECK_EQ_STR(serde(ex[i][0], 2), ex[i][1]);
+  }
+  /* The nearest doubles, read exactly, print otherwise. */
+  CHECK_EQ_STR(serde("19.889999389648438", 0), "19.889999389648438");
+  CHECK_EQ_STR(canon("1e-122"), "1e-122");
+  CHECK_EQ_STR(canon("9007199254740993.0"), "9007199254740992.0");
+  CHECK_EQ_STR(
+    canon("1.00000000000000011102230246251565404236316680908203125"), "1.0");
+  /* Values that differ after one read and again after two: the count of
+  ** reads decides the bytes (the CLI reads twice, the protocol once). The
+  ** first is the shortest text of its double: Spacedrive may store it. */
+  CHECK_EQ_STR(serde("5.919693143225e-75", 0), "5.919693143225e-75");
+  CHECK_EQ_STR(serde("5.919693143225e-75", 1), "5.919693143225001e-75");
+  CHECK_EQ_STR(serde("5.919693143225e-75", 2), "5.919693143225002e-75");
+  CHECK_EQ_STR(serde("9.012250117689814", 1), "9.012250117689813");
+  CHECK_EQ_STR(serde("9.012250117689814", 2), "9.012250117689812");
+  CHECK_EQ_STR(serde("329e-110", 1), "3.2899999999999998e-108");
+  CHECK_EQ_STR(serde("329e-110", 2), "3.29e-108");
+  CHECK_EQ_STR(serde("{\"latency_ms\":[0.990687098611990617]}", 1),
+               "{\"latency_ms\":[0.9906870986119907]}");
+  CHECK_EQ_STR(serde("{\"latency_ms\":[0.990687098611990617]}", 2),
+               "{\"latency_ms\":[0.9906870986119908]}");
+  /* What needs no rounding reads back the same however often. */
+  CHECK_EQ_STR(serde("[23.45599937438965,0.1,100.0,-0.0,1.5,2.5e-7]", 2),
+               "[23.45599937438965,0.1,100.0,-0.0,1.5,2.5e-7]");
+  /* Exponent forms, signs, leading zeros of a fraction. */
+  CHECK_EQ_STR(serde("[1E2,1e+2,1e-0,-1.5E-7,0.5e1,-0e5,0.0e-999]", 2),
+               "[100.0,100.0,1.0,-1.5e-7,5.0,-0.0,0.0]");
+  CHECK_EQ_STR(serde("0.000000000000000000000000000000000000000001", 1),
+               "9.999999999999999e-43");
+  CHECK_EQ_STR(serde("0.000000000000000000000000000000000000000001", 2),
+               "1e-42");
+  /* Many digits: 19 or 20 kept in a u64, the rest dropped (counted into
+  ** the exponent when they are integer digits), even after the point. */
+  CHECK_EQ_STR(serde("12345678901234567890e-19", 2), "1.2345678901234567");
+  CHECK_EQ_STR(serde("123456789012345678901234567890", 2),
+               "1.2345678901234568e29");
+  CHECK_EQ_STR(serde("-123456789012345678901234567890.5e-10", 2),
+               "-1.2345678901234567e19");
+  CHECK_EQ_STR(serde("184467440737095516159.5", 2), "1.844674407370955e20");
+  /* The ends of the range: underflow to (signed) zero, 1e308, the largest
+  ** double; past them out of range, where the exact reader still rounds
+  ** 1.7976931348623158e308 down to the largest double. */
+  CHECK_EQ_STR(serde("[1e-400,-1e-400,-1e-330,3e-324,5e-324,1e-323]", 2),
+               "[0.0,-0.0,-0.0,5e-324,5e-324,1e-323]");
+  CHECK_EQ_STR(serde("[1e308,1.7976931348623157e308,2.2250738585072014e-308]",
+                     2),
+               "[1e308,1.7976931348623157e308,2.2250738585072014e-308]");
+  CHECK_EQ_STR(serde("1.7976931348623158e308", 1),
+               "number out of range at line 1 column 1");
+  CHECK_EQ_STR(canon("1.7976931348623158e308"), "1.7976931348623157e308");
+  CHECK_EQ_STR(serde("[1,1e400]", 2),
+               "number out of range at line 1 column 4");
+  /* An exponent too long for an i32: zero unless it makes the value
+  ** infinite; inside i32, saturating. */
+  CHECK_EQ_STR(serde("[1e-2147483648,1e-2147483649,0e99999999999,"
+                     "-1e-99999999999,0e2147483647]", 2),
+               "[0.0,0.0,0.0,-0.0,0.0]");
+  CHECK_EQ_STR(serde("1e2147483648", 1),
+               "number out of range at line 1 column 1");
+  CHECK_EQ_STR(serde("1e2147483647", 1),
+               "number out of range at line 1 column 1");
+  /* Integers never round, and the syntax rules are the strict reader's. */
+  CHECK_EQ_STR(serde("[0,-1,123456789012345678]", 2),
+               "[0,-1,123456789012345678]");
+  CHECK_EQ_STR(serde("01.5", 2),
+               "number with a leading zero at line 1 column 1");
+  CHECK_EQ_STR(serde("-.5", 2), "unexpected character '.' at line 1 column 2");
+  CHECK_EQ_STR(serde("1.e5", 1),
+               "unexpected character 'e' at line 1 column 3");
+  /* Misuse as sl_json_parse. */
+  CHECK_EQ_INT(sl_json_parse_serde("1", 1, 2, NULL, err, sizeof err),
+               SL_MISUSE);
 }
 
 static void test_parse_errors(void) {
@@ -638,12 +787,13 @@ static void test_ill_formed_utf8(void) {
                "\"abcdefg\xe2\x86\x92hijklmn\"");
   /* Keys of a written tree go through the same writer. */
   {
-    sl_json key = {SL_JSON_NULL, 0, 0, NULL, 0, NULL, NULL, NULL};
+    sl_json key = {SL_JSON_NULL, 0, 0, NULL, 0, NULL, NULL, NULL, 0};
     sl_json *items[1] = {&key};
     static char k[] = "k\xff";
     char *keys[1] = {k};
     size_t key_lengths[1] = {2};
-    sl_json obj = {SL_JSON_OBJECT, 0, 0, NULL, 1, items, keys, key_lengths};
+    sl_json obj = {SL_JSON_OBJECT, 0, 0, NULL, 1, items, keys, key_lengths,
+                   0};
     sl_buf_reset(&out);
     sl_json_write(&out, &obj, -1, 1);
     CHECK_EQ_STR(out.data, "{\"k" FFFD "\":null}");
@@ -656,6 +806,8 @@ int main(void) {
   test_ill_formed_utf8();
   test_doubles();
   test_parse_values();
+  test_u64();
+  test_serde_reads();
   test_parse_errors();
   test_depth();
   test_prefixes();

@@ -1,7 +1,8 @@
 /*
 ** test_merge.c -- the k-way merge behind the timeline: several stores'
 ** cursors as one stream, ordered by skew-corrected instant, ties kept in
-** source order, rows of unknown time last, cursors owned and closed.
+** source order and then each source's own (ascending id either way), rows
+** of unknown time last, cursors owned and closed.
 */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -82,6 +83,23 @@ int main(void) {
   CHECK_EQ_STR(out, "0:a1 1:b1 0:a2 2:c1 1:b2 0:a3 1:b3 2:c2 1:b4");
   merged(stores, NULL, 1, out, sizeof out);
   CHECK_EQ_STR(out, "2:c2 1:b3 0:a3 1:b2 0:a2 2:c1 1:b1 0:a1 1:b4");
+
+  /* Ties within a source too: the documented rule is source order, then
+  ** row id -- ascending in both directions, as each cursor gives a tie
+  ** (newest first, Spacedrive's order: spacedrive-compat.md 10.3). */
+  static const char *const d[] = {
+    "2025-12-03T10:00:02+00:00", "d1", "2025-12-03T10:00:02+00:00", "d2",
+    "2025-12-03T10:00:03+00:00", "d3"};
+  static const char *const e[] = {
+    "2025-12-03T10:00:02+00:00", "e1", "2025-12-03T10:00:02Z", "e2"};
+  sl_store *tied[3] = {store_with("d", d, 6), store_with("e", e, 4),
+                       stores[0]};
+  merged(tied, NULL, 0, out, sizeof out);
+  CHECK_EQ_STR(out, "2:a1 0:d1 0:d2 1:e1 1:e2 2:a2 0:d3 2:a3");
+  merged(tied, NULL, 1, out, sizeof out);
+  CHECK_EQ_STR(out, "2:a3 0:d3 0:d1 0:d2 1:e1 1:e2 2:a2 2:a1");
+  sl_store_release(tied[0]);
+  sl_store_release(tied[1]);
 
   /* B's clock runs 3 s fast: its rows move 3 s earlier, b1 to 09:59:58,
   ** b2 to 10:00:00 (a tie with a1, which comes first), b3 to 10:00:01.5. */

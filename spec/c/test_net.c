@@ -226,6 +226,48 @@ static void test_request_parse(void) {
                SL_OK);
   CHECK_EQ_INT(m.request.limit, 0);
   sl_message_clear(&m);
+
+  /* Every spelling the uuid crate's parser (serde's Uuid) reads, in each
+  ** of the three UUID fields, kept lowercase and hyphenated. */
+  static const char *const spellings[][3] = {
+    {"a58517686f4c8571bdf9d1e2fc3c6d9e", "c0ffee001234456789abcdef01234567",
+     "0f9e8d7c6b5a4c3d8e2f1a0b9c8d7e6f"},
+    {"A58517686F4C8571BDF9D1E2FC3C6D9E", "C0FFEE001234456789ABCDEF01234567",
+     "0F9E8D7C6B5A4C3D8E2F1A0B9C8D7E6F"},
+    {"{a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e}",
+     "{C0FFEE00-1234-4567-89AB-CDEF01234567}",
+     "{0f9e8d7c-6B5A-4c3d-8E2F-1a0b9c8d7e6f}"},
+    {"urn:uuid:a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e",
+     "urn:uuid:C0FFEE00-1234-4567-89AB-CDEF01234567",
+     "urn:uuid:0F9e8d7C-6b5a-4c3d-8e2f-1a0b9c8d7e6F"},
+    {"A5851768-6f4C-8571-bDF9-D1E2fc3c6d9e",
+     "c0ffee00-1234-4567-89ab-cdef01234567",
+     "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"},
+  };
+  for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+    char json[512];
+    snprintf(json, sizeof json, RQ("\"library_id\":\"%s\","
+             "\"requesting_device\":\"%s\",\"correlation_id\":\"%s\","
+             "\"limit\":1"), spellings[i][0], spellings[i][1],
+             spellings[i][2]);
+    int rc = sl_message_parse(json, strlen(json), &m, err, sizeof err);
+    CHECK_EQ_INT(rc, SL_OK);
+    if (rc != SL_OK) fprintf(stderr, "  %s: %s\n", json, err);
+    CHECK_EQ_STR(m.request.library_id, LIB_ID);
+    CHECK_EQ_STR(m.request.requesting_device, DEV_ME);
+    CHECK_EQ_INT(m.request.has_correlation_id, 1);
+    CHECK_EQ_STR(m.request.correlation_id, SESSION);
+    sl_message_clear(&m);
+  }
+  /* A response's ids too (serde reads them the same way). */
+  const char *resp = RS("\"library_id\":\"{A5851768-6F4C-8571-BDF9-"
+    "D1E2FC3C6D9E}\",\"responding_device\":\"urn:uuid:11111111-2222-"
+    "4333-8444-555555555555\",\"events\":[]");
+  CHECK_EQ_INT(sl_message_parse(resp, strlen(resp), &m, err, sizeof err),
+               SL_OK);
+  CHECK_EQ_STR(m.response.library_id, LIB_ID);
+  CHECK_EQ_STR(m.response.responding_device, DEV_A);
+  sl_message_clear(&m);
 }
 
 static void test_response_parse(void) {
@@ -346,6 +388,39 @@ static const refusal refusals[] = {
    "EventLogRequest.correlation_id: not a UUID: \"x\""},
   {RQ(IDS ",\"correlation_id\":[],\"limit\":1"),
    "EventLogRequest.correlation_id: expected a UUID string, got an array"},
+  /* ... and the spellings the uuid crate does not read: braces around
+  ** the simple form, "URN:UUID:" in capitals, a space, a 'g', hyphens out
+  ** of place, a digit short, braces with urn, a wrong closing brace. */
+  {RQ("\"library_id\":\"{a58517686f4c8571bdf9d1e2fc3c6d9e}\","
+      "\"requesting_device\":\"" DEV_ME "\",\"limit\":1"),
+   "EventLogRequest.library_id: not a UUID: "
+   "\"{a58517686f4c8571bdf9d1e2fc3c6d9e}\""},
+  {RQ("\"library_id\":\"URN:UUID:" LIB_ID "\",\"requesting_device\":\""
+      DEV_ME "\",\"limit\":1"), "EventLogRequest.library_id: not a UUID: "
+   "\"URN:UUID:a5851768-6f4c-8571-bdf9-d1e2fc3\""},
+  {RQ("\"library_id\":\" " LIB_ID "\",\"requesting_device\":\"" DEV_ME
+      "\",\"limit\":1"), "EventLogRequest.library_id: not a UUID: \" "
+   "a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e\""},
+  {RQ("\"library_id\":\"{" LIB_ID ")\",\"requesting_device\":\"" DEV_ME
+      "\",\"limit\":1"), "EventLogRequest.library_id: not a UUID: \"{"
+   "a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e)\""},
+  {RQ("\"library_id\":\"" LIB_ID "\",\"requesting_device\":"
+      "\"c0ffee00-1234-4567-89ab-cdef0123456g\",\"limit\":1"),
+   "EventLogRequest.requesting_device: not a UUID: "
+   "\"c0ffee00-1234-4567-89ab-cdef0123456g\""},
+  {RQ("\"library_id\":\"" LIB_ID "\",\"requesting_device\":"
+      "\"c0ffee00-1234-4567-89abcdef-01234567\",\"limit\":1"),
+   "EventLogRequest.requesting_device: not a UUID: "
+   "\"c0ffee00-1234-4567-89abcdef-01234567\""},
+  {RQ(IDS ",\"correlation_id\":\"0f9e8d7c6b5a4c3d8e2f1a0b9c8d7e6\","
+      "\"limit\":1"), "EventLogRequest.correlation_id: not a UUID: "
+   "\"0f9e8d7c6b5a4c3d8e2f1a0b9c8d7e6\""},
+  {RQ(IDS ",\"correlation_id\":\"urn:uuid:{" SESSION "}\",\"limit\":1"),
+   "EventLogRequest.correlation_id: not a UUID: "
+   "\"urn:uuid:{0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c\""},
+  {RQ(IDS ",\"correlation_id\":\"0f9e8d7c6b5a4c3d8e2f1a0b9c8d7e6f\\u0000"
+      "\",\"limit\":1"), "EventLogRequest.correlation_id: not a UUID: "
+   "\"0f9e8d7c6b5a4c3d8e2f1a0b9c8d7e6f\""},
   {RQ("\"library_id\":\"" LIB_ID "\",\"library_id\":\"" LIB_ID "\","
       "\"requesting_device\":\"" DEV_ME "\",\"limit\":1"),
    "EventLogRequest.library_id: given more than once"},
@@ -2029,7 +2104,8 @@ static int raw_requests(served *s, char *me, size_t mesz) {
   served_n++;
 
   /* A page ends where an instant does: 48 of the 50 allowed, as the 49th
-  ** and 50th share their instant with the 51st; "next" is the 48th. */
+  ** and 50th share their instant with the 51st; "next" is the 48th, the
+  ** last of 10:16:24's three in ascending id: A 254, id 255. */
   const char *q5 = RQ("\"library_id\":\"" LIB_ID "\",\"requesting_device\":\""
     DEV_RAW "\",\"event_types\":[\"state_transition\",\"batch_ingestion\","
     "\"sync_error\"],\"limit\":60");
@@ -2038,8 +2114,8 @@ static int raw_requests(served *s, char *me, size_t mesz) {
   CHECK_EQ_INT(sl_message_parse(in.data, in.len, &m, err, sizeof err), SL_OK);
   CHECK_EQ_INT(m.response.events ? (int64_t)m.response.events->length : -1,
                48);
-  tail = "\"summary\":\"A 252\",\"timestamp\":\"2025-12-03T10:16:24Z\"}],"
-    "\"next\":{\"timestamp\":\"2025-12-03T10:16:24Z\",\"id\":253}}}";
+  tail = "\"summary\":\"A 254\",\"timestamp\":\"2025-12-03T10:16:24Z\"}],"
+    "\"next\":{\"timestamp\":\"2025-12-03T10:16:24Z\",\"id\":255}}}";
   CHECK(in.len > strlen(tail) &&
         strcmp(in.data + in.len - strlen(tail), tail) == 0);
   sl_message_clear(&m);
@@ -2213,7 +2289,9 @@ static void test_serve_and_fetch(void) {
   pages += p.pages;
   drop(d);
 
-  /* Newest first: a limit takes the newest. */
+  /* Newest first, equal instants by ascending id (as Spacedrive): a limit
+  ** of 7 takes the three of 10:16:39 (A 297-299), the three of 10:16:38
+  ** (A 294-296) and the lowest id of 10:16:37's three, A 291. */
   req.limit = 7;
   d = dest("newest.db");
   fetch1(&p, addr, d, &req, key);
@@ -2224,7 +2302,9 @@ static void test_serve_and_fetch(void) {
   CHECK_EQ_INT(p.capped, 0);
   pages += p.pages;
   CHECK_EQ_INT(holdings(d, seen, N_A, &foreign), 7);
-  CHECK(exactly(seen, N_A, 293, 300, 1, 0));
+  CHECK_EQ_INT(seen[291], 1);
+  seen[291] = 0;
+  CHECK(exactly(seen, N_A, 294, 300, 1, 0));
   {
     /* Stored oldest first: ids in the device's own order, ties too. */
     sl_filter f;
@@ -2237,7 +2317,7 @@ static void test_serve_and_fetch(void) {
     while (sl_cursor_next(cur, &ev) == SL_ROW && o < order + 100)
       o += sprintf(o, "%s%s", o == order ? "" : ",", ev->summary);
     sl_cursor_close(cur);
-    CHECK_EQ_STR(order, "A 293,A 294,A 295,A 296,A 297,A 298,A 299");
+    CHECK_EQ_STR(order, "A 291,A 294,A 295,A 296,A 297,A 298,A 299");
   }
   drop(d);
 
@@ -2926,6 +3006,295 @@ static void test_fetch_strays(void) {
   drop(d);
 }
 
+/* ================================================ ties and the future */
+
+#define DEV_T "7e577e57-0000-4000-8000-000000000007"
+
+/* A store of DEV_T's: t1 at T0; t2 ... t6 together at T0 + 1 s (ids 2-6);
+** t7 and t8 at T0 + 2 s; then f1 an hour after `now` and f2 on
+** 2099-01-01, both after any server's clock. */
+static void seed_ties(const char *path, int64_t now) {
+  static const char *const names[10] = {"t1", "t2", "t3", "t4", "t5", "t6",
+                                        "t7", "t8", "f1", "f2"};
+  static const int at[8] = {0, 1, 1, 1, 1, 1, 2, 2};
+  sl_event evs[10];
+  sl_store *s = NULL;
+  size_t ins = 0;
+  memset(evs, 0, sizeof evs);
+  for (int i = 0; i < 10; i++) {
+    evs[i].has_instant = 1;
+    evs[i].instant = i < 8 ? T0 + at[i] * SEC : 0;
+    evs[i].device_id = DEV_T;
+    evs[i].event_type = "state_transition";
+    evs[i].summary = names[i];
+  }
+  evs[8].instant = now + 3600 * SEC;
+  CHECK_EQ_INT(sl_time_parse_rfc3339("2099-01-01T00:00:00Z", 20,
+                                     &evs[9].instant), SL_OK);
+  CHECK_EQ_INT(sl_store_open(path, &write_opts, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_insert(s, evs, 10, 0, &ins, NULL), SL_OK);
+  CHECK_EQ_INT(ins, 10);
+  drop(s);
+}
+
+/* Send one request (JSON as given) and describe the response: the
+** summaries comma-joined, then " next <Z time> #<id>" when it has a
+** "next"; or "error: ..." */
+static void ask(sl_channel *ch, const char *json, char *out, size_t outsz) {
+  sl_buf in = {0};
+  sl_message m;
+  sl_event *evs = NULL;
+  size_t n = 0, o = 0;
+  sl_buf arena = {0};
+  char err[256] = "";
+  out[0] = '\0';
+  memset(&m, 0, sizeof m);
+  if (sl_channel_send(ch, json, strlen(json)) != SL_OK ||
+      sl_channel_recv(ch, &in, 0) != SL_OK) {
+    snprintf(out, outsz, "error: %s", sl_channel_errmsg(ch));
+  } else if (sl_message_parse(in.data ? in.data : "", in.len, &m, err,
+                              sizeof err) != SL_OK ||
+             m.kind != SL_MSG_RESPONSE ||
+             sl_response_events(m.response.events, &evs, &n, &arena, err,
+                                sizeof err) != SL_OK) {
+    snprintf(out, outsz, "error: %s", err);
+  } else {
+    for (size_t i = 0; i < n && o < outsz; i++)
+      o += (size_t)snprintf(out + o, outsz - o, "%s%s", i ? "," : "",
+                            evs[i].summary);
+    if (m.response.has_next && o < outsz) {
+      char ts[SL_TIME_BUFSZ];
+      sl_time_format(m.response.next, 1, ts);
+      snprintf(out + o, outsz - o, " next %s #%" PRId64, ts,
+               m.response.next_id);
+    }
+  }
+  free(evs);
+  sl_buf_free(&arena);
+  sl_buf_free(&in);
+  sl_message_clear(&m);
+}
+
+/* A request of DEV_ME's for LIB_ID's state transitions (not the events
+** the server logs of the requests it serves), with more fields (", ..."
+** JSON). */
+#define ASK(fields)                                                        \
+  RQ("\"library_id\":\"urn:uuid:A5851768-6F4C-8571-BDF9-D1E2FC3C6D9E\","  \
+     "\"requesting_device\":\"{C0FFEE00-1234-4567-89AB-CDEF01234567}\","   \
+     "\"event_types\":[\"state_transition\"]" fields)
+
+/*
+** Equal timestamps come newest first in ascending id, as Spacedrive's
+** query gives them (spacedrive-compat.md 10.3); paging through them with
+** "before" is exact, also when an instant fills a page and is split; and
+** the range is [since, now] (10.4): rows dated after the server's clock
+** are not sent, with or without since, nor past a "before" in the future.
+** The requests spell their ids as the uuid crate also reads them.
+*/
+static void test_ties_and_future(void) {
+  served s;
+  sl_channel *ch = NULL;
+  sl_fetch_peer p;
+  char db[256], got[512], err[256] = "";
+  snprintf(db, sizeof db, "%s", path_of("ties.db"));
+  seed_ties(db, sl_time_now());
+  /* Pages of at most 3 events. */
+  if (serve(&s, db, DEV_T, 3, 0) != SL_OK) return;
+  const char *addr = sl_server_address(s.srv);
+  int fd = tcp_connect(addr);
+  CHECK(fd >= 0);
+  if (fd >= 0 &&
+      sl_channel_client(fd, key, &quick, &ch, err, sizeof err) == SL_OK) {
+    /* Newest first, f1 and f2 left out: t7 t8, then t2 ... would split
+    ** 10:15:01, so the page ends after t8 and goes on from there. */
+    ask(ch, ASK(",\"limit\":100"), got, sizeof got);
+    CHECK_EQ_STR(got, "t7,t8 next 2025-12-03T10:15:02Z #8");
+    /* From there: 10:15:01's five fill a page, so it is split after its
+    ** third, t4 (id 4), in ascending id. */
+    ask(ch, ASK(",\"limit\":100,\"before\":{\"timestamp\":"
+                "\"2025-12-03T10:15:02Z\",\"id\":8}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t2,t3,t4 next 2025-12-03T10:15:01Z #4");
+    /* At 10:15:01 only the ids after 4: t5 t6, then t1. The end. */
+    ask(ch, ASK(",\"limit\":100,\"before\":{\"timestamp\":"
+                "\"2025-12-03T10:15:01Z\",\"id\":4}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t5,t6,t1");
+    /* A position inside a tie by any id: what follows it, exactly. */
+    ask(ch, ASK(",\"limit\":2,\"before\":{\"timestamp\":"
+                "\"2025-12-03T10:15:01Z\",\"id\":2}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t3,t4");
+    ask(ch, ASK(",\"limit\":100,\"before\":{\"timestamp\":"
+                "\"2025-12-03T10:15:01Z\",\"id\":6}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t1");
+    ask(ch, ASK(",\"limit\":100,\"before\":{\"timestamp\":"
+                "\"2025-12-03T10:15:02Z\",\"id\":7}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t8 next 2025-12-03T10:15:02Z #8");
+    /* A limit cuts a tie by ascending id (no cap involved: no "next"). */
+    ask(ch, ASK(",\"limit\":3"), got, sizeof got);
+    CHECK_EQ_STR(got, "t7,t8,t2");
+    /* since: [since, now]; the future rows are still left out. */
+    ask(ch, ASK(",\"since\":\"2025-12-03T10:15:02Z\",\"limit\":100"), got,
+        sizeof got);
+    CHECK_EQ_STR(got, "t7,t8");
+    ask(ch, ASK(",\"since\":\"2025-12-03T10:15:01Z\",\"limit\":2"), got,
+        sizeof got);
+    CHECK_EQ_STR(got, "t7,t8");
+    /* since after now: nothing, not f1 nor f2. */
+    ask(ch, ASK(",\"since\":\"2098-12-31T00:00:00Z\",\"limit\":100"), got,
+        sizeof got);
+    CHECK_EQ_STR(got, "");
+    /* A "before" in the future is bounded by now all the same. */
+    ask(ch, ASK(",\"limit\":2,\"before\":{\"timestamp\":"
+                "\"2099-01-01T00:00:00Z\",\"id\":10}"), got, sizeof got);
+    CHECK_EQ_STR(got, "t7,t8");
+    /* The other spellings: simple, upper case, hyphenated mixed case. */
+    ask(ch, RQ("\"library_id\":\"a58517686f4c8571bdf9d1e2fc3c6d9e\","
+               "\"requesting_device\":\"C0FFEE001234456789ABCDEF01234567\","
+               "\"event_types\":[\"state_transition\"],\"limit\":1"), got,
+        sizeof got);
+    CHECK_EQ_STR(got, "t7");
+    ask(ch, RQ("\"library_id\":\"A5851768-6f4C-8571-bDF9-D1E2fc3c6d9e\","
+               "\"requesting_device\":\"c0ffee00-1234-4567-89AB-cdef01234567\","
+               "\"event_types\":[\"state_transition\"],\"limit\":1"), got,
+        sizeof got);
+    CHECK_EQ_STR(got, "t7");
+  } else {
+    CHECK(0);
+  }
+  sl_channel_free(ch);
+  if (fd >= 0) close(fd);
+
+  /* The fetcher walks the same pages and stores them oldest first, each
+  ** instant's events in the order sent: the device's own order. */
+  sl_store *d = dest("ties_dest.db");
+  sl_request req = request(100);
+  char st[] = "state_transition";
+  char *types[1];
+  types[0] = st;
+  req.has_event_types = 1;
+  req.event_types = types;
+  req.n_event_types = 1;
+  fetch1(&p, addr, d, &req, key);
+  CHECK_EQ_INT(p.status, SL_OK);
+  CHECK_EQ_STR(p.errmsg, "");
+  CHECK_EQ_INT(p.received, 8);
+  CHECK_EQ_INT(p.inserted, 8);
+  CHECK_EQ_INT(p.pages, 3);
+  CHECK_EQ_INT(p.capped, 1);
+  {
+    sl_filter f;
+    sl_cursor *cur = NULL;
+    const sl_event *ev;
+    char order[128] = "", *o = order;
+    sl_filter_init(&f);
+    f.ascending = 1;
+    CHECK_EQ_INT(sl_query(d, &f, &cur), SL_OK);
+    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < order + 100)
+      o += sprintf(o, "%s%s", o == order ? "" : ",", ev->summary);
+    sl_cursor_close(cur);
+    CHECK_EQ_STR(order, "t1,t2,t3,t4,t5,t6,t7,t8");
+    /* Newest first, as the peer itself gives them. */
+    o = order;
+    *o = '\0';
+    f.ascending = 0;
+    CHECK_EQ_INT(sl_query(d, &f, &cur), SL_OK);
+    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < order + 100)
+      o += sprintf(o, "%s%s", o == order ? "" : ",", ev->summary);
+    sl_cursor_close(cur);
+    CHECK_EQ_STR(order, "t7,t8,t2,t3,t4,t5,t6,t1");
+  }
+  drop(d);
+  unserve(&s);
+  /* Each request served is logged with the requester's id as stored. */
+  {
+    sl_store *r = NULL;
+    sl_open_opts ro;
+    sl_filter f;
+    int64_t n = -1;
+    memset(&ro, 0, sizeof ro); /* SL_OPEN_READ */
+    CHECK_EQ_INT(sl_store_open(db, &ro, &r), SL_OK);
+    sl_filter_init(&f);
+    f.peer = DEV_ME;
+    CHECK_EQ_INT(sl_count(r, &f, &n), SL_OK);
+    CHECK_EQ_INT(n, 13 + 3); /* 13 asked by hand, 3 pages fetched */
+    sl_store_release(r);
+  }
+  served_free(&s);
+}
+
+/* The fetcher's "next" must move on in the response order (newest first,
+** equal instants by ascending id): at the same instant, a higher id. */
+static void test_fetch_next_in_ties(void) {
+  fake f;
+  sl_fetch_peer p;
+  sl_store *d = dest("fake_ties.db");
+  sl_request req = request(10);
+#define NEXT_AT_1S_ID(id) \
+  ",\"next\":{\"timestamp\":\"2025-12-03T10:15:01Z\",\"id\":" #id "}"
+
+  /* The same instant, id 5 then 6: it moves on; asks from id 6. */
+  if (fake_start(&f, FRESP(FEV("n1", "2025-12-03T10:15:02Z") ","
+                           FEV("n2", "2025-12-03T10:15:01Z"),
+                           NEXT_AT_1S_ID(5)),
+                 FRESP(FEV("n3", "2025-12-03T10:15:01Z"),
+                       NEXT_AT_1S_ID(6))) == 0) {
+    f.replies[2] = FRESP(FEV("n4", "2025-12-03T10:15:00Z"), "");
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_OK);
+    CHECK_EQ_STR(p.errmsg, "");
+    CHECK_EQ_INT(p.pages, 3);
+    CHECK_EQ_INT(p.received, 4);
+    CHECK_EQ_INT(f.n_requests, 3);
+    CHECK_EQ_STR(f.requests[2].data, RQ(IDS ",\"since\":null,\"event_types\":"
+                 "null,\"correlation_id\":null,\"limit\":7,\"before\":"
+                 "{\"timestamp\":\"2025-12-03T10:15:01Z\",\"id\":6}"));
+    fake_free(&f);
+  }
+  /* Id 5 then 4: back where it was, in this order. */
+  if (fake_start(&f, FRESP(FEV("n5", "2025-12-03T10:15:02Z"),
+                           NEXT_AT_1S_ID(5)),
+                 FRESP(FEV("n6", "2025-12-03T10:15:01Z"),
+                       NEXT_AT_1S_ID(4))) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_INVALID);
+    CHECK_EQ_STR(p.errmsg, "sent garbage: its \"next\" position does not "
+                 "move on");
+    CHECK_EQ_INT(p.pages, 2);
+    CHECK_EQ_INT(f.n_requests, 2);
+    fake_free(&f);
+  }
+#undef NEXT_AT_1S_ID
+  /* One page with a tie sent in ascending id: stored oldest first, the
+  ** tie in the order sent. */
+  if (fake_start(&f, FRESP(FEV("o1", "2025-12-03T10:15:02Z") ","
+                           FEV("o2", "2025-12-03T10:15:01Z") ","
+                           FEV("o3", "2025-12-03T10:15:01Z") ","
+                           FEV("o4", "2025-12-03T10:15:01Z") ","
+                           FEV("o5", "2025-12-03T10:15:00Z"), ""),
+                 NULL) == 0) {
+    fetch1(&p, f.address, d, &req, key);
+    fake_stop(&f);
+    CHECK_EQ_INT(p.status, SL_OK);
+    CHECK_EQ_INT(p.inserted, 5);
+    fake_free(&f);
+  }
+  {
+    sl_filter all;
+    sl_cursor *cur = NULL;
+    const sl_event *ev;
+    char kept[128] = "", *o = kept;
+    sl_filter_init(&all);
+    all.ascending = 1;
+    CHECK_EQ_INT(sl_query(d, &all, &cur), SL_OK);
+    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < kept + 100)
+      o += sprintf(o, "%s%s", o == kept ? "" : ",", ev->summary);
+    sl_cursor_close(cur);
+    CHECK_EQ_STR(kept, "n4,o5,n2,n3,n6,o2,o3,o4,n1,n5,o1");
+  }
+  drop(d);
+}
+
 /* ============================================ the programs themselves */
 
 /* The synclua program built beside this driver (build/ or build/san/):
@@ -3117,6 +3486,8 @@ int main(int argc, char **argv) {
   test_request_limits();
   test_fetch_from_fakes();
   test_fetch_strays();
+  test_ties_and_future();
+  test_fetch_next_in_ties();
   if (find_program(argc > 0 ? argv[0] : "")) {
     write_file(path_of("cli.key"), KEY_HEX "\n", 0600);
     test_cli_serve();

@@ -213,6 +213,93 @@ static void test_sql(void) {
                "'line one\nline two', 'not ''json''', NULL,") != NULL);
 }
 
+/*
+** Floats in details, as Spacedrive's code prints them (spacedrive-compat.md
+** 10.2): `sd sync events` reads the stored text with serde_json twice (the
+** row, then the daemon's reply), a server's EventLogResponse once. The
+** stored values are written by hand; the printed ones are what serde_json
+** 1.0.145 gives for them. 5.919693143225e-75 (the shortest text of its
+** double, so Spacedrive may have stored it) prints 5.919693143225001e-75
+** after one read and 5.919693143225002e-75 after two: it shows which count
+** a path used.
+*/
+#define FLOATS_IN \
+  "{\"e\":1.00000000000000011102230246251565404236316680908203125," \
+  "\"l\":19.889999389648438,\"n\":9007199254740993.0,\"s\":1e-122," \
+  "\"t\":5.919693143225e-75,\"u\":18446744073709551615," \
+  "\"v\":18446744073709551616}"
+#define FLOATS_OUT(t) "{\"e\":1.0000000000000002,\"l\":19.88999938964844," \
+  "\"n\":9007199254740994.0,\"s\":9.999999999999999e-123,\"t\":" t "," \
+  "\"u\":18446744073709551615,\"v\":1.8446744073709552e19}"
+
+static void test_float_reads(void) {
+  sl_event ev = minimal();
+  ev.details = FLOATS_IN;
+  /* Every events format that carries details: read twice. */
+  CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON),
+    "{\"correlation_id\":null,\"details\":" FLOATS_OUT("5.919693143225002e-75")
+    ",\"duration_ms\":null,\"event_type\":\"state_transition\","
+    "\"peer_device_id\":null,\"record_count\":null,\"severity\":\"info\","
+    "\"summary\":\"Ready → Paused\",\"timestamp\":\"2025-12-03T10:15:00Z\"}"
+    "\n");
+  CHECK_EQ_STR(render(&ev, SL_RENDER_SQL),
+    INSERT "'2025-12-03T10:15:00+00:00', '" DEV "', 'state_transition', "
+    "'lifecycle', 'info', 'Ready → Paused', '"
+    FLOATS_OUT("5.919693143225002e-75") "', NULL, NULL, NULL, NULL, NULL);\n");
+  CHECK(strstr(render(&ev, SL_RENDER_NDJSON_DEVICE),
+               "\"details\":" FLOATS_OUT("5.919693143225002e-75") ",")
+        != NULL);
+  ev.details = "{\"l\":19.889999389648438,\"t\":5.919693143225e-75}";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_JSON),
+    "{\n"
+    "    \"correlation_id\": null,\n"
+    "    \"details\": {\n"
+    "      \"l\": 19.88999938964844,\n"
+    "      \"t\": 5.919693143225002e-75\n"
+    "    },\n"
+    "    \"duration_ms\": null,\n"
+    "    \"event_type\": \"state_transition\",\n"
+    "    \"peer_device_id\": null,\n"
+    "    \"record_count\": null,\n"
+    "    \"severity\": \"info\",\n"
+    "    \"summary\": \"Ready → Paused\",\n"
+    "    \"timestamp\": \"2025-12-03T10:15:00Z\"\n"
+    "  }");
+  CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE),
+               "\"details\": {\n      \"l\": 19.88999938964844,\n"
+               "      \"t\": 5.919693143225002e-75\n    }\n  }") != NULL);
+  /* CSV keeps the stored text (Markdown has no details column). */
+  CHECK(strstr(render(&ev, SL_RENDER_CSV),
+               "\"{\"\"l\"\":19.889999389648438,"
+               "\"\"t\"\":5.919693143225e-75}\"") != NULL);
+
+  /* The protocol's event: read once. */
+  ev.details = FLOATS_IN;
+  sl_buf_reset(&out);
+  CHECK_EQ_INT(sl_render_event_reads(&out, &ev, SL_RENDER_NDJSON_DEVICE,
+                                     SL_JSON_READS_PROTOCOL), SL_OK);
+  CHECK_EQ_STR(out.data,
+    "{\"category\":\"lifecycle\",\"details\":"
+    FLOATS_OUT("5.919693143225001e-75") ",\"device_id\":\"" DEV "\","
+    "\"event_type\":\"state_transition\",\"id\":7,\"severity\":\"info\","
+    "\"summary\":\"Ready → Paused\",\"timestamp\":\"2025-12-03T10:15:00Z\"}"
+    "\n");
+  /* sl_render_event is the events count; 0 reads is the stored value. */
+  {
+    sl_buf b = {0};
+    CHECK_EQ_INT(sl_render_event_reads(&b, &ev, SL_RENDER_NDJSON,
+                                       SL_JSON_READS_EVENTS), SL_OK);
+    CHECK_EQ_STR(b.data, render(&ev, SL_RENDER_NDJSON));
+    ev.details = "{\"t\":5.919693143225e-75}";
+    sl_buf_reset(&b);
+    CHECK_EQ_INT(sl_render_event_reads(&b, &ev, SL_RENDER_NDJSON, 0), SL_OK);
+    CHECK(strstr(b.data, "\"details\":{\"t\":5.919693143225e-75},") != NULL);
+    sl_buf_free(&b);
+  }
+  CHECK_EQ_INT(sl_render_event_reads(NULL, &ev, SL_RENDER_NDJSON, 1),
+               SL_MISUSE);
+}
+
 static void test_markdown(void) {
   sl_event ev = full();
   CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
@@ -302,11 +389,13 @@ static void test_foreign_rows(void) {
         != NULL);
 }
 
-/* The details as the general path writes them: parse, then write. */
+/* The details as the general path writes them: parse (as the events path
+** reads them), then write. */
 static void tree_write(sl_buf *b, const char *text, int level) {
   sl_json *v = NULL;
   sl_buf_reset(b);
-  if (sl_json_parse(text, strlen(text), &v, NULL, 0) == SL_OK) {
+  if (sl_json_parse_serde(text, strlen(text), SL_JSON_READS_EVENTS, &v, NULL,
+                          0) == SL_OK) {
     sl_json_write(b, v, level, 1);
     sl_json_free(v);
   } else {
@@ -338,6 +427,8 @@ static void test_details_paths(void) {
     "{\"b\":1,\"a\":2}", "{\"a\":1,\"a\":2}", "{\"ab\":1,\"a\":2}",
     "{\"a\":1.5}", "{\"a\":100.0}", "{\"a\":1e2}", "{\"a\":-0}",
     "{\"a\":1234567890123456789}", "{\"a\":9223372036854775808}",
+    "{\"a\":18446744073709551615}", "{\"a\":18446744073709551616}",
+    "{\"a\":19.889999389648438}", "{\"a\":[5.919693143225e-75,1e-122]}",
     "{\"a\":\"\\u00e9\\n\\/\"}", "{\"a\":\"é→\"}", "{\"a\":\"\\u0001\"}",
     "{\"é\":1,\"a\":2}", "{\"a\":01}", "{\"a\":1,}", "[1,2", "{\"a\" 1}",
     "{\"a\":tru}", "", "  ", "{} x", "not json", "{\"a\":\"\t\"}",
@@ -401,6 +492,7 @@ int main(void) {
   test_json();
   test_json_device();
   test_sql();
+  test_float_reads();
   test_markdown();
   test_csv();
   test_foreign_rows();

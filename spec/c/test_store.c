@@ -2,8 +2,9 @@
 ** test_store.c -- the C API's store, logger and query engine where Lua
 ** cannot reach: appends from several threads at once, a full queue that
 ** drops without blocking, a locked database the writer retries against,
-** misuse, cursors that outlive their store handle, and the open modes,
-** identity and fingerprint as the C API takes them.
+** misuse, cursors that outlive their store handle, the open modes,
+** identity and fingerprint as the C API takes them, and the order of rows
+** of equal instants (Spacedrive's) through every arm and page.
 */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -405,6 +406,152 @@ static void test_open_modes(void) {
   sl_store_release(s);
 }
 
+/* -------------------------------------------------------- equal times */
+
+/* Rows as another program writes them (raw SQL), so that canonical and
+** foreign forms of one instant sit side by side: (timestamp, type,
+** summary) triples, ids 1, 2, ... in order. */
+static sl_store *raw_store(const char *name, const char *const *rows,
+                           size_t n) {
+  sl_store *s = NULL;
+  sl_open_opts o;
+  sqlite3 *db;
+  char sql[512];
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  if (sl_store_open(path_of(name), &o, &s) != SL_OK) return NULL;
+  sl_store_close(s);
+  sl_store_release(s);
+  sqlite3_open(path_of(name), &db);
+  for (size_t i = 0; i + 3 <= n; i += 3) {
+    snprintf(sql, sizeof sql,
+             "INSERT INTO sync_event_log (timestamp, device_id, event_type,"
+             " category, severity, summary) VALUES ('%s', '" DEVICE "', "
+             "'%s', 'lifecycle', 'info', '%s')", rows[i], rows[i + 1],
+             rows[i + 2]);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  sqlite3_close(db);
+  o.mode = SL_OPEN_READ;
+  s = NULL;
+  CHECK_EQ_INT(sl_store_open(path_of(name), &o, &s), SL_OK);
+  return s;
+}
+
+/* The summaries a filter selects, space-separated. */
+static void listing(sl_store *s, const sl_filter *f, char *out,
+                    size_t size) {
+  sl_cursor *c = NULL;
+  const sl_event *ev;
+  size_t used = 0;
+  out[0] = '\0';
+  CHECK_EQ_INT(sl_query(s, f, &c), SL_OK);
+  while (c && sl_cursor_next(c, &ev) == SL_ROW && used < size)
+    used += (size_t)snprintf(out + used, size - used, "%s%s",
+                             used ? " " : "", ev->summary);
+  sl_cursor_close(c);
+}
+
+/*
+** Equal instants come in ascending id whichever way time runs: newest
+** first that is Spacedrive's order (its SQLite sorts by timestamp in a
+** temporary B-tree, which keeps equal ones in rowid order;
+** spacedrive-compat.md 10.3). Also across arms -- one per type, and the
+** foreign rows' arm -- and page by page with offset and limit, which
+** cut a tie where Spacedrive's --limit would. Rows of unknown time come
+** last, by id in the direction asked.
+*/
+static void test_tie_order(void) {
+  static const char *const rows[] = {
+    "2025-12-03T10:00:00+00:00", "state_transition", "r1",
+    "2025-12-03T10:00:01+00:00", "sync_error", "r2",
+    "2025-12-03T10:00:01+00:00", "state_transition", "r3",
+    "2025-12-03T10:00:01Z", "sync_error", "r4",          /* foreign */
+    "2025-12-03T10:00:01+00:00", "state_transition", "r5",
+    "2025-12-03T12:00:01+02:00", "state_transition", "r6", /* foreign */
+    "2025-12-03T10:00:02+00:00", "sync_error", "r7",
+    "2025-12-03T10:00:02+00:00", "state_transition", "r8",
+    "soon", "state_transition", "r9",                     /* unknown */
+    "2025-12-03T10:00:00+00:00", "sync_error", "r10",
+    "later", "sync_error", "r11",                         /* unknown */
+  };
+  static const char *const both[] = {"sync_error", "state_transition"};
+  static const char *const one[] = {"state_transition"};
+  static const char *const newest =
+    "r7 r8 r2 r3 r4 r5 r6 r1 r10 r11 r9";
+  char out[256], pages[256];
+  sl_filter f;
+  sl_store *s = raw_store("ties.db", rows, sizeof rows / sizeof *rows);
+  if (!s) { CHECK(0); return; }
+
+  sl_filter_init(&f);
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, newest);
+  f.ascending = 1;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r1 r10 r2 r3 r4 r5 r6 r7 r8 r9 r11");
+
+  /* One arm per type, merged: the same order. */
+  f.event_types = both;
+  f.n_event_types = 2;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r1 r10 r2 r3 r4 r5 r6 r7 r8 r9 r11");
+  f.ascending = 0;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, newest);
+  f.event_types = one;
+  f.n_event_types = 1;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r8 r3 r5 r6 r1 r9");
+
+  /* A limit keeps the lowest ids of the instant it cuts. */
+  sl_filter_init(&f);
+  f.limit = 4;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r7 r8 r2 r3");
+  f.ascending = 1;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r1 r10 r2 r3");
+
+  /* Pages of every size, either way, with and without the split into
+  ** arms, put end to end: the whole listing, each row once. */
+  for (int asc = 0; asc < 2; asc++)
+    for (int split = 0; split < 2; split++)
+      for (int64_t size = 1; size <= 4; size++) {
+        size_t used = 0;
+        pages[0] = '\0';
+        for (int64_t at = 0; at < 11; at += size) {
+          sl_filter_init(&f);
+          f.ascending = asc;
+          f.offset = at;
+          f.limit = size;
+          if (split) {
+            f.event_types = both;
+            f.n_event_types = 2;
+          }
+          listing(s, &f, out, sizeof out);
+          used += (size_t)snprintf(pages + used, sizeof pages - used, "%s%s",
+                                   used ? " " : "", out);
+        }
+        CHECK_EQ_STR(pages, asc ? "r1 r10 r2 r3 r4 r5 r6 r7 r8 r9 r11"
+                                : newest);
+      }
+
+  /* Time bounds keep the order: the tie at 10:00:01 alone. */
+  sl_filter_init(&f);
+  CHECK_EQ_INT(sl_time_parse_rfc3339("2025-12-03T10:00:01Z", 20, &f.since),
+               SL_OK);
+  f.until = f.since;
+  f.has_since = f.has_until = 1;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r2 r3 r4 r5 r6");
+  f.offset = 2;
+  f.limit = 2;
+  listing(s, &f, out, sizeof out);
+  CHECK_EQ_STR(out, "r4 r5");
+  sl_store_release(s);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 2;
   test_concurrent_appends();
@@ -412,6 +559,7 @@ int main(void) {
   test_retry_then_fail();
   test_misuse();
   test_open_modes();
+  test_tie_order();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
