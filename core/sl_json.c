@@ -976,19 +976,26 @@ size_t sli_utf8_valid_prefix(const char *s, size_t len) {
   return (size_t)(p - (const unsigned char *)s);
 }
 
+/* Steps over the UTF-8 sequence at p (p < end). An ill-formed one is
+** mended: the text kept since *run is appended, then U+FFFD, and *run
+** moves past it. Returns where the next sequence starts. */
+static const unsigned char *mend_sequence(sl_buf *b, const unsigned char *p,
+                                          const unsigned char *end,
+                                          const unsigned char **run) {
+  int ok;
+  size_t n = utf8_sequence(p, end, &ok);
+  if (!ok) {
+    if (p > *run) sl_buf_append(b, (const char *)*run, (size_t)(p - *run));
+    sl_buf_append(b, "\xEF\xBF\xBD", 3);
+    *run = p + n;
+  }
+  return p + n;
+}
+
 void sli_utf8_lossy(sl_buf *b, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *run = p, *end = p + len;
   if (!b || !s) return;
-  while (p < end) {
-    int ok;
-    size_t n = utf8_sequence(p, end, &ok);
-    if (!ok) {
-      if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
-      sl_buf_append(b, "\xEF\xBF\xBD", 3);
-      run = p + n;
-    }
-    p += n;
-  }
+  while (p < end) p = mend_sequence(b, p, end, &run);
   if (end > run) sl_buf_append(b, (const char *)run, (size_t)(end - run));
 }
 
@@ -1016,14 +1023,7 @@ void sl_json_write_string(sl_buf *b, const char *s, size_t len) {
     }
     while (p < lim) {
       if (*p >= 0x80) {
-        int ok;
-        size_t n = utf8_sequence(p, end, &ok);
-        if (!ok) {
-          if (p > run) sl_buf_append(b, (const char *)run, (size_t)(p - run));
-          sl_buf_append(b, "\xEF\xBF\xBD", 3);
-          run = p + n;
-        }
-        p += n;
+        p = mend_sequence(b, p, end, &run);
         continue;
       }
       char e = escape_of[*p];
