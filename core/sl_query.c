@@ -10,14 +10,17 @@
 ** them ordered by sl_instant(). The cursor merges its arms by (instant,
 ** id) as it goes -- one arm per wanted type (or severity) when several are
 ** wanted, so each streams from its own (value, timestamp) index range --
-** and never sorts nor holds more than one row per arm.
+** and never sorts.
 **
 ** Equal instants come in ascending id whichever way time runs: newest
 ** first, that is what Spacedrive's SQLite hands out (it sorts by timestamp
 ** in a temporary B-tree, which keeps equal ones in rowid order;
 ** spacedrive-compat.md 10.3), and it decides which rows a limit keeps.
-** SQLite gives it each arm by walking the time index and sorting each run
-** of one timestamp on its own, so rows still stream.
+** Oldest first, the indexes give it as they stand. Newest first, each arm
+** walks its index backwards, (instant, id) both descending, and holds
+** copies of each run of one instant (and the row after it, which ends the
+** run) to hand the run out reversed: a few rows per arm, as many as the
+** longest run, and no sort.
 **
 ** Each row is read leniently (sl.h, sl_bad_rows): whatever another program
 ** stored -- NULL where Spacedrive forbids it, text in an integer column,
@@ -54,13 +57,39 @@ typedef struct builder {
   int     n_texts;            /* texts used                                 */
 } builder;
 
-/* One ordered stream of rows and the row it stands on. */
+/* A row copied out of its statement (which moves on), for an arm that
+** hands out runs reversed: each column's storage class, taken before any
+** conversion, and its text (in the arm's bytes) or its integer. */
+typedef struct held {
+  int64_t id;                 /* row id                                     */
+  int64_t instant;            /* of its time (if !unknown)                  */
+  int     unknown;            /* its time does not parse                    */
+  size_t  base;               /* where its text starts in the arm's bytes   */
+  int     type[SL_COLUMN_COUNT];    /* storage class of each column         */
+  size_t  at[SL_COLUMN_COUNT];      /* text: offset in bytes, or NO_TEXT    */
+  size_t  len[SL_COLUMN_COUNT];     /* text: length, without its NUL        */
+  int64_t integer[SL_COLUMN_COUNT]; /* record_count, duration_ms            */
+} held;
+
+#define NO_TEXT ((size_t)-1)  /* a conversion to text ran out of memory     */
+
+/* One ordered stream of rows and the row it stands on: the statement's,
+** or, for a reversing arm, rows[pos] of the run it holds. */
 typedef struct arm {
   sqlite3_stmt *stmt;         /* NULL once exhausted                        */
+  int           live;         /* it stands on a row                         */
   int64_t       instant;      /* of the current row (if !unknown)           */
   int64_t       id;           /* of the current row                         */
   int           unknown;      /* the current row's time does not parse      */
   int           ts_type;      /* SQLite storage class of its timestamp      */
+  int           reversing;    /* hands each run of one instant out reversed */
+  held         *rows;         /* the run as read (descending id), then the
+                                 row that ended it, if any                  */
+  size_t        n_rows;       /* rows held                                  */
+  size_t        n_run;        /* of which the run: n_rows - n_run is 0 or 1 */
+  size_t        cap;          /* rows allocated                             */
+  size_t        pos;          /* the current row, counting down to 0        */
+  sl_buf        bytes;        /* the held rows' text, each with its NUL     */
 } arm;
 
 struct sl_cursor {
@@ -222,10 +251,15 @@ static void add_time(builder *b, const plan *p, int kind) {
   }
 }
 
-/* One arm's statement: rows by instant in the direction asked, equal
-** instants by id ascending (a partial sort: SQLite walks the time index
-** and sorts each run of one timestamp on its own, so rows still stream);
-** rows of unknown time by id in the direction asked. */
+/* Does an arm of this kind hand its runs of one instant out reversed? */
+static int reverses(const sl_filter *f, int kind) {
+  return !f->ascending && kind != UNKNOWN;
+}
+
+/* One arm's statement: rows by (instant, id) in the direction asked, as
+** the indexes give them (the timestamp indexes end in the rowid, and
+** temp.sl_foreign's instant index in its id); rows of unknown time by id
+** in the direction asked. */
 static void build_arm(builder *b, const plan *p, int kind,
                       const char *split_value) {
   const sl_filter *f = p->f;
@@ -246,11 +280,14 @@ static void build_arm(builder *b, const plan *p, int kind,
   sl_buf_puts(&b->sql, kind == CANONICAL ? "timestamp"
                        : kind == FOREIGN ? "f.instant" : "f.id");
   sl_buf_puts(&b->sql, dir);
-  if (kind != UNKNOWN)
-    sl_buf_puts(&b->sql, kind == CANONICAL ? ", id ASC" : ", f.id ASC");
-  /* The bound lets SQLite prefer the index that yields this order. */
+  if (kind != UNKNOWN) {
+    sl_buf_puts(&b->sql, kind == CANONICAL ? ", id" : ", f.id");
+    sl_buf_puts(&b->sql, dir);
+  }
+  /* A reversing arm must read the whole run the limit cuts, and the row
+  ** after it: no bound then (the same SQL, so the same plan). */
   sl_buf_puts(&b->sql, " LIMIT ");
-  add_int(b, f->limit < 0 ? -1
+  add_int(b, f->limit < 0 || reverses(f, kind) ? -1
              : f->limit > INT64_MAX - f->offset ? INT64_MAX
                                                  : f->limit + f->offset);
 }
@@ -352,7 +389,7 @@ static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,
   build_arm(&b, p, kind, split_value);
   int rc = prepare(s, &b, &c->arms[c->n_arms].stmt);
   sl_buf_free(&b.sql);
-  if (rc == SL_OK) c->n_arms++;
+  if (rc == SL_OK) c->arms[c->n_arms++].reversing = reverses(p->f, kind);
   return rc;
 }
 
@@ -406,30 +443,144 @@ static void arm_done(sl_cursor *c, arm *a) {
   a->stmt = NULL;
 }
 
-/* Move an arm to its next row; SL_OK (row or exhausted) or an error. */
-static int arm_step(sl_cursor *c, arm *a) {
+/* Step a's statement: SL_OK with *row 1 on a row, 0 at its end (the
+** statement put back), or an error status with the message on c. */
+static int stmt_step(sl_cursor *c, arm *a, int *row) {
+  *row = 0;
   if (!a->stmt) return SL_OK;
   int rc = sqlite3_step(a->stmt);
+  if (rc == SQLITE_ROW) {
+    *row = 1;
+    return SL_OK;
+  }
   if (rc == SQLITE_DONE) {
     arm_done(c, a);
     return SL_OK;
   }
-  if (rc != SQLITE_ROW) {
-    /* The store's wording ("PATH: database is corrupt (malformed)"), so
-    ** that a file failing under a query reads as one failing to open. */
-    int status = sli_sqlite_fail(c->store, c->store->db, rc, NULL);
-    snprintf(c->errmsg, sizeof c->errmsg, "%s",
-             sl_store_errmsg(c->store));
-    arm_done(c, a);
-    return status;
+  /* The store's wording ("PATH: database is corrupt (malformed)"), so
+  ** that a file failing under a query reads as one failing to open. */
+  int status = sli_sqlite_fail(c->store, c->store->db, rc, NULL);
+  snprintf(c->errmsg, sizeof c->errmsg, "%s", sl_store_errmsg(c->store));
+  arm_done(c, a);
+  return status;
+}
+
+/* The id and time of the statement's row; *ts_type is the timestamp's
+** storage class, taken before the conversion to text. */
+static void read_time(sqlite3_stmt *st, int64_t *id, int64_t *instant,
+                      int *unknown, int *ts_type) {
+  *ts_type = sqlite3_column_type(st, 1);
+  const char *ts = text_col(st, 1);
+  *id = sqlite3_column_int64(st, 0);
+  *unknown = !ts || sl_time_parse_rfc3339(
+                      ts, (size_t)sqlite3_column_bytes(st, 1),
+                      instant) != SL_OK;
+}
+
+/* Copy the statement's row to a->rows[a->n_rows] (text into a->bytes):
+** SL_OK, or SL_NOMEM with nothing added. */
+static int hold_row(arm *a) {
+  if (a->n_rows == a->cap) {
+    size_t cap = a->cap ? 2 * a->cap : 4;
+    held *rows = realloc(a->rows, cap * sizeof *rows);
+    if (!rows) return SL_NOMEM;
+    a->rows = rows;
+    a->cap = cap;
   }
-  a->ts_type = sqlite3_column_type(a->stmt, 1); /* before any conversion */
-  const char *ts = text_col(a->stmt, 1);
-  a->id = sqlite3_column_int64(a->stmt, 0);
-  a->unknown = !ts || sl_time_parse_rfc3339(
-                        ts, (size_t)sqlite3_column_bytes(a->stmt, 1),
-                        &a->instant) != SL_OK;
+  sqlite3_stmt *st = a->stmt;
+  held *h = &a->rows[a->n_rows];
+  int ts_type;
+  read_time(st, &h->id, &h->instant, &h->unknown, &ts_type);
+  h->base = a->bytes.len;
+  for (int col = SL_COL_TIMESTAMP; col < SL_COLUMN_COUNT; col++) {
+    sqlite3_value *v = sqlite3_column_value(st, col);
+    int type = col == SL_COL_TIMESTAMP ? ts_type : sqlite3_value_type(v);
+    h->type[col] = type;
+    h->at[col] = NO_TEXT;
+    h->len[col] = 0;
+    h->integer[col] = 0;
+    if (col >= SL_COL_RECORD_COUNT) {
+      if (type == SQLITE_INTEGER) h->integer[col] = sqlite3_value_int64(v);
+      continue;
+    }
+    if (type == SQLITE_NULL) continue;
+    const char *text = (const char *)sqlite3_value_text(v);
+    if (!text) continue;      /* NO_TEXT: fill_event reports it */
+    h->len[col] = (size_t)sqlite3_value_bytes(v);
+    h->at[col] = a->bytes.len;
+    sl_buf_append(&a->bytes, text, h->len[col] + 1); /* and its NUL */
+  }
+  if (a->bytes.oom) {
+    a->bytes.oom = 0;
+    a->bytes.len = h->base;
+    return SL_NOMEM;
+  }
+  a->n_rows++;
   return SL_OK;
+}
+
+static int same_instant(const held *x, const held *y) {
+  return !x->unknown && !y->unknown && x->instant == y->instant;
+}
+
+/* Stand a reversing arm on its next row: the one before in the run it
+** holds, or else the last of the next run, read now. That run starts with
+** the row that ended the last one (moved to the front) and ends before
+** the first row of another instant, which is held too. */
+static int run_next(sl_cursor *c, arm *a) {
+  if (a->live && a->pos > 0) {
+    a->pos--;
+  } else {
+    if (a->n_rows > a->n_run) {
+      held *h = &a->rows[a->n_run];
+      size_t base = h->base;
+      if (base) { /* else nothing to move (and data may be NULL) */
+        memmove(a->bytes.data, a->bytes.data + base, a->bytes.len - base);
+        a->bytes.len -= base;
+      }
+      for (int col = SL_COL_TIMESTAMP; col < SL_COLUMN_COUNT; col++)
+        if (h->at[col] != NO_TEXT) h->at[col] -= base;
+      h->base = 0;
+      a->rows[0] = *h;
+      a->n_rows = 1;
+    } else {
+      a->n_rows = 0;
+      sl_buf_reset(&a->bytes);
+    }
+    int ended = 0, row = 1, rc;
+    while (a->stmt && !ended) {
+      if ((rc = stmt_step(c, a, &row)) != SL_OK) return rc;
+      if (!row) break;
+      if (hold_row(a) != SL_OK) {
+        snprintf(c->errmsg, sizeof c->errmsg, "%s: out of memory",
+                 c->store->path);
+        return SL_NOMEM;
+      }
+      ended = a->n_rows > 1 &&
+              !same_instant(&a->rows[0], &a->rows[a->n_rows - 1]);
+    }
+    a->n_run = a->n_rows - (size_t)ended;
+    a->live = a->n_run > 0;
+    if (!a->live) return SL_OK;
+    a->pos = a->n_run - 1;
+  }
+  const held *h = &a->rows[a->pos];
+  a->id = h->id;
+  a->instant = h->instant;
+  a->unknown = h->unknown;
+  a->ts_type = h->type[SL_COL_TIMESTAMP];
+  a->live = 1;
+  return SL_OK;
+}
+
+/* Move an arm to its next row; SL_OK (row or exhausted) or an error. */
+static int arm_next(sl_cursor *c, arm *a) {
+  if (a->reversing) return run_next(c, a);
+  int row, rc = stmt_step(c, a, &row);
+  a->live = row;
+  if (row)
+    read_time(a->stmt, &a->id, &a->instant, &a->unknown, &a->ts_type);
+  return rc;
 }
 
 /* Does arm x's row come before arm y's? Known times by instant, ties by
@@ -449,20 +600,20 @@ static int before(const sl_cursor *c, const arm *x, const arm *y) {
 /* Text columns Spacedrive reads as String (NOT NULL) or Option<String>. */
 enum { REQUIRED, OPTIONAL };
 
-/* One text column, value v of type `type` (its storage class, taken
-** before any conversion): the text to hand out, "" or NULL, with its bit in *bad when
-** Spacedrive could not have read it. Required text with ill-formed UTF-8
-** is mended into c->fix, at *fixed_at, and NULL returned: the caller
-** points at it once the buffer has stopped moving. */
-static const char *read_text(sl_cursor *c, sqlite3_value *v, int col,
-                             int type, int kind, unsigned *bad,
+/* One text column of type `type` (its storage class, taken before any
+** conversion), s its text of len bytes (NULL for a NULL, or when the
+** conversion ran out of memory): the text to hand out, "" or NULL, with
+** its bit in *bad when Spacedrive could not have read it. Required text
+** with ill-formed UTF-8 is mended into c->fix, at *fixed_at, and NULL
+** returned: the caller points at it once the buffer has stopped moving. */
+static const char *read_text(sl_cursor *c, const char *s, size_t len,
+                             int col, int type, int kind, unsigned *bad,
                              size_t *fixed_at, int *nomem) {
   if (type == SQLITE_NULL) {
     if (kind == OPTIONAL) return NULL;
     *bad |= SL_COLUMN_BIT(col);
     return "";
   }
-  const char *s = (const char *)sqlite3_value_text(v);
   if (!s) {                   /* a conversion that ran out of memory */
     *nomem = 1;
     return kind == OPTIONAL ? NULL : "";
@@ -473,7 +624,6 @@ static const char *read_text(sl_cursor *c, sqlite3_value *v, int col,
   }
   /* SQLite knows the length (a NUL inside ends the C string the event
   ** hands out; the bytes after it are checked too, harmlessly). */
-  size_t len = (size_t)sqlite3_value_bytes(v);
   if (sli_utf8_valid_prefix(s, len) == len) return s;
   *bad |= SL_COLUMN_BIT(col);
   if (kind == OPTIONAL) return NULL;
@@ -483,12 +633,13 @@ static const char *read_text(sl_cursor *c, sqlite3_value *v, int col,
   return NULL;                    /* set once the buffer stops moving   */
 }
 
-/* An INTEGER column; anything else (text, a real, a blob) is absent. */
-static int read_int(sqlite3_stmt *st, int col, int64_t *v, unsigned *bad) {
-  int type = sqlite3_column_type(st, col);
+/* An INTEGER column, of type `type` and value `value` if an integer;
+** anything else (text, a real, a blob) is absent. */
+static int read_int(int type, int64_t value, int col, int64_t *v,
+                    unsigned *bad) {
   *v = 0;
   if (type == SQLITE_INTEGER) {
-    *v = sqlite3_column_int64(st, col);
+    *v = value;
     return 1;
   }
   if (type != SQLITE_NULL) *bad |= SL_COLUMN_BIT(col);
@@ -499,11 +650,14 @@ static int read_int(sqlite3_stmt *st, int col, int64_t *v, unsigned *bad) {
 ** The current row of arm a into c->ev, read as sl.h's sl_bad_rows says:
 ** leniently, never failing on a value, and flagging in ev.bad each column
 ** Spacedrive's reader could not have read. Mended text lives in c->fix,
-** reset per row; everything else points into the statement. SL_OK, or
-** SL_NOMEM when a copy or a conversion ran out of memory.
+** reset per row; everything else points into the statement, or for a
+** reversing arm into its held row's copy (a->bytes), both unmoved until
+** the arm moves on. SL_OK, or SL_NOMEM when a copy or a conversion ran
+** out of memory.
 */
 static int fill_event(sl_cursor *c, const arm *a) {
   sqlite3_stmt *st = a->stmt;
+  const held *h = a->reversing ? &a->rows[a->pos] : NULL;
   sl_event *e = &c->ev;
   const char **text[SL_COL_MODEL_TYPES + 1] = {
     NULL, &e->timestamp, &e->device_id, &e->event_type, &e->category,
@@ -517,12 +671,27 @@ static int fill_event(sl_cursor *c, const arm *a) {
   e->has_instant = !a->unknown;
   e->instant = a->unknown ? 0 : a->instant;
   for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
-    /* One value object for type, text and length: each sqlite3_column_*
-    ** call costs an API exit of its own (a tenth of an export's time). */
-    sqlite3_value *v = sqlite3_column_value(st, col);
-    int type = col == SL_COL_TIMESTAMP ? a->ts_type : sqlite3_value_type(v);
+    const char *s = NULL;
+    size_t len = 0;
+    int type;
+    if (h) {
+      type = h->type[col];
+      if (h->at[col] != NO_TEXT) {
+        s = a->bytes.data + h->at[col];
+        len = h->len[col];
+      }
+    } else {
+      /* One value object for type, text and length: each sqlite3_column_*
+      ** call costs an API exit of its own (a tenth of an export's time). */
+      sqlite3_value *v = sqlite3_column_value(st, col);
+      type = col == SL_COL_TIMESTAMP ? a->ts_type : sqlite3_value_type(v);
+      if (type != SQLITE_NULL) {
+        s = (const char *)sqlite3_value_text(v);
+        len = s ? (size_t)sqlite3_value_bytes(v) : 0;
+      }
+    }
     fixed_at[col] = (size_t)-1;
-    *text[col] = read_text(c, v, col, type,
+    *text[col] = read_text(c, s, len, col, type,
                            col < SL_COL_DETAILS ? REQUIRED : OPTIONAL, &bad,
                            &fixed_at[col], &nomem);
   }
@@ -535,10 +704,17 @@ static int fill_event(sl_cursor *c, const arm *a) {
     bad |= SL_COLUMN_BIT(SL_COL_CATEGORY);
   if (sl_severity_from_name(e->severity) < 0)
     bad |= SL_COLUMN_BIT(SL_COL_SEVERITY);
-  e->has_record_count = read_int(st, SL_COL_RECORD_COUNT, &e->record_count,
-                                 &bad);
-  e->has_duration_ms = read_int(st, SL_COL_DURATION_MS, &e->duration_ms,
-                                &bad);
+  for (int col = SL_COL_RECORD_COUNT; col <= SL_COL_DURATION_MS; col++) {
+    int type = h ? h->type[col] : sqlite3_column_type(st, col);
+    int64_t value = h ? h->integer[col]
+                  : type == SQLITE_INTEGER ? sqlite3_column_int64(st, col)
+                                           : 0;
+    if (col == SL_COL_RECORD_COUNT)
+      e->has_record_count = read_int(type, value, col, &e->record_count,
+                                     &bad);
+    else
+      e->has_duration_ms = read_int(type, value, col, &e->duration_ms, &bad);
+  }
   e->bad = bad;
   if (bad) {
     sl_bad_rows_note(&c->bad, e);
@@ -548,8 +724,10 @@ static int fill_event(sl_cursor *c, const arm *a) {
 }
 
 static void finish(sl_cursor *c) {
-  for (int i = 0; i < c->n_arms; i++)
+  for (int i = 0; i < c->n_arms; i++) {
     if (c->arms[i].stmt) arm_done(c, &c->arms[i]);
+    c->arms[i].live = 0;
+  }
 }
 
 int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
@@ -558,12 +736,12 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
   if (!c->started) {
     c->started = 1;
     for (int i = 0; i < c->n_arms; i++)
-      if ((rc = arm_step(c, &c->arms[i])) != SL_OK) {
+      if ((rc = arm_next(c, &c->arms[i])) != SL_OK) {
         finish(c);
         return rc;
       }
   } else if (c->current >= 0) {
-    if ((rc = arm_step(c, &c->arms[c->current])) != SL_OK) {
+    if ((rc = arm_next(c, &c->arms[c->current])) != SL_OK) {
       finish(c);
       return rc;
     }
@@ -571,7 +749,7 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
   for (;;) {
     int best = -1;
     for (int i = 0; i < c->n_arms; i++)
-      if (c->arms[i].stmt &&
+      if (c->arms[i].live &&
           (best < 0 || before(c, &c->arms[i], &c->arms[best])))
         best = i;
     c->current = best;
@@ -582,7 +760,7 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
     }
     if (c->skip > 0) {
       c->skip--;
-      if ((rc = arm_step(c, &c->arms[best])) != SL_OK) {
+      if ((rc = arm_next(c, &c->arms[best])) != SL_OK) {
         finish(c);
         return rc;
       }
@@ -619,6 +797,10 @@ const char *sl_cursor_errmsg(const sl_cursor *c) {
 void sl_cursor_close(sl_cursor *c) {
   if (!c) return;
   finish(c);
+  for (int i = 0; i < c->n_arms; i++) {
+    free(c->arms[i].rows);
+    sl_buf_free(&c->arms[i].bytes);
+  }
   sl_buf_free(&c->fix);
   sl_store_release(c->store);
   free(c);

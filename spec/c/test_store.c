@@ -552,6 +552,122 @@ static void test_tie_order(void) {
   sl_store_release(s);
 }
 
+/*
+** Newest first, each arm reads a run of equal instants backwards (the
+** index order) and hands it out reversed from copies of its rows. A run
+** far longer than the cursor's first allocation, rows whose values must
+** be read leniently (mended text, a blob summary, text where an
+** integer belongs, NULL details) and a run split over the canonical and
+** foreign arms and over one arm per type: every row comes once, in
+** ascending id within its instant, with its own values, however the
+** offset and limit cut the runs.
+*/
+#define RUN_ROWS 44
+static void test_long_runs(void) {
+  static const char *const both[] = {"sync_error", "state_transition"};
+  sl_store *s = NULL;
+  sl_open_opts o;
+  sqlite3 *db;
+  char sql[512];
+  int64_t want[RUN_ROWS], n_want = 0;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  CHECK_EQ_INT(sl_store_open(path_of("runs.db"), &o, &s), SL_OK);
+  sl_store_close(s);
+  sl_store_release(s);
+  CHECK_EQ_INT(sqlite3_open(path_of("runs.db"), &db), SQLITE_OK);
+  /* ids 1-3 at 10:00:00, 4-40 at 10:00:01, 41-42 at 10:00:02, 43 at
+  ** 10:00:01 again, 44 at 10:00:01 in a foreign form. */
+  for (int id = 1; id <= RUN_ROWS; id++) {
+    const char *ts = id <= 3 ? "2025-12-03T10:00:00+00:00"
+                   : id == 41 || id == 42 ? "2025-12-03T10:00:02+00:00"
+                   : id == 44 ? "2025-12-03T10:00:01Z"
+                              : "2025-12-03T10:00:01+00:00";
+    char summary[64], details[64], count[32];
+    snprintf(summary, sizeof summary, "'s%d%s'", id,
+             id % 3 ? "" : " with a longer summary to move");
+    if (id == 7) snprintf(summary, sizeof summary, "CAST(X'7337FF' AS TEXT)");
+    if (id == 12) snprintf(summary, sizeof summary, "X'3132'"); /* a blob */
+    snprintf(details, sizeof details, id == 9 ? "NULL" : "'{\"n\":%d}'", id);
+    snprintf(count, sizeof count, id == 11 ? "'many'" : "%d", id);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO sync_event_log (id, timestamp, device_id,"
+             " event_type, category, severity, summary, details,"
+             " record_count) VALUES (%d, '%s', '" DEVICE "', '%s',"
+             " 'lifecycle', 'info', %s, %s, %s)", id, ts,
+             id % 2 ? "state_transition" : "sync_error", summary, details,
+             count);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  sqlite3_close(db);
+  want[n_want++] = 41;
+  want[n_want++] = 42;
+  for (int id = 4; id <= 40; id++) want[n_want++] = id;
+  want[n_want++] = 43;
+  want[n_want++] = 44;
+  for (int id = 1; id <= 3; id++) want[n_want++] = id;
+  o.mode = SL_OPEN_READ;
+  s = NULL;
+  CHECK_EQ_INT(sl_store_open(path_of("runs.db"), &o, &s), SL_OK);
+  if (!s) return;
+
+  /* Whole listings, split or not, and pages of every size up to 6 put
+  ** end to end; every row checked against what was stored. */
+  for (int split = 0; split < 2; split++)
+    for (int64_t size = 0; size <= 6; size++) {
+      int64_t got = 0, wrong = 0;
+      for (int64_t at = 0; at < RUN_ROWS; at += size ? size : RUN_ROWS) {
+        sl_filter f;
+        sl_cursor *c = NULL;
+        const sl_event *ev;
+        sl_filter_init(&f);
+        f.offset = at;
+        f.limit = size ? size : -1;
+        if (split) {
+          f.event_types = both;
+          f.n_event_types = 2;
+        }
+        CHECK_EQ_INT(sl_query(s, &f, &c), SL_OK);
+        while (c && sl_cursor_next(c, &ev) == SL_ROW) {
+          int64_t id = ev->id;
+          char summary[64];
+          snprintf(summary, sizeof summary, "s%d%s", (int)id,
+                   id % 3 ? "" : " with a longer summary to move");
+          if (id == 7) snprintf(summary, sizeof summary, "s7\xEF\xBF\xBD");
+          if (id == 12) snprintf(summary, sizeof summary, "12");
+          char details[32];
+          snprintf(details, sizeof details, "{\"n\":%d}", (int)id);
+          unsigned bad = id == 7 || id == 12 ? SL_COLUMN_BIT(SL_COL_SUMMARY)
+                       : id == 11 ? SL_COLUMN_BIT(SL_COL_RECORD_COUNT) : 0;
+          if (got >= RUN_ROWS || id != want[got] ||
+              strcmp(ev->summary, summary) != 0 ||
+              (id == 9 ? ev->details != NULL
+                       : !ev->details || strcmp(ev->details, details)) ||
+              ev->has_record_count != (id != 11) ||
+              (id != 11 && ev->record_count != id) || ev->bad != bad ||
+              strcmp(ev->event_type,
+                     id % 2 ? "state_transition" : "sync_error") != 0 ||
+              strcmp(ev->device_id, DEVICE) != 0 || !ev->has_instant ||
+              strcmp(ev->timestamp, id == 44 ? "2025-12-03T10:00:01Z"
+                                             : id <= 3
+                                 ? "2025-12-03T10:00:00+00:00"
+                                 : id == 41 || id == 42
+                                 ? "2025-12-03T10:00:02+00:00"
+                                 : "2025-12-03T10:00:01+00:00") != 0) {
+            fprintf(stderr, "split %d size %d: row %d: id %d\n", split,
+                    (int)size, (int)got, (int)id);
+            wrong++;
+          }
+          got++;
+        }
+        sl_cursor_close(c);
+      }
+      CHECK_EQ_INT(got, RUN_ROWS);
+      CHECK_EQ_INT(wrong, 0);
+    }
+  sl_store_release(s);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 2;
   test_concurrent_appends();
@@ -560,6 +676,7 @@ int main(void) {
   test_misuse();
   test_open_modes();
   test_tie_order();
+  test_long_runs();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
