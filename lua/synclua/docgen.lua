@@ -513,30 +513,29 @@ end
 local what = ...
 if what == "synclua.docgen" then return M end    -- required: the module
 
--- Run as a program: a declaration for synclua.runner.
-return {
+-- Run as a program: a command on the frame (written to stdout, or -o).
+return require("synclua.command"){
   name = "docgen",
   description = "Write the man page or the bash completion script of the "
-    .. "bundled commands on standard output",
-  args = {
+    .. "bundled commands",
+  inputs = false, formats = { "text" },
+  options = {
     { "WHAT", positional = true, type = "enum", values = { "man", "bash" },
       help = "man: synclua(1) in roff; bash: the completion script" },
     { "SCRIPTS_DIR", positional = true, optional = true, default = "scripts",
       help = "the commands' folder" },
   },
-  run = function(opts)
+  run = function(ctx)
+    local opts = ctx.opts
     local commands, skipped, code = M.commands(opts.SCRIPTS_DIR)
     if not commands then return nil, skipped, code end
     for _, s in ipairs(skipped) do
-      io.stderr:write("synclua docgen: skipped ", s.name, ": ",
-                      s.why:match("[^\n]*"), "\n")
+      ctx:note(("skipped %s: %s"):format(s.name, s.why:match("[^\n]*")))
     end
     if opts.WHAT == "man" then
-      io.stdout:write(M.man(commands,
-                            { version = require("synclua").version }))
+      ctx.out:write(M.man(commands, { version = require("synclua").version }))
     else
-      io.stdout:write(M.bash(commands))
+      ctx.out:write(M.bash(commands))
     end
-    io.stdout:flush()
   end,
 }
