@@ -273,6 +273,12 @@ int sl_json_parse(const char *text, size_t len, sl_json **out,
 ** the first read takes to infinity is "number out of range", as in serde
 ** (1.7976931348623158e308 is; a later read that would be keeps the value
 ** before it, where Spacedrive's CLI would refuse the whole reply).
+** It refuses (SL_INVALID) exactly what serde_json's from_str refuses, and
+** what Spacedrive therefore reads as None: text that is not JSON, empty
+** text, trailing text after the value, NaN and Infinity, leading zeros
+** (01), a lone surrogate escape, a raw control character in a string, a
+** number out of f64 range (1e400), and nesting of 128 levels or more
+** (serde's recursion limit of 128: 127 nested values are read).
 ** reads <= 0 is sl_json_parse. SL_JSON_READS_EVENTS and
 ** SL_JSON_READS_PROTOCOL are the counts of Spacedrive's two paths.
 */
@@ -754,10 +760,27 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
 ** details) exports as Spacedrive would export the same event. What
 ** Spacedrive could not read at all is written as stored rather than
 ** dropped: a timestamp that does not parse (has_instant 0), an id that is
-** not a UUID, an unknown type name; details that are not JSON become a JSON
-** string in the JSON formats and go as they are into SQL. CSV writes every
-** column as stored. An id of 0 (an event not read from a store) is written
-** as absent: null in JSON, an empty CSV field.
+** not a UUID, an unknown type name. CSV writes every column as stored.
+** An id of 0 (an event not read from a store) is written as absent: null
+** in JSON, an empty CSV field.
+**
+** details are an Option<serde_json::Value>, as Spacedrive reads the row
+** (spacedrive-compat.md 10.1, 10.4). Text serde_json refuses is None: not
+** JSON, empty text, trailing text after the value, NaN or Infinity, a
+** leading zero (01), a lone surrogate escape ("\ud800"), a raw control
+** character inside a string, a number out of f64 range (1e400), nesting of
+** 128 levels or more (serde's recursion limit; 127 is read). A stored JSON
+** null is Some(Null) when the row is read, and None after the daemon hop:
+** so with SL_JSON_READS_EVENTS (reads >= 2) it is None, and with
+** SL_JSON_READS_PROTOCOL (one read) it stays a null value. None is written
+** "details": null in the default JSON and NDJSON, the key omitted in the
+** --with-device JSON and NDJSON, NULL in SQL; a kept null is "details":
+** null in every JSON format and 'null' in SQL. CSV writes the stored text
+** unchanged (every CSV column is the column as stored), Markdown has no
+** details column. Where synclua differs: details nested 124 to 127 levels
+** deep are exported, where Spacedrive's CLI fails on the whole reply
+** ("recursion limit exceeded" reading the daemon's response, whose
+** envelope adds levels).
 **
 ** Whatever the event holds, the JSON formats are valid UTF-8 JSON: a NULL
 ** text field is written "" where Spacedrive's field is a string (null
@@ -799,7 +822,9 @@ int sl_render_event(sl_buf *b, const sl_event *ev, int format);
 ** after reading the row and then the daemon's reply; a server answering
 ** EventLogRequest sends SL_RENDER_NDJSON_DEVICE (without the newline)
 ** read SL_JSON_READS_PROTOCOL times, as Spacedrive's handler reads the
-** row once. */
+** row once. The count also decides a stored JSON null in details: None
+** (omitted with --with-device, NULL in SQL) when reads >= 2, a null value
+** kept when reads is 1 or less. */
 int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
                           int reads);
 

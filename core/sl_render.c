@@ -13,9 +13,10 @@
 ** read as serde_json reads them, as many times as Spacedrive's path does:
 ** spacedrive-compat.md 10.2) and re-emitted by serde's rules -- so rows
 ** written by other programs (a "Z", an offset, a short fraction, unsorted
-** details) export exactly as Spacedrive would export the same event. What
-** Spacedrive could not read at all is written as stored rather than
-** dropped (see sl.h).
+** details) export exactly as Spacedrive would export the same event.
+** Details serde_json refuses are None, as Spacedrive reads them (null,
+** NULL or an omitted key); other columns Spacedrive could not read at all
+** are written as stored rather than dropped (see sl.h).
 */
 #include <string.h>
 
@@ -231,39 +232,48 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
   }
 }
 
-/* details as a serde_json::Value: read `reads` times as Spacedrive reads
-** it (sl_json_parse_serde), re-emitted with sorted keys, compact (level <
-** 0) or pretty at nesting `level`. Text that is not JSON becomes a JSON
-** string of itself, or with `as_is` is written unchanged. The single pass
-** above takes only text without floats, which every read leaves as it is. */
-static void write_details(sl_buf *b, const char *text, int level,
-                          int as_is, int reads) {
+/* details as Spacedrive holds them: an Option<serde_json::Value>, read
+** `reads` times as Spacedrive reads it (sl_json_parse_serde) and
+** re-emitted with sorted keys, compact (level < 0) or pretty at nesting
+** `level`. Returns 1 when written; 0 when the details are None, with
+** nothing written: text serde_json refuses (not JSON, empty, trailing
+** text, NaN, a leading zero, a lone surrogate, a raw control character, a
+** number out of f64 range, 128 levels of nesting or more; 10.1), and a
+** stored JSON null once it has crossed the daemon hop (reads >= 2: the
+** reply's Some(Null) is read back as None; 10.4). The single pass above
+** takes only text without floats, which every read leaves as it is. */
+static int write_details(sl_buf *b, const char *text, int level,
+                         int reads) {
   sl_json *v = NULL;
   size_t len = strlen(text), mark = b->len;
   scan s = {text, text + len};
   skip_space(&s);
+  int is_null = s.p < s.end && *s.p == 'n';
   if (fast_value(b, &s, level, 0)) {
     skip_space(&s);
-    if (s.p == s.end) return;
+    if (s.p == s.end) {
+      if (is_null && reads >= SL_JSON_READS_EVENTS) {
+        b->len = mark;
+        return 0;
+      }
+      return 1;
+    }
   }
-  if (b->oom) return;
+  if (b->oom) return 1;
   b->len = mark;              /* not in the simple form: the general path */
   int rc = sl_json_parse_serde(text, len, reads, &v, NULL, 0);
-  if (rc == SL_OK) {
-    sl_json_write(b, v, level, 1);
-    sl_json_free(v);
-  } else if (rc == SL_NOMEM) {
+  if (rc == SL_NOMEM) {
     b->oom = 1;
-  } else if (as_is) {
-    put(b, text, len);
-  } else {
-    sl_json_write_string(b, text, len);
+    return 1;
   }
-}
-
-static void json_details(sl_buf *b, const char *text, int level,
-                         int reads) {
-  write_details(b, text, level, 0, reads);
+  if (rc != SL_OK) return 0;  /* serde_json refuses it: None           */
+  if (v->kind == SL_JSON_NULL && reads >= SL_JSON_READS_EVENTS) {
+    sl_json_free(v);
+    return 0;
+  }
+  sl_json_write(b, v, level, 1);
+  sl_json_free(v);
+  return 1;
 }
 
 /* An integer column, or null. */
@@ -310,6 +320,18 @@ typedef struct obj {
     else PUT((o)->b, "\"" lit "\":");                             \
   } while (0)
 
+/* details where Spacedrive's struct skips a None: the key and value, or
+** nothing at all. */
+static void optional_details(obj *o, const char *text, int level,
+                             int reads) {
+  size_t mark = o->b->len;
+  KEY(o, "details");
+  if (!write_details(o->b, text, level, reads)) {
+    o->b->len = mark;
+    o->n--;
+  }
+}
+
 static void close_obj(obj *o) {
   if (o->pretty) PUT(o->b, "\n  }");
   else put(o->b, "}", 1);
@@ -325,8 +347,8 @@ static void render_json(sl_buf *b, const sl_event *ev, int pretty,
   KEY(&o, "correlation_id");
   json_str_or_null(b, uuid_text(ev->correlation_id, corr));
   KEY(&o, "details");
-  if (ev->details) json_details(b, ev->details, pretty ? 2 : -1, reads);
-  else PUT(b, "null");
+  if (!ev->details || !write_details(b, ev->details, pretty ? 2 : -1, reads))
+    PUT(b, "null");
   KEY(&o, "duration_ms");
   json_count(b, ev->has_duration_ms, ev->duration_ms);
   KEY(&o, "event_type");
@@ -364,10 +386,7 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   json_str(b, ev->severity);
   KEY(&o, "summary");
   json_str(b, ev->summary);
-  if (ev->details) {
-    KEY(&o, "details");
-    json_details(b, ev->details, 2, reads);
-  }
+  if (ev->details) optional_details(&o, ev->details, 2, reads);
   if (ev->correlation_id) {
     KEY(&o, "correlation_id");
     json_str(b, uuid_text(ev->correlation_id, corr));
@@ -404,10 +423,7 @@ static void render_ndjson_device(sl_buf *b, const sl_event *ev,
     KEY(&o, "correlation_id");
     json_str(b, uuid_text(ev->correlation_id, corr));
   }
-  if (ev->details) {
-    KEY(&o, "details");
-    json_details(b, ev->details, -1, reads);
-  }
+  if (ev->details) optional_details(&o, ev->details, -1, reads);
   KEY(&o, "device_id");
   json_str(b, uuid_text(ev->device_id, dev));
   if (ev->has_duration_ms) {
@@ -504,13 +520,13 @@ static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
   PUT(b, ", ");
   sql_text(b, ev->summary ? ev->summary : "");
   PUT(b, ", ");
-  if (ev->details) {
-    put(b, "'", 1);
-    size_t from = b->len;
-    write_details(b, ev->details, -1, 1, reads); /* not JSON: as it was */
-    double_quotes_from(b, from);
+  size_t quote = b->len;
+  put(b, "'", 1);
+  if (ev->details && write_details(b, ev->details, -1, reads)) {
+    double_quotes_from(b, quote + 1);
     put(b, "'", 1);
   } else {
+    b->len = quote;           /* None: refused by serde, or a hopped null */
     PUT(b, "NULL");
   }
   PUT(b, ", ");

@@ -449,6 +449,93 @@ static void test_serde_reads(void) {
                SL_MISUSE);
 }
 
+/* What serde_json 1.0.145's from_str refuses, and so what Spacedrive reads
+** as None (spacedrive-compat.md 10.1): sl_json_parse_serde refuses exactly
+** these, on both paths' read counts, and accepts their near neighbours. */
+static void test_serde_refuses(void) {
+  static const struct { const char *json; size_t len; const char *msg; }
+  refused[] = {
+#define R(lit, msg) {lit, sizeof(lit) - 1, msg}
+    R("not json", "unexpected character 'o' at line 1 column 2"),
+    R("", "unexpected end of input at line 1 column 1"),
+    R("  ", "unexpected end of input at line 1 column 3"),
+    R("{\"a\":1} x",
+      "trailing characters after the JSON value at line 1 column 9"),
+    R("null null",
+      "trailing characters after the JSON value at line 1 column 6"),
+    R("NaN", "unexpected character 'N' at line 1 column 1"),
+    R("{\"a\":NaN}", "unexpected character 'N' at line 1 column 6"),
+    R("Infinity", "unexpected character 'I' at line 1 column 1"),
+    R("-Infinity", "unexpected character 'I' at line 1 column 2"),
+    R("{\"a\":01}", "number with a leading zero at line 1 column 6"),
+    R("-01", "number with a leading zero at line 1 column 1"),
+    R("\"\\ud800\"", "unpaired surrogate \\uD800 in string at line 1 "
+      "column 2"),
+    R("{\"a\":\"x\\udfff\"}", "unpaired surrogate \\uDFFF in string at "
+      "line 1 column 8"),
+    R("\"a\tb\"", "unescaped control character U+0009 in string at line 1 "
+      "column 3"),
+    R("\"a\x01\"", "unescaped control character U+0001 in string at line 1 "
+      "column 3"),
+    R("\"a\0\"", "unescaped control character U+0000 in string at line 1 "
+      "column 3"),
+    R("1e400", "number out of range at line 1 column 1"),
+    R("{\"a\":-1e400}", "number out of range at line 1 column 6"),
+    R("1.8e308", "number out of range at line 1 column 1"),
+#undef R
+  };
+  static const char *const accepted[][2] = {
+    {" {\"a\" : 1}\n\t\r ", "{\"a\":1}"},
+    {"null", "null"},
+    {"0", "0"}, {"-0", "-0.0"}, {"0.5", "0.5"}, {"0e400", "0.0"},
+    {"1e-400", "0.0"}, {"1.7976931348623157e308", "1.7976931348623157e308"},
+    {"\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\""},
+    {"\"\x7f\"", "\"\x7f\""},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    for (int reads = 1; reads <= 2; reads++) {
+      sl_json *v = (sl_json *)&v;
+      int rc = sl_json_parse_serde(refused[i].json, refused[i].len, reads,
+                                   &v, err, sizeof err);
+      CHECK_EQ_INT(rc, SL_INVALID);
+      CHECK(v == NULL);
+      CHECK_EQ_STR(err, refused[i].msg);
+    }
+  }
+  for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+    CHECK_EQ_STR(serde(accepted[i][0], 1), accepted[i][1]);
+    CHECK_EQ_STR(serde(accepted[i][0], 2), accepted[i][1]);
+  }
+  /* serde's recursion limit: 127 nested values are read, 128 are not --
+  ** arrays, objects and the two mixed alike. */
+  {
+    char s[6 * 128 + 256];
+    size_t n, i;
+    for (int kind = 0; kind < 3; kind++) {
+      for (int depth = 127; depth <= 128; depth++) {
+        n = 0;
+        for (i = 0; i < (size_t)depth; i++) {
+          int obj = kind == 1 || (kind == 2 && i % 2);
+          if (obj) { memcpy(s + n, "{\"k\":", 5); n += 5; }
+          else s[n++] = '[';
+        }
+        s[n++] = '1';
+        for (i = (size_t)depth; i-- > 0;)
+          s[n++] = (kind == 1 || (kind == 2 && i % 2)) ? '}' : ']';
+        s[n] = '\0';
+        for (int reads = 1; reads <= 2; reads++) {
+          sl_json *v = NULL;
+          int rc = sl_json_parse_serde(s, n, reads, &v, err, sizeof err);
+          CHECK_EQ_INT(rc, depth == 127 ? SL_OK : SL_INVALID);
+          if (depth == 128)
+            CHECK(strstr(err, "nesting deeper than 127 levels") == err);
+          sl_json_free(v);
+        }
+      }
+    }
+  }
+}
+
 static void test_parse_errors(void) {
   sl_json *v = (sl_json *)&v;
   char small[8];
@@ -808,6 +895,7 @@ int main(void) {
   test_parse_values();
   test_u64();
   test_serde_reads();
+  test_serde_refuses();
   test_parse_errors();
   test_depth();
   test_prefixes();

@@ -207,10 +207,10 @@ static void test_sql(void) {
   ev.model_types = "";
   CHECK(strstr(render(&ev, SL_RENDER_SQL), ", NULL, NULL, NULL, NULL, NULL, "
                "NULL);\n") != NULL);
-  /* Details that are not JSON go back as they were. */
+  /* Details that are not JSON are None, as Spacedrive reads them. */
   ev.details = "not 'json'";
   CHECK(strstr(render(&ev, SL_RENDER_SQL),
-               "'line one\nline two', 'not ''json''', NULL,") != NULL);
+               "'line one\nline two', NULL, NULL,") != NULL);
 }
 
 /*
@@ -382,15 +382,15 @@ static void test_foreign_rows(void) {
         != NULL);
   CHECK_EQ_STR(render(&ev, SL_RENDER_MARKDOWN),
                "| yesterday-ish | StateTransition | Info | Ready → Paused |\n");
-  /* Details that are not JSON stay readable: a JSON string of the text. */
+  /* Details that are not JSON are None: null, as Spacedrive reads them. */
   ev = minimal();
   ev.details = "oops {";
-  CHECK(strstr(render(&ev, SL_RENDER_NDJSON), "\"details\":\"oops {\",")
+  CHECK(strstr(render(&ev, SL_RENDER_NDJSON), "\"details\":null,")
         != NULL);
 }
 
 /* The details as the general path writes them: parse (as the events path
-** reads them), then write. */
+** reads them), then write; null where serde_json refuses the text. */
 static void tree_write(sl_buf *b, const char *text, int level) {
   sl_json *v = NULL;
   sl_buf_reset(b);
@@ -399,7 +399,7 @@ static void tree_write(sl_buf *b, const char *text, int level) {
     sl_json_write(b, v, level, 1);
     sl_json_free(v);
   } else {
-    sl_json_write_string(b, text, strlen(text));
+    sl_buf_puts(b, "null");
   }
 }
 
@@ -461,6 +461,208 @@ static void test_details_paths(void) {
                "{\"a\":\"\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\"}");
 }
 
+/*
+** Details serde_json refuses are None, as Spacedrive reads the row
+** (spacedrive-compat.md 10.1): "details": null in the default JSON and
+** NDJSON, the key omitted with --with-device, NULL in SQL -- on the events
+** path and the protocol's alike. CSV keeps the stored text, as it keeps
+** every column. A correlation id follows details in the --with-device
+** orders, so an omitted key must leave the separators right.
+*/
+#define NONE_JSON \
+  "{\n" \
+  "    \"correlation_id\": \"" CORR "\",\n" \
+  "    \"details\": null,\n" \
+  "    \"duration_ms\": null,\n" \
+  "    \"event_type\": \"state_transition\",\n" \
+  "    \"peer_device_id\": null,\n" \
+  "    \"record_count\": null,\n" \
+  "    \"severity\": \"info\",\n" \
+  "    \"summary\": \"Ready → Paused\",\n" \
+  "    \"timestamp\": \"2025-12-03T10:15:00Z\"\n" \
+  "  }"
+#define NONE_NDJSON \
+  "{\"correlation_id\":\"" CORR "\",\"details\":null,\"duration_ms\":null," \
+  "\"event_type\":\"state_transition\",\"peer_device_id\":null," \
+  "\"record_count\":null,\"severity\":\"info\"," \
+  "\"summary\":\"Ready → Paused\",\"timestamp\":\"2025-12-03T10:15:00Z\"}\n"
+#define DEVICE_HEAD \
+  "{\n" \
+  "    \"id\": 7,\n" \
+  "    \"timestamp\": \"2025-12-03T10:15:00Z\",\n" \
+  "    \"device_id\": \"" DEV "\",\n" \
+  "    \"event_type\": \"state_transition\",\n" \
+  "    \"category\": \"lifecycle\",\n" \
+  "    \"severity\": \"info\",\n" \
+  "    \"summary\": \"Ready → Paused\",\n"
+#define DEVICE_TAIL "    \"correlation_id\": \"" CORR "\"\n  }"
+#define NONE_JSON_DEVICE DEVICE_HEAD DEVICE_TAIL
+#define NDJSON_DEVICE_HEAD \
+  "{\"category\":\"lifecycle\",\"correlation_id\":\"" CORR "\","
+#define NDJSON_DEVICE_TAIL \
+  "\"device_id\":\"" DEV "\",\"event_type\":\"state_transition\",\"id\":7," \
+  "\"severity\":\"info\",\"summary\":\"Ready → Paused\"," \
+  "\"timestamp\":\"2025-12-03T10:15:00Z\"}\n"
+#define NONE_NDJSON_DEVICE NDJSON_DEVICE_HEAD NDJSON_DEVICE_TAIL
+#define SQL_HEAD \
+  INSERT "'2025-12-03T10:15:00+00:00', '" DEV "', 'state_transition', " \
+  "'lifecycle', 'info', 'Ready → Paused', "
+#define SQL_TAIL ", '" CORR "', NULL, NULL, NULL, NULL);\n"
+#define NONE_SQL SQL_HEAD "NULL" SQL_TAIL
+#define CSV_HEAD \
+  "7,2025-12-03T10:15:00+00:00," DEV ",state_transition,lifecycle,info," \
+  "Ready → Paused,"
+#define CSV_TAIL "," CORR ",,,,\r\n"
+
+static const char *render_reads(const sl_event *ev, int format, int reads) {
+  sl_buf_reset(&out);
+  if (sl_render_event_reads(&out, ev, format, reads) != SL_OK)
+    return "(failed)";
+  return out.len ? out.data : "";
+}
+
+/* Every format but Markdown (which has no details), on one read count. */
+static void check_none(const sl_event *ev, int reads, const char *csv) {
+  static char want[1024];
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_JSON, reads), NONE_JSON);
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_NDJSON, reads), NONE_NDJSON);
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_JSON_DEVICE, reads),
+               NONE_JSON_DEVICE);
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_NDJSON_DEVICE, reads),
+               NONE_NDJSON_DEVICE);
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_SQL, reads), NONE_SQL);
+  snprintf(want, sizeof want, CSV_HEAD "%s" CSV_TAIL, csv);
+  CHECK_EQ_STR(render_reads(ev, SL_RENDER_CSV, reads), want);
+}
+
+static void test_details_none(void) {
+  static const char *const refused[][2] = {
+    /* stored text, its CSV field */
+    {"not json", "not json"},
+    {"", "\"\""},
+    {"   ", "   "},
+    {"{\"a\":1} x", "\"{\"\"a\"\":1} x\""},
+    {"[1] [2]", "[1] [2]"},
+    {"{\"a\":NaN}", "\"{\"\"a\"\":NaN}\""},
+    {"Infinity", "Infinity"},
+    {"[-Infinity]", "[-Infinity]"},
+    {"[01]", "[01]"},
+    {"{\"n\":-007}", "\"{\"\"n\"\":-007}\""},
+    {"\"\\ud800\"", "\"\"\"\\ud800\"\"\""},
+    {"{\"a\":\"x\\udc00y\"}", "\"{\"\"a\"\":\"\"x\\udc00y\"\"}\""},
+    {"{\"a\":\"tab\there\"}", "\"{\"\"a\"\":\"\"tab\there\"\"}\""},
+    {"{\"a\":\"line\nbreak\"}", "\"{\"\"a\"\":\"\"line\nbreak\"\"}\""},
+    {"[\"\x01\"]", "\"[\"\"\x01\"\"]\""},
+    {"[1e400]", "[1e400]"},
+    {"{\"a\":-2.5e308}", "\"{\"\"a\"\":-2.5e308}\""},
+    {"{'a':1}", "{'a':1}"},
+  };
+  static const char *const nulls[][2] = {{"null", "null"},
+                                         {" null\n", "\" null\n\""}};
+  static char want[42000];
+  sl_event ev = minimal();
+  ev.correlation_id = CORR;
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    ev.details = refused[i][0];
+    check_none(&ev, SL_JSON_READS_EVENTS, refused[i][1]);
+    check_none(&ev, SL_JSON_READS_PROTOCOL, refused[i][1]);
+    /* sl_render_event is the events path. */
+    CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON_DEVICE), NONE_NDJSON_DEVICE);
+  }
+
+  /* A stored JSON null: the events path reads it, writes Some(Null) in the
+  ** daemon's reply and reads that back as None (10.4). */
+  for (size_t i = 0; i < 2; i++) {
+    ev.details = nulls[i][0];
+    check_none(&ev, SL_JSON_READS_EVENTS, nulls[i][1]);
+    CHECK_EQ_STR(render(&ev, SL_RENDER_JSON_DEVICE), NONE_JSON_DEVICE);
+    CHECK_EQ_STR(render(&ev, SL_RENDER_SQL), NONE_SQL);
+    /* The protocol sends the value it read: Value::Null, a null. */
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_NDJSON_DEVICE,
+                              SL_JSON_READS_PROTOCOL),
+                 NDJSON_DEVICE_HEAD "\"details\":null," NDJSON_DEVICE_TAIL);
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_JSON_DEVICE,
+                              SL_JSON_READS_PROTOCOL),
+                 DEVICE_HEAD "    \"details\": null,\n" DEVICE_TAIL);
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_JSON, SL_JSON_READS_PROTOCOL),
+                 NONE_JSON);
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_NDJSON, SL_JSON_READS_PROTOCOL),
+                 NONE_NDJSON);
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_SQL, SL_JSON_READS_PROTOCOL),
+                 SQL_HEAD "'null'" SQL_TAIL);
+    snprintf(want, sizeof want, CSV_HEAD "%s" CSV_TAIL, nulls[i][1]);
+    CHECK_EQ_STR(render_reads(&ev, SL_RENDER_CSV, SL_JSON_READS_PROTOCOL),
+                 want);
+  }
+  /* A null inside the details is a value like any other. */
+  ev.details = "{\"a\":null}";
+  CHECK_EQ_STR(render(&ev, SL_RENDER_NDJSON_DEVICE),
+               NDJSON_DEVICE_HEAD "\"details\":{\"a\":null},"
+               NDJSON_DEVICE_TAIL);
+  CHECK_EQ_STR(render(&ev, SL_RENDER_SQL), SQL_HEAD "'{\"a\":null}'" SQL_TAIL);
+
+  /* serde's recursion limit: details nested 127 deep are read (and
+  ** exported, where Spacedrive's CLI fails on its daemon's reply: see
+  ** sl.h), 128 deep are None. */
+  {
+    static char text[300], pretty[40000];
+    for (int depth = 127; depth <= 128; depth++) {
+      size_t n = 0, p = 0;
+      for (int i = 0; i < depth; i++) text[n++] = '[';
+      text[n++] = '1';
+      for (int i = 0; i < depth; i++) text[n++] = ']';
+      text[n] = '\0';
+      /* Pretty at nesting 2, as the JSON element holds details. */
+      for (int i = 0; i < depth; i++) {
+        pretty[p++] = '[';
+        pretty[p++] = '\n';
+        for (int k = 0; k < 2 * (i + 3); k++) pretty[p++] = ' ';
+      }
+      pretty[p++] = '1';
+      for (int i = depth; i-- > 0;) {
+        pretty[p++] = '\n';
+        for (int k = 0; k < 2 * (i + 2); k++) pretty[p++] = ' ';
+        pretty[p++] = ']';
+      }
+      pretty[p] = '\0';
+      ev.details = text;
+      for (int reads = 1; reads <= 2; reads++) {
+        if (depth == 128) {
+          check_none(&ev, reads, text);
+          continue;
+        }
+        snprintf(want, sizeof want, NDJSON_DEVICE_HEAD "\"details\":%s,"
+                 NDJSON_DEVICE_TAIL, text);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_NDJSON_DEVICE, reads), want);
+        snprintf(want, sizeof want, SQL_HEAD "'%s'" SQL_TAIL, text);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_SQL, reads), want);
+        snprintf(want, sizeof want,
+                 "{\"correlation_id\":\"" CORR "\",\"details\":%s,"
+                 "\"duration_ms\":null,\"event_type\":\"state_transition\","
+                 "\"peer_device_id\":null,\"record_count\":null,"
+                 "\"severity\":\"info\",\"summary\":\"Ready → Paused\","
+                 "\"timestamp\":\"2025-12-03T10:15:00Z\"}\n", text);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_NDJSON, reads), want);
+        snprintf(want, sizeof want, DEVICE_HEAD "    \"details\": %s,\n"
+                 DEVICE_TAIL, pretty);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_JSON_DEVICE, reads), want);
+        snprintf(want, sizeof want,
+                 "{\n    \"correlation_id\": \"" CORR "\",\n"
+                 "    \"details\": %s,\n    \"duration_ms\": null,\n"
+                 "    \"event_type\": \"state_transition\",\n"
+                 "    \"peer_device_id\": null,\n"
+                 "    \"record_count\": null,\n"
+                 "    \"severity\": \"info\",\n"
+                 "    \"summary\": \"Ready → Paused\",\n"
+                 "    \"timestamp\": \"2025-12-03T10:15:00Z\"\n  }", pretty);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_JSON, reads), want);
+        snprintf(want, sizeof want, CSV_HEAD "%s" CSV_TAIL, text);
+        CHECK_EQ_STR(render_reads(&ev, SL_RENDER_CSV, reads), want);
+      }
+    }
+  }
+}
+
 static void test_misuse_and_appending(void) {
   sl_event ev = minimal();
   sl_buf b = {0};
@@ -497,6 +699,7 @@ int main(void) {
   test_csv();
   test_foreign_rows();
   test_details_paths();
+  test_details_none();
   test_misuse_and_appending();
   sl_buf_free(&out);
   return check_report("test_render");
