@@ -131,7 +131,7 @@ local function defaults(opts)
   if env and env ~= "" then
     local list = {}
     for part in env:gmatch("[^:]+") do list[#list + 1] = part end
-    if #list > 0 then return list, "$SYNCLUA_DB" end
+    if #list > 0 then return list end
   end
   if fs.kind("sync.db") or not opts.demo then return { "sync.db" } end
   local demo = require "synclua.demo"
@@ -143,7 +143,7 @@ local function defaults(opts)
                   "library in ", dir, " (synclua simulate --help explains ",
                   "it)\n")
   io.stderr:flush()
-  return { dir }, "demo"
+  return { dir }
 end
 
 -- The entries `given` stands for: { path, given, kind = "store" | "export",
@@ -334,17 +334,30 @@ local function label(set)
   end
 end
 
---- The stores and exports the inputs name, without opening them: a list
--- of { path, given, kind = "store" | "export", folder }. For commands that
--- open each store themselves (check judges stores that fail to open).
+-- The entries the inputs name (the defaults when none are given), the
+-- names devices.json files lend going into `names`; an input that names
+-- nothing ends the command.
+local function gather(given, opts, names)
+  if not given or #given == 0 then given = defaults(opts) end
+  local entries = {}
+  for _, g in ipairs(given) do expand(g, names, entries) end
+  if #entries == 0 then
+    invalid("no input: " .. table.concat(given, ", ")
+            .. " holds no store or export")
+  end
+  return entries
+end
+
+--- The stores and exports the inputs name, without opening them, each
+-- file once: a list of { path, given, kind = "store" | "export", folder }.
+-- For commands that open each store themselves (check judges stores that
+-- fail to open).
 -- @tparam {string,...}|nil given the --db values (empty: the defaults)
 -- @tparam[opt] table opts `demo`: fall back to the demo library
 -- @treturn table
 function M.expand(given, opts)
-  if not given or #given == 0 then given = defaults(opts or {}) end
-  local entries, once = {}, {}
-  for _, g in ipairs(given) do expand(g, {}, entries) end
-  for _, e in ipairs(entries) do
+  local once = {}
+  for _, e in ipairs(gather(given, opts or {}, {})) do
     local seen = false
     for _, o in ipairs(once) do
       if o.path == e.path or (fs.kind(e.path) and fs.kind(o.path)
@@ -353,10 +366,6 @@ function M.expand(given, opts)
       end
     end
     if not seen then once[#once + 1] = e end
-  end
-  if #once == 0 then
-    invalid("no input: " .. table.concat(given, ", ")
-            .. " holds no store or export")
   end
   return once
 end
@@ -369,25 +378,14 @@ end
 --   stderr; default: written as "synclua: note: ...")
 -- @treturn table the set: a list of sources { log, path, given, kind,
 --   device, label, identity }, with `names` (device id -> devices.json
---   name), `from` ("--db", "$SYNCLUA_DB", "demo" or "./sync.db"),
---   methods `of(id)`, `label(id)` and `close()` (also `<close>`)
+--   name), methods `of(id)`, `label(id)` and `close()` (also `<close>`)
 function M.resolve(given, opts)
   opts = opts or {}
   local note = opts.note or function(s)
     io.stderr:write("synclua: note: ", s, "\n")
   end
-  local from = "--db"
-  if not given or #given == 0 then
-    given, from = defaults(opts)
-    from = from or "./sync.db"
-  end
-  local set = setmetatable({ names = {}, from = from }, Set)
-  local entries = {}
-  for _, g in ipairs(given) do expand(g, set.names, entries) end
-  if #entries == 0 then
-    invalid("no input: " .. table.concat(given, ", ")
-            .. " holds no store or export")
-  end
+  local set = setmetatable({ names = {} }, Set)
+  local entries = gather(given, opts, set.names)
   local ok, err = pcall(function()
     for i, e in ipairs(entries) do
       local path = e.path

@@ -2628,6 +2628,22 @@ static void seed_types(const char *path) {
   drop(s);
 }
 
+/* The summaries of a store's events, oldest first, comma-joined. */
+static void stored_summaries(sl_store *s, char *out, size_t outsz) {
+  sl_filter all;
+  sl_cursor *cur = NULL;
+  const sl_event *ev;
+  size_t o = 0;
+  out[0] = '\0';
+  sl_filter_init(&all);
+  all.ascending = 1;
+  CHECK_EQ_INT(sl_query(s, &all, &cur), SL_OK);
+  while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < outsz)
+    o += (size_t)snprintf(out + o, outsz - o, "%s%s", o ? "," : "",
+                          ev->summary);
+  sl_cursor_close(cur);
+}
+
 /* The summaries of a response's events, comma-joined, or the error. */
 static void response_summaries(const sl_buf *in, char *out, size_t outsz) {
   sl_message m;
@@ -2991,16 +3007,8 @@ static void test_fetch_strays(void) {
 
   /* What was kept: s4 and s5, nothing of another device. */
   {
-    sl_filter all;
-    sl_cursor *cur = NULL;
-    const sl_event *ev;
-    char kept[64] = "", *o = kept;
-    sl_filter_init(&all);
-    all.ascending = 1;
-    CHECK_EQ_INT(sl_query(d, &all, &cur), SL_OK);
-    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < kept + 40)
-      o += sprintf(o, "%s%s", o == kept ? "" : ",", ev->summary);
-    sl_cursor_close(cur);
+    char kept[64];
+    stored_summaries(d, kept, sizeof kept);
     CHECK_EQ_STR(kept, "s4,s5");
   }
   drop(d);
@@ -3280,16 +3288,8 @@ static void test_fetch_next_in_ties(void) {
     fake_free(&f);
   }
   {
-    sl_filter all;
-    sl_cursor *cur = NULL;
-    const sl_event *ev;
-    char kept[128] = "", *o = kept;
-    sl_filter_init(&all);
-    all.ascending = 1;
-    CHECK_EQ_INT(sl_query(d, &all, &cur), SL_OK);
-    while (cur && sl_cursor_next(cur, &ev) == SL_ROW && o < kept + 100)
-      o += sprintf(o, "%s%s", o == kept ? "" : ",", ev->summary);
-    sl_cursor_close(cur);
+    char kept[128];
+    stored_summaries(d, kept, sizeof kept);
     CHECK_EQ_STR(kept, "n4,o5,n2,n3,n6,o2,o3,o4,n1,n5,o1");
   }
   drop(d);
