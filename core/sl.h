@@ -115,8 +115,21 @@ const char *sl_severity_list(void);
 int sl_severity_parse_set(const char *text, unsigned *mask,
                           char *err, size_t errsz);
 
+/* The columns of sync_event_log, in table order. */
+typedef enum sl_column {
+  SL_COL_ID = 0, SL_COL_TIMESTAMP, SL_COL_DEVICE_ID, SL_COL_EVENT_TYPE,
+  SL_COL_CATEGORY, SL_COL_SEVERITY, SL_COL_SUMMARY, SL_COL_DETAILS,
+  SL_COL_CORRELATION_ID, SL_COL_PEER_DEVICE_ID, SL_COL_MODEL_TYPES,
+  SL_COL_RECORD_COUNT, SL_COL_DURATION_MS,
+  SL_COLUMN_COUNT
+} sl_column;
+
+#define SL_COLUMN_BIT(c) (1u << (c))
+
 /*
-** One event: a row of sync_event_log. Every string is NUL-terminated UTF-8.
+** One event: a row of sync_event_log. Every string is UTF-8 followed by a
+** NUL; text may hold NUL itself (Spacedrive keeps it: "nul \0 inside" is
+** written "nul \u0000 inside"), and then len[] says where it ends.
 **
 ** On append, NULL means absent (category and severity: the type's default;
 ** timestamp: now; device_id: the store's default device). On read, the
@@ -142,18 +155,19 @@ typedef struct sl_event {
   int         has_duration_ms;
   unsigned    bad;            /* on read: SL_COLUMN_BIT of each column read
                                  leniently (see sl_bad_rows); 0 on append */
+  size_t      len[SL_COLUMN_COUNT]; /* bytes of each text column, by
+                                 sl_column; 0: up to its NUL (so a zeroed
+                                 event of C strings needs none)           */
 } sl_event;
 
-/* The columns of sync_event_log, in table order. */
-typedef enum sl_column {
-  SL_COL_ID = 0, SL_COL_TIMESTAMP, SL_COL_DEVICE_ID, SL_COL_EVENT_TYPE,
-  SL_COL_CATEGORY, SL_COL_SEVERITY, SL_COL_SUMMARY, SL_COL_DETAILS,
-  SL_COL_CORRELATION_ID, SL_COL_PEER_DEVICE_ID, SL_COL_MODEL_TYPES,
-  SL_COL_RECORD_COUNT, SL_COL_DURATION_MS,
-  SL_COLUMN_COUNT
-} sl_column;
+/* A text column of ev (SL_COL_TIMESTAMP .. SL_COL_MODEL_TYPES): its text,
+** NULL when absent, and its length in bytes into *len (len[col], or up to
+** the NUL when that is 0; 0 for NULL). NULL for another column. */
+const char *sl_event_text(const sl_event *ev, int col, size_t *len);
 
-#define SL_COLUMN_BIT(c) (1u << (c))
+/* ev's stored timestamp text as an instant into *out: SL_OK, or SL_INVALID
+** when it is absent or does not parse (*out untouched). */
+int sl_event_time(const sl_event *ev, int64_t *out);
 
 /* A column's name ("summary"); NULL for an out-of-range value. */
 const char *sl_column_name(int column);
@@ -207,8 +221,16 @@ int sl_duration_parse(const char *s, int64_t *ns, char *err, size_t errsz);
 /* A fresh random (v4) UUID, lowercase and hyphenated, into buf. */
 void sl_uuid_v4(char *buf);
 
-/* Normalise a UUID given in any form libuuid reads to lowercase hyphenated.
-** SL_OK or SL_INVALID. */
+/* A UUID as the uuid crate's Uuid::parse_str reads it (what serde and
+** Spacedrive's row reader read a Uuid with, spacedrive-compat.md 10.1,
+** 10.4): s[0..len) is exactly 32 hex digits (simple), 8-4-4-4-12 hex
+** digits with hyphens, that form in braces "{...}", or that form after a
+** lowercase "urn:uuid:"; hex digits in either case, nothing else (no
+** space, no "URN:UUID:", no NUL). Written into out lowercase and
+** hyphenated. SL_OK or SL_INVALID (out untouched). */
+int sl_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]);
+
+/* sl_uuid_parse of a C string (NULL is SL_INVALID). */
 int sl_uuid_normalize(const char *in, char *buf);
 
 /* ------------------------------------------------------------- json text */

@@ -196,15 +196,16 @@ int sli_event_check(const sl_event *ev, int check_details, char *err,
   if (!ev->summary) REFUSE("summary: missing");
   if (ev->timestamp) {
     int64_t t;
-    if (sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp), &t) !=
-        SL_OK)
+    if (sl_event_time(ev, &t) != SL_OK)
       REFUSE("timestamp: not RFC 3339: %s (e.g. "
              "'2025-12-03T10:15:00.123+00:00')",
              ev->timestamp);
   }
   if (ev->details && check_details) {
     sl_json *tree = NULL;
-    if (sl_json_parse(ev->details, strlen(ev->details), &tree, jerr,
+    size_t n;
+    sl_event_text(ev, SL_COL_DETAILS, &n);
+    if (sl_json_parse(ev->details, n, &tree, jerr,
                       sizeof jerr) != SL_OK)
       REFUSE("details: not JSON: %s", jerr);
     sl_json_free(tree);
@@ -230,6 +231,31 @@ static const char *const column_names[SL_COLUMN_COUNT] = {
 const char *sl_column_name(int column) {
   return column >= 0 && column < SL_COLUMN_COUNT ? column_names[column]
                                                  : NULL;
+}
+
+const char *sl_event_text(const sl_event *ev, int col, size_t *len) {
+  const char *s;
+  switch (col) {
+  case SL_COL_TIMESTAMP: s = ev->timestamp; break;
+  case SL_COL_DEVICE_ID: s = ev->device_id; break;
+  case SL_COL_EVENT_TYPE: s = ev->event_type; break;
+  case SL_COL_CATEGORY: s = ev->category; break;
+  case SL_COL_SEVERITY: s = ev->severity; break;
+  case SL_COL_SUMMARY: s = ev->summary; break;
+  case SL_COL_DETAILS: s = ev->details; break;
+  case SL_COL_CORRELATION_ID: s = ev->correlation_id; break;
+  case SL_COL_PEER_DEVICE_ID: s = ev->peer_device_id; break;
+  case SL_COL_MODEL_TYPES: s = ev->model_types; break;
+  default: s = NULL; break;
+  }
+  *len = !s ? 0 : ev->len[col] ? ev->len[col] : strlen(s);
+  return s;
+}
+
+int sl_event_time(const sl_event *ev, int64_t *out) {
+  size_t n;
+  const char *s = sl_event_text(ev, SL_COL_TIMESTAMP, &n);
+  return s ? sl_time_parse_rfc3339(s, n, out) : SL_INVALID;
 }
 
 void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev) {

@@ -64,9 +64,7 @@ static void reverse(sl_event *evs, size_t n) {
 ** insert refuses it later, naming it). */
 static int64_t instant_of(const sl_event *ev) {
   int64_t t;
-  if (!ev->timestamp ||
-      sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp), &t) != SL_OK)
-    return INT64_MIN;
+  if (sl_event_time(ev, &t) != SL_OK) return INT64_MIN;
   return t;
 }
 
@@ -104,7 +102,9 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
   ** another device's events from it would be stored as that device's. */
   for (size_t i = 0; i < n; i++) {
     char id[SL_UUID_BUFSZ];
-    if (sl_uuid_normalize(evs[i].device_id, id) != SL_OK ||
+    size_t len;
+    const char *dev = sl_event_text(&evs[i], SL_COL_DEVICE_ID, &len);
+    if (sl_uuid_parse(dev, len, id) != SL_OK ||
         strcmp(id, res->responding_device) != 0) {
       rc = fail(p, SL_INVALID, "sent garbage: event %zu is device %.40s's, "
                 "not the responding device %s's", i + 1, evs[i].device_id,

@@ -19,11 +19,6 @@
 
 #include "sli.h"
 
-static const char insert_sql[] =
-  "INSERT INTO sync_event_log (timestamp, device_id, event_type, category,"
-  " severity, summary, details, correlation_id, peer_device_id,"
-  " model_types, record_count, duration_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /* A canonical row with this text, device, type and summary. A device
 ** stored in capitals by another program still matches its lowercase
@@ -51,94 +46,28 @@ static const char foreign_index_sql[] =
   "CREATE INDEX IF NOT EXISTS temp.sl_import_foreign_by_instant"
   " ON sl_import_foreign(instant);";
 
-/* One event's columns as they will be stored. */
-typedef struct row {
-  char        ts[SL_TIME_BUFSZ];     /* to_rfc3339, "+00:00"                */
-  int64_t     instant;               /* the time it stands for              */
-  char        dev[SL_UUID_BUFSZ];    /* normalised ids when they are UUIDs  */
-  char        corr[SL_UUID_BUFSZ];
-  char        peer[SL_UUID_BUFSZ];
-  const char *device_id;             /* into dev or the caller's text       */
-  const char *correlation_id;
-  const char *peer_device_id;
-  const char *category;              /* the caller's or the type's default  */
-  const char *severity;
-} row;
-
-/* A UUID in any form libuuid reads, lowercase hyphenated (as the writer
-** stores it); other text as it is. */
-static const char *id_text(const char *id, char *buf) {
-  if (!id) return NULL;
-  return sl_uuid_normalize(id, buf) == SL_OK ? buf : id;
-}
-
-static void make_row(const sl_event *ev, const char *device, int64_t now,
-                     row *r) {
-  int type = sl_event_type_from_name(ev->event_type);
-  if (ev->timestamp)
-    sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp), &r->instant);
-  else
-    r->instant = ev->has_instant ? ev->instant : now;
-  sl_time_format(r->instant, 0, r->ts);
-  r->device_id = id_text(ev->device_id ? ev->device_id : device, r->dev);
-  r->correlation_id = id_text(ev->correlation_id, r->corr);
-  r->peer_device_id = id_text(ev->peer_device_id, r->peer);
-  r->category = ev->category ? ev->category
-              : sl_category_name(sl_event_type_category(type));
-  r->severity = ev->severity ? ev->severity
-              : sl_severity_name(sl_event_type_severity(type));
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
-}
-
-/* Does the store already hold this event? 1 yes, 0 no, < 0 an SQLite
-** failure (the negated result code). */
+/* Does the store already hold this event, stored under `id` at instant?
+** 1 yes, 0 no, < 0 an SQLite failure (the negated result code). */
 static int stored(sqlite3_stmt *dup, sqlite3_stmt *foreign,
-                  const sl_event *ev, const row *r) {
+                  const sl_event *ev, const sli_row_id *id, int64_t instant) {
   sqlite3_stmt *sts[2] = {dup, foreign};
+  size_t n_type, n_sum;
+  const char *type = sl_event_text(ev, SL_COL_EVENT_TYPE, &n_type);
+  const char *summary = sl_event_text(ev, SL_COL_SUMMARY, &n_sum);
   for (int k = 0; k < 2 && sts[k]; k++) {
     sqlite3_stmt *st = sts[k];
-    if (k == 0) sqlite3_bind_text(st, 1, r->ts, -1, SQLITE_STATIC);
-    else sqlite3_bind_int64(st, 1, r->instant);
-    sqlite3_bind_text(st, 2, r->device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ev->event_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, ev->summary, -1, SQLITE_STATIC);
+    if (k == 0) sqlite3_bind_text(st, 1, id->ts, -1, SQLITE_STATIC);
+    else sqlite3_bind_int64(st, 1, instant);
+    sqlite3_bind_text(st, 2, id->device_id, (int)id->device_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, type, (int)n_type, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, summary, (int)n_sum, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_ROW) return 1;
     if (rc != SQLITE_DONE) return -rc;
   }
   return 0;
-}
-
-/* Write one row; an SQLite result code. */
-static int write_row(sqlite3_stmt *st, const sl_event *ev, const row *r,
-                     const sl_buf *details) {
-  sqlite3_bind_text(st, 1, r->ts, -1, SQLITE_STATIC);
-  bind_text(st, 2, r->device_id);
-  bind_text(st, 3, ev->event_type);
-  bind_text(st, 4, r->category);
-  bind_text(st, 5, r->severity);
-  bind_text(st, 6, ev->summary);
-  if (ev->details)
-    sqlite3_bind_text(st, 7, details->data ? details->data : "",
-                      (int)details->len, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(st, 7);
-  bind_text(st, 8, r->correlation_id);
-  bind_text(st, 9, r->peer_device_id);
-  bind_text(st, 10, ev->model_types && *ev->model_types ? ev->model_types
-                                                        : NULL);
-  if (ev->has_record_count) sqlite3_bind_int64(st, 11, ev->record_count);
-  else sqlite3_bind_null(st, 11);
-  if (ev->has_duration_ms) sqlite3_bind_int64(st, 12, ev->duration_ms);
-  else sqlite3_bind_null(st, 12);
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Every event checked before anything is written. */
@@ -196,15 +125,17 @@ int sl_store_insert(sl_store *s, const sl_event *evs, size_t n,
     if (rc == SL_OK && any_foreign)
       rc = sli_stmt_get(s, dup_foreign_sql, &foreign);
   }
-  if (rc == SL_OK) rc = sli_stmt_get(s, insert_sql, &ins);
+  if (rc == SL_OK) rc = sli_stmt_get(s, sli_insert_sql, &ins);
 
   int64_t now = sl_time_now();
   for (size_t i = 0; i < n && rc == SL_OK; i++) {
     const sl_event *ev = &evs[i];
-    row rw;
-    make_row(ev, s->device_id, now, &rw);
+    int64_t instant = ev->has_instant ? ev->instant : now;
+    if (ev->timestamp) sl_event_time(ev, &instant); /* validated */
     if (skip_duplicates) {
-      int found = stored(dup, foreign, ev, &rw);
+      sli_row_id id;
+      sli_row_text(ev, instant, s->device_id, &id);
+      int found = stored(dup, foreign, ev, &id, instant);
       if (found < 0) {
         rc = sli_sqlite_fail(s, s->db, -found, "insert");
         break;
@@ -214,21 +145,20 @@ int sl_store_insert(sl_store *s, const sl_event *evs, size_t n,
         continue;
       }
     }
-    if (ev->details) {
-      sl_buf_reset(&details);
-      if (sl_json_canonicalize(ev->details, strlen(ev->details), &details,
-                               jerr, sizeof jerr) != SL_OK) {
-        rc = sli_fail(s, SL_INVALID, "event %zu: details: not JSON: %s",
-                      i + 1, jerr);
-        break;
-      }
-      if (details.oom) {
-        rc = sli_fail(s, SL_NOMEM, "out of memory");
-        break;
-      }
+    rc = sli_bind_event(ins, ev, instant, s->device_id, &details, jerr,
+                        sizeof jerr);
+    if (rc == SL_INVALID) {
+      rc = sli_fail(s, SL_INVALID, "event %zu: details: not JSON: %s",
+                    i + 1, jerr);
+      break;
     }
-    r = write_row(ins, ev, &rw, &details);
-    if (r != SQLITE_OK) {
+    if (rc != SL_OK) {
+      rc = sli_fail(s, SL_NOMEM, "out of memory");
+      break;
+    }
+    r = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    if (r != SQLITE_DONE) {
       rc = sli_sqlite_fail(s, s->db, r, "insert");
       break;
     }

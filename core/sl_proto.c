@@ -75,46 +75,6 @@ void sl_request_write(sl_buf *b, const sl_request *req) {
 
 /* ------------------------------------------------------------ reading */
 
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* uuid 1.18's try_parse: the length decides the form. */
-int sli_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]) {
-  static const char digits[] = "0123456789abcdef";
-  char hex[32];
-  size_t n = 0;
-  int hyphenated = 1;
-  if (!s) return SL_INVALID;
-  if (len == 32) {
-    hyphenated = 0;
-  } else if (len == 38 && s[0] == '{' && s[37] == '}') {
-    s += 1;
-  } else if (len == 45 && memcmp(s, "urn:uuid:", 9) == 0) {
-    s += 9;
-  } else if (len != 36) {
-    return SL_INVALID;
-  }
-  for (size_t i = 0; i < (hyphenated ? 36u : 32u); i++) {
-    if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
-      if (s[i] != '-') return SL_INVALID;
-      continue;
-    }
-    int v = hex_value((unsigned char)s[i]);
-    if (v < 0) return SL_INVALID;
-    hex[n++] = digits[v];
-  }
-  for (size_t i = 0, o = 0; i < 32; i++) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) out[o++] = '-';
-    out[o++] = hex[i];
-  }
-  out[36] = '\0';
-  return SL_OK;
-}
-
 typedef struct reader {
   const char *variant;        /* "EventLogRequest", for messages            */
   char       *err;
@@ -182,7 +142,7 @@ static int read_uuid(reader *r, const sl_json *obj, const char *field,
   if (v->kind != SL_JSON_STRING) return refuse(r, field, "a UUID string", v);
   /* Every spelling serde's Uuid reads (simple, braced, urn, any case),
   ** kept lowercase and hyphenated. */
-  if (sli_uuid_parse(v->string, v->length, out) != SL_OK) {
+  if (sl_uuid_parse(v->string, v->length, out) != SL_OK) {
     if (r->err && r->errsz)
       snprintf(r->err, r->errsz, "%s.%s: not a UUID: \"%.40s\"", r->variant,
                field, v->string);
@@ -415,18 +375,21 @@ void sl_message_clear(sl_message *m) {
 typedef struct text_field {
   const char *name;
   size_t      offset;         /* of the const char * in sl_event            */
+  int         column;         /* its sl_column, for its length              */
   int         required;
 } text_field;
 
 static const text_field text_fields[] = {
-  {"timestamp", offsetof(sl_event, timestamp), 1},
-  {"device_id", offsetof(sl_event, device_id), 1},
-  {"event_type", offsetof(sl_event, event_type), 1},
-  {"category", offsetof(sl_event, category), 1},
-  {"severity", offsetof(sl_event, severity), 1},
-  {"summary", offsetof(sl_event, summary), 1},
-  {"correlation_id", offsetof(sl_event, correlation_id), 0},
-  {"peer_device_id", offsetof(sl_event, peer_device_id), 0},
+  {"timestamp", offsetof(sl_event, timestamp), SL_COL_TIMESTAMP, 1},
+  {"device_id", offsetof(sl_event, device_id), SL_COL_DEVICE_ID, 1},
+  {"event_type", offsetof(sl_event, event_type), SL_COL_EVENT_TYPE, 1},
+  {"category", offsetof(sl_event, category), SL_COL_CATEGORY, 1},
+  {"severity", offsetof(sl_event, severity), SL_COL_SEVERITY, 1},
+  {"summary", offsetof(sl_event, summary), SL_COL_SUMMARY, 1},
+  {"correlation_id", offsetof(sl_event, correlation_id),
+   SL_COL_CORRELATION_ID, 0},
+  {"peer_device_id", offsetof(sl_event, peer_device_id),
+   SL_COL_PEER_DEVICE_ID, 0},
 };
 
 static int event_fail(char *err, size_t errsz, size_t i, const char *field,
@@ -499,12 +462,13 @@ int sl_response_events(const sl_json *events, sl_event **out, size_t *n,
         }
         continue;
       }
-      if (v->kind != SL_JSON_STRING || strlen(v->string) != v->length) {
-        rc = event_fail(err, errsz, i, tf->name,
-                        "expected a string without NUL");
+      if (v->kind != SL_JSON_STRING) {
+        rc = event_fail(err, errsz, i, tf->name, "expected a string");
         break;
       }
+      /* NUL and all, as Spacedrive keeps it (spacedrive-compat.md 10.1). */
       *(const char **)((char *)ev + tf->offset) = v->string;
+      ev->len[tf->column] = v->length;
     }
     if (rc != SL_OK) break;
     if ((rc = read_count(o, "record_count", i, &ev->record_count,
@@ -532,15 +496,16 @@ int sl_response_events(const sl_json *events, sl_event **out, size_t *n,
       models_at[i] = arena->len;
       for (size_t k = 0; k < m->length; k++) {
         const sl_json *s = m->items[k];
-        if (s->kind != SL_JSON_STRING || strlen(s->string) != s->length ||
+        if (s->kind != SL_JSON_STRING ||
             memchr(s->string, ',', s->length)) {
           rc = event_fail(err, errsz, i, "model_types",
-                          "expected strings without ',' or NUL");
+                          "expected strings without ','");
           break;
         }
         if (k) sl_buf_append(arena, ",", 1);
         sl_buf_append(arena, s->string, s->length);
       }
+      ev->len[SL_COL_MODEL_TYPES] = arena->len - models_at[i];
       sl_buf_append(arena, "", 1);
     }
   }

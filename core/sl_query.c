@@ -606,29 +606,37 @@ enum { REQUIRED, OPTIONAL };
 ** its bit in *bad when Spacedrive could not have read it. Required text
 ** with ill-formed UTF-8 is mended into c->fix, at *fixed_at, and NULL
 ** returned: the caller points at it once the buffer has stopped moving. */
-static const char *read_text(sl_cursor *c, const char *s, size_t len,
+static const char *read_text(sl_cursor *c, const char *s, size_t *len,
                              int col, int type, int kind, unsigned *bad,
                              size_t *fixed_at, int *nomem) {
   if (type == SQLITE_NULL) {
+    *len = 0;
     if (kind == OPTIONAL) return NULL;
     *bad |= SL_COLUMN_BIT(col);
     return "";
   }
   if (!s) {                   /* a conversion that ran out of memory */
     *nomem = 1;
+    *len = 0;
     return kind == OPTIONAL ? NULL : "";
   }
   if (type != SQLITE_TEXT) {
     *bad |= SL_COLUMN_BIT(col);
-    if (kind == OPTIONAL) return NULL;
+    if (kind == OPTIONAL) {
+      *len = 0;
+      return NULL;
+    }
   }
-  /* SQLite knows the length (a NUL inside ends the C string the event
-  ** hands out; the bytes after it are checked too, harmlessly). */
-  if (sli_utf8_valid_prefix(s, len) == len) return s;
+  /* SQLite knows the length, NUL inside and all. */
+  if (sli_utf8_valid_prefix(s, *len) == *len) return s;
   *bad |= SL_COLUMN_BIT(col);
-  if (kind == OPTIONAL) return NULL;
+  if (kind == OPTIONAL) {
+    *len = 0;
+    return NULL;
+  }
   *fixed_at = c->fix.len;
-  sli_utf8_lossy(&c->fix, s, len);
+  sli_utf8_lossy(&c->fix, s, *len);
+  *len = c->fix.len - *fixed_at;
   sl_buf_append(&c->fix, "", 1);  /* its NUL: several share the buffer */
   return NULL;                    /* set once the buffer stops moving   */
 }
@@ -691,18 +699,23 @@ static int fill_event(sl_cursor *c, const arm *a) {
       }
     }
     fixed_at[col] = (size_t)-1;
-    *text[col] = read_text(c, s, len, col, type,
+    *text[col] = read_text(c, s, &len, col, type,
                            col < SL_COL_DETAILS ? REQUIRED : OPTIONAL, &bad,
                            &fixed_at[col], &nomem);
+    e->len[col] = len;
   }
   if (c->fix.oom || nomem) return SL_NOMEM;
   for (int col = SL_COL_TIMESTAMP; col < SL_COL_DETAILS; col++)
     if (fixed_at[col] != (size_t)-1) *text[col] = c->fix.data + fixed_at[col];
-  if (sl_event_type_from_name(e->event_type) < 0)
+  /* A name with NUL inside is no name, whatever comes before the NUL. */
+  if (sl_event_type_from_name(e->event_type) < 0 ||
+      strlen(e->event_type) != e->len[SL_COL_EVENT_TYPE])
     bad |= SL_COLUMN_BIT(SL_COL_EVENT_TYPE);
-  if (sl_category_from_name(e->category) < 0)
+  if (sl_category_from_name(e->category) < 0 ||
+      strlen(e->category) != e->len[SL_COL_CATEGORY])
     bad |= SL_COLUMN_BIT(SL_COL_CATEGORY);
-  if (sl_severity_from_name(e->severity) < 0)
+  if (sl_severity_from_name(e->severity) < 0 ||
+      strlen(e->severity) != e->len[SL_COL_SEVERITY])
     bad |= SL_COLUMN_BIT(SL_COL_SEVERITY);
   for (int col = SL_COL_RECORD_COUNT; col <= SL_COL_DURATION_MS; col++) {
     int type = h ? h->type[col] : sqlite3_column_type(st, col);
@@ -830,28 +843,38 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
 #define FNV_OFFSET UINT64_C(14695981039346656037)
 #define FNV_PRIME  UINT64_C(1099511628211)
 
-static uint64_t fnv1a(uint64_t h, const char *s, int lower) {
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
-       p++) {
-    unsigned char c = *p;
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n, int lower) {
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = p[i];
     if (lower && c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
     h = (h ^ c) * FNV_PRIME;
   }
   return h;
 }
 
+/* Text column col of ev into the hash. */
+static uint64_t fnv1a_col(uint64_t h, const sl_event *ev, int col,
+                          int lower) {
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  return fnv1a(h, s, n, lower);
+}
+
 /* One row's hash: its fields joined by a 0 byte, as sl.h says. */
 static uint64_t row_hash(const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   uint64_t h = FNV_OFFSET;
-  if (ev->has_instant) sl_time_format(ev->instant, 0, ts);
-  h = fnv1a(h, ev->has_instant ? ts : ev->timestamp, 0);
+  if (ev->has_instant)
+    h = fnv1a(h, ts, sl_time_format(ev->instant, 0, ts), 0);
+  else
+    h = fnv1a_col(h, ev, SL_COL_TIMESTAMP, 0);
   h *= FNV_PRIME; /* the separator: h ^ 0 is h */
-  h = fnv1a(h, ev->event_type, 0);
+  h = fnv1a_col(h, ev, SL_COL_EVENT_TYPE, 0);
   h *= FNV_PRIME;
-  h = fnv1a(h, ev->summary, 0);
+  h = fnv1a_col(h, ev, SL_COL_SUMMARY, 0);
   h *= FNV_PRIME;
-  return fnv1a(h, ev->device_id, 1);
+  return fnv1a_col(h, ev, SL_COL_DEVICE_ID, 1);
 }
 
 int sl_fingerprint(sl_store *s, const sl_filter *f, int64_t *count,

@@ -25,25 +25,14 @@
 /* Bytes made free before each event: more than most events need. */
 #define RESERVE 1024
 
-/* The canonical UUID form: 36 characters, lowercase hex and hyphens. */
-static int canonical_uuid(const char *s) {
-  static const char hyphen[36] = {[8] = 1, [13] = 1, [18] = 1, [23] = 1};
-  for (int i = 0; i < 36; i++) {
-    char c = s[i];
-    if (hyphen[i]) {
-      if (c != '-') return 0;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return 0;
-    }
-  }
-  return s[36] == '\0';
-}
-
 /* A UUID column as Spacedrive writes it back: lowercase hyphenated when it
-** parses (into buf), else the stored text. NULL stays NULL. */
-static const char *uuid_text(const char *s, char *buf) {
-  if (!s || canonical_uuid(s)) return s;
-  return sl_uuid_normalize(s, buf) == SL_OK ? buf : s;
+** parses (into buf, *len 36), else the stored text. NULL stays NULL. */
+static const char *uuid_text(const char *s, size_t *len, char *buf) {
+  if (s && sl_uuid_parse(s, *len, buf) == SL_OK) {
+    *len = 36;
+    return buf;
+  }
+  return s;
 }
 
 /* Append n bytes: a plain copy when there is room (the export's hot path
@@ -61,12 +50,21 @@ static inline void put(sl_buf *b, const char *lit, size_t n) {
 
 static void put_int(sl_buf *b, int64_t v) { sl_json_write_int(b, v); }
 
-static void json_str(sl_buf *b, const char *s) {
-  sl_json_write_string(b, s, s ? strlen(s) : 0);
+/* A text column of ev as a JSON string; a UUID column (uuid set) as
+** Spacedrive writes it back. */
+static void json_text(sl_buf *b, const sl_event *ev, int col, int uuid) {
+  char buf[SL_UUID_BUFSZ];
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  if (uuid) s = uuid_text(s, &n, buf);
+  sl_json_write_string(b, s ? s : "", n);
 }
 
-static void json_str_or_null(sl_buf *b, const char *s) {
-  if (s) json_str(b, s);
+/* An optional text column, or null. */
+static void json_text_or_null(sl_buf *b, const sl_event *ev, int col,
+                              int uuid) {
+  size_t n;
+  if (sl_event_text(ev, col, &n)) json_text(b, ev, col, uuid);
   else PUT(b, "null");
 }
 
@@ -80,7 +78,7 @@ static void json_time(sl_buf *b, const sl_event *ev) {
     put(b, ts, n);
     put(b, "\"", 1);
   } else {
-    json_str(b, ev->timestamp);
+    json_text(b, ev, SL_COL_TIMESTAMP, 0);
   }
 }
 
@@ -242,10 +240,12 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
 ** stored JSON null once it has crossed the daemon hop (reads >= 2: the
 ** reply's Some(Null) is read back as None; 10.4). The single pass above
 ** takes only text without floats, which every read leaves as it is. */
-static int write_details(sl_buf *b, const char *text, int level,
+static int write_details(sl_buf *b, const sl_event *ev, int level,
                          int reads) {
   sl_json *v = NULL;
-  size_t len = strlen(text), mark = b->len;
+  size_t len, mark = b->len;
+  const char *text = sl_event_text(ev, SL_COL_DETAILS, &len);
+  if (!text) return 0;
   scan s = {text, text + len};
   skip_space(&s);
   int is_null = s.p < s.end && *s.p == 'n';
@@ -283,11 +283,13 @@ static void json_count(sl_buf *b, int has, int64_t v) {
 }
 
 /* model_types as Spacedrive reads it back: split on ',' ("" is [""]). */
-static void json_models(sl_buf *b, const char *s, int level) {
+static void json_models(sl_buf *b, const sl_event *ev, int level) {
+  size_t left;
+  const char *s = sl_event_text(ev, SL_COL_MODEL_TYPES, &left);
   put(b, "[", 1);
   for (int first = 1;; first = 0) {
-    const char *comma = strchr(s, ',');
-    size_t n = comma ? (size_t)(comma - s) : strlen(s);
+    const char *comma = memchr(s, ',', left);
+    size_t n = comma ? (size_t)(comma - s) : left;
     if (!first) put(b, ",", 1);
     if (level >= 0) {
       put(b, "\n", 1);
@@ -295,6 +297,7 @@ static void json_models(sl_buf *b, const char *s, int level) {
     }
     sl_json_write_string(b, s, n);
     if (!comma) break;
+    left -= n + 1;
     s = comma + 1;
   }
   if (level >= 0) {
@@ -322,11 +325,11 @@ typedef struct obj {
 
 /* details where Spacedrive's struct skips a None: the key and value, or
 ** nothing at all. */
-static void optional_details(obj *o, const char *text, int level,
+static void optional_details(obj *o, const sl_event *ev, int level,
                              int reads) {
   size_t mark = o->b->len;
   KEY(o, "details");
-  if (!write_details(o->b, text, level, reads)) {
+  if (!write_details(o->b, ev, level, reads)) {
     o->b->len = mark;
     o->n--;
   }
@@ -341,26 +344,24 @@ static void close_obj(obj *o) {
 ** every one present. */
 static void render_json(sl_buf *b, const sl_event *ev, int pretty,
                         int reads) {
-  char corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, pretty, 0};
   put(b, "{", 1);
   KEY(&o, "correlation_id");
-  json_str_or_null(b, uuid_text(ev->correlation_id, corr));
+  json_text_or_null(b, ev, SL_COL_CORRELATION_ID, 1);
   KEY(&o, "details");
-  if (!ev->details || !write_details(b, ev->details, pretty ? 2 : -1, reads))
-    PUT(b, "null");
+  if (!write_details(b, ev, pretty ? 2 : -1, reads)) PUT(b, "null");
   KEY(&o, "duration_ms");
   json_count(b, ev->has_duration_ms, ev->duration_ms);
   KEY(&o, "event_type");
-  json_str(b, ev->event_type);
+  json_text(b, ev, SL_COL_EVENT_TYPE, 0);
   KEY(&o, "peer_device_id");
-  json_str_or_null(b, uuid_text(ev->peer_device_id, peer));
+  json_text_or_null(b, ev, SL_COL_PEER_DEVICE_ID, 1);
   KEY(&o, "record_count");
   json_count(b, ev->has_record_count, ev->record_count);
   KEY(&o, "severity");
-  json_str(b, ev->severity);
+  json_text(b, ev, SL_COL_SEVERITY, 0);
   KEY(&o, "summary");
-  json_str(b, ev->summary);
+  json_text(b, ev, SL_COL_SUMMARY, 0);
   KEY(&o, "timestamp");
   json_time(b, ev);
   close_obj(&o);
@@ -369,7 +370,6 @@ static void render_json(sl_buf *b, const sl_event *ev, int pretty,
 /* The --with-device element: the SyncEventLog struct itself, fields in
 ** declaration order, the optional ones skipped when absent. */
 static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
-  char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, 1, 0};
   put(b, "{", 1);
   KEY(&o, "id");
@@ -377,27 +377,27 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   KEY(&o, "timestamp");
   json_time(b, ev);
   KEY(&o, "device_id");
-  json_str(b, uuid_text(ev->device_id, dev));
+  json_text(b, ev, SL_COL_DEVICE_ID, 1);
   KEY(&o, "event_type");
-  json_str(b, ev->event_type);
+  json_text(b, ev, SL_COL_EVENT_TYPE, 0);
   KEY(&o, "category");
-  json_str(b, ev->category);
+  json_text(b, ev, SL_COL_CATEGORY, 0);
   KEY(&o, "severity");
-  json_str(b, ev->severity);
+  json_text(b, ev, SL_COL_SEVERITY, 0);
   KEY(&o, "summary");
-  json_str(b, ev->summary);
-  if (ev->details) optional_details(&o, ev->details, 2, reads);
+  json_text(b, ev, SL_COL_SUMMARY, 0);
+  if (ev->details) optional_details(&o, ev, 2, reads);
   if (ev->correlation_id) {
     KEY(&o, "correlation_id");
-    json_str(b, uuid_text(ev->correlation_id, corr));
+    json_text(b, ev, SL_COL_CORRELATION_ID, 1);
   }
   if (ev->peer_device_id) {
     KEY(&o, "peer_device_id");
-    json_str(b, uuid_text(ev->peer_device_id, peer));
+    json_text(b, ev, SL_COL_PEER_DEVICE_ID, 1);
   }
   if (ev->model_types) {
     KEY(&o, "model_types");
-    json_models(b, ev->model_types, 2);
+    json_models(b, ev, 2);
   }
   if (ev->has_record_count) {
     KEY(&o, "record_count");
@@ -414,42 +414,41 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
 ** them): compact, keys sorted, absent ones skipped. */
 static void render_ndjson_device(sl_buf *b, const sl_event *ev,
                                  int reads) {
-  char dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ], peer[SL_UUID_BUFSZ];
   obj o = {b, 0, 0};
   put(b, "{", 1);
   KEY(&o, "category");
-  json_str(b, ev->category);
+  json_text(b, ev, SL_COL_CATEGORY, 0);
   if (ev->correlation_id) {
     KEY(&o, "correlation_id");
-    json_str(b, uuid_text(ev->correlation_id, corr));
+    json_text(b, ev, SL_COL_CORRELATION_ID, 1);
   }
-  if (ev->details) optional_details(&o, ev->details, -1, reads);
+  if (ev->details) optional_details(&o, ev, -1, reads);
   KEY(&o, "device_id");
-  json_str(b, uuid_text(ev->device_id, dev));
+  json_text(b, ev, SL_COL_DEVICE_ID, 1);
   if (ev->has_duration_ms) {
     KEY(&o, "duration_ms");
     put_int(b, ev->duration_ms);
   }
   KEY(&o, "event_type");
-  json_str(b, ev->event_type);
+  json_text(b, ev, SL_COL_EVENT_TYPE, 0);
   KEY(&o, "id");
   json_count(b, ev->id != 0, ev->id);
   if (ev->model_types) {
     KEY(&o, "model_types");
-    json_models(b, ev->model_types, -1);
+    json_models(b, ev, -1);
   }
   if (ev->peer_device_id) {
     KEY(&o, "peer_device_id");
-    json_str(b, uuid_text(ev->peer_device_id, peer));
+    json_text(b, ev, SL_COL_PEER_DEVICE_ID, 1);
   }
   if (ev->has_record_count) {
     KEY(&o, "record_count");
     put_int(b, ev->record_count);
   }
   KEY(&o, "severity");
-  json_str(b, ev->severity);
+  json_text(b, ev, SL_COL_SEVERITY, 0);
   KEY(&o, "summary");
-  json_str(b, ev->summary);
+  json_text(b, ev, SL_COL_SUMMARY, 0);
   KEY(&o, "timestamp");
   json_time(b, ev);
   close_obj(&o);
@@ -474,16 +473,30 @@ static void double_quotes_from(sl_buf *b, size_t from) {
   }
 }
 
-/* 'text' with ' doubled; NULL for no value. */
-static void sql_text(sl_buf *b, const char *s) {
+/* 'text' (n bytes, NUL and all) with ' doubled; NULL for no value. */
+static void sql_text(sl_buf *b, const char *s, size_t n) {
   if (!s) { PUT(b, "NULL"); return; }
   put(b, "'", 1);
-  for (const char *q; (q = strchr(s, '\'')) != NULL; s = q + 1) {
-    put(b, s, (size_t)(q - s) + 1);
+  for (const char *q; (q = memchr(s, '\'', n)) != NULL; s = q + 1) {
+    size_t k = (size_t)(q - s) + 1;
+    put(b, s, k);
     put(b, "'", 1);
+    n -= k;
   }
-  sl_buf_puts(b, s);
+  put(b, s, n);
   put(b, "'", 1);
+}
+
+/* A text column as SQL: NULL when absent, unless required ("" then); a
+** UUID column (uuid set) as Spacedrive writes it back. */
+static void sql_col(sl_buf *b, const sl_event *ev, int col, int required,
+                    int uuid) {
+  char buf[SL_UUID_BUFSZ];
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  if (!s && required) s = "";
+  if (uuid) s = uuid_text(s, &n, buf);
+  sql_text(b, s, n);
 }
 
 static void sql_count(sl_buf *b, int has, int64_t v) {
@@ -498,31 +511,27 @@ static void sql_count(sl_buf *b, int has, int64_t v) {
 ** names, model names) never hold one, and doubling it everywhere keeps the
 ** line valid SQL for rows other programs wrote. */
 static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
-  char ts[SL_TIME_BUFSZ], dev[SL_UUID_BUFSZ], corr[SL_UUID_BUFSZ],
-    peer[SL_UUID_BUFSZ];
+  char ts[SL_TIME_BUFSZ];
+  size_t n;
   PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
          "category, severity, summary, details, correlation_id, "
          "peer_device_id, model_types, record_count, duration_ms) VALUES (");
-  if (ev->has_instant) {
-    sl_time_format(ev->instant, 0, ts);
-    sql_text(b, ts);
-  } else {
-    sql_text(b, ev->timestamp ? ev->timestamp : "");
-  }
+  if (ev->has_instant) sql_text(b, ts, sl_time_format(ev->instant, 0, ts));
+  else sql_col(b, ev, SL_COL_TIMESTAMP, 1, 0);
   PUT(b, ", ");
-  sql_text(b, uuid_text(ev->device_id ? ev->device_id : "", dev));
+  sql_col(b, ev, SL_COL_DEVICE_ID, 1, 1);
   PUT(b, ", ");
-  sql_text(b, ev->event_type ? ev->event_type : "");
+  sql_col(b, ev, SL_COL_EVENT_TYPE, 1, 0);
   PUT(b, ", ");
-  sql_text(b, ev->category ? ev->category : "");
+  sql_col(b, ev, SL_COL_CATEGORY, 1, 0);
   PUT(b, ", ");
-  sql_text(b, ev->severity ? ev->severity : "");
+  sql_col(b, ev, SL_COL_SEVERITY, 1, 0);
   PUT(b, ", ");
-  sql_text(b, ev->summary ? ev->summary : "");
+  sql_col(b, ev, SL_COL_SUMMARY, 1, 0);
   PUT(b, ", ");
   size_t quote = b->len;
   put(b, "'", 1);
-  if (ev->details && write_details(b, ev->details, -1, reads)) {
+  if (write_details(b, ev, -1, reads)) {
     double_quotes_from(b, quote + 1);
     put(b, "'", 1);
   } else {
@@ -530,11 +539,12 @@ static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
     PUT(b, "NULL");
   }
   PUT(b, ", ");
-  sql_text(b, uuid_text(ev->correlation_id, corr));
+  sql_col(b, ev, SL_COL_CORRELATION_ID, 0, 1);
   PUT(b, ", ");
-  sql_text(b, uuid_text(ev->peer_device_id, peer));
+  sql_col(b, ev, SL_COL_PEER_DEVICE_ID, 0, 1);
   PUT(b, ", ");
-  sql_text(b, ev->model_types && *ev->model_types ? ev->model_types : NULL);
+  const char *models = sl_event_text(ev, SL_COL_MODEL_TYPES, &n);
+  sql_text(b, n ? models : NULL, n);
   PUT(b, ", ");
   sql_count(b, ev->has_record_count, ev->record_count);
   PUT(b, ", ");
@@ -546,29 +556,44 @@ static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
 
 /* A table cell: '|' escaped as "\|", each line break (\n, \r\n or \r) as
 ** "<br>", so a summary cannot break the table. */
-static void md_cell(sl_buf *b, const char *s) {
-  const char *run = s;
+static void md_cell(sl_buf *b, const char *s, size_t n) {
+  const char *run = s, *end = s + n;
   if (!s) return;
-  for (; *s; s++) {
+  for (; s < end; s++) {
     if (*s != '|' && *s != '\n' && *s != '\r') continue;
     put(b, run, (size_t)(s - run));
     if (*s == '|') {
       PUT(b, "\\|");
     } else {
       PUT(b, "<br>");
-      if (s[0] == '\r' && s[1] == '\n') s++;
+      if (s[0] == '\r' && s + 1 < end && s[1] == '\n') s++;
     }
     run = s + 1;
   }
   put(b, run, (size_t)(s - run));
 }
 
-/* The Debug name of a known variant, else the stored text. */
-static const char *debug_name(const char *name, int is_type) {
-  int v = is_type ? sl_event_type_from_name(name)
-                  : sl_severity_from_name(name);
-  if (v < 0) return name;
-  return is_type ? sl_event_type_debug_name(v) : sl_severity_debug_name(v);
+/* A text column as a cell. */
+static void md_col(sl_buf *b, const sl_event *ev, int col) {
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  md_cell(b, s, n);
+}
+
+/* The Debug name of a known variant (type or severity), else the stored
+** text. */
+static void md_name(sl_buf *b, const sl_event *ev, int col) {
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  int is_type = col == SL_COL_EVENT_TYPE;
+  int v = !s || strlen(s) != n ? -1
+        : is_type ? sl_event_type_from_name(s) : sl_severity_from_name(s);
+  if (v < 0) {
+    md_cell(b, s, n);
+    return;
+  }
+  s = is_type ? sl_event_type_debug_name(v) : sl_severity_debug_name(v);
+  put(b, s, strlen(s));
 }
 
 /* "| 2025-12-03 10:15:00 | StateTransition | Info | summary |" */
@@ -580,14 +605,14 @@ static void render_markdown(sl_buf *b, const sl_event *ev) {
     ts[10] = ' ';             /* %Y-%m-%d %H:%M:%S: no fraction, no zone  */
     put(b, ts, 19);
   } else {
-    md_cell(b, ev->timestamp);
+    md_col(b, ev, SL_COL_TIMESTAMP);
   }
   PUT(b, " | ");
-  md_cell(b, debug_name(ev->event_type, 1));
+  md_name(b, ev, SL_COL_EVENT_TYPE);
   PUT(b, " | ");
-  md_cell(b, debug_name(ev->severity, 0));
+  md_name(b, ev, SL_COL_SEVERITY);
   PUT(b, " | ");
-  md_cell(b, ev->summary);
+  md_col(b, ev, SL_COL_SUMMARY);
   PUT(b, " |\n");
 }
 
@@ -595,31 +620,34 @@ static void render_markdown(sl_buf *b, const sl_event *ev) {
 
 /* RFC 4180: a field with '"', ',', CR or LF is quoted with '"' doubled; an
 ** empty string is quoted ("") so that it differs from NULL (nothing). */
-static void csv_field(sl_buf *b, const char *s) {
+static void csv_field(sl_buf *b, const char *s, size_t n) {
+  int plain = n > 0;
   if (!s) return;
-  if (*s && !s[strcspn(s, "\",\r\n")]) {
-    sl_buf_puts(b, s);
+  for (size_t i = 0; i < n && plain; i++)
+    plain = s[i] != '"' && s[i] != ',' && s[i] != '\r' && s[i] != '\n';
+  if (plain) {
+    put(b, s, n);
     return;
   }
   put(b, "\"", 1);
-  for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
-    put(b, s, (size_t)(q - s) + 1);
+  for (const char *q; (q = memchr(s, '"', n)) != NULL; s = q + 1) {
+    size_t k = (size_t)(q - s) + 1;
+    put(b, s, k);
     put(b, "\"", 1);
+    n -= k;
   }
-  sl_buf_puts(b, s);
+  put(b, s, n);
   put(b, "\"", 1);
 }
 
 static void render_csv(sl_buf *b, const sl_event *ev) {
-  /* The text columns between id and the two counts, in table order. */
-  const char *const text[] = {
-    ev->timestamp, ev->device_id, ev->event_type, ev->category,
-    ev->severity, ev->summary, ev->details, ev->correlation_id,
-    ev->peer_device_id, ev->model_types};
   if (ev->id != 0) put_int(b, ev->id); /* 0: not a stored row: NULL */
-  for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+  /* The text columns between id and the two counts, in table order. */
+  for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
+    size_t n;
+    const char *s = sl_event_text(ev, col, &n);
     put(b, ",", 1);
-    csv_field(b, text[i]);
+    csv_field(b, s, n);
   }
   put(b, ",", 1);
   if (ev->has_record_count) put_int(b, ev->record_count);

@@ -458,7 +458,10 @@ static int device_of(sl_server *srv, char *err, size_t errsz) {
   f.limit = 1;
   rc = sl_query(h, &f, &cur);
   if (rc == SL_OK) rc = sl_cursor_next(cur, &ev);
-  if (rc == SL_ROW && sl_uuid_normalize(ev->device_id, srv->device_id) == 0) {
+  size_t n = 0;
+  const char *dev = rc == SL_ROW ? sl_event_text(ev, SL_COL_DEVICE_ID, &n)
+                                 : NULL;
+  if (rc == SL_ROW && sl_uuid_parse(dev, n, srv->device_id) == SL_OK) {
     rc = SL_OK;
   } else if (rc == SL_ROW || rc == SL_DONE) {
     snprintf(err, errsz, "%s: %s; give the device id (--device)",

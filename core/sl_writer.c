@@ -82,21 +82,17 @@ struct sli_writer {
   int64_t         next_prune;  /* instant of the next pass                  */
 };
 
-static const char insert_sql[] =
-  "INSERT INTO sync_event_log (timestamp, device_id, event_type, category,"
-  " severity, summary, details, correlation_id, peer_device_id,"
-  " model_types, record_count, duration_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /* ------------------------------------------------------ caller side */
 
-static size_t len0(const char *s) { return s ? strlen(s) + 1 : 0; }
-
+/* Copy n bytes of text to *cursor, with a NUL after them; NULL stays
+** NULL. */
 static const char *put(char **cursor, const char *s, size_t n) {
   if (!s) return NULL;
   char *dst = *cursor;
   memcpy(dst, s, n);
-  *cursor += n;
+  dst[n] = '\0';
+  *cursor += n + 1;
   return dst;
 }
 
@@ -109,35 +105,39 @@ static int drop(sli_writer *w, int status) {
 /* Copy the caller's event into one allocation the writer will free. */
 static rec *copy_event(const sl_event *ev, int64_t instant,
                        const char *device) {
-  int type = sl_event_type_from_name(ev->event_type);
-  const char *category = ev->category ? ev->category
-                       : sl_category_name(sl_event_type_category(type));
-  const char *severity = ev->severity ? ev->severity
-                       : sl_severity_name(sl_event_type_severity(type));
-  const char *dev = ev->device_id ? ev->device_id : device;
-  size_t n_dev = len0(dev), n_type = len0(ev->event_type),
-         n_cat = len0(category), n_sev = len0(severity),
-         n_sum = len0(ev->summary), n_det = len0(ev->details),
-         n_cor = len0(ev->correlation_id), n_peer = len0(ev->peer_device_id),
-         n_mod = len0(ev->model_types);
-  rec *r = malloc(sizeof *r + n_dev + n_type + n_cat + n_sev + n_sum + n_det +
-                  n_cor + n_peer + n_mod);
+  sl_event e = *ev;
+  if (!e.device_id) {
+    e.device_id = device;
+    e.len[SL_COL_DEVICE_ID] = 0;
+  }
+  e.timestamp = NULL;
+  const char *text[SL_COLUMN_COUNT];
+  size_t n[SL_COLUMN_COUNT], total = 0;
+  for (int col = SL_COL_DEVICE_ID; col <= SL_COL_MODEL_TYPES; col++) {
+    text[col] = sl_event_text(&e, col, &n[col]);
+    if (text[col]) total += n[col] + 1;
+  }
+  rec *r = malloc(sizeof *r + total);
   if (!r) return NULL;
   char *p = r->text;
-  r->ev = *ev;
+  r->ev = e;
   r->ev.id = 0;
-  r->ev.timestamp = NULL;
   r->ev.instant = instant;
   r->ev.has_instant = 1;
-  r->ev.device_id = put(&p, dev, n_dev);
-  r->ev.event_type = put(&p, ev->event_type, n_type);
-  r->ev.category = put(&p, category, n_cat);
-  r->ev.severity = put(&p, severity, n_sev);
-  r->ev.summary = put(&p, ev->summary, n_sum);
-  r->ev.details = put(&p, ev->details, n_det);
-  r->ev.correlation_id = put(&p, ev->correlation_id, n_cor);
-  r->ev.peer_device_id = put(&p, ev->peer_device_id, n_peer);
-  r->ev.model_types = put(&p, ev->model_types, n_mod);
+  r->ev.device_id = put(&p, text[SL_COL_DEVICE_ID], n[SL_COL_DEVICE_ID]);
+  r->ev.event_type = put(&p, text[SL_COL_EVENT_TYPE], n[SL_COL_EVENT_TYPE]);
+  r->ev.category = put(&p, text[SL_COL_CATEGORY], n[SL_COL_CATEGORY]);
+  r->ev.severity = put(&p, text[SL_COL_SEVERITY], n[SL_COL_SEVERITY]);
+  r->ev.summary = put(&p, text[SL_COL_SUMMARY], n[SL_COL_SUMMARY]);
+  r->ev.details = put(&p, text[SL_COL_DETAILS], n[SL_COL_DETAILS]);
+  r->ev.correlation_id = put(&p, text[SL_COL_CORRELATION_ID],
+                             n[SL_COL_CORRELATION_ID]);
+  r->ev.peer_device_id = put(&p, text[SL_COL_PEER_DEVICE_ID],
+                             n[SL_COL_PEER_DEVICE_ID]);
+  r->ev.model_types = put(&p, text[SL_COL_MODEL_TYPES],
+                          n[SL_COL_MODEL_TYPES]);
+  for (int col = SL_COL_DEVICE_ID; col <= SL_COL_MODEL_TYPES; col++)
+    r->ev.len[col] = n[col];
   return r;
 }
 
@@ -147,8 +147,7 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   /* Parse the caller's time here (cheap, and a bad one is refused now);
   ** formatting waits for the writer thread. */
   if (ev->timestamp) {
-    if (sl_time_parse_rfc3339(ev->timestamp, strlen(ev->timestamp),
-                              &instant) != SL_OK)
+    if (sl_event_time(ev, &instant) != SL_OK)
       return SL_INVALID;
   } else {
     instant = sl_time_now();
@@ -226,63 +225,14 @@ static void sleep_ms(long ms) {
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
-/* Already lowercase, hyphenated and 36 long: nothing to normalise. */
-static int canonical_uuid(const char *id) {
-  for (int i = 0; i < 36; i++) {
-    char c = id[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return 0;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return 0;
-    }
-  }
-  return id[36] == '\0';
-}
-
-/* Bind a string that is a UUID in its lowercase hyphenated form. */
-static void bind_id(sqlite3_stmt *st, int i, const char *id, char *buf) {
-  if (!id) sqlite3_bind_null(st, i);
-  else if (canonical_uuid(id)) sqlite3_bind_text(st, i, id, 36, SQLITE_STATIC);
-  else if (sl_uuid_normalize(id, buf) == SL_OK)
-    sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_text(st, i, id, -1, SQLITE_STATIC);
-}
-
 /* Insert one event; SQLITE_OK, SQLITE_MISMATCH for details that are not
 ** JSON (that event alone is refused), or the failing SQLite code. */
 static int insert(sli_writer *w, const sl_event *ev, sl_buf *json) {
-  char ts[SL_TIME_BUFSZ], id[SL_UUID_BUFSZ];
   sqlite3_stmt *st = w->insert;
-  sl_time_format(ev->instant, 0, ts);
-  sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-  bind_id(st, 2, ev->device_id, id);
-  sqlite3_bind_text(st, 3, ev->event_type, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, ev->category, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 5, ev->severity, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 6, ev->summary, -1, SQLITE_STATIC);
-  if (ev->details) {
-    sl_buf_reset(json);
-    if (sl_json_canonicalize(ev->details, strlen(ev->details), json, NULL,
-                             0) != SL_OK || json->oom) {
-      sqlite3_clear_bindings(st);
-      return SQLITE_MISMATCH;
-    }
-    sqlite3_bind_text(st, 7, json->data, (int)json->len, SQLITE_STATIC);
-  } else {
-    sqlite3_bind_null(st, 7);
-  }
-  bind_id(st, 8, ev->correlation_id, id);
-  bind_id(st, 9, ev->peer_device_id, id);
-  if (ev->model_types && *ev->model_types)
-    sqlite3_bind_text(st, 10, ev->model_types, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(st, 10);
-  if (ev->has_record_count) sqlite3_bind_int64(st, 11, ev->record_count);
-  else sqlite3_bind_null(st, 11);
-  if (ev->has_duration_ms) sqlite3_bind_int64(st, 12, ev->duration_ms);
-  else sqlite3_bind_null(st, 12);
-  int rc = sqlite3_step(st);
+  int rc = sli_bind_event(st, ev, ev->instant, NULL, json, NULL, 0);
+  if (rc == SL_INVALID) return SQLITE_MISMATCH;
+  if (rc != SL_OK) return SQLITE_NOMEM;
+  rc = sqlite3_step(st);
   sqlite3_reset(st);
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -461,7 +411,7 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
   if (!w->cells || !w->batch || (s->device_id && !w->device))
     return sli_fail(s, SL_NOMEM, "out of memory");
   for (size_t i = 0; i < w->cap; i++) w->cells[i].seq = i;
-  int rc = sqlite3_prepare_v2(db, insert_sql, -1, &w->insert, NULL);
+  int rc = sqlite3_prepare_v2(db, sli_insert_sql, -1, &w->insert, NULL);
   if (rc != SQLITE_OK) return sli_sqlite_fail(s, db, rc, NULL);
   w->running = 1;
   if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

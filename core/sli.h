@@ -146,16 +146,34 @@ int sli_batches_tick(sli_batches *g, int64_t at, int only_realtime);
 int sli_batches_flush_all(sli_batches *g, int64_t at);
 size_t sli_batches_memory(sli_batches *g, size_t *keys);
 
+/* Rows as we store them (sl_row.c): the INSERT of every column but id,
+** and the binding of an event to it. */
+extern const char sli_insert_sql[];
+
+/* The text an event is stored under, for finding it again: its time in
+** to_rfc3339 form and its device (ev's, else `device`), lowercase
+** hyphenated when a UUID (device_id points into dev then). */
+typedef struct sli_row_id {
+  char        ts[SL_TIME_BUFSZ];
+  char        dev[SL_UUID_BUFSZ];
+  const char *device_id;      /* NULL when neither has one                  */
+  size_t      device_len;
+} sli_row_id;
+
+void sli_row_text(const sl_event *ev, int64_t instant, const char *device,
+                  sli_row_id *out);
+
+/* Bind ev, at `instant`, to a statement of sli_insert_sql: category and
+** severity the type's defaults when absent, device_id `device` when
+** absent, details canonical (made in json, which must outlive the step).
+** SL_OK; SL_INVALID for details that are not JSON (message in err, the
+** bindings cleared); SL_NOMEM. */
+int sli_bind_event(sqlite3_stmt *st, const sl_event *ev, int64_t instant,
+                   const char *device, sl_buf *json, char *err,
+                   size_t errsz);
+
 /* A protocol position {"timestamp":"<Z>","id":N} (sl_proto.c). */
 void sli_put_position(sl_buf *b, int64_t instant, int64_t id);
-
-/* A UUID as the uuid crate's Uuid::parse_str reads it (what serde reads a
-** Uuid field with, spacedrive-compat.md 10.1, 10.4): s[0..len) is exactly
-** 32 hex digits (simple), 8-4-4-4-12 hex digits with hyphens, that form in
-** braces "{...}", or that form after a lowercase "urn:uuid:"; hex digits
-** in either case, nothing else (no space, no "URN:UUID:"). Written into
-** out lowercase and hyphenated. SL_OK or SL_INVALID (out untouched). */
-int sli_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]);
 
 /* Sockets (sl_net.c). An address is "HOST:PORT" or "[V6HOST]:PORT".
 ** sli_listen binds and listens (port 0: the system picks) and writes the

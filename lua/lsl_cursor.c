@@ -33,23 +33,30 @@ typedef struct lcursor {
   sl_buf     buf;             /* rendered bytes                             */
 } lcursor;
 
-static void set_string(lua_State *L, const char *k, const char *v) {
+/* ev's text column col as field k, NUL and all; nothing when absent. */
+static void set_text(lua_State *L, const char *k, const sl_event *ev,
+                     int col) {
+  size_t n;
+  const char *v = sl_event_text(ev, col, &n);
   if (!v) return;
-  lua_pushstring(L, v);
+  lua_pushlstring(L, v, n);
   lua_setfield(L, -2, k);
 }
 
 /* model_types "a,b" -> { "a", "b" }, as Spacedrive reads it back. */
-static void set_list(lua_State *L, const char *k, const char *v) {
+static void set_list(lua_State *L, const char *k, const sl_event *ev) {
+  size_t left;
+  const char *v = sl_event_text(ev, SL_COL_MODEL_TYPES, &left);
   if (!v) return;
   lua_newtable(L);
   lua_Integer i = 0;
   for (;;) {
-    const char *comma = strchr(v, ',');
-    size_t n = comma ? (size_t)(comma - v) : strlen(v);
+    const char *comma = memchr(v, ',', left);
+    size_t n = comma ? (size_t)(comma - v) : left;
     lua_pushlstring(L, v, n);
     lua_rawseti(L, -2, ++i);
     if (!comma) break;
+    left -= n + 1;
     v = comma + 1;
   }
   lua_setfield(L, -2, k);
@@ -59,28 +66,30 @@ void lsl_push_event(lua_State *L, const sl_event *ev, int raw) {
   lua_createtable(L, 0, 16);
   lua_pushinteger(L, (lua_Integer)ev->id);
   lua_setfield(L, -2, "id");
-  set_string(L, "timestamp", ev->timestamp);
+  set_text(L, "timestamp", ev, SL_COL_TIMESTAMP);
   if (ev->has_instant) {
     lua_pushinteger(L, (lua_Integer)ev->instant);
     lua_setfield(L, -2, "instant");
   }
-  set_string(L, "device_id", ev->device_id);
-  set_string(L, "event_type", ev->event_type);
-  set_string(L, "category", ev->category);
-  set_string(L, "severity", ev->severity);
-  set_string(L, "summary", ev->summary);
+  set_text(L, "device_id", ev, SL_COL_DEVICE_ID);
+  set_text(L, "event_type", ev, SL_COL_EVENT_TYPE);
+  set_text(L, "category", ev, SL_COL_CATEGORY);
+  set_text(L, "severity", ev, SL_COL_SEVERITY);
+  set_text(L, "summary", ev, SL_COL_SUMMARY);
   if (ev->details) {
-    set_string(L, "details_json", ev->details);
+    size_t n;
+    const char *details = sl_event_text(ev, SL_COL_DETAILS, &n);
+    set_text(L, "details_json", ev, SL_COL_DETAILS);
     /* Details that are not JSON stay readable as text. */
-    if (raw || !lsl_json_decode(L, ev->details, strlen(ev->details))) {
+    if (raw || !lsl_json_decode(L, details, n)) {
       if (!raw) lua_pop(L, 1);
-      lua_pushstring(L, ev->details);
+      lua_pushlstring(L, details, n);
     }
     lua_setfield(L, -2, "details");
   }
-  set_string(L, "correlation_id", ev->correlation_id);
-  set_string(L, "peer_device_id", ev->peer_device_id);
-  set_list(L, "model_types", ev->model_types);
+  set_text(L, "correlation_id", ev, SL_COL_CORRELATION_ID);
+  set_text(L, "peer_device_id", ev, SL_COL_PEER_DEVICE_ID);
+  set_list(L, "model_types", ev);
   if (ev->has_record_count) {
     lua_pushinteger(L, (lua_Integer)ev->record_count);
     lua_setfield(L, -2, "record_count");

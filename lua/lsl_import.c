@@ -21,15 +21,17 @@ static int bad(lua_State *L, int arg, lua_Integer position, const char *fmt,
   return luaL_argerror(L, arg, msg);
 }
 
-/* The event table's string field, or NULL. */
-static const char *field_string(lua_State *L, int t, int arg,
-                                lua_Integer position, const char *key) {
+/* The event table's string field, or NULL; its length into ev->len[col]
+** (text may hold NUL). The table keeps the string alive. */
+static const char *field_text(lua_State *L, int t, int arg,
+                              lua_Integer position, const char *key,
+                              sl_event *ev, int col) {
   int type = lua_getfield(L, t, key);
   if (type == LUA_TNIL) return NULL;
   if (type != LUA_TSTRING)
     bad(L, arg, position, "%s: string expected, got %s", key,
         luaL_typename(L, -1));
-  return lua_tostring(L, -1); /* the event table keeps it alive */
+  return lua_tolstring(L, -1, &ev->len[col]);
 }
 
 static const char *const event_keys[] = {
@@ -57,8 +59,28 @@ static void check_fields(lua_State *L, int idx, int arg,
   }
 }
 
+/* An integer field into *out; 0 when absent. */
+static int field_count(lua_State *L, int t, int arg, lua_Integer position,
+                       const char *key, int64_t *out) {
+  if (lua_getfield(L, t, key) == LUA_TNIL) return 0;
+  if (!lua_isinteger(L, -1))
+    bad(L, arg, position, "%s: integer expected, got %s", key,
+        luaL_typename(L, -1));
+  *out = (int64_t)lua_tointeger(L, -1);
+  return 1;
+}
+
 void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
-                     sl_event *ev) {
+                     sl_event *ev, int as_read) {
+  static const struct { const char *key; int col; } texts[] = {
+    {"event_type", SL_COL_EVENT_TYPE}, {"summary", SL_COL_SUMMARY},
+    {"category", SL_COL_CATEGORY}, {"severity", SL_COL_SEVERITY},
+    {"device_id", SL_COL_DEVICE_ID},
+    {"correlation_id", SL_COL_CORRELATION_ID},
+    {"peer_device_id", SL_COL_PEER_DEVICE_ID}};
+  const char **at[] = {&ev->event_type, &ev->summary, &ev->category,
+                       &ev->severity, &ev->device_id, &ev->correlation_id,
+                       &ev->peer_device_id};
   char ts[SL_TIME_BUFSZ];
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE) {
@@ -66,65 +88,77 @@ void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
     bad(L, arg, position, "table expected, got %s", luaL_typename(L, idx));
   }
   memset(ev, 0, sizeof *ev);
-  check_fields(L, idx, arg, position);
+  if (!as_read) check_fields(L, idx, arg, position);
   luaL_checkstack(L, 24, "event");
-  ev->event_type = field_string(L, idx, arg, position, "event_type");
-  ev->summary = field_string(L, idx, arg, position, "summary");
-  ev->category = field_string(L, idx, arg, position, "category");
-  ev->severity = field_string(L, idx, arg, position, "severity");
-  ev->device_id = field_string(L, idx, arg, position, "device_id");
-  ev->correlation_id = field_string(L, idx, arg, position, "correlation_id");
-  ev->peer_device_id = field_string(L, idx, arg, position, "peer_device_id");
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+    *at[i] = field_text(L, idx, arg, position, texts[i].key, ev,
+                        texts[i].col);
 
+  /* The time: text, or (to append) an integer instant; as read, the
+  ** instant field when present. */
   int t = lua_getfield(L, idx, "timestamp");
-  if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+  if (t == LUA_TSTRING) {
+    ev->timestamp = lua_tolstring(L, -1, &ev->len[SL_COL_TIMESTAMP]);
+  } else if (t == LUA_TNUMBER && lua_isinteger(L, -1) && !as_read) {
     sl_time_format((int64_t)lua_tointeger(L, -1), 0, ts);
     ev->timestamp = lua_pushstring(L, ts);
-  } else if (t == LUA_TSTRING) {
-    ev->timestamp = lua_tostring(L, -1);
+  } else if (t != LUA_TNIL && as_read) {
+    bad(L, arg, position, "timestamp: string expected, got %s",
+        luaL_typename(L, -1));
   } else if (t != LUA_TNIL) {
     bad(L, arg, position, "timestamp: RFC 3339 string or integer instant "
                           "expected");
   }
+  if (as_read) {
+    field_count(L, idx, arg, position, "id", &ev->id);
+    if (field_count(L, idx, arg, position, "instant", &ev->instant))
+      ev->has_instant = 1;
+    else if (ev->timestamp)
+      ev->has_instant = sl_event_time(ev, &ev->instant) == SL_OK;
+    if (!ev->timestamp && ev->has_instant) {
+      sl_time_format(ev->instant, 0, ts);
+      ev->timestamp = lua_pushstring(L, ts);
+    }
+  }
 
-  t = lua_getfield(L, idx, "details");
-  if (t == LUA_TSTRING) {
-    ev->details = lua_tostring(L, -1);
-  } else if (t == LUA_TTABLE) {
-    sl_buf *b = lsl_buf_push(L);
-    const char *err = lsl_json_encode(L, -2, b);
-    if (err) bad(L, arg, position, "details: %s", err);
-    ev->details = lua_pushlstring(L, b->data ? b->data : "", b->len);
-  } else if (t != LUA_TNIL) {
-    bad(L, arg, position, "details: table or JSON string expected");
+  /* details: the stored text when the table carries it (as read), else
+  ** the text or the value. */
+  if (as_read)
+    ev->details = field_text(L, idx, arg, position, "details_json", ev,
+                             SL_COL_DETAILS);
+  if (!ev->details) {
+    t = lua_getfield(L, idx, "details");
+    if (t == LUA_TSTRING) {
+      ev->details = lua_tolstring(L, -1, &ev->len[SL_COL_DETAILS]);
+    } else if (t == LUA_TTABLE) {
+      sl_buf *b = lsl_buf_push(L);
+      const char *err = lsl_json_encode(L, -2, b);
+      if (err) bad(L, arg, position, "details: %s", err);
+      ev->details = lua_pushlstring(L, b->data ? b->data : "", b->len);
+      ev->len[SL_COL_DETAILS] = b->len;
+    } else if (t != LUA_TNIL &&
+               !(as_read && t == LUA_TLIGHTUSERDATA &&
+                 !lua_touserdata(L, -1))) {
+      bad(L, arg, position, "details: table or JSON string expected");
+    }
   }
 
   t = lua_getfield(L, idx, "model_types");
   if (t == LUA_TSTRING) {
-    ev->model_types = lua_tostring(L, -1);
+    ev->model_types = lua_tolstring(L, -1, &ev->len[SL_COL_MODEL_TYPES]);
   } else if (t == LUA_TTABLE) {
     ev->model_types = lsl_join_list(L, -1);
     if (!ev->model_types)
       bad(L, arg, position, "model_types: list of strings expected");
+    ev->len[SL_COL_MODEL_TYPES] = lua_rawlen(L, -1);
   } else if (t != LUA_TNIL) {
     bad(L, arg, position, "model_types: list or string expected");
   }
 
-  static const char *const counts[] = {"record_count", "duration_ms"};
-  for (int i = 0; i < 2; i++) {
-    t = lua_getfield(L, idx, counts[i]);
-    if (t == LUA_TNIL) continue;
-    if (!lua_isinteger(L, -1))
-      bad(L, arg, position, "%s: integer expected, got %s", counts[i],
-          luaL_typename(L, -1));
-    if (i == 0) {
-      ev->record_count = (int64_t)lua_tointeger(L, -1);
-      ev->has_record_count = 1;
-    } else {
-      ev->duration_ms = (int64_t)lua_tointeger(L, -1);
-      ev->has_duration_ms = 1;
-    }
-  }
+  ev->has_record_count = field_count(L, idx, arg, position, "record_count",
+                                     &ev->record_count);
+  ev->has_duration_ms = field_count(L, idx, arg, position, "duration_ms",
+                                    &ev->duration_ms);
 }
 
 /* store:insert(events [, { skip_duplicates = false }]) -> inserted, skipped
@@ -154,7 +188,7 @@ static int l_store_insert(lua_State *L) {
   lua_Integer anchored = 0;
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);                                            /* 6 */
-    lsl_check_event(L, 6, 2, i, &evs[i - 1]);
+    lsl_check_event(L, 6, 2, i, &evs[i - 1], 0);
     for (int k = 7; k <= lua_gettop(L); k++) {
       if (lua_type(L, k) != LUA_TSTRING) continue;
       lua_pushvalue(L, k);

@@ -108,12 +108,18 @@ void lsl_merge_register(lua_State *L, int module);
 /* store:first() -- pushes the first matching event, or nil. */
 int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
 
-/* Fill ev from the event table at idx (the fields log:append takes);
-** strings the binding makes (timestamp, details JSON, model list) are left
-** on the stack, the rest stay owned by the table. Raises bad argument
-** #arg naming the field, after "event N: " when position > 0. */
+/* Fill ev from the event table at idx. To append (as_read 0): the fields
+** log:append takes, and no others; timestamp text or an integer instant.
+** As read (as_read 1: a table log:events yields, or one made like it):
+** id and instant are taken too, details_json is preferred to details,
+** other keys are ignored. details is a table or JSON text, model_types a
+** list or comma-joined text; text keeps its length (NUL and all).
+** Strings the binding makes (a timestamp, details JSON, a model list) are
+** left on the stack, the rest stay owned by the table: keep the stack
+** until ev is used. Raises bad argument #arg naming the field, after
+** "event N: " when position > 0. */
 void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
-                     sl_event *ev);
+                     sl_event *ev, int as_read);
 
 /* Add store:insert (bulk, one transaction) to the methods table. */
 void lsl_import_register(lua_State *L, int methods);

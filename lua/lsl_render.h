@@ -1,7 +1,6 @@
 /*
 ** lsl_render.h -- what the binding's files share about rendering events
-** as export bytes (lua/lsl_render.c): format names, and an event table
-** read back into the core's terms.
+** as export bytes (lua/lsl_render.c): format names.
 */
 #ifndef LSL_RENDER_H
 #define LSL_RENDER_H
@@ -14,14 +13,6 @@
 ** naming `field` for anything else. */
 int lsl_check_render_format(lua_State *L, int idx, int arg,
                             const char *field, int with_device);
-
-/* Fill ev from the event table at idx (as log:events yields it: details
-** as a table or text, details_json preferred when present; model_types a
-** list or comma-joined text; instant used when present, else parsed from
-** timestamp). Strings stay owned by the table or by values this pushes,
-** so keep the stack until ev is used. Raises bad argument #arg naming the
-** field for a value of the wrong type. */
-void lsl_check_event_table(lua_State *L, int idx, int arg, sl_event *ev);
 
 /* Register render(event, format [, with_device]) and csv_header() in the
 ** module table on the stack top. */

@@ -147,7 +147,7 @@ static int l_store_append(lua_State *L) {
   char err[ERRSZ];
   sl_event ev;
   sl_store *s = check_open(L);
-  lsl_check_event(L, 2, 2, 0, &ev);
+  lsl_check_event(L, 2, 2, 0, &ev, 0);
   if (sl_event_validate(&ev, err, sizeof err) != SL_OK)
     return luaL_argerror(L, 2, err);
   int rc = sl_store_append(s, &ev);
