@@ -136,7 +136,8 @@ typedef enum sl_column {
 ** cursor owns every pointer until its next call.
 */
 typedef struct sl_event {
-  int64_t     id;             /* row id; 0 for an event not yet stored      */
+  int64_t     id;             /* row id, valid if has_id                    */
+  int         has_id;         /* a stored row (0: an event not yet stored)  */
   const char *timestamp;      /* stored RFC 3339 text                       */
   int64_t     instant;        /* ns since epoch (valid if has_instant)      */
   int         has_instant;    /* 0 when the stored text does not parse      */
@@ -560,13 +561,16 @@ int64_t sl_cursor_unparsable(const sl_cursor *cur);
 **    the snake_case names ("Exploded", "WARN", " info") is kept as stored;
 **  - details, correlation_id, peer_device_id, model_types: a value stored
 **    as anything but TEXT, or text that is not UTF-8, is read as absent
-**    (NULL), as Spacedrive reads None;
+**    (NULL), as Spacedrive reads None; so is an id the uuid crate does not
+**    read (sl_uuid_parse), while one it reads in another spelling (upper
+**    case, simple, braced, urn) is handed out lowercase and hyphenated,
+**    and is not bad;
 **  - record_count, duration_ms: a value stored as anything but an INTEGER
 **    (text such as 'many', a real, a blob) is read as absent.
 ** Each such row has the columns concerned in sl_event.bad. A timestamp
 ** that is text but does not parse is not "bad" here: has_instant says so
-** (and sl_cursor_unparsable counts the rows a time bound left out). NUL
-** inside text ends the C string, as everywhere in sl_event.
+** (and sl_cursor_unparsable counts the rows a time bound left out). Text
+** keeps NUL inside it (sl_event.len); a name with NUL inside is no name.
 */
 typedef struct sl_bad_rows {
   int64_t  count;             /* rows with at least one bad value          */

@@ -399,15 +399,22 @@ static int event_fail(char *err, size_t errsz, size_t i, const char *field,
   return SL_INVALID;
 }
 
-/* A non-negative integer column (serde's u64 / i64 / u32 fields). */
+/* A u64 column (record_count, duration_ms): 0 to
+** 18446744073709551615. Above INT64_MAX it is a negative stored value
+** that Spacedrive's `as u64` cast sent (spacedrive-compat.md 10.1), and it
+** is stored as that value again. */
 static int read_count(const sl_json *obj, const char *field, size_t i,
                       int64_t *out, int *has, char *err, size_t errsz) {
   const sl_json *v = member(obj, field);
   *has = 0;
   if (is_none(v)) return SL_OK;
-  if (v->kind != SL_JSON_INTEGER || v->integer < 0)
+  if (v->kind == SL_JSON_UNSIGNED) {
+    *out = (int64_t)v->uinteger;
+  } else if (v->kind == SL_JSON_INTEGER && v->integer >= 0) {
+    *out = v->integer;
+  } else {
     return event_fail(err, errsz, i, field, "expected a non-negative integer");
-  *out = v->integer;
+  }
   *has = 1;
   return SL_OK;
 }
@@ -476,8 +483,12 @@ int sl_response_events(const sl_json *events, sl_event **out, size_t *n,
         (rc = read_count(o, "duration_ms", i, &ev->duration_ms,
                          &ev->has_duration_ms, err, errsz)))
       break;
-    int has_id;
-    if ((rc = read_count(o, "id", i, &ev->id, &has_id, err, errsz))) break;
+    /* The peer's row id, an i64 (Option): checked, then left behind. */
+    const sl_json *id = member(o, "id");
+    if (!is_none(id) && id->kind != SL_JSON_INTEGER) {
+      rc = event_fail(err, errsz, i, "id", "expected an integer");
+      break;
+    }
     const sl_json *d = member(o, "details");
     details_at[i] = SIZE_MAX;
     if (!is_none(d)) {
@@ -516,6 +527,7 @@ int sl_response_events(const sl_json *events, sl_event **out, size_t *n,
       if (models_at[i] != SIZE_MAX) evs[i].model_types = arena->data + models_at[i];
       /* The row id is the peer's; here the event is new. */
       evs[i].id = 0;
+      evs[i].has_id = 0;
     }
     *out = evs;
     *n = count;

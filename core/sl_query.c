@@ -103,6 +103,8 @@ struct sl_cursor {
   int64_t       remaining;    /* rows still allowed; < 0 for no limit       */
   sl_event      ev;           /* the current row                            */
   sl_buf        fix;          /* its text columns that had to be mended     */
+  char          ids[2][SL_UUID_BUFSZ]; /* its correlation and peer ids, as
+                                 Spacedrive writes them back              */
   sl_bad_rows   bad;          /* rows handed out that were read leniently   */
   int64_t       unparsable;   /* rows left out: time unknown                */
   char          errmsg[SLI_ERRMSG_MAX];
@@ -676,6 +678,7 @@ static int fill_event(sl_cursor *c, const arm *a) {
   int nomem = 0;
   sl_buf_reset(&c->fix);
   e->id = a->id;
+  e->has_id = 1;
   e->has_instant = !a->unknown;
   e->instant = a->unknown ? 0 : a->instant;
   for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
@@ -707,6 +710,20 @@ static int fill_event(sl_cursor *c, const arm *a) {
   if (c->fix.oom || nomem) return SL_NOMEM;
   for (int col = SL_COL_TIMESTAMP; col < SL_COL_DETAILS; col++)
     if (fixed_at[col] != (size_t)-1) *text[col] = c->fix.data + fixed_at[col];
+  /* Ids as the uuid crate reads them: any of its spellings lowercase and
+  ** hyphenated, anything else None (spacedrive-compat.md 10.1). */
+  for (int k = 0; k < 2; k++) {
+    int col = k ? SL_COL_PEER_DEVICE_ID : SL_COL_CORRELATION_ID;
+    if (!*text[col]) continue;
+    if (sl_uuid_parse(*text[col], e->len[col], c->ids[k]) == SL_OK) {
+      *text[col] = c->ids[k];
+      e->len[col] = 36;
+    } else {
+      *text[col] = NULL;
+      e->len[col] = 0;
+      bad |= SL_COLUMN_BIT(col);
+    }
+  }
   /* A name with NUL inside is no name, whatever comes before the NUL. */
   if (sl_event_type_from_name(e->event_type) < 0 ||
       strlen(e->event_type) != e->len[SL_COL_EVENT_TYPE])

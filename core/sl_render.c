@@ -276,9 +276,21 @@ static int write_details(sl_buf *b, const sl_event *ev, int level,
   return 1;
 }
 
-/* An integer column, or null. */
+/* record_count or duration_ms as Spacedrive writes its u64: a negative
+** stored value cast (-1 is 18446744073709551615; 10.1). */
+static void put_count(sl_buf *b, int64_t v) {
+  sl_json_write_uint(b, (uint64_t)v);
+}
+
+/* A count column, or null. */
 static void json_count(sl_buf *b, int has, int64_t v) {
-  if (has) put_int(b, v);
+  if (has) put_count(b, v);
+  else PUT(b, "null");
+}
+
+/* The row id (an i64), or null for an event not stored. */
+static void json_id(sl_buf *b, const sl_event *ev) {
+  if (ev->has_id) put_int(b, ev->id);
   else PUT(b, "null");
 }
 
@@ -373,7 +385,7 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   obj o = {b, 1, 0};
   put(b, "{", 1);
   KEY(&o, "id");
-  json_count(b, ev->id != 0, ev->id);  /* 0: not a stored row: null */
+  json_id(b, ev);
   KEY(&o, "timestamp");
   json_time(b, ev);
   KEY(&o, "device_id");
@@ -401,11 +413,11 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   }
   if (ev->has_record_count) {
     KEY(&o, "record_count");
-    put_int(b, ev->record_count);
+    put_count(b, ev->record_count);
   }
   if (ev->has_duration_ms) {
     KEY(&o, "duration_ms");
-    put_int(b, ev->duration_ms);
+    put_count(b, ev->duration_ms);
   }
   close_obj(&o);
 }
@@ -427,12 +439,12 @@ static void render_ndjson_device(sl_buf *b, const sl_event *ev,
   json_text(b, ev, SL_COL_DEVICE_ID, 1);
   if (ev->has_duration_ms) {
     KEY(&o, "duration_ms");
-    put_int(b, ev->duration_ms);
+    put_count(b, ev->duration_ms);
   }
   KEY(&o, "event_type");
   json_text(b, ev, SL_COL_EVENT_TYPE, 0);
   KEY(&o, "id");
-  json_count(b, ev->id != 0, ev->id);
+  json_id(b, ev);
   if (ev->model_types) {
     KEY(&o, "model_types");
     json_models(b, ev, -1);
@@ -443,7 +455,7 @@ static void render_ndjson_device(sl_buf *b, const sl_event *ev,
   }
   if (ev->has_record_count) {
     KEY(&o, "record_count");
-    put_int(b, ev->record_count);
+    put_count(b, ev->record_count);
   }
   KEY(&o, "severity");
   json_text(b, ev, SL_COL_SEVERITY, 0);
@@ -500,7 +512,7 @@ static void sql_col(sl_buf *b, const sl_event *ev, int col, int required,
 }
 
 static void sql_count(sl_buf *b, int has, int64_t v) {
-  if (has) put_int(b, v);
+  if (has) put_count(b, v);
   else PUT(b, "NULL");
 }
 
@@ -641,7 +653,7 @@ static void csv_field(sl_buf *b, const char *s, size_t n) {
 }
 
 static void render_csv(sl_buf *b, const sl_event *ev) {
-  if (ev->id != 0) put_int(b, ev->id); /* 0: not a stored row: NULL */
+  if (ev->has_id) put_int(b, ev->id);
   /* The text columns between id and the two counts, in table order. */
   for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
     size_t n;

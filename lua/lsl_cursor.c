@@ -64,8 +64,10 @@ static void set_list(lua_State *L, const char *k, const sl_event *ev) {
 
 void lsl_push_event(lua_State *L, const sl_event *ev, int raw) {
   lua_createtable(L, 0, 16);
-  lua_pushinteger(L, (lua_Integer)ev->id);
-  lua_setfield(L, -2, "id");
+  if (ev->has_id) {
+    lua_pushinteger(L, (lua_Integer)ev->id);
+    lua_setfield(L, -2, "id");
+  }
   set_text(L, "timestamp", ev, SL_COL_TIMESTAMP);
   if (ev->has_instant) {
     lua_pushinteger(L, (lua_Integer)ev->instant);

@@ -110,7 +110,7 @@ void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
                           "expected");
   }
   if (as_read) {
-    field_count(L, idx, arg, position, "id", &ev->id);
+    ev->has_id = field_count(L, idx, arg, position, "id", &ev->id);
     if (field_count(L, idx, arg, position, "instant", &ev->instant))
       ev->has_instant = 1;
     else if (ev->timestamp)

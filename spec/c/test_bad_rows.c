@@ -76,6 +76,11 @@ static const char *const ROWS[][2] = {
    "NULL, NULL, NULL, NULL"},                                   /* 8 */
   {"summary, device_id", "X'6869', X'3432'"},                   /* 9 */
   {"correlation_id, details", "'" CORR "', '{\"b\":1,\"a\":2}'"}, /* 10 */
+  {"correlation_id, peer_device_id, record_count, duration_ms",
+   "'{67E55044-10B1-426F-9247-BB680E5FE0C8}', 'urn:uuid:" CORR "', -1,"
+   " 0"},                                                       /* 11 */
+  {"correlation_id, peer_device_id",
+   "'not-a-uuid', 'URN:UUID:" CORR "'"},                         /* 12 */
 };
 #define NROWS (sizeof ROWS / sizeof *ROWS)
 
@@ -178,8 +183,20 @@ static void test_ndjson(sl_store *s) {
                "\"record_count\":null,\"severity\":\"info\","
                "\"summary\":\"row 9\","
                "\"timestamp\":\"2025-12-03T10:00:09Z\"}\n");
+  /* Every spelling of a UUID the uuid crate reads is written back
+  ** lowercase and hyphenated; a negative count as Spacedrive's u64 cast. */
+  CHECK_EQ_STR(r.text[10],
+               "{\"correlation_id\":\"" CORR "\",\"details\":null,"
+               "\"duration_ms\":0,\"event_type\":\"state_transition\","
+               "\"peer_device_id\":\"" CORR "\","
+               "\"record_count\":18446744073709551615,"
+               "\"severity\":\"info\",\"summary\":\"row 10\","
+               "\"timestamp\":\"2025-12-03T10:00:10Z\"}\n");
+  /* ... and what it does not read is None. */
+  CHECK_EQ_STR(r.text[11], LINE("row 11", "", "state_transition", "info")
+                           "\"timestamp\":\"2025-12-03T10:00:11Z\"}\n");
   /* A NULL timestamp is "" and comes last, its time unknown. */
-  CHECK_EQ_STR(r.text[10], LINE("no time", "", "state_transition", "info")
+  CHECK_EQ_STR(r.text[12], LINE("no time", "", "state_transition", "info")
                            "\"timestamp\":\"\"}\n");
 
   /* What each row had mended. */
@@ -203,10 +220,13 @@ static void test_ndjson(sl_store *s) {
   CHECK_EQ_INT(r.bad[8], SL_COLUMN_BIT(SL_COL_SUMMARY) |
                          SL_COLUMN_BIT(SL_COL_DEVICE_ID));
   CHECK_EQ_INT(r.bad[9], 0);
-  CHECK_EQ_INT(r.bad[10], SL_COLUMN_BIT(SL_COL_TIMESTAMP));
+  CHECK_EQ_INT(r.bad[10], 0);
+  CHECK_EQ_INT(r.bad[11], SL_COLUMN_BIT(SL_COL_CORRELATION_ID) |
+                          SL_COLUMN_BIT(SL_COL_PEER_DEVICE_ID));
+  CHECK_EQ_INT(r.bad[12], SL_COLUMN_BIT(SL_COL_TIMESTAMP));
 
-  /* The tally: 9 rows, the first three ids, every column but the id. */
-  CHECK_EQ_INT(r.tally.count, 9);
+  /* The tally: 10 rows, the first three ids, every column but the id. */
+  CHECK_EQ_INT(r.tally.count, 10);
   CHECK_EQ_INT(r.tally.first_ids[0], 2);
   CHECK_EQ_INT(r.tally.first_ids[1], 3);
   CHECK_EQ_INT(r.tally.first_ids[2], 4);
@@ -268,7 +288,7 @@ static void test_text_formats(sl_store *s) {
     CHECK_EQ_STR(r.text[6],
                  "| 2025-12-03 10:00:06 | Exploded | WARN | row 6 |\n");
     CHECK_EQ_STR(r.text[7], "| 2025-12-03 10:00:07 |  |  | row 7 |\n");
-    CHECK_EQ_STR(r.text[10], "|  | StateTransition | Info | no time |\n");
+    CHECK_EQ_STR(r.text[12], "|  | StateTransition | Info | no time |\n");
   }
   CHECK_EQ_INT(r.n, NROWS + 1);
   free_rows(&r);
@@ -439,19 +459,19 @@ static void test_store_counts_each_row_once(const char *path) {
   CHECK_EQ_INT(n, NROWS + 1);
   CHECK_EQ_STR(tally(s), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
   CHECK_EQ_INT(sl_fingerprint(s, &f, &n, NULL), SL_OK);
-  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(s), expect("10 [2 3 4]", B_ALL, 0));
   /* Every row again, twice: nothing more. */
   CHECK_EQ_INT(drain(s, &f), NROWS + 1);
   f.ascending = 1;
   CHECK_EQ_INT(drain(s, &f), NROWS + 1);
-  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(s), expect("10 [2 3 4]", B_ALL, 0));
 
   /* The tally outlives close until the last release; at_least may be
   ** NULL. */
   CHECK_EQ_INT(sl_store_close(s), SL_OK);
   sl_bad_rows b;
   CHECK_EQ_INT(sl_store_bad_rows(s, &b, NULL), SL_OK);
-  CHECK_EQ_INT(b.count, 9);
+  CHECK_EQ_INT(b.count, 10);
   sl_store_release(s);
 }
 
@@ -462,14 +482,15 @@ static void test_store_ids_sorted(const char *path) {
   sl_filter f;
   CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
   CHECK_EQ_INT(sl_store_open(path, NULL, &other), SL_OK);
-  /* Newest first from 10:00:04: ids 10, 9, ..., 5; 9 to 5 are bad. */
+  /* Newest first from 10:00:04: ids 12, 11, ..., 5; 12 and 9 to 5 are
+  ** bad. */
   sl_filter_init(&f);
   CHECK_EQ_INT(sl_time_parse_rfc3339("2025-12-03T10:00:04Z", 20, &f.since),
                SL_OK);
   f.has_since = 1;
-  CHECK_EQ_INT(drain(s, &f), 6);
+  CHECK_EQ_INT(drain(s, &f), 8);
   CHECK_EQ_STR(tally(s),
-               expect("5 [5 6 7]",
+               expect("6 [5 6 7]",
                       B_ALL & ~(B_COUNTS | SL_COLUMN_BIT(SL_COL_TIMESTAMP)),
                       0));
   /* Then rows 2 and 3 come before them. */
@@ -478,12 +499,12 @@ static void test_store_ids_sorted(const char *path) {
   f.offset = 1;
   f.ascending = 1;
   CHECK_EQ_INT(drain(s, &f), 2);
-  CHECK_EQ_STR(tally(s), expect("7 [2 3 5]",
+  CHECK_EQ_STR(tally(s), expect("8 [2 3 5]",
                                 B_ALL & ~SL_COLUMN_BIT(SL_COL_TIMESTAMP), 0));
-  /* Row 11 (no time, last) and row 4 are the two not read yet. */
+  /* Row 13 (no time, last) and row 4 are the two not read yet. */
   sl_filter_init(&f);
   CHECK_EQ_INT(drain(s, &f), NROWS + 1);
-  CHECK_EQ_STR(tally(s), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(s), expect("10 [2 3 4]", B_ALL, 0));
   CHECK_EQ_STR(tally(other), "0 [0 0 0] 0x0");
   sl_store_release(other);
   sl_store_release(s);
@@ -512,11 +533,11 @@ static void test_store_merge(const char *path, const char *path2) {
   sl_merge_free(m);
   CHECK_EQ_INT(rows, 3 + NROWS + 1);
   CHECK_EQ_STR(tally(s[0]), expect("2 [2 3 0]", B_SUMMARY | B_COUNTS, 0));
-  CHECK_EQ_STR(tally(s[1]), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(s[1]), expect("10 [2 3 4]", B_ALL, 0));
   /* The same rows read again outside the merge: no more. */
   sl_filter_init(&f);
   CHECK_EQ_INT(drain(s[1], &f), NROWS + 1);
-  CHECK_EQ_STR(tally(s[1]), expect("9 [2 3 4]", B_ALL, 0));
+  CHECK_EQ_STR(tally(s[1]), expect("10 [2 3 4]", B_ALL, 0));
   sl_store_release(s[0]);
   sl_store_release(s[1]);
 }
@@ -650,7 +671,7 @@ static void test_store_tally_from_another_thread(const char *path) {
   pthread_join(t, NULL);
   pthread_mutex_destroy(&w.lock);
   CHECK_EQ_INT(w.shrank, 0);
-  CHECK_EQ_INT(w.last, 9);
+  CHECK_EQ_INT(w.last, 10);
   sl_store_release(s);
 }
 

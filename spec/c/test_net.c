@@ -665,7 +665,7 @@ static void test_wire_events(void) {
     {"[" WIRE_WITH(",\"summary\":\"s\",\"duration_ms\":1.5") "]",
      "event 1: duration_ms: expected a non-negative integer"},
     {"[" WIRE_WITH(",\"summary\":\"s\",\"id\":\"7\"") "]",
-     "event 1: id: expected a non-negative integer"},
+     "event 1: id: expected an integer"},
     {"[" WIRE_WITH(",\"summary\":\"s\",\"model_types\":\"entry\"") "]",
      "event 1: model_types: expected an array of strings"},
     {"[" WIRE_WITH(",\"summary\":\"s\",\"model_types\":[\"a,b\"]") "]",

@@ -30,6 +30,7 @@ static sl_event full(void) {
   sl_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = 42;
+  ev.has_id = 1;
   ev.timestamp = "2025-12-03T10:15:00.123456789+00:00";
   ev.instant = T0 + 123456789;
   ev.has_instant = 1;
@@ -55,6 +56,7 @@ static sl_event minimal(void) {
   sl_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = 7;
+  ev.has_id = 1;
   ev.timestamp = "2025-12-03T10:15:00+00:00";
   ev.instant = T0;
   ev.has_instant = 1;
@@ -156,12 +158,23 @@ static void test_json_device(void) {
     "    \"severity\": \"info\",\n"
     "    \"summary\": \"Ready → Paused\"\n"
     "  }");
-  /* An event not read from a store has no id: null, an empty field. */
-  ev.id = 0;
+  /* An event not read from a store has no id: null, an empty field; a
+  ** stored row's id 0 is 0, as Spacedrive prints it (10.1). */
+  ev.has_id = 0;
   CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE), "{\n    \"id\": null,\n")
         != NULL);
   CHECK(strstr(render(&ev, SL_RENDER_CSV), "\r\n") != NULL &&
         render(&ev, SL_RENDER_CSV)[0] == ',');
+  ev.has_id = 1;
+  ev.id = 0;
+  CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE), "{\n    \"id\": 0,\n")
+        != NULL);
+  CHECK(strncmp(render(&ev, SL_RENDER_NDJSON_DEVICE), "{", 1) == 0 &&
+        strstr(render(&ev, SL_RENDER_NDJSON_DEVICE), ",\"id\":0,") != NULL);
+  CHECK(strncmp(render(&ev, SL_RENDER_CSV), "0,", 2) == 0);
+  ev.id = -3;
+  CHECK(strstr(render(&ev, SL_RENDER_JSON_DEVICE), "{\n    \"id\": -3,\n")
+        != NULL);
   ev.id = 7;
   /* An empty model_types reads back as [""], as Spacedrive splits it. */
   ev.model_types = "";
