@@ -525,6 +525,7 @@ typedef struct sl_filter {
   int64_t            limit;          /* < 0: no limit                       */
   int64_t            offset;         /* rows skipped first                  */
   int                ascending;      /* oldest first; default newest first  */
+  int                skipped_last;   /* rows Spacedrive skips come last     */
 } sl_filter;
 
 /* A filter matching everything, newest first, with no limit. */
@@ -537,8 +538,27 @@ void sl_filter_init(sl_filter *f);
 ** and rows whose time does not parse last, by id in the direction asked.
 ** The cursor retains the store; close it with sl_cursor_close. An invalid
 ** filter (unknown type name, ...) is SL_INVALID.
+**
+** With skipped_last, the rows Spacedrive's reader skips (sl_event_skipped)
+** come after all the others, in the same order among themselves; limit
+** and offset count rows in the order without it, as Spacedrive's SQL
+** LIMIT counts the rows its reader then drops. So the rows handed out are
+** the same, only those Spacedrive would not print are moved to the end:
+** what comes before them is Spacedrive's output. The cursor reads the
+** rows a second time for them (only when there are any), holding nothing
+** more in memory; a row another program adds between the two reads may
+** take the place of one of them.
 */
 int sl_query(sl_store *store, const sl_filter *f, sl_cursor **out);
+
+/* Does Spacedrive's reader skip this row (spacedrive-compat.md 10.1)? A
+** required column it could not read -- timestamp, device_id, event_type,
+** category, severity or summary flagged in ev->bad -- or a time that does
+** not parse. */
+int sl_event_skipped(const sl_event *ev);
+
+/* Rows the cursor has handed out that Spacedrive's reader skips. */
+int64_t sl_cursor_skipped(const sl_cursor *cur);
 
 /* Next row: SL_ROW with *ev valid until the next call, SL_DONE, or an
 ** error status with the message on the cursor. */

@@ -258,6 +258,14 @@ int sl_event_time(const sl_event *ev, int64_t *out) {
   return s ? sl_time_parse_rfc3339(s, n, out) : SL_INVALID;
 }
 
+int sl_event_skipped(const sl_event *ev) {
+  const unsigned required =
+    SL_COLUMN_BIT(SL_COL_TIMESTAMP) | SL_COLUMN_BIT(SL_COL_DEVICE_ID) |
+    SL_COLUMN_BIT(SL_COL_EVENT_TYPE) | SL_COLUMN_BIT(SL_COL_CATEGORY) |
+    SL_COLUMN_BIT(SL_COL_SEVERITY) | SL_COLUMN_BIT(SL_COL_SUMMARY);
+  return (ev->bad & required) || !ev->has_instant;
+}
+
 void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev) {
   if (!b || !ev || !ev->bad) return;
   if (b->count < (int64_t)(sizeof b->first_ids / sizeof *b->first_ids))

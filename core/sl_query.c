@@ -90,6 +90,8 @@ typedef struct arm {
   size_t        cap;          /* rows allocated                             */
   size_t        pos;          /* the current row, counting down to 0        */
   sl_buf        bytes;        /* the held rows' text, each with its NUL     */
+  sqlite3_stmt *kept;         /* its statement once done, reset, kept for
+                                 a second read (skipped_last)             */
 } arm;
 
 struct sl_cursor {
@@ -107,6 +109,12 @@ struct sl_cursor {
                                  Spacedrive writes them back              */
   sl_bad_rows   bad;          /* rows handed out that were read leniently   */
   int64_t       unparsable;   /* rows left out: time unknown                */
+  int64_t       skipped;      /* rows handed out that Spacedrive skips      */
+  int           skipped_last; /* hand those out last (sl_filter)            */
+  int           rereading;    /* the second read: only those rows           */
+  int64_t       offset;       /* the filter's, for the second read          */
+  int64_t       taken;        /* rows the first read took past the offset   */
+  int64_t       owed;         /* rows it passed over, owed by the second    */
   char          errmsg[SLI_ERRMSG_MAX];
 };
 
@@ -408,8 +416,9 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
   c->store = s;
   c->current = -1;
   c->descending = !f->ascending;
-  c->skip = f->offset;
+  c->skip = c->offset = f->offset;
   c->remaining = f->limit;
+  c->skipped_last = f->skipped_last;
   if (p.n_split)
     for (size_t i = 0; rc == SL_OK && i < p.n_split; i++)
       rc = add_arm(s, c, &p, CANONICAL, p.split_values[i]);
@@ -440,8 +449,15 @@ static const char *text_col(sqlite3_stmt *st, int i) {
   return (const char *)sqlite3_column_text(st, i);
 }
 
+/* An arm's statement is done: back to the store's cache, or kept (reset)
+** while a second read may need it. */
 static void arm_done(sl_cursor *c, arm *a) {
-  sli_stmt_put(c->store, a->stmt);
+  if (c->skipped_last && !c->rereading) {
+    sqlite3_reset(a->stmt);
+    a->kept = a->stmt;
+  } else {
+    sli_stmt_put(c->store, a->stmt);
+  }
   a->stmt = NULL;
 }
 
@@ -746,10 +762,6 @@ static int fill_event(sl_cursor *c, const arm *a) {
       e->has_duration_ms = read_int(type, value, col, &e->duration_ms, &bad);
   }
   e->bad = bad;
-  if (bad) {
-    sl_bad_rows_note(&c->bad, e);
-    sli_store_note_bad(c->store, e); /* each row once, over all queries */
-  }
   return SL_OK;
 }
 
@@ -760,9 +772,10 @@ static void finish(sl_cursor *c) {
   }
 }
 
-int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
+/* The next row in the order asked, past the offset and within the limit,
+** into c->ev: SL_ROW, SL_DONE, or an error status. */
+static int next_row(sl_cursor *c) {
   int rc;
-  if (!c || !ev) return SL_MISUSE;
   if (!c->started) {
     c->started = 1;
     for (int i = 0; i < c->n_arms; i++)
@@ -804,9 +817,62 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
       return rc;
     }
     if (c->remaining > 0) c->remaining--;
+    return SL_ROW;
+  }
+}
+
+/* Start the second read: every arm from its first row again, the same
+** offset, and as many rows as the first read took. */
+static void reread(sl_cursor *c) {
+  for (int i = 0; i < c->n_arms; i++) {
+    arm *a = &c->arms[i];
+    if (a->stmt) sqlite3_reset(a->stmt); /* bindings stay */
+    else a->stmt = a->kept;
+    a->kept = NULL;
+    a->live = 0;
+    a->n_rows = a->n_run = a->pos = 0;
+    sl_buf_reset(&a->bytes);
+  }
+  c->rereading = 1;
+  c->started = 0;
+  c->current = -1;
+  c->skip = c->offset;
+  c->remaining = c->taken;
+}
+
+int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
+  if (!c || !ev) return SL_MISUSE;
+  for (;;) {
+    int rc = next_row(c);
+    if (rc == SL_DONE && c->skipped_last && !c->rereading && c->owed > 0) {
+      reread(c);
+      continue;
+    }
+    if (rc != SL_ROW) return rc;
+    int skipped = sl_event_skipped(&c->ev);
+    if (c->skipped_last && !c->rereading) {
+      c->taken++;
+      if (skipped) {
+        c->owed++;
+        continue;
+      }
+    } else if (c->rereading) {
+      if (!skipped) continue;
+      if (--c->owed == 0) c->remaining = 0; /* the last one owed */
+    }
+    c->skipped += skipped;
+    if (c->ev.bad) {
+      sl_bad_rows_note(&c->bad, &c->ev);
+      sli_store_note_bad(c->store, &c->ev); /* each row once, over all
+                                              ** queries */
+    }
     *ev = &c->ev;
     return SL_ROW;
   }
+}
+
+int64_t sl_cursor_skipped(const sl_cursor *c) {
+  return c ? c->skipped : 0;
 }
 
 int64_t sl_cursor_unparsable(const sl_cursor *c) {
@@ -828,6 +894,7 @@ void sl_cursor_close(sl_cursor *c) {
   if (!c) return;
   finish(c);
   for (int i = 0; i < c->n_arms; i++) {
+    if (c->arms[i].kept) sli_stmt_put(c->store, c->arms[i].kept);
     free(c->arms[i].rows);
     sl_buf_free(&c->arms[i].bytes);
   }

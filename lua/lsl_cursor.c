@@ -29,6 +29,7 @@ typedef struct lcursor {
   lua_Integer rows;           /* rows handed out                            */
   lua_Integer untimed;        /* of them, with a timestamp that won't parse */
   lua_Integer unparsable;     /* kept from the cursor when it closes        */
+  lua_Integer skipped;        /* kept from the cursor when it closes        */
   sl_bad_rows bad;            /* kept from the cursor when it closes        */
   sl_buf     buf;             /* rendered bytes                             */
 } lcursor;
@@ -180,6 +181,15 @@ static int l_cursor_unparsable(lua_State *L) {
   return 1;
 }
 
+/* cursor:skipped() -> rows handed out that Spacedrive's reader skips
+** (sl_event_skipped): last, with the filter's skipped_last */
+static int l_cursor_skipped(lua_State *L) {
+  lcursor *lc = check_cursor(L);
+  lua_pushinteger(L, lc->c ? (lua_Integer)sl_cursor_skipped(lc->c)
+                          : lc->skipped);
+  return 1;
+}
+
 int lsl_push_bad_rows(lua_State *L, const sl_bad_rows *b) {
   size_t n = sizeof b->first_ids / sizeof *b->first_ids;
   lua_Integer k = 0;
@@ -212,8 +222,11 @@ static int l_cursor_bad_rows(lua_State *L) {
 /* cursor:close() -- releases the statement; closing twice is fine */
 static int l_cursor_close(lua_State *L) {
   lcursor *lc = check_cursor(L);
-  if (lc->c) lc->unparsable = (lua_Integer)sl_cursor_unparsable(lc->c);
-  if (lc->c) sl_cursor_bad_rows(lc->c, &lc->bad);
+  if (lc->c) {
+    lc->unparsable = (lua_Integer)sl_cursor_unparsable(lc->c);
+    lc->skipped = (lua_Integer)sl_cursor_skipped(lc->c);
+    sl_cursor_bad_rows(lc->c, &lc->bad);
+  }
   sl_cursor_close(lc->c);
   lc->c = NULL;
   sl_buf_free(&lc->buf);
@@ -343,6 +356,7 @@ static const luaL_Reg cursor_methods[] = {
   {"unparsable", l_cursor_unparsable},
   {"chunk", l_cursor_chunk},
   {"untimed", l_cursor_untimed},
+  {"skipped", l_cursor_skipped},
   {"bad_rows", l_cursor_bad_rows},
   {NULL, NULL}};
 

@@ -125,7 +125,8 @@ static int64_t opt_count(lua_State *L, int idx, int arg, const char *field) {
 static const char *const filter_keys[] = {
   "since", "until", "to", "event_types", "event_type", "categories",
   "category", "severities", "severity", "peer", "model_type",
-  "correlation_id", "device", "limit", "offset", "order", "raw",
+  "correlation_id", "device", "limit", "offset", "order", "skipped_last",
+  "raw",
   /* cursor options, read by lsl_cursor_open (rendered rows) */
   "render", "with_device", "separator", NULL};
 
@@ -199,6 +200,8 @@ int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
         luaL_argerror(L, arg, lua_pushfstring(L, "order: 'asc' or 'desc' "
                                                  "expected, got '%s'", o));
       f->ascending = o[0] == 'a';
+    } else if (!strcmp(key, "skipped_last")) {
+      f->skipped_last = lua_toboolean(L, v);
     } else if (!strcmp(key, "raw")) {
       raw = lua_toboolean(L, v);
     }

@@ -10,6 +10,7 @@
 -- be reproduced (tests, documentation).
 local command = require "synclua.command"
 local query = require "synclua.query"
+local fmt = require "synclua.fmt"
 
 -- Formats whose output ends with its own line terminator: printed as is,
 -- without the newline Spacedrive's println adds to json, sql and markdown.
@@ -42,6 +43,7 @@ return command{
     local src = ctx.inputs[1]
     local filter = ctx.window:filter(query.filter(opts))
     filter.limit = opts.limit > 0 and opts.limit or nil
+    filter.skipped_last = true
     local exporter = require("synclua.export." .. ctx.format)
     local count, cur = exporter.export(ctx.out, src.log, filter, {
       with_device = opts.with_device, now = ctx.now })
@@ -56,10 +58,13 @@ return command{
     if count == 0 and ctx:survey().events == 0 then
       ctx:note(ctx.window:no_data(ctx:survey()))
     end
-    if cur:untimed() > 0 then
-      ctx:warn(("%d events have timestamps that do not parse: they come "
-        .. "last, with the stored text (see synclua check)")
-        :format(cur:untimed()))
+    if cur:skipped() > 0 then
+      local untimed = cur:untimed()
+      ctx:warn(("%s that Spacedrive's reader skips %s written last (%ssee "
+        .. "synclua check)"):format(fmt.plural(cur:skipped(), "event"),
+        cur:skipped() == 1 and "is" or "are",
+        untimed > 0 and ("%d with a timestamp that does not parse, written "
+          .. "as stored; "):format(untimed) or ""))
     end
     if cur:unparsable() > 0 then
       ctx:warn(("%d events left out: their timestamps do not parse, so the "

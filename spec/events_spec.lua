@@ -312,9 +312,9 @@ describe("synclua events", function()
     local out, err, status = events(dir, "-f md")
     local last = "\n| sometime tuesday | StateTransition | Info | when? |\n\n"
     assert.equal(last, out:sub(-#last))
-    assert.equal("synclua events: warning: 1 events have timestamps that "
-      .. "do not parse: they come last, with the stored text (see synclua "
-      .. "check)\n", err)
+    assert.equal("synclua events: warning: 1 event that Spacedrive's "
+      .. "reader skips is written last (1 with a timestamp that does not "
+      .. "parse, written as stored; see synclua check)\n", err)
     assert.equal(0, status)
     out, err = events(dir, "--since '2025-12-01 00:00:00' -f ndjson")
     assert.equal(2, select(2, out:gsub("\n", "")))

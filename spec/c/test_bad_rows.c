@@ -710,6 +710,66 @@ static void test_misuse(void) {
   CHECK_EQ_INT(sl_severity_from_name(""), -1);
 }
 
+/* The ids a filter hands out, comma-joined, and how many of them
+** Spacedrive skips. */
+static const char *ids_of(sl_store *s, const sl_filter *f, int64_t *skipped) {
+  static char buf[256];
+  sl_cursor *c;
+  const sl_event *ev;
+  size_t at = 0;
+  buf[0] = '\0';
+  CHECK_EQ_INT(sl_query(s, f, &c), SL_OK);
+  while (sl_cursor_next(c, &ev) == SL_ROW && at < sizeof buf - 24)
+    at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%lld",
+                           at ? "," : "", (long long)ev->id);
+  *skipped = sl_cursor_skipped(c);
+  sl_cursor_close(c);
+  return buf;
+}
+
+/* Rows Spacedrive skips -- ids 2, 5, 7, 8, 9 (a required value it cannot
+** read) and 13 (no time) -- come last with skipped_last, in the order
+** asked; limit and offset count rows as Spacedrive's LIMIT does, before
+** its reader drops them, so the same rows come out, reordered. */
+static void test_skipped_last(const char *path) {
+  sl_store *s = NULL;
+  sl_filter f;
+  int64_t skipped = -1;
+  CHECK_EQ_INT(sl_store_open(path, NULL, &s), SL_OK);
+  sl_filter_init(&f);
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "12,11,10,9,8,7,6,5,4,3,2,1,13");
+  CHECK_EQ_INT(skipped, 6);
+  f.skipped_last = 1;
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "12,11,10,6,4,3,1,9,8,7,5,2,13");
+  CHECK_EQ_INT(skipped, 6);
+  f.ascending = 1;
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "1,3,4,6,10,11,12,2,5,7,8,9,13");
+  f.ascending = 0;
+  f.limit = 5;
+  f.offset = 1;
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "11,10,9,8,7");
+  CHECK_EQ_INT(skipped, 3);
+  f.offset = 3;               /* 9,8,7,6,5: Spacedrive prints only 6 */
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "6,9,8,7,5");
+  f.limit = 3;                /* 9,8,7: Spacedrive prints nothing */
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "9,8,7");
+  f.limit = 2;
+  f.offset = 0;
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "12,11");
+  CHECK_EQ_INT(skipped, 0);
+  /* With a time bound: the row of no time is left out, counted. */
+  f.limit = -1;
+  f.has_since = 1;
+  CHECK_EQ_INT(sl_time_parse_rfc3339("2025-12-03T10:00:07Z", 20, &f.since),
+               SL_OK);
+  CHECK_EQ_STR(ids_of(s, &f, &skipped), "12,11,10,9,8");
+  /* Each bad row is in the tallies once, however often it was read. */
+  sl_bad_rows b;
+  CHECK_EQ_INT(sl_store_bad_rows(s, &b, NULL), SL_OK);
+  CHECK_EQ_INT(b.count, 10);
+  sl_store_release(s);
+}
+
 int main(void) {
   sl_store *s = NULL;
   if (!mkdtemp(dir)) {
@@ -729,6 +789,7 @@ int main(void) {
   test_store_odd_ids();
   test_store_cap();
   test_store_tally_from_another_thread(path_of("bad.db"));
+  test_skipped_last(path_of("bad.db"));
   test_render_by_hand();
   test_corrupt_under_a_query();
   test_misuse();
