@@ -22,8 +22,8 @@ options[#options + 1] = { "--limit", type = "int", min = 0, default = 1000,
 options[#options + 1] = { "--with-device", flag = true,
   help = "Include device name/ID in output" }
 options[#options + 1] = { "--all-devices", flag = true,
-  help = "Accepted as Spacedrive accepts it (where it has no effect); "
-    .. "every device's events in the store are shown" }
+  help = "Accepted as Spacedrive accepts it (where it has no effect): "
+    .. "every device's events in the store are shown unless --device" }
 
 return command{
   name = "events",

@@ -29,7 +29,7 @@ return command{
   epilog = "Each --db is a sync.db, a library folder, a folder of devices, "
     .. "a glob, or an\nexport of 'synclua events' (JSON, with or without "
     .. "--with-device, SQL, NDJSON\nor CSV); an export without device data "
-    .. "needs --device FILE=UUID. Oldest\nfirst. --skew auto estimates each "
+    .. "needs --device-of FILE=UUID. Oldest\nfirst. --skew auto estimates each "
     .. "device's clock offset from causal pairs (a\nrequest and its receipt, "
     .. "a response and its arrival); none leaves clocks\nalone; "
     .. "DEVICE=+1.5s sets one. Rows keep their device's time and gain the\n"

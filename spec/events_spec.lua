@@ -326,6 +326,12 @@ describe("synclua events", function()
   describe("filters", function()
     before_each(function() store_with(dir, ROWS) end)
 
+    local function lines_of(joined)
+      local list = {}
+      for item in joined:gmatch("[^|]+") do list[#list + 1] = item end
+      return list
+    end
+
     -- The summaries a run prints, in order (ndjson, one per line).
     local function summaries(args)
       local out, err, status = events(dir, "-f ndjson " .. args)
@@ -405,6 +411,27 @@ describe("synclua events", function()
                    summaries("--category data_flow,error"))
       assert.equal("Peer disconn|CatchingUp {",
                    summaries("--all-devices --limit 2"))
+    end)
+
+    it("shows every device's events, or one device's with --device as "
+       .. "Spacedrive's query selects its own", function()
+      -- r6 is the other device's, stored in capitals: by default it is
+      -- shown; --device takes the device's rows stored lowercase only,
+      -- as Spacedrive's query does (so not r6, whatever the spelling).
+      assert.equal(8, #lines_of(summaries("")))
+      assert.equal("CatchingUp {|Ingested bat|Weird: \"quot|Selected pee|"
+        .. "Peer connect|Requested en|Watermark to",
+        summaries("--device " .. DEV:upper():gsub("%-", "")))
+      assert.equal("", summaries("--device " .. OTHER))
+      support.insert_rows(dir .. "/sync.db", { {
+        timestamp = "2025-12-03T12:00:00+00:00", device_id = OTHER:lower(),
+        summary = "lowercase other" } })
+      assert.equal("lowercase ot", summaries("--device '{" .. OTHER .. "}'"))
+      local _, err, status = events(dir, "--device laptop")
+      assert.equal(2, status)
+      assert.equal("synclua events: Invalid device ID: laptop (--device "
+        .. "expects a UUID, e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8)\n",
+        err)
     end)
   end)
 

@@ -825,9 +825,9 @@ describe("synclua.importer", function()
                                              { device = DEV })[1].device_id)
     assert.same({ nil, "x.json: the events carry no device_id (a JSON "
                     .. "export made without --with-device): give their "
-                    .. "device with --device x.json=UUID", "invalid" },
+                    .. "device with --device-of x.json=UUID", "invalid" },
                 { importer.parse(plain, "x.json",
-                                 { device_option = "--device x.json=UUID" }) })
+                                 { device_option = "--device-of x.json=UUID" }) })
   end)
 
   it("reads a file, and says why it cannot", function()

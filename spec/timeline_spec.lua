@@ -235,10 +235,10 @@ describe("synclua timeline", function()
     assert.equal(2, status)
     assert.equal("synclua timeline: c.json: the events carry no device_id (a "
       .. "JSON export made without --with-device): give their device with "
-      .. "--device c.json=UUID\n", err)
+      .. "--device-of c.json=UUID\n", err)
     -- Spacedrive's default export has nine fields (no model_types, no
     -- category): the same events in the same order, with what it carries.
-    local out = synclua_run(dir, "--db a.json --db c.json --device c.json="
+    local out = synclua_run(dir, "--db a.json --db c.json --device-of c.json="
                                  .. p.device_id .. " -f ndjson")
     local function carried(text)
       local rows = {}

@@ -82,8 +82,8 @@ local function common(decl)
         .. (decl.inputs == "one" and "" or "(repeat for several) ")
         .. "(default $SYNCLUA_DB, then ./sync.db"
         .. (decl.demo and ", then the demo library)" or ")") }
-    list[#list + 1] = { "--device", metavar = "FILE=UUID", repeatable = true,
-      check = M.pair("--device"),
+    list[#list + 1] = { "--device-of", metavar = "FILE=UUID",
+      repeatable = true, check = M.pair("--device-of"),
       help = "the device of an export that carries none (a JSON export "
         .. "without device data)" }
   end
@@ -171,7 +171,7 @@ local function main(decl, argv, name)
   -- Closed however run ends: the stores, and a -o file not committed.
   local set <close> = decl.inputs ~= false and
     require("synclua.inputs").resolve(opts.db, {
-      demo = decl.demo, devices = opts.device,
+      demo = decl.demo, devices = opts.device_of,
       note = function(s) ctx:note(s) end }) or nil
   ctx.inputs = set
   if decl.inputs == "one" and #set > 1 then

@@ -217,7 +217,7 @@ local function load_export(src, tmp, index, devices)
     if d.key == src.given then device = d.value end
   end
   local events = runner.check(importer.read(src.path, {
-    device = device, device_option = "--device " .. src.given .. "=UUID" }))
+    device = device, device_option = "--device-of " .. src.given .. "=UUID" }))
   -- Exports are newest first: stored oldest first, ties keep id order.
   events = importer.merge({ events })
   local file = ("%s/%d.db"):format(tmp, index)

@@ -1,6 +1,6 @@
 --- synclua.query: the query options of the commands that select events
 -- (--event-type, --category, --correlation-id, --severity, --peer,
--- --model-type), declared once with Spacedrive's messages, and the
+-- --model-type, --device), declared once with Spacedrive's messages, and the
 -- log:events filter they ask for. The window (--since, --until) is the
 -- frame's (synclua.window).
 --
@@ -68,6 +68,9 @@ function M.options()
       help = "Filter by peer device" },
     { "--model-type", metavar = "MODEL", check = model_type,
       help = "Filter by model type (one of the event's model types)" },
+    { "--device", type = "uuid", what = "device ID",
+      help = "Only this device's events, as Spacedrive's query selects its "
+        .. "own (device_id stored lowercase and hyphenated)" },
   }
 end
 
@@ -85,6 +88,7 @@ function M.filter(opts)
   f.correlation_id = opts.correlation_id
   f.peer = opts.peer
   f.model_type = opts.model_type
+  f.device = opts.device
   return f
 end
 
