@@ -170,6 +170,11 @@ const char *sl_event_text(const sl_event *ev, int col, size_t *len);
 ** when it is absent or does not parse (*out untouched). */
 int sl_event_time(const sl_event *ev, int64_t *out);
 
+/* ev->instant (has_instant must be set) as sl_time_format writes it, but
+** a leap second in the stored text ("23:59:60") stays second 60, as chrono
+** writes it back. */
+size_t sl_event_time_text(const sl_event *ev, int zulu, char *buf);
+
 /* A column's name ("summary"); NULL for an out-of-range value. */
 const char *sl_column_name(int column);
 
@@ -186,15 +191,26 @@ int sl_event_validate(const sl_event *ev, char *err, size_t errsz);
 #define SL_NS_PER_SEC  INT64_C(1000000000)
 #define SL_NS_PER_DAY  (INT64_C(86400) * SL_NS_PER_SEC)
 
-/* Parse RFC 3339: YYYY-MM-DD, a 'T', 't' or ' ' separator, HH:MM:SS, an
-** optional fraction of 1 to 9 digits, and a zone ('Z', 'z' or +HH:MM /
-** -HH:MM). The whole of s[0..len) must match. SL_OK or SL_INVALID. */
+/* Parse RFC 3339 as chrono's parse_from_rfc3339: YYYY-MM-DD, a 'T', 't'
+** or ' ' separator, HH:MM:SS, an optional fraction (digits past the 9th
+** ignored), and a zone ('Z', 'z' or +HH:MM / -HH:MM). The whole of
+** s[0..len) must match. A leap second, second 60 of any minute, is the
+** instant of the second after second 59 (plus its fraction); *leap (may
+** be NULL) says so, and sl_time_format_leap writes it back as chrono
+** does. Years before 1677-09-21 or after 2262-04-11 do not fit an int64 of
+** nanoseconds: refused. SL_OK or SL_INVALID. */
 int sl_time_parse_rfc3339(const char *s, size_t len, int64_t *instant);
+int sl_time_parse_rfc3339_leap(const char *s, size_t len, int64_t *instant,
+                               int *leap);
 
 /* Format an instant as chrono's to_rfc3339 (AutoSi fraction: none, 3, 6 or
 ** 9 digits), ending "+00:00"; with zulu != 0 ending "Z" as serde does.
 ** Writes at most SL_TIME_BUFSZ bytes including the NUL; returns the length. */
 size_t sl_time_format(int64_t instant, int zulu, char *buf);
+
+/* The instant of a leap second (one second after its second 59) as chrono
+** writes it: second 60 ("2016-12-31T23:59:60.500Z"). */
+size_t sl_time_format_leap(int64_t instant, int zulu, char *buf);
 
 /* The current time as an instant (CLOCK_REALTIME). */
 int64_t sl_time_now(void);

@@ -266,6 +266,20 @@ int sl_event_skipped(const sl_event *ev) {
   return (ev->bad & required) || !ev->has_instant;
 }
 
+size_t sl_event_time_text(const sl_event *ev, int zulu, char *buf) {
+  size_t n;
+  int64_t t;
+  int leap = 0;
+  const char *s = sl_event_text(ev, SL_COL_TIMESTAMP, &n);
+  /* Second 60 is at [17, 19) of every text that parses: a cheap look
+  ** before the parse that decides. */
+  if (s && n >= 19 && s[17] == '6' && s[18] == '0' &&
+      sl_time_parse_rfc3339_leap(s, n, &t, &leap) == SL_OK && leap &&
+      t == ev->instant)
+    return sl_time_format_leap(ev->instant, zulu, buf);
+  return sl_time_format(ev->instant, zulu, buf);
+}
+
 void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev) {
   if (!b || !ev || !ev->bad) return;
   if (b->count < (int64_t)(sizeof b->first_ids / sizeof *b->first_ids))

@@ -73,7 +73,7 @@ static void json_text_or_null(sl_buf *b, const sl_event *ev, int col,
 static void json_time(sl_buf *b, const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   if (ev->has_instant) {
-    size_t n = sl_time_format(ev->instant, 1, ts);
+    size_t n = sl_event_time_text(ev, 1, ts);
     put(b, "\"", 1);
     put(b, ts, n);
     put(b, "\"", 1);
@@ -528,7 +528,7 @@ static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
   PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
          "category, severity, summary, details, correlation_id, "
          "peer_device_id, model_types, record_count, duration_ms) VALUES (");
-  if (ev->has_instant) sql_text(b, ts, sl_time_format(ev->instant, 0, ts));
+  if (ev->has_instant) sql_text(b, ts, sl_event_time_text(ev, 0, ts));
   else sql_col(b, ev, SL_COL_TIMESTAMP, 1, 0);
   PUT(b, ", ");
   sql_col(b, ev, SL_COL_DEVICE_ID, 1, 1);
@@ -613,7 +613,7 @@ static void render_markdown(sl_buf *b, const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   PUT(b, "| ");
   if (ev->has_instant) {
-    sl_time_format(ev->instant, 1, ts);
+    sl_event_time_text(ev, 1, ts);
     ts[10] = ' ';             /* %Y-%m-%d %H:%M:%S: no fraction, no zone  */
     put(b, ts, 19);
   } else {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sl.h"
+#include "sli.h"
 
 #define NS        SL_NS_PER_SEC
 #define SECS_DAY  INT64_C(86400)
@@ -121,17 +121,19 @@ static int scan_date(const char *s, size_t len, size_t *pos, int64_t *days) {
 }
 
 /* HH:MM:SS[.frac]. chrono takes any number of fraction digits but keeps
-** only the first 9, so we do too. Second 60 is refused: Spacedrive never
-** writes a leap second, and refusing keeps one instant per text. */
+** only the first 9, so we do too. Second 60 is a leap second, at any
+** minute as chrono takes it: second 59 and a fraction past one second. */
 static int scan_clock(const char *s, size_t len, size_t *pos, int64_t *secs,
-                      int64_t *nano) {
+                      int64_t *nano, int *leap) {
   int h, mi, sec, n = 0;
   int64_t frac = 0;
   if (!scan_digits(s, len, pos, 2, &h) || !scan_char(s, len, pos, ':') ||
       !scan_digits(s, len, pos, 2, &mi) || !scan_char(s, len, pos, ':') ||
       !scan_digits(s, len, pos, 2, &sec))
     return 0;
-  if (h > 23 || mi > 59 || sec > 59) return 0;
+  if (h > 23 || mi > 59 || sec > 60) return 0;
+  *leap = sec == 60;
+  if (*leap) sec = 59;
   if (scan_char(s, len, pos, '.')) {
     while (*pos < len && s[*pos] >= '0' && s[*pos] <= '9') {
       if (n < 9) frac = frac * 10 + (s[*pos] - '0');
@@ -142,7 +144,7 @@ static int scan_clock(const char *s, size_t len, size_t *pos, int64_t *secs,
     for (; n < 9; n++) frac *= 10;
   }
   *secs = (int64_t)h * 3600 + mi * 60 + sec;
-  *nano = frac;
+  *nano = frac + (*leap ? NS : 0);
   return 1;
 }
 
@@ -188,27 +190,35 @@ static int make_instant(int64_t days, int64_t secs, int64_t nano,
 }
 
 /* A date, a 'T', 't' or ' ', a clock, then a zone if zone_required or
-** nothing if not; the whole of s[0..len) must be used. */
+** nothing if not; the whole of s[0..len) must be used. 1 when it is, 0
+** when it is not, -1 when it is but its instant does not fit. */
 static int parse_datetime(const char *s, size_t len, int zone_required,
-                          int64_t *out) {
+                          int64_t *out, int *leap) {
   size_t pos = 0;
   int64_t days, secs, nano, offset = 0;
   if (!scan_date(s, len, &pos, &days)) return 0;
   if (pos >= len || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' '))
     return 0;
   pos++;
-  if (!scan_clock(s, len, &pos, &secs, &nano)) return 0;
+  if (!scan_clock(s, len, &pos, &secs, &nano, leap)) return 0;
   if (zone_required && !scan_offset(s, len, &pos, &offset)) return 0;
   if (pos != len) return 0;
-  return make_instant(days, secs, nano, offset, out);
+  return make_instant(days, secs, nano, offset, out) ? 1 : -1;
+}
+
+int sl_time_parse_rfc3339_leap(const char *s, size_t len, int64_t *instant,
+                               int *leap) {
+  int64_t t;
+  int is_leap = 0;
+  if (!s || !instant) return SL_MISUSE;
+  if (parse_datetime(s, len, 1, &t, &is_leap) != 1) return SL_INVALID;
+  *instant = t;
+  if (leap) *leap = is_leap;
+  return SL_OK;
 }
 
 int sl_time_parse_rfc3339(const char *s, size_t len, int64_t *instant) {
-  int64_t t;
-  if (!s || !instant) return SL_MISUSE;
-  if (!parse_datetime(s, len, 1, &t)) return SL_INVALID;
-  *instant = t;
-  return SL_OK;
+  return sl_time_parse_rfc3339_leap(s, len, instant, NULL);
 }
 
 /* ----------------------------------------------------------- formatting */
@@ -265,6 +275,12 @@ size_t sl_time_format(int64_t instant, int zulu, char *buf) {
   return (size_t)(p - buf);
 }
 
+size_t sl_time_format_leap(int64_t instant, int zulu, char *buf) {
+  size_t n = sl_time_format(instant - NS, zulu, buf);
+  if (buf) memcpy(buf + 17, "60", 2); /* second 59 of "YYYY-MM-DDTHH:MM:" */
+  return n;
+}
+
 int64_t sl_time_now(void) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return (int64_t)time(NULL) * NS;
@@ -314,18 +330,25 @@ static const unit units[] = {
   {"week", 604800}, {"weeks", 604800}, {"w", 604800},
 };
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-/* Seconds per unit of a name matched after lowercasing, or 0. */
-static int64_t unit_seconds(const char *s, size_t n) {
-  size_t i, j;
-  for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (strlen(units[i].name) != n) continue;
-    for (j = 0; j < n && lower((unsigned char)s[j]) == units[i].name[j]; j++)
-      ;
-    if (j == n) return units[i].seconds;
+/* Seconds per unit of a name, matched once lowercased as Rust lowercases
+** (Unicode's rules: "weeK" with a KELVIN SIGN is "week"), or 0; the name
+** lowercased into *lowered when not NULL (the caller frees it). -1 when
+** memory ran out. */
+static int64_t unit_seconds(const char *s, size_t n, sl_buf *lowered) {
+  sl_buf name = {0};
+  int64_t per = 0;
+  sli_lowercase(&name, s, n);
+  if (name.oom) {
+    sl_buf_free(&name);
+    return -1;
   }
-  return 0;
+  for (size_t i = 0; i < sizeof units / sizeof units[0] && name.len; i++)
+    if (strlen(units[i].name) == name.len &&
+        memcmp(units[i].name, name.data, name.len) == 0)
+      per = units[i].seconds;
+  if (lowered) *lowered = name;
+  else sl_buf_free(&name);
+  return per;
 }
 
 /* One or more ASCII digits as a non-negative int64. */
@@ -389,16 +412,17 @@ static int parse_ago(const char *text, size_t len, int64_t now,
   if (!parse_i64(text + tok[0], tlen[0], &value))
     return fail(err, errsz, "Invalid number: ", text + tok[0], tlen[0],
                 POINT_HINT);
-  per = unit_seconds(text + tok[1], tlen[1]);
+  /* Spacedrive echoes the unit lowercased, as it matched it. */
+  sl_buf name = {0};
+  per = unit_seconds(text + tok[1], tlen[1], &name);
+  if (per < 0) return fail(err, errsz, "out of memory", "", 0, "");
   if (per == 0) {
-    /* Spacedrive echoes the unit lowercased: lowercase it in the message. */
-    size_t pre = sizeof "Unknown time unit: " - 1, j;
-    fail(err, errsz, "Unknown time unit: ", text + tok[1], tlen[1],
-         POINT_HINT);
-    for (j = pre; err && j < pre + tlen[1] && j + 1 < errsz; j++)
-      err[j] = (char)lower((unsigned char)err[j]);
+    fail(err, errsz, "Unknown time unit: ", name.data ? name.data : "",
+         name.len, POINT_HINT);
+    sl_buf_free(&name);
     return SL_INVALID;
   }
+  sl_buf_free(&name);
   /* Spacedrive would panic here; a number no instant can reach is simply
   ** an invalid number. */
   if (!ago(now, value, per, instant))
@@ -470,7 +494,7 @@ int sl_time_parse_point(const char *s, int64_t now, int64_t *instant,
                         char *err, size_t errsz) {
   size_t len, pos = 0;
   int64_t t, n, per, days;
-  int r;
+  int r, leap;
 
   if (!s || !instant) {
     if (err && errsz > 0) snprintf(err, errsz, "no time given");
@@ -482,10 +506,17 @@ int sl_time_parse_point(const char *s, int64_t now, int64_t *instant,
   if (len >= 4 && memcmp(s + len - 4, " ago", 4) == 0)
     return parse_ago(s, len - 4, now, instant, err, errsz);
 
-  if (parse_datetime(s, len, 1, &t) || parse_datetime(s, len, 0, &t)) {
+  r = parse_datetime(s, len, 1, &t, &leap);
+  if (r == 0) r = parse_datetime(s, len, 0, &t, &leap);
+  if (r > 0) {
     *instant = t;
     return SL_OK;
   }
+  /* chrono takes years 0000-9999; an int64 of nanoseconds does not. */
+  if (r < 0)
+    return fail(err, errsz, "Out of range: ", s, len,
+                " (synclua's times run from 1677-09-21T00:12:44Z to "
+                "2262-04-11T23:47:16Z)");
   if (strcmp(s, "now") == 0) {
     *instant = now;
     return SL_OK;
@@ -531,11 +562,11 @@ int sl_duration_parse(const char *s, int64_t *ns, char *err, size_t errsz) {
     return fail(err, errsz, "Invalid duration: ", s, len, DURATION_HINT);
   }
   /* "<digits> <unit>" with a single space: the number and a unit of the
-  ** --since table, matched as Spacedrive matches it (case-insensitively). */
+  ** --since table, matched as Spacedrive matches it (lowercased). */
   for (sp = 0; sp < len && s[sp] >= '0' && s[sp] <= '9'; sp++)
     ;
   if (sp > 0 && sp < len && s[sp] == ' ' &&
-      (per = unit_seconds(s + sp + 1, len - sp - 1)) != 0 &&
+      (per = unit_seconds(s + sp + 1, len - sp - 1, NULL)) > 0 &&
       parse_digits(s, sp, &n) && mul_ok(n, per, &t) && mul_ok(t, NS, ns))
     return SL_OK;
   return fail(err, errsz, "Invalid duration: ", s, len, DURATION_HINT);

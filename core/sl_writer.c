@@ -110,10 +110,10 @@ static rec *copy_event(const sl_event *ev, int64_t instant,
     e.device_id = device;
     e.len[SL_COL_DEVICE_ID] = 0;
   }
-  e.timestamp = NULL;
   const char *text[SL_COLUMN_COUNT];
   size_t n[SL_COLUMN_COUNT], total = 0;
-  for (int col = SL_COL_DEVICE_ID; col <= SL_COL_MODEL_TYPES; col++) {
+  /* The text too: a leap second is stored as second 60. */
+  for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
     text[col] = sl_event_text(&e, col, &n[col]);
     if (text[col]) total += n[col] + 1;
   }
@@ -124,6 +124,7 @@ static rec *copy_event(const sl_event *ev, int64_t instant,
   r->ev.id = 0;
   r->ev.instant = instant;
   r->ev.has_instant = 1;
+  r->ev.timestamp = put(&p, text[SL_COL_TIMESTAMP], n[SL_COL_TIMESTAMP]);
   r->ev.device_id = put(&p, text[SL_COL_DEVICE_ID], n[SL_COL_DEVICE_ID]);
   r->ev.event_type = put(&p, text[SL_COL_EVENT_TYPE], n[SL_COL_EVENT_TYPE]);
   r->ev.category = put(&p, text[SL_COL_CATEGORY], n[SL_COL_CATEGORY]);
@@ -136,7 +137,7 @@ static rec *copy_event(const sl_event *ev, int64_t instant,
                              n[SL_COL_PEER_DEVICE_ID]);
   r->ev.model_types = put(&p, text[SL_COL_MODEL_TYPES],
                           n[SL_COL_MODEL_TYPES]);
-  for (int col = SL_COL_DEVICE_ID; col <= SL_COL_MODEL_TYPES; col++)
+  for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++)
     r->ev.len[col] = n[col];
   return r;
 }

@@ -194,6 +194,10 @@ char *sli_strdup(const char *s);
 ** s[0..len) (len when it all is), and s appended to b with each maximal
 ** ill-formed subpart replaced by U+FFFD (as sl_json_write_string does). */
 size_t sli_utf8_valid_prefix(const char *s, size_t len);
+
+/* s[0..n) lowercased as Rust's str::to_lowercase does it, appended to b
+** (sl_case.c). */
+void sli_lowercase(sl_buf *b, const char *s, size_t n);
 void sli_utf8_lossy(sl_buf *b, const char *s, size_t len);
 
 #endif

@@ -112,6 +112,9 @@ describe("synclua.parse_rfc3339()", function()
       { "2024-02-29T00:00:00Z", support.instant("2024-02-29 00:00:00") },
       { "1677-09-21T00:12:43.145224192Z", math.mininteger },
       { "2262-04-11T23:47:16.854775807Z", math.maxinteger },
+      -- a leap second is the second after second 59, as chrono's timestamp
+      { "2016-12-31T23:59:60.5Z", support.instant("2017-01-01 00:00:00")
+                                    + NS // 2 },
     }
     for _, c in ipairs(cases) do
       local t = synclua.parse_rfc3339(c[1])
@@ -121,7 +124,7 @@ describe("synclua.parse_rfc3339()", function()
   end)
 
   it("returns nil and a message for anything else", function()
-    for _, s in ipairs{ "2025-12-03 10:00:00", "2025-12-03T23:59:60Z",
+    for _, s in ipairs{ "2025-12-03 10:00:00", "2025-12-03T23:59:61Z",
                         "2025-02-29T00:00:00Z", "2025-12-03T10:15:00.Z",
                         "2025-12-03T10:15:00+24:00", "2025-12-03T10:15:00Z ",
                         "1677-09-21T00:12:43.145224191Z",

@@ -74,9 +74,17 @@ local function check_name(key, what, set, list, value)
   end
 end
 
+-- The instant of each event whose timestamp stays text: a leap second
+-- ("23:59:60"), which an instant alone cannot write back as second 60.
+local LEAP = setmetatable({}, { __mode = "k" })
+
+-- An event's instant, for ordering.
+local function instant_of(ev) return LEAP[ev] or ev.timestamp end
+
 -- The checks every event gets, from either format: the names, the time,
 -- the counts. `f` holds the fields as log:insert takes them; it comes back
--- with its timestamp as an instant. `example` is an accepted timestamp.
+-- with its timestamp as an instant (the text for a leap second, which the
+-- store writes back as chrono does). `example` is an accepted timestamp.
 local function event_of(f, example)
   check_name("event_type", "event type", TYPES, synclua.event_types,
              f.event_type)
@@ -98,7 +106,11 @@ local function event_of(f, example)
       refuse(("%s: negative (%d)"):format(k, f[k]), k)
     end
   end
-  f.timestamp = instant
+  if f.timestamp:find("^%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:60") then
+    LEAP[f] = instant
+  else
+    f.timestamp = instant
+  end
   return f
 end
 
@@ -631,7 +643,8 @@ end
 -- @tparam string path the file
 -- @tparam[opt] table opts as `parse` takes them
 -- @return a list of event tables in file order, as log:insert takes them
---   (timestamp an integer instant; details the decoded value from JSON,
+--   (timestamp an integer instant, the text for a leap second; details
+--   the decoded value from JSON,
 --   the text from SQL; model_types a list from JSON, joined text from
 --   SQL), or nil, message, code: "invalid"
 --   for a file that is not a well-formed export, "notfound" or "ioerr"
@@ -677,12 +690,13 @@ function M.merge(lists)
   local all = {}
   for _, list in ipairs(lists) do
     local n = #list
-    local backwards = n > 1 and not (list[1].timestamp < list[n].timestamp)
+    local backwards = n > 1 and not (instant_of(list[1]) < instant_of(list[n]))
     if backwards then
       local last = n
       while last >= 1 do
         local first = last
-        while first > 1 and list[first - 1].timestamp == list[last].timestamp do
+        while first > 1 and
+              instant_of(list[first - 1]) == instant_of(list[last]) do
           first = first - 1
         end
         for j = first, last do all[#all + 1] = list[j] end
@@ -693,11 +707,12 @@ function M.merge(lists)
     end
   end
   for i = 2, #all do
-    if all[i].timestamp < all[i - 1].timestamp then
+    if instant_of(all[i]) < instant_of(all[i - 1]) then
       local order = {}
       for k, ev in ipairs(all) do order[ev] = k end
       table.sort(all, function(a, b)
-        if a.timestamp ~= b.timestamp then return a.timestamp < b.timestamp end
+        local x, y = instant_of(a), instant_of(b)
+        if x ~= y then return x < y end
         return order[a] < order[b]
       end)
       break

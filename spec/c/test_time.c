@@ -145,7 +145,30 @@ static void test_parse(void) {
   CHECK_EQ_INT(rfc_rc("2025-01-00T00:00:00Z"), SL_INVALID);
   CHECK_EQ_INT(rfc_rc("2025-12-03T24:00:00Z"), SL_INVALID);
   CHECK_EQ_INT(rfc_rc("2025-12-03T10:60:00Z"), SL_INVALID);
-  CHECK_EQ_INT(rfc_rc("2025-12-03T23:59:60Z"), SL_INVALID);
+  CHECK_EQ_INT(rfc_rc("2025-12-03T23:59:61Z"), SL_INVALID);
+  CHECK_EQ_INT(rfc_rc("1600-01-01T00:00:00Z"), SL_INVALID);
+  CHECK_EQ_INT(rfc_rc("2262-04-11T23:47:17Z"), SL_INVALID);
+  /* A leap second, at any minute as chrono takes it: the instant of the
+  ** second after second 59, written back as second 60. */
+  {
+    char buf[SL_TIME_BUFSZ];
+    int64_t at = 0;
+    int leap = 0;
+    CHECK_EQ_INT(sl_time_parse_rfc3339_leap("2016-12-31T23:59:60.5Z", 22, &at,
+                                            &leap), SL_OK);
+    CHECK_EQ_INT(leap, 1);
+    CHECK_EQ_INT(at, rfc("2017-01-01T00:00:00.5Z"));
+    sl_time_format_leap(at, 1, buf);
+    CHECK_EQ_STR(buf, "2016-12-31T23:59:60.500Z");
+    CHECK_EQ_INT(sl_time_parse_rfc3339_leap("2025-12-03T10:15:60+01:00", 25,
+                                            &at, &leap), SL_OK);
+    CHECK_EQ_INT(leap, 1);
+    sl_time_format_leap(at, 0, buf);
+    CHECK_EQ_STR(buf, "2025-12-03T09:15:60+00:00");
+    CHECK_EQ_INT(sl_time_parse_rfc3339_leap("2025-12-03T10:15:59Z", 20, &at,
+                                            &leap), SL_OK);
+    CHECK_EQ_INT(leap, 0);
+  }
   CHECK_EQ_INT(rfc_rc("2025-12-03T10:00:00"), SL_INVALID);
   CHECK_EQ_INT(rfc_rc("2025-12-03T10:00:00+24:00"), SL_INVALID);
   CHECK_EQ_INT(rfc_rc("2025-12-03T10:00:00+01:60"), SL_INVALID);
@@ -225,6 +248,9 @@ static void test_point(void) {
   CHECK_EQ_INT(point("1 hour ago"), NOW - hour);
   CHECK_EQ_INT(point("2 hours ago"), NOW - 2 * hour);
   CHECK_EQ_INT(point("1 h ago"), NOW - hour);
+  /* "weeK" with a KELVIN SIGN lowercases to "week", as in Rust. */
+  CHECK_EQ_INT(point("1 wee\xE2\x84\xAA ago"), NOW - 7 * 24 * hour);
+  CHECK_EQ_INT(dur("2 Wee\xE2\x84\xAA"), 14 * 24 * hour);
   CHECK_EQ_INT(point("30 s ago"), NOW - 30 * S);
   CHECK_EQ_INT(point("30 sec ago"), NOW - 30 * S);
   CHECK_EQ_INT(point("1 second ago"), NOW - S);
@@ -295,6 +321,20 @@ static void test_point_errors(void) {
   CHECK_EQ_STR(point_err("1 hr ago"), "Unknown time unit: hr" HINT);
   CHECK_EQ_STR(point_err("1 HRS ago"), "Unknown time unit: hrs" HINT);
   CHECK_EQ_STR(point_err("2 Months ago"), "Unknown time unit: months" HINT);
+  /* Lowercased as Rust's to_lowercase: Unicode's mappings, U+0130 as two
+  ** characters, a word-final capital sigma as the final form. */
+  CHECK_EQ_STR(point_err("1 \xC4\xB0 ago"),
+               "Unknown time unit: i\xCC\x87" HINT);
+  CHECK_EQ_STR(point_err("1 \xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3 ago"),
+               "Unknown time unit: \xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82" HINT);
+  CHECK_EQ_STR(point_err("1 \xCE\xA3\xCE\x9F ago"),
+               "Unknown time unit: \xCF\x83\xCE\xBF" HINT);
+  CHECK_EQ_STR(point_err("1 \xC3\x89T\xC3\x89 ago"),
+               "Unknown time unit: \xC3\xA9t\xC3\xA9" HINT);
+  CHECK_EQ_STR(point_err("1 h\xFF ago"), "Unknown time unit: h\xFF" HINT);
+  CHECK_EQ_STR(point_err("1600-01-01T00:00:00Z"),
+               "Out of range: 1600-01-01T00:00:00Z (synclua's times run from "
+               "1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z)");
   CHECK_EQ_STR(point_err("1hour ago"), "Invalid duration format: 1hour" HINT);
   CHECK_EQ_STR(point_err(" ago"), "Invalid duration format: " HINT);
   CHECK_EQ_STR(point_err("1 hour ago ago"),
