@@ -350,8 +350,23 @@ void sl_json_write_uint(sl_buf *b, uint64_t u);
 ** Object keys are written in byte-wise sorted order when sort_keys != 0. */
 void sl_json_write(sl_buf *b, const sl_json *v, int indent, int sort_keys);
 
-/* Re-emit JSON text compactly with sorted keys, as Spacedrive stores
-** `details`. SL_OK, or SL_INVALID with a message in err. */
+/*
+** JSON text as serde_json writes it back once Spacedrive has read it
+** `reads` times (sl_json_parse_serde; 0 for an exact read, as we store
+** details): compact (indent < 0) or pretty as to_string_pretty from
+** nesting `indent`, object keys sorted (serde's BTreeMap), appended to
+** out. Text already in the form serde would write back -- each object's
+** keys strictly increasing, integers of at most 18 digits, strings of
+** printable ASCII without escapes, no floats: what Spacedrive and synclua
+** store -- is re-indented in one pass as it is scanned; anything else is
+** parsed and written (sl_json_write). SL_OK; SL_INVALID for text the read
+** refuses (message in err); SL_NOMEM. On failure nothing is appended.
+*/
+int sl_json_reformat(sl_buf *out, const char *text, size_t len, int indent,
+                     int reads, char *err, size_t errsz);
+
+/* sl_json_reformat compact with an exact read: `details` as we store it.
+** SL_OK, or SL_INVALID with a message in err. */
 int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
                          char *err, size_t errsz);
 

@@ -1460,28 +1460,188 @@ void sl_json_write(sl_buf *b, const sl_json *v, int indent, int sort_keys) {
   write_value(b, v, indent < 0 ? -1 : indent, sort_keys);
 }
 
-int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
-                         char *err, size_t errsz) {
-  sl_json *v;
-  size_t mark;
-  int rc;
-  if (!out) {
-    if (err && errsz)
-      snprintf(err, errsz, "sl_json_canonicalize: NULL buffer");
+/* ---------------------------------------------------------- re-emitting */
+
+#define put sli_put
+#define PUT(b, lit) sli_put((b), (lit), sizeof(lit) - 1)
+
+/*
+** The fast path for details: one pass over the text, written straight into
+** b, for JSON already in the form serde would give it back in -- every
+** object's keys strictly increasing, integers of at most 18 digits (not
+** "-0"), strings of printable ASCII without escapes -- which is what
+** Spacedrive and synclua store. Anything else (a float, an escape,
+** non-ASCII, unsorted or repeated keys, deep nesting, invalid JSON) makes
+** it give up, and sl_json_reformat undoes what it wrote and takes the
+** general path: parse into a tree and write that. Whitespace in the input is
+** dropped; the layout is serde's, compact (level < 0) or pretty.
+*/
+typedef struct scan {
+  const char *p, *end;        /* next byte, one past the last              */
+} scan;
+
+#define FAST_MAX_DEPTH 64
+
+static void skip_space(scan *s) {
+  while (s->p < s->end &&
+         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+static void indent(sl_buf *b, int level) {
+  if (level >= 0) newline(b, level);
+}
+
+/* A plain string at s->p (the opening quote): its bytes between the
+** quotes into *str, *len; 0 when it is not plain. */
+static int fast_string(scan *s, const char **str, size_t *len) {
+  const char *q = s->p + 1;
+  while (q < s->end && *q != '"') {
+    unsigned char c = (unsigned char)*q;
+    if (c < 0x20 || c >= 0x7F || c == '\\') return 0;
+    q++;
+  }
+  if (q >= s->end) return 0;
+  *str = s->p + 1;
+  *len = (size_t)(q - *str);
+  s->p = q + 1;
+  return 1;
+}
+
+static int fast_value(sl_buf *b, scan *s, int level, int depth);
+
+static int fast_container(sl_buf *b, scan *s, int level, int depth) {
+  int is_object = *s->p == '{';
+  char close = is_object ? '}' : ']';
+  const char *prev = NULL;
+  size_t prevlen = 0;
+  int n = 0;
+  if (depth >= FAST_MAX_DEPTH) return 0;
+  s->p++;
+  skip_space(s);
+  if (s->p < s->end && *s->p == close) {
+    s->p++;
+    put(b, is_object ? "{}" : "[]", 2);
+    return 1;
+  }
+  put(b, is_object ? "{" : "[", 1);
+  for (;;) {
+    if (n++) put(b, ",", 1);
+    indent(b, level < 0 ? -1 : level + 1);
+    if (is_object) {
+      const char *k;
+      size_t klen;
+      if (s->p >= s->end || *s->p != '"' || !fast_string(s, &k, &klen))
+        return 0;
+      if (prev) {
+        size_t m = prevlen < klen ? prevlen : klen;
+        int c = m ? memcmp(prev, k, m) : 0;
+        if (c > 0 || (c == 0 && prevlen >= klen)) return 0;
+      }
+      prev = k;
+      prevlen = klen;
+      put(b, "\"", 1);
+      put(b, k, klen);
+      if (level >= 0) PUT(b, "\": ");
+      else PUT(b, "\":");
+      skip_space(s);
+      if (s->p >= s->end || *s->p != ':') return 0;
+      s->p++;
+      skip_space(s);
+    }
+    if (!fast_value(b, s, level < 0 ? -1 : level + 1, depth + 1)) return 0;
+    skip_space(s);
+    if (s->p >= s->end) return 0;
+    if (*s->p == ',') {
+      s->p++;
+      skip_space(s);
+      continue;
+    }
+    if (*s->p != close) return 0;
+    s->p++;
+    indent(b, level);
+    put(b, &close, 1);
+    return 1;
+  }
+}
+
+static int fast_value(sl_buf *b, scan *s, int level, int depth) {
+  const char *start = s->p;
+  if (s->p >= s->end) return 0;
+  switch (*s->p) {
+  case '{':
+  case '[':
+    return fast_container(b, s, level, depth);
+  case '"': {
+    const char *str;
+    size_t len;
+    if (!fast_string(s, &str, &len)) return 0;
+    put(b, start, len + 2);
+    return 1;
+  }
+  case 't':
+  case 'f':
+  case 'n': {
+    static const char *const words[] = {"true", "false", "null"};
+    const char *w = words[*s->p == 't' ? 0 : *s->p == 'f' ? 1 : 2];
+    size_t n = strlen(w);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0) return 0;
+    s->p += n;
+    put(b, w, n);
+    return 1;
+  }
+  default: {
+    const char *q = s->p;
+    if (*q == '-') q++;
+    const char *digits = q;
+    while (q < s->end && *q >= '0' && *q <= '9') q++;
+    size_t nd = (size_t)(q - digits);
+    if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0')) return 0;
+    if (digits != s->p && nd == 1 && *digits == '0') return 0; /* -0 */
+    if (q < s->end && (*q == '.' || *q == 'e' || *q == 'E')) return 0;
+    put(b, s->p, (size_t)(q - s->p));
+    s->p = q;
+    return 1;
+  }
+  }
+}
+
+int sl_json_reformat(sl_buf *out, const char *text, size_t len, int indent,
+                     int reads, char *err, size_t errsz) {
+  sl_json *v = NULL;
+  if (!out || (!text && len)) {
+    if (err && errsz) snprintf(err, errsz, "sl_json_reformat: NULL argument");
     return SL_MISUSE;
   }
-  rc = sl_json_parse(text, len, &v, err, errsz);
-  if (rc != SL_OK) return rc;
-  mark = out->len;
-  sl_json_write(out, v, -1, 1);
-  sl_json_free(v);
-  if (out->oom) {
-    if (out->data && mark <= out->len) {
-      out->len = mark;
-      out->data[mark] = '\0';
-    }
-    if (err && errsz) snprintf(err, errsz, "out of memory");
-    return SL_NOMEM;
+  if (indent < -1) indent = -1;
+  size_t mark = out->len;
+  scan s = {text ? text : "", (text ? text : "") + len};
+  skip_space(&s);
+  if (fast_value(out, &s, indent, 0)) {
+    skip_space(&s);
+    if (s.p == s.end && !out->oom) return SL_OK;
   }
-  return SL_OK;
+  if (!out->oom) {            /* not in the simple form: the general path */
+    out->len = mark;
+    int rc = sl_json_parse_serde(text ? text : "", len, reads, &v, err,
+                                 errsz);
+    if (rc != SL_OK) {
+      if (out->data) out->data[mark] = '\0';
+      return rc;
+    }
+    sl_json_write(out, v, indent, 1);
+    sl_json_free(v);
+    if (!out->oom) return SL_OK;
+  }
+  if (out->data && mark <= out->len) {
+    out->len = mark;
+    out->data[mark] = '\0';
+  }
+  if (err && errsz) snprintf(err, errsz, "out of memory");
+  return SL_NOMEM;
+}
+
+int sl_json_canonicalize(const char *text, size_t len, sl_buf *out,
+                         char *err, size_t errsz) {
+  return sl_json_reformat(out, text, len, -1, 0, err, errsz);
 }

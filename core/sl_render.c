@@ -20,7 +20,7 @@
 */
 #include <string.h>
 
-#include "sl.h"
+#include "sli.h"
 
 /* Bytes made free before each event: more than most events need. */
 #define RESERVE 1024
@@ -35,18 +35,8 @@ static const char *uuid_text(const char *s, size_t *len, char *buf) {
   return s;
 }
 
-/* Append n bytes: a plain copy when there is room (the export's hot path
-** is many short pieces), else sl_buf_append, which grows the buffer. The
-** NUL that sl_buf keeps after the bytes is restored by sl_render_event. */
-static inline void put(sl_buf *b, const char *lit, size_t n) {
-  if (b->cap - b->len > n && !b->oom) {
-    memcpy(b->data + b->len, lit, n);
-    b->len += n;
-  } else {
-    sl_buf_append(b, lit, n);
-  }
-}
-#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+#define put sli_put
+#define PUT(b, lit) sli_put((b), (lit), sizeof(lit) - 1)
 
 static void put_int(sl_buf *b, int64_t v) { sl_json_write_int(b, v); }
 
@@ -82,197 +72,26 @@ static void json_time(sl_buf *b, const sl_event *ev) {
   }
 }
 
-/*
-** The fast path for details: one pass over the text, written straight into
-** b, for JSON already in the form serde would give it back in -- every
-** object's keys strictly increasing, integers of at most 18 digits (not
-** "-0"), strings of printable ASCII without escapes -- which is what
-** Spacedrive and synclua store. Anything else (a float, an escape,
-** non-ASCII, unsorted or repeated keys, deep nesting, invalid JSON) makes
-** it give up, and the caller undoes what it wrote and takes the general
-** path: parse into a tree and write that. Whitespace in the input is
-** dropped; the layout is serde's, compact (level < 0) or pretty.
-*/
-typedef struct scan {
-  const char *p, *end;        /* next byte, one past the last              */
-} scan;
-
-#define FAST_MAX_DEPTH 64
-
-static void skip_space(scan *s) {
-  while (s->p < s->end &&
-         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-    s->p++;
-}
-
-static void indent(sl_buf *b, int level) {
-  static const char spaces[] = "\n                                        ";
-  if (level < 0) return;
-  if ((size_t)level * 2 + 1 < sizeof spaces) {
-    put(b, spaces, (size_t)level * 2 + 1);
-  } else {
-    put(b, "\n", 1);
-    for (int i = 0; i < level; i++) PUT(b, "  ");
-  }
-}
-
-/* A plain string at s->p (the opening quote): its bytes between the
-** quotes into *str, *len; 0 when it is not plain. */
-static int fast_string(scan *s, const char **str, size_t *len) {
-  const char *q = s->p + 1;
-  while (q < s->end && *q != '"') {
-    unsigned char c = (unsigned char)*q;
-    if (c < 0x20 || c >= 0x7F || c == '\\') return 0;
-    q++;
-  }
-  if (q >= s->end) return 0;
-  *str = s->p + 1;
-  *len = (size_t)(q - *str);
-  s->p = q + 1;
-  return 1;
-}
-
-static int fast_value(sl_buf *b, scan *s, int level, int depth);
-
-static int fast_container(sl_buf *b, scan *s, int level, int depth) {
-  int is_object = *s->p == '{';
-  char close = is_object ? '}' : ']';
-  const char *prev = NULL;
-  size_t prevlen = 0;
-  int n = 0;
-  if (depth >= FAST_MAX_DEPTH) return 0;
-  s->p++;
-  skip_space(s);
-  if (s->p < s->end && *s->p == close) {
-    s->p++;
-    put(b, is_object ? "{}" : "[]", 2);
-    return 1;
-  }
-  put(b, is_object ? "{" : "[", 1);
-  for (;;) {
-    if (n++) put(b, ",", 1);
-    indent(b, level < 0 ? -1 : level + 1);
-    if (is_object) {
-      const char *k;
-      size_t klen;
-      if (s->p >= s->end || *s->p != '"' || !fast_string(s, &k, &klen))
-        return 0;
-      if (prev) {
-        size_t m = prevlen < klen ? prevlen : klen;
-        int c = m ? memcmp(prev, k, m) : 0;
-        if (c > 0 || (c == 0 && prevlen >= klen)) return 0;
-      }
-      prev = k;
-      prevlen = klen;
-      put(b, "\"", 1);
-      put(b, k, klen);
-      if (level >= 0) PUT(b, "\": ");
-      else PUT(b, "\":");
-      skip_space(s);
-      if (s->p >= s->end || *s->p != ':') return 0;
-      s->p++;
-      skip_space(s);
-    }
-    if (!fast_value(b, s, level < 0 ? -1 : level + 1, depth + 1)) return 0;
-    skip_space(s);
-    if (s->p >= s->end) return 0;
-    if (*s->p == ',') {
-      s->p++;
-      skip_space(s);
-      continue;
-    }
-    if (*s->p != close) return 0;
-    s->p++;
-    indent(b, level);
-    put(b, &close, 1);
-    return 1;
-  }
-}
-
-static int fast_value(sl_buf *b, scan *s, int level, int depth) {
-  const char *start = s->p;
-  if (s->p >= s->end) return 0;
-  switch (*s->p) {
-  case '{':
-  case '[':
-    return fast_container(b, s, level, depth);
-  case '"': {
-    const char *str;
-    size_t len;
-    if (!fast_string(s, &str, &len)) return 0;
-    put(b, start, len + 2);
-    return 1;
-  }
-  case 't':
-  case 'f':
-  case 'n': {
-    static const char *const words[] = {"true", "false", "null"};
-    const char *w = words[*s->p == 't' ? 0 : *s->p == 'f' ? 1 : 2];
-    size_t n = strlen(w);
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0) return 0;
-    s->p += n;
-    put(b, w, n);
-    return 1;
-  }
-  default: {
-    const char *q = s->p;
-    if (*q == '-') q++;
-    const char *digits = q;
-    while (q < s->end && *q >= '0' && *q <= '9') q++;
-    size_t nd = (size_t)(q - digits);
-    if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0')) return 0;
-    if (digits != s->p && nd == 1 && *digits == '0') return 0; /* -0 */
-    if (q < s->end && (*q == '.' || *q == 'e' || *q == 'E')) return 0;
-    put(b, s->p, (size_t)(q - s->p));
-    s->p = q;
-    return 1;
-  }
-  }
-}
-
 /* details as Spacedrive holds them: an Option<serde_json::Value>, read
-** `reads` times as Spacedrive reads it (sl_json_parse_serde) and
-** re-emitted with sorted keys, compact (level < 0) or pretty at nesting
+** `reads` times as Spacedrive reads it and written back as serde writes
+** it (sl_json_reformat), compact (level < 0) or pretty at nesting
 ** `level`. Returns 1 when written; 0 when the details are None, with
-** nothing written: text serde_json refuses (not JSON, empty, trailing
-** text, NaN, a leading zero, a lone surrogate, a raw control character, a
-** number out of f64 range, 128 levels of nesting or more; 10.1), and a
-** stored JSON null once it has crossed the daemon hop (reads >= 2: the
-** reply's Some(Null) is read back as None; 10.4). The single pass above
-** takes only text without floats, which every read leaves as it is. */
+** nothing written: text serde_json refuses (10.1), and a stored JSON null
+** once it has crossed the daemon hop (reads >= 2: the reply's Some(Null)
+** is read back as None; 10.4). */
 static int write_details(sl_buf *b, const sl_event *ev, int level,
                          int reads) {
-  sl_json *v = NULL;
   size_t len, mark = b->len;
   const char *text = sl_event_text(ev, SL_COL_DETAILS, &len);
   if (!text) return 0;
-  scan s = {text, text + len};
-  skip_space(&s);
-  int is_null = s.p < s.end && *s.p == 'n';
-  if (fast_value(b, &s, level, 0)) {
-    skip_space(&s);
-    if (s.p == s.end) {
-      if (is_null && reads >= SL_JSON_READS_EVENTS) {
-        b->len = mark;
-        return 0;
-      }
-      return 1;
-    }
-  }
-  if (b->oom) return 1;
-  b->len = mark;              /* not in the simple form: the general path */
-  int rc = sl_json_parse_serde(text, len, reads, &v, NULL, 0);
-  if (rc == SL_NOMEM) {
-    b->oom = 1;
-    return 1;
-  }
-  if (rc != SL_OK) return 0;  /* serde_json refuses it: None           */
-  if (v->kind == SL_JSON_NULL && reads >= SL_JSON_READS_EVENTS) {
-    sl_json_free(v);
+  int rc = sl_json_reformat(b, text, len, level, reads, NULL, 0);
+  if (rc == SL_NOMEM) return 1;   /* b->oom is set: the caller sees it */
+  if (rc != SL_OK) return 0;      /* serde_json refuses it: None        */
+  if (reads >= SL_JSON_READS_EVENTS && b->len - mark == 4 &&
+      memcmp(b->data + mark, "null", 4) == 0) {
+    b->len = mark;
     return 0;
   }
-  sl_json_write(b, v, level, 1);
-  sl_json_free(v);
   return 1;
 }
 

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <string.h>
 
 #include "sl.h"
 
@@ -194,6 +195,18 @@ char *sli_strdup(const char *s);
 ** s[0..len) (len when it all is), and s appended to b with each maximal
 ** ill-formed subpart replaced by U+FFFD (as sl_json_write_string does). */
 size_t sli_utf8_valid_prefix(const char *s, size_t len);
+
+/* Append n bytes: a plain copy when there is room (the export's hot path
+** is many short pieces), else sl_buf_append, which grows the buffer. */
+static inline void sli_put(sl_buf *b, const char *bytes, size_t n) {
+  if (!b->oom && b->cap - b->len > n) {
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+  } else {
+    sl_buf_append(b, bytes, n);
+  }
+}
 
 /* s[0..n) lowercased as Rust's str::to_lowercase does it, appended to b
 ** (sl_case.c). */
