@@ -327,6 +327,18 @@ int sl_json_parse_serde(const char *text, size_t len, int reads,
                         sl_json **out, char *err, size_t errsz);
 void sl_json_free(sl_json *v);
 
+/* Building a tree by hand (the binding builds one from a Lua value, so
+** that its bytes come from sl_json_write too). sl_json_new: a node of
+** that kind, its value fields zero (set integer, uinteger or number
+** directly), NULL without memory; sl_json_new_string: a string node
+** holding a copy of s[0..len). sl_json_add appends item to an array (key
+** NULL) or an object (a copy of key[0..klen)); the container then owns
+** item, and frees it even on failure. SL_OK, SL_MISUSE, or SL_NOMEM. */
+sl_json *sl_json_new(sl_json_kind kind);
+sl_json *sl_json_new_string(const char *s, size_t len);
+int sl_json_add(sl_json *container, const char *key, size_t klen,
+                sl_json *item);
+
 /* serde_json's bytes: a string with quotes, escaping only '"', '\\' and
 ** control characters (\b \f \n \r \t, else \u00xx lowercase); '/' and
 ** non-ASCII pass through. The output is always valid UTF-8: each maximal

@@ -895,6 +895,71 @@ void sl_json_free(sl_json *v) {
   free(v);
 }
 
+/* ------------------------------------------------------------- building */
+
+sl_json *sl_json_new(sl_json_kind kind) {
+  sl_json *v = calloc(1, sizeof *v);
+  if (v) v->kind = kind;
+  return v;
+}
+
+sl_json *sl_json_new_string(const char *s, size_t len) {
+  sl_json *v = sl_json_new(SL_JSON_STRING);
+  if (!v) return NULL;
+  v->string = malloc(len + 1);
+  if (!v->string) {
+    free(v);
+    return NULL;
+  }
+  if (len) memcpy(v->string, s, len);
+  v->string[len] = '\0';
+  v->length = len;
+  return v;
+}
+
+/* Room for one more member after n: capacities are 4, 8, 16, ..., so an
+** array is full at 0 and at each power of two from 4. */
+static int grow(void **arr, size_t n, size_t size) {
+  if (n != 0 && (n < 4 || (n & (n - 1)))) return 1;
+  void *p = realloc(*arr, (n ? 2 * n : 4) * size);
+  if (!p) return 0;
+  *arr = p;
+  return 1;
+}
+
+int sl_json_add(sl_json *c, const char *key, size_t klen, sl_json *item) {
+  int object = c && c->kind == SL_JSON_OBJECT;
+  if (!c || !item || (!object && c->kind != SL_JSON_ARRAY) ||
+      (object != (key != NULL))) {
+    sl_json_free(item);
+    return SL_MISUSE;
+  }
+  size_t n = c->length;
+  char *k = NULL;
+  if (object) {
+    k = malloc(klen + 1);
+    if (k) {
+      memcpy(k, key, klen);
+      k[klen] = '\0';
+    }
+  }
+  if ((object && !k) || !grow((void **)&c->items, n, sizeof *c->items) ||
+      (object && (!grow((void **)&c->keys, n, sizeof *c->keys) ||
+                  !grow((void **)&c->key_lengths, n,
+                        sizeof *c->key_lengths)))) {
+    free(k);
+    sl_json_free(item);
+    return SL_NOMEM;
+  }
+  c->items[n] = item;
+  if (object) {
+    c->keys[n] = k;
+    c->key_lengths[n] = klen;
+  }
+  c->length = n + 1;
+  return SL_OK;
+}
+
 /* ------------------------------------------------------------- writing */
 
 /* One byte, without a call into sl_buf when there is room (the common

@@ -30,9 +30,9 @@ void lsl_box_free(lsl_box *box);
 /* An sl_buf inside a box on the stack top. */
 sl_buf *lsl_buf_push(lua_State *L);
 
-/* Encode the Lua value at idx (table, string, number, boolean, null) as
-** JSON text into b. Returns NULL or a message (pushed) saying what cannot
-** be encoded. */
+/* Encode the Lua value at idx (table, string, number, boolean, null) into
+** b as the core writes JSON: compact, keys sorted, serde's bytes. Returns
+** NULL or a message (pushed) saying what cannot be encoded. */
 const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b);
 
 /* Push the Lua value for a JSON tree: objects and arrays as tables, null

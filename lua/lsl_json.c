@@ -1,7 +1,7 @@
 /*
-** lsl_json.c -- the binding's JSON bridge: Lua tables to JSON text for an
-** event's details (the core's writer then stores it compact with sorted
-** keys) and the core's parsed trees back to Lua tables, plus the boxes
+** lsl_json.c -- the binding's JSON bridge: a Lua value to the core's tree,
+** written by the core's one writer (compact, keys sorted: as details are
+** stored), and the core's parsed trees back to Lua tables, plus the boxes
 ** that own C memory while Lua code runs.
 */
 #include <math.h>
@@ -97,89 +97,116 @@ static int is_array(lua_State *L, int idx, lua_Integer *n) {
   return count > 0 && max == count;
 }
 
-static const char *encode(lua_State *L, int idx, sl_buf *b, int depth) {
+/* The tree being built, owned by a box on the stack so that an error
+** (a raise, or the memory running out) frees it. */
+static void free_tree(void *p) { sl_json_free(p); }
+
+/* The value at idx as a tree node, into *out; NULL, or an error message
+** pushed on the stack. */
+static const char *build(lua_State *L, int idx, int depth, sl_json **out) {
+  sl_json *v = NULL;
+  *out = NULL;
   idx = lua_absindex(L, idx);
   switch (lua_type(L, idx)) {
   case LUA_TNIL:
-    sl_buf_puts(b, "null");
-    return NULL;
+    v = sl_json_new(SL_JSON_NULL);
+    break;
   case LUA_TBOOLEAN:
-    sl_buf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
-    return NULL;
+    v = sl_json_new(lua_toboolean(L, idx) ? SL_JSON_TRUE : SL_JSON_FALSE);
+    break;
   case LUA_TLIGHTUSERDATA:
-    if (lua_touserdata(L, idx) == NULL) {
-      sl_buf_puts(b, "null");
-      return NULL;
-    }
-    return lua_pushliteral(L, "cannot encode a light userdata other than null");
+    if (lua_touserdata(L, idx) != NULL)
+      return lua_pushliteral(L, "cannot encode a light userdata other than "
+                                "null");
+    v = sl_json_new(SL_JSON_NULL);
+    break;
   case LUA_TNUMBER:
     if (lua_isinteger(L, idx)) {
-      sl_json_write_int(b, (int64_t)lua_tointeger(L, idx));
+      if ((v = sl_json_new(SL_JSON_INTEGER)))
+        v->integer = (int64_t)lua_tointeger(L, idx);
     } else {
       double d = (double)lua_tonumber(L, idx);
       if (!isfinite(d))
         return lua_pushfstring(L, "cannot encode the number %f", d);
-      sl_json_write_double(b, d);
+      if ((v = sl_json_new(SL_JSON_FLOAT))) v->number = d;
     }
-    return NULL;
+    break;
   case LUA_TSTRING: {
     size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    sl_json_write_string(b, s, len);
-    return NULL;
+    const char *str = lua_tolstring(L, idx, &len);
+    v = sl_json_new_string(str, len);
+    break;
   }
   case LUA_TTABLE:
     break;
   default:
     return lua_pushfstring(L, "cannot encode a %s", luaL_typename(L, idx));
   }
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    if (!v) luaL_error(L, "not enough memory");
+    *out = v;
+    return NULL;
+  }
   if (depth >= MAX_DEPTH)
     return lua_pushliteral(L, "nested too deeply (a cycle?)");
-  if (!lua_checkstack(L, 4)) return lua_pushliteral(L, "stack overflow");
+  if (!lua_checkstack(L, 6)) return lua_pushliteral(L, "stack overflow");
   lua_Integer n;
   int marked = marked_array(L, idx);
   if (marked) n = (lua_Integer)lua_rawlen(L, idx);
-  if (marked || is_array(L, idx, &n)) {
-    sl_buf_puts(b, "[");
+  int array = marked || is_array(L, idx, &n);
+  /* The container sits in a box until it is handed to its parent. */
+  lsl_box *box = lsl_box_push(L);
+  box->free_fn = free_tree;
+  if (!(v = box->ptr = sl_json_new(array ? SL_JSON_ARRAY : SL_JSON_OBJECT)))
+    luaL_error(L, "not enough memory");
+  if (array) {
     for (lua_Integer i = 1; i <= n; i++) {
-      if (i > 1) sl_buf_puts(b, ",");
+      sl_json *item;
       lua_rawgeti(L, idx, i);
-      const char *err = encode(L, -1, b, depth + 1);
+      const char *err = build(L, -1, depth + 1, &item);
       if (err) return err;
       lua_pop(L, 1);
+      if (sl_json_add(v, NULL, 0, item) != SL_OK)
+        luaL_error(L, "not enough memory");
     }
-    sl_buf_puts(b, "]");
-    return NULL;
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      sl_json *item;
+      if (lua_type(L, -2) != LUA_TSTRING)
+        return lua_pushfstring(L, "object keys must be strings, not %s",
+                               luaL_typename(L, -2));
+      const char *err = build(L, -1, depth + 1, &item);
+      if (err) return err;
+      lua_pop(L, 1); /* pop value, keep key */
+      size_t klen;
+      const char *k = lua_tolstring(L, -1, &klen);
+      if (sl_json_add(v, k, klen, item) != SL_OK)
+        luaL_error(L, "not enough memory");
+    }
   }
-  sl_buf_puts(b, "{");
-  int first = 1;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING)
-      return lua_pushfstring(L, "object keys must be strings, not %s",
-                             luaL_typename(L, -2));
-    size_t klen;
-    const char *k = lua_tolstring(L, -2, &klen);
-    if (!first) sl_buf_puts(b, ",");
-    first = 0;
-    sl_json_write_string(b, k, klen);
-    sl_buf_puts(b, ":");
-    const char *err = encode(L, -1, b, depth + 1);
-    if (err) return err;
-    lua_pop(L, 1); /* pop value, keep key */
-  }
-  sl_buf_puts(b, "}");
+  box->ptr = NULL;            /* handed to the caller */
+  lua_pop(L, 1);              /* the box */
+  *out = v;
   return NULL;
 }
 
 const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b) {
   int top = lua_gettop(L);
-  const char *err = encode(L, idx, b, 0);
+  sl_json *tree;
+  idx = lua_absindex(L, idx);
+  lsl_box *box = lsl_box_push(L);
+  box->free_fn = free_tree;
+  const char *err = build(L, idx, 0, &tree);
   if (err) {
     lua_replace(L, top + 1); /* keep the message, drop the traversal */
-    lua_settop(L, top + 1);
+    lua_settop(L, top + 1);  /* (the boxes free what was built) */
     return err;
   }
+  box->ptr = tree;
+  /* Compact, keys sorted: the core's one writer, as details are stored. */
+  sl_json_write(b, tree, -1, 1);
+  lsl_box_free(box);
   if (b->oom) luaL_error(L, "not enough memory");
   lua_settop(L, top);
   return NULL;
@@ -217,8 +244,6 @@ void lsl_json_push(lua_State *L, const sl_json *v) {
     break;
   }
 }
-
-static void free_tree(void *p) { sl_json_free(p); }
 
 int lsl_json_decode(lua_State *L, const char *text, size_t len) {
   sl_json *tree = NULL;

@@ -134,16 +134,11 @@ static int l_json_decode(lua_State *L) {
 /* json_encode(value) -> compact JSON with sorted keys, as Spacedrive stores
 ** details; raises for what JSON cannot hold. */
 static int l_json_encode(lua_State *L) {
-  char err[ERRSZ];
   luaL_checkany(L, 1);
   sl_buf *b = lsl_buf_push(L);
   const char *msg = lsl_json_encode(L, 1, b);
   if (msg) return luaL_argerror(L, 1, msg);
-  sl_buf *out = lsl_buf_push(L);
-  if (sl_json_canonicalize(b->data ? b->data : "", b->len, out, err,
-                           sizeof err) != SL_OK || out->oom)
-    return luaL_error(L, "json_encode: %s", err);
-  lua_pushlstring(L, out->data, out->len);
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
   return 1;
 }
 

@@ -887,6 +887,71 @@ static void test_ill_formed_utf8(void) {
   }
 }
 
+/* One re-emitter: the one-pass path for what serde writes back unchanged,
+** the parse-and-write path for the rest, the same bytes either way. */
+static void test_reformat(void) {
+  sl_buf b = {0};
+  static const char plain[] = " {\"a\": [1, {\"b\": \"x\"}], \"c\": {}} ";
+  CHECK_EQ_INT(sl_json_reformat(&b, plain, sizeof plain - 1, -1, 2, err,
+                                sizeof err), SL_OK);
+  CHECK_EQ_STR(b.data, "{\"a\":[1,{\"b\":\"x\"}],\"c\":{}}");
+  sl_buf_reset(&b);
+  CHECK_EQ_INT(sl_json_reformat(&b, plain, sizeof plain - 1, 1, 2, err,
+                                sizeof err), SL_OK);
+  CHECK_EQ_STR(b.data, "{\n    \"a\": [\n      1,\n      {\n        "
+                       "\"b\": \"x\"\n      }\n    ],\n    \"c\": {}\n  }");
+  /* Unsorted keys, a float read twice as Spacedrive's CLI reads it. */
+  static const char floats[] = "{\"z\":19.889999389648438,\"a\":1}";
+  sl_buf_reset(&b);
+  CHECK_EQ_INT(sl_json_reformat(&b, floats, sizeof floats - 1, -1, 2, err,
+                                sizeof err), SL_OK);
+  CHECK_EQ_STR(b.data, "{\"a\":1,\"z\":19.88999938964844}");
+  sl_buf_reset(&b);
+  CHECK_EQ_INT(sl_json_reformat(&b, floats, sizeof floats - 1, -1, 0, err,
+                                sizeof err), SL_OK);
+  CHECK_EQ_STR(b.data, "{\"a\":1,\"z\":19.889999389648438}");
+  /* What serde refuses appends nothing, after the fast path had begun. */
+  sl_buf_reset(&b);
+  sl_buf_puts(&b, "kept");
+  CHECK_EQ_INT(sl_json_reformat(&b, "[1, 2, 01]", 10, -1, 2, err,
+                                sizeof err), SL_INVALID);
+  CHECK_EQ_STR(b.data, "kept");
+  CHECK_EQ_INT(b.len, 4);
+  CHECK_EQ_INT(sl_json_reformat(&b, "", 0, -1, 2, err, sizeof err),
+               SL_INVALID);
+  CHECK_EQ_INT(sl_json_reformat(NULL, "1", 1, -1, 2, err, sizeof err),
+               SL_MISUSE);
+  sl_buf_free(&b);
+}
+
+/* A tree built by hand is written by the same writer. */
+static void test_build(void) {
+  sl_json *o = sl_json_new(SL_JSON_OBJECT), *a = sl_json_new(SL_JSON_ARRAY);
+  sl_json *n = sl_json_new(SL_JSON_INTEGER);
+  CHECK(o && a && n);
+  n->integer = -7;
+  CHECK_EQ_INT(sl_json_add(o, "b", 1, n), SL_OK);
+  for (int i = 0; i < 9; i++) {
+    sl_json *t = sl_json_new(i % 2 ? SL_JSON_TRUE : SL_JSON_NULL);
+    CHECK_EQ_INT(sl_json_add(a, NULL, 0, t), SL_OK);
+  }
+  CHECK_EQ_INT(sl_json_add(a, NULL, 0, sl_json_new_string("x\0y", 3)), SL_OK);
+  CHECK_EQ_INT(sl_json_add(o, "a\0", 2, a), SL_OK);
+  CHECK_EQ_INT(sl_json_add(o, "a", 1, sl_json_new(SL_JSON_FALSE)), SL_OK);
+  sl_buf_reset(&out);
+  sl_json_write(&out, o, -1, 1);
+  CHECK_EQ_STR(out.data, "{\"a\":false,\"a\\u0000\":[null,true,null,true,"
+                         "null,true,null,true,null,\"x\\u0000y\"],\"b\":-7}");
+  /* Misuse frees the item: a key for an array, none for an object. */
+  CHECK_EQ_INT(sl_json_add(a, "k", 1, sl_json_new(SL_JSON_NULL)), SL_MISUSE);
+  CHECK_EQ_INT(sl_json_add(o, NULL, 0, sl_json_new(SL_JSON_NULL)),
+               SL_MISUSE);
+  CHECK_EQ_INT(sl_json_add(n, NULL, 0, sl_json_new(SL_JSON_NULL)),
+               SL_MISUSE);
+  CHECK_EQ_INT(sl_json_add(o, "k", 1, NULL), SL_MISUSE);
+  sl_json_free(o);
+}
+
 int main(void) {
   test_buf();
   test_escaping();
@@ -901,6 +966,8 @@ int main(void) {
   test_prefixes();
   test_write();
   test_canonicalize();
+  test_reformat();
+  test_build();
   sl_buf_free(&out);
   return check_report("json");
 }
