@@ -73,18 +73,6 @@ static void say(sl_server *srv, const char *fmt, ...) {
   srv->o.log(srv->o.log_ud, line);
 }
 
-/* Would Spacedrive's reader hand this row out (spacedrive-compat.md
-** 10.1)? Its required columns read as they are, and known names. */
-static int sendable(const sl_event *ev) {
-  const unsigned required =
-    SL_COLUMN_BIT(SL_COL_TIMESTAMP) | SL_COLUMN_BIT(SL_COL_DEVICE_ID) |
-    SL_COLUMN_BIT(SL_COL_EVENT_TYPE) | SL_COLUMN_BIT(SL_COL_CATEGORY) |
-    SL_COLUMN_BIT(SL_COL_SEVERITY) | SL_COLUMN_BIT(SL_COL_SUMMARY);
-  char err[256];
-  return (ev->bad & required) == 0 && sli_event_check(ev, 0, err,
-                                                      sizeof err) == SL_OK;
-}
-
 static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -208,7 +196,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
 
   if (want > 0) rc = sl_query(h, &f, &cur);
   if (rc != SL_OK) snprintf(err, errsz, "%s", sl_store_errmsg(h));
-  int64_t last = 0, last_id = 0;
+  int64_t last = 0, last_id = 0, taken = 0;
   /* The events at the instant of the last one sent (the "group"): where
   ** they start in the frame, the count before them, the event before. */
   size_t group_at = a->frame.len;
@@ -221,20 +209,20 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       break;
     }
     rc = SL_OK;
-    /* A row Spacedrive's reader skips has no place in its response: a
-    ** time it could not parse, a required column it could not read, an
-    ** unknown name. */
-    if (!ev->has_instant || !sendable(ev)) continue;
     /* Newest first, equal instants by ascending id: at the position's
     ** instant, what comes after it has a higher id. */
     if (req->has_before && ev->instant == req->before &&
         ev->id <= req->before_id)
       continue;
-    if (a->count == (int64_t)want) {
+    if (taken == (int64_t)want) {
       /* One more matches: say where to go on, if a cap cut this short. */
       if (req->limit > want) a->has_next = 1;
       break;
     }
+    /* A row Spacedrive's reader skips (sl_event_skipped) has no place in
+    ** its response, but its LIMIT counted it: so does the limit here. */
+    taken++;
+    if (sl_event_skipped(ev)) continue;
     sl_buf_reset(&one);
     if ((rc = sl_render_event_reads(&one, ev, SL_RENDER_NDJSON_DEVICE,
                                      SL_JSON_READS_PROTOCOL)) != SL_OK)

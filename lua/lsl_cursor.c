@@ -101,6 +101,11 @@ void lsl_push_event(lua_State *L, const sl_event *ev, int raw) {
     lua_pushinteger(L, (lua_Integer)ev->duration_ms);
     lua_setfield(L, -2, "duration_ms");
   }
+  /* Only on a row read from a store: one Spacedrive's reader skips. */
+  if (ev->has_id && sl_event_skipped(ev)) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "skipped");
+  }
 }
 
 static void close_cursor(void *c) { sl_cursor_close(c); }

@@ -30,19 +30,6 @@ local function store_path(dir, peer)
   return ("%s/%s.db"):format(dir, (name:gsub("[/%s]", "_")))
 end
 
--- Can the row go out as an event: the fields a store requires, with names
--- it knows (Spacedrive's reader skips any other row)?
-local KNOWN = {}
-for _, list in ipairs{ synclua.event_types, synclua.categories,
-                       synclua.severities } do
-  for _, name in ipairs(list) do KNOWN[name] = true end
-end
-local function sendable(ev)
-  return KNOWN[ev.event_type] and KNOWN[ev.category] and KNOWN[ev.severity]
-    and type(ev.summary) == "string" and type(ev.device_id) == "string"
-    and ev.device_id ~= "" or false
-end
-
 -- This device's side, gathered as a server gathers its answer -- its own
 -- events, the `limit` newest that pass the filters -- into a store at
 -- `dest`, oldest first as fetched pages are stored, in batches so that
@@ -68,9 +55,9 @@ local function copy_local(path, device, filter, limit, dest, now)
   for ev in log:events(query) do
     -- A time Spacedrive could not parse is left out, as a server does.
     -- A row a server would not send (Spacedrive's reader skips it: an
-    -- unknown type, a missing field) is left out here too.
-    if ev.instant and sendable(ev) and not (oldest and ev.instant == oldest.instant
-                           and ev.id > oldest.id) then
+    -- unknown type, a missing field: ev.skipped) is left out here too.
+    if ev.instant and not ev.skipped and not (oldest
+        and ev.instant == oldest.instant and ev.id > oldest.id) then
       ev.id, ev.instant, ev.details_json = nil, nil, nil -- read-side fields
       -- details Spacedrive cannot parse it reads as None
       if ev.details and synclua.json_decode(ev.details) == nil then
