@@ -247,6 +247,9 @@ void sl_uuid_v4(char *buf);
 ** hyphenated. SL_OK or SL_INVALID (out untouched). */
 int sl_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]);
 
+/* Is s[0..len) already in that lowercase hyphenated form? */
+int sl_uuid_canonical(const char *s, size_t len);
+
 /* sl_uuid_parse of a C string (NULL is SL_INVALID). */
 int sl_uuid_normalize(const char *in, char *buf);
 

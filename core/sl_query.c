@@ -730,7 +730,7 @@ static int fill_event(sl_cursor *c, const arm *a) {
   ** hyphenated, anything else None (spacedrive-compat.md 10.1). */
   for (int k = 0; k < 2; k++) {
     int col = k ? SL_COL_PEER_DEVICE_ID : SL_COL_CORRELATION_ID;
-    if (!*text[col]) continue;
+    if (!*text[col] || sl_uuid_canonical(*text[col], e->len[col])) continue;
     if (sl_uuid_parse(*text[col], e->len[col], c->ids[k]) == SL_OK) {
       *text[col] = c->ids[k];
       e->len[col] = 36;

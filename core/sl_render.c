@@ -28,7 +28,8 @@
 /* A UUID column as Spacedrive writes it back: lowercase hyphenated when it
 ** parses (into buf, *len 36), else the stored text. NULL stays NULL. */
 static const char *uuid_text(const char *s, size_t *len, char *buf) {
-  if (s && sl_uuid_parse(s, *len, buf) == SL_OK) {
+  if (!s || sl_uuid_canonical(s, *len)) return s;
+  if (sl_uuid_parse(s, *len, buf) == SL_OK) {
     *len = 36;
     return buf;
   }

@@ -31,7 +31,7 @@ static void bind_id(sqlite3_stmt *st, int i, const sl_event *ev, int col) {
   char buf[SL_UUID_BUFSZ];
   size_t n;
   const char *s = sl_event_text(ev, col, &n);
-  if (s && sl_uuid_parse(s, n, buf) == SL_OK)
+  if (s && !sl_uuid_canonical(s, n) && sl_uuid_parse(s, n, buf) == SL_OK)
     sqlite3_bind_text(st, i, buf, 36, SQLITE_TRANSIENT);
   else
     bind_col(st, i, ev, col);

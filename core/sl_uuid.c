@@ -15,11 +15,34 @@ void sl_uuid_v4(char *buf) {
   uuid_unparse_lower(u, buf);
 }
 
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+/* Each byte's hex value, or -1 (a table: every row of an export reads
+** three ids). */
+static const signed char hex_of[256] = {
+  ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+  ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+  ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+  ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
+#define HEX(c) (hex_of[(unsigned char)(c)] - 1) /* -1: not a hex digit */
+
+/* Hyphens of the hyphenated form, by position. */
+static const char hyphen_at[36] = {[8] = 1, [13] = 1, [18] = 1, [23] = 1};
+
+/* The canonical form's classes: 1 a lowercase hex digit, 2 a hyphen; and
+** the class each position wants. */
+static const unsigned char canon_class[256] = {
+  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+  ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['-'] = 2};
+static const unsigned char canon_want[36] = {
+  1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 1,
+  2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+int sl_uuid_canonical(const char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
+  unsigned differ = 0;
+  if (!s || len != 36) return 0;
+  for (int i = 0; i < 36; i++) differ |= canon_class[u[i]] ^ canon_want[i];
+  return differ == 0;
 }
 
 /* uuid 1.18's try_parse: the length decides the form. */
@@ -39,11 +62,11 @@ int sl_uuid_parse(const char *s, size_t len, char out[SL_UUID_BUFSZ]) {
     return SL_INVALID;
   }
   for (size_t i = 0; i < (hyphenated ? 36u : 32u); i++) {
-    if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
+    if (hyphenated && hyphen_at[i]) {
       if (s[i] != '-') return SL_INVALID;
       continue;
     }
-    int v = hex_value((unsigned char)s[i]);
+    int v = HEX(s[i]);
     if (v < 0) return SL_INVALID;
     hex[n++] = digits[v];
   }
