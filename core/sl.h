@@ -851,10 +851,13 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
 ** row another program wrote (a "Z", an offset, a short fraction, unsorted
 ** details) exports as Spacedrive would export the same event. What
 ** Spacedrive could not read at all is written as stored rather than
-** dropped: a timestamp that does not parse (has_instant 0), an id that is
-** not a UUID, an unknown type name. CSV writes every column as stored.
-** An id of 0 (an event not read from a store) is written as absent: null
-** in JSON, an empty CSV field.
+** dropped: a timestamp that does not parse (has_instant 0), an unknown
+** type name. CSV writes the row as read: the timestamp, details and
+** model_types as their stored text, the counts as stored (a negative one
+** too), ids lowercase and hyphenated, and what Spacedrive reads as None (an
+** id that is no UUID, a count that is no integer) empty. An event not read
+** from a store (has_id 0) has no id: null in JSON, an empty CSV field; a
+** stored row's id 0 is 0.
 **
 ** details are an Option<serde_json::Value>, as Spacedrive reads the row
 ** (spacedrive-compat.md 10.1, 10.4). Text serde_json refuses is None: not
@@ -868,8 +871,7 @@ int sl_emit_watermark_too_old(sl_store *store, const char *peer,
 ** "details": null in the default JSON and NDJSON, the key omitted in the
 ** --with-device JSON and NDJSON, NULL in SQL; a kept null is "details":
 ** null in every JSON format and 'null' in SQL. CSV writes the stored text
-** unchanged (every CSV column is the column as stored), Markdown has no
-** details column. Where synclua differs: details nested 124 to 127 levels
+** unchanged, Markdown has no details column. Where synclua differs: details nested 124 to 127 levels
 ** deep are exported, where Spacedrive's CLI fails on the whole reply
 ** ("recursion limit exceeded" reading the daemon's response, whose
 ** envelope adds levels).
@@ -897,7 +899,7 @@ typedef enum sl_render_format {
   SL_RENDER_NDJSON_DEVICE, /* the --with-device fields compact with keys
                               sorted (as EventLogResponse carries an
                               event), then "\n"                         */
-  SL_RENDER_CSV,           /* the 13 columns as stored, RFC 4180 (NULL
+  SL_RENDER_CSV,           /* the 13 columns as read, RFC 4180 (NULL
                               empty, "" an empty string), then "\r\n"   */
   SL_RENDER_FORMAT_COUNT
 } sl_render_format;

@@ -210,10 +210,6 @@ int sli_event_check(const sl_event *ev, int check_details, char *err,
       REFUSE("details: not JSON: %s", jerr);
     sl_json_free(tree);
   }
-  if (ev->has_record_count && ev->record_count < 0)
-    REFUSE("record_count: negative (%lld)", (long long)ev->record_count);
-  if (ev->has_duration_ms && ev->duration_ms < 0)
-    REFUSE("duration_ms: negative (%lld)", (long long)ev->duration_ms);
   return SL_OK;
 }
 

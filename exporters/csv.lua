@@ -1,9 +1,11 @@
 --- synclua.export.csv: the events as RFC 4180 CSV, newest first: a header
 -- record with the 13 column names in table order, then one record per
--- event, every record ending "\r\n". Values are the stored column text
--- (timestamps as stored, details as stored JSON text); a field holding
--- '"', ',', CR or LF is quoted with '"' doubled; NULL is an empty field
--- and an empty string a quoted one (""). `with_device` changes nothing:
+-- event, every record ending "\r\n". Values are the columns as read
+-- (timestamps, details and model types as their stored text, counts as
+-- stored, ids lowercase and hyphenated, what Spacedrive reads as None --
+-- an id that is no UUID, a count that is no integer -- empty); a field
+-- holding '"', ',', CR or LF is quoted with '"' doubled; NULL is an empty
+-- field and an empty string a quoted one (""). `with_device` changes nothing:
 -- every column is always there.
 local synclua = require "synclua"
 

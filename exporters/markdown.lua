@@ -22,12 +22,10 @@ local function copy(filter)
   return f
 end
 
--- A device id as Spacedrive prints a Uuid: lowercase, when it is one.
+-- A device id as Spacedrive prints a Uuid: lowercase and hyphenated, in
+-- whatever spelling it was stored, when it is one.
 local function device(id)
-  if #id == 36 and id:match("^%x+%-%x+%-%x+%-%x+%-%x+$") then
-    return id:lower()
-  end
-  return id
+  return synclua.parse_uuid(id) or id
 end
 
 --- Write the events a filter selects as a Markdown report.

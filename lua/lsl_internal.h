@@ -39,6 +39,11 @@ const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b);
 ** as synclua.null (the light userdata NULL, like cjson.null). */
 void lsl_json_push(lua_State *L, const sl_json *v);
 
+/* lsl_json_push, but an object member whose key is a true field of the
+** table at index raw is pushed as its JSON text (compact, keys sorted: an
+** integer up to u64::MAX stays exact). */
+void lsl_json_push_raw(lua_State *L, const sl_json *v, int raw);
+
 /* Push the metatable that marks a table as a JSON array. */
 void lsl_push_array_mt(lua_State *L);
 

@@ -214,7 +214,9 @@ const char *lsl_json_encode(lua_State *L, int idx, sl_buf *b) {
 
 /* ------------------------------------------------------------ decoding */
 
-void lsl_json_push(lua_State *L, const sl_json *v) {
+/* Push v; an object member whose key is a true field of the table at raw
+** (0: none) is pushed as its JSON text instead, compact, keys sorted. */
+static void push_value(lua_State *L, const sl_json *v, int raw) {
   luaL_checkstack(L, 3, "JSON nested too deeply");
   switch (v->kind) {
   case SL_JSON_NULL: lua_pushlightuserdata(L, NULL); break;
@@ -228,7 +230,7 @@ void lsl_json_push(lua_State *L, const sl_json *v) {
   case SL_JSON_ARRAY:
     lua_createtable(L, (int)v->length, 0);
     for (size_t i = 0; i < v->length; i++) {
-      lsl_json_push(L, v->items[i]);
+      push_value(L, v->items[i], raw);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lsl_push_array_mt(L);
@@ -238,11 +240,31 @@ void lsl_json_push(lua_State *L, const sl_json *v) {
     lua_createtable(L, 0, (int)v->length);
     for (size_t i = 0; i < v->length; i++) {
       lua_pushlstring(L, v->keys[i], v->key_lengths[i]);
-      lsl_json_push(L, v->items[i]);
+      int as_text = 0;
+      if (raw) {
+        lua_pushvalue(L, -1);
+        as_text = lua_rawget(L, raw) != LUA_TNIL && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+      }
+      if (as_text) {
+        sl_buf *b = lsl_buf_push(L);
+        sl_json_write(b, v->items[i], -1, 1);
+        if (b->oom) luaL_error(L, "not enough memory");
+        lua_pushlstring(L, b->data ? b->data : "", b->len);
+        lua_remove(L, -2); /* the buffer's box */
+      } else {
+        push_value(L, v->items[i], raw);
+      }
       lua_rawset(L, -3);
     }
     break;
   }
+}
+
+void lsl_json_push(lua_State *L, const sl_json *v) { push_value(L, v, 0); }
+
+void lsl_json_push_raw(lua_State *L, const sl_json *v, int raw) {
+  push_value(L, v, raw ? lua_absindex(L, raw) : 0);
 }
 
 int lsl_json_decode(lua_State *L, const char *text, size_t len) {

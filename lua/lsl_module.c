@@ -77,6 +77,17 @@ static int l_uuid(lua_State *L) {
   return 1;
 }
 
+/* parse_uuid(text) -> the id lowercase and hyphenated | nil: any
+** spelling the uuid crate reads (sl_uuid_parse) */
+static int l_parse_uuid(lua_State *L) {
+  char buf[SL_UUID_BUFSZ];
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (sl_uuid_parse(s, len, buf) != SL_OK) return 0;
+  lua_pushstring(L, buf);
+  return 1;
+}
+
 /* severity_set(text) -> { name = true, ... } | nil, message */
 static int l_severity_set(lua_State *L) {
   char err[ERRSZ];
@@ -112,12 +123,24 @@ static int l_event_type_info(lua_State *L) {
 
 static void free_tree(void *p) { sl_json_free(p); }
 
-/* json_decode(text) -> value | nil, message */
+/* json_decode(text [, { as_text = { NAME = true, ... } }]) -> value | nil,
+** message: members named in as_text stay their JSON text */
 static int l_json_decode(lua_State *L) {
+  static const char *const keys[] = {"as_text", NULL};
   char err[ERRSZ];
   size_t len;
   sl_json *tree = NULL;
+  int raw = 0;
   const char *s = luaL_checklstring(L, 1, &len);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lsl_check_keys(L, 2, 2, keys, "option");
+    if (lua_getfield(L, 2, "as_text") != LUA_TNIL) {
+      luaL_argcheck(L, lua_type(L, -1) == LUA_TTABLE, 2,
+                    "as_text: table of names expected");
+      raw = lua_gettop(L);
+    }
+  }
   lsl_box *box = lsl_box_push(L);
   if (sl_json_parse(s, len, &tree, err, sizeof err) != SL_OK) {
     lua_pushnil(L);
@@ -126,7 +149,7 @@ static int l_json_decode(lua_State *L) {
   }
   box->ptr = tree;
   box->free_fn = free_tree;
-  lsl_json_push(L, tree);
+  lsl_json_push_raw(L, tree, raw);
   lsl_box_free(box);
   return 1;
 }
@@ -175,6 +198,7 @@ static const luaL_Reg module_fns[] = {
   {"parse_duration", l_parse_duration},
   {"now", l_now},
   {"uuid", l_uuid},
+  {"parse_uuid", l_parse_uuid},
   {"severity_set", l_severity_set},
   {"event_type_info", l_event_type_info},
   {"json_decode", l_json_decode},

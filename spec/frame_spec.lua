@@ -288,7 +288,7 @@ describe("bad rows", function()
     assert.equal(1, status)
     -- the report's queries select types: the unknown one is not read
     assert.equal("synclua report: warning: bad.db: 1 row with values "
-      .. "Spacedrive cannot read (summary; ids 1): shown as read "
+      .. "Spacedrive cannot read (summary; id 1): shown as read "
       .. "leniently\n", err)
   end)
 end)

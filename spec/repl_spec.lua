@@ -111,7 +111,8 @@ describe("repl.candidates()", function()
 
   it("completes the module's fields after 'synclua.'", function()
     assert.same({ list = { "open" }, stem = "ope" }, cands("synclua.ope"))
-    assert.same({ list = { "parse_duration", "parse_rfc3339", "parse_time" },
+    assert.same({ list = { "parse_duration", "parse_rfc3339", "parse_time",
+                           "parse_uuid" },
                   stem = "parse_" }, cands("x = synclua.parse_"))
   end)
 
@@ -236,7 +237,7 @@ describe("repl.complete()", function()
 
   it("inserts the common part of several, then lists them", function()
     assert.same({ "_" }, { repl.complete("synclua.parse", env, 80) })
-    assert.same({ "", "parse_duration  parse_time\nparse_rfc3339\n" },
+    assert.same({ "", "parse_duration  parse_time\nparse_rfc3339   parse_uuid\n" },
       { repl.complete("synclua.parse_", env, 40) })
   end)
 
@@ -397,15 +398,15 @@ query; _ is the last result.
 
 synclua (a global here)
   open(path [, opts]) -> log    parse_time  format_time  parse_duration
-  now  uuid  select_peer  peer_score  merge  json_decode  json_encode
-  render  null  event_types  categories  severities
+  parse_uuid  now  uuid  select_peer  peer_score  merge  json_decode
+  json_encode  render  null  event_types  categories  severities
 log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:events(filter)  log:first(filter)  log:count(filter)
   log:cursor(filter)  log:fingerprint(filter)  log:identity()
   log:append(event)  log:insert(events)  log:flush()  log:close()
   log:stats()  log:prune{...}  log:emit_*{...}
 filter: since until/to event_type(s) category severity peer device
-  correlation_id model_type limit offset order raw render
+  correlation_id model_type limit offset order skipped_last raw render
 event: id timestamp instant event_type category severity summary details
   correlation_id peer_device_id model_types record_count duration_ms
 event types (.help TYPE):
@@ -775,7 +776,7 @@ describe("synclua on a terminal", function()
         .. "print(e.details.reason) end",
       "user paused sync",
       "> synclua.parse_",
-      "parse_duration  parse_rfc3339   parse_time",
+      "parse_duration  parse_rfc3339   parse_time      parse_uuid",
       "> synclua.parse_",
       "> ^D" }, lines)
     assert.equal(0, code)

@@ -229,18 +229,7 @@ end
 -- @treturn string|nil
 function M.uuid(text)
   if type(text) ~= "string" then return nil end
-  local s = text:lower()
-  s = s:match("^urn:uuid:(.*)$") or s:match("^{(.*)}$") or s
-  if #s == 32 and s:match("^%x+$") then
-    s = ("%s-%s-%s-%s-%s"):format(s:sub(1, 8), s:sub(9, 12), s:sub(13, 16),
-                                  s:sub(17, 20), s:sub(21))
-  end
-  if #s == 36 and s:match("^%x+%-%x+%-%x+%-%x+%-%x+$")
-     and s:sub(9, 9) == "-" and s:sub(14, 14) == "-"
-     and s:sub(19, 19) == "-" and s:sub(24, 24) == "-" then
-    return s
-  end
-  return nil
+  return synclua.parse_uuid(text)
 end
 
 --- A `check` for a number of seconds over 0 and at most a day (the

@@ -150,11 +150,11 @@ local function warn_bad_rows(ctx, src)
   if n == 0 then return end
   local shown = {}
   for i, id in ipairs(ids) do shown[i] = tostring(id) end
-  ctx:warn(("%s: %s%s with values Spacedrive cannot read (%s; ids %s%s): "
+  ctx:warn(("%s: %s%s with values Spacedrive cannot read (%s; %s %s%s): "
     .. "shown as read leniently"):format(src.given,
     at_least and "at least " or "", n == 1 and "1 row" or (n .. " rows"),
-    table.concat(columns, ", "), table.concat(shown, ", "),
-    n > #ids and ", ..." or ""))
+    table.concat(columns, ", "), #ids == 1 and "id" or "ids",
+    table.concat(shown, ", "), n > #ids and ", ..." or ""))
 end
 
 -- Runs a declared command on its arguments: the frame's main.

@@ -74,6 +74,31 @@ local function check_name(key, what, set, list, value)
   end
 end
 
+-- A count's text as the integer stored for it: -9223372036854775808 to
+-- 18446744073709551615, those above math.maxinteger wrapped as SQLite
+-- holds them -- a u64 that Spacedrive stores cast to i64, and prints back
+-- as the u64 (spacedrive-compat.md 10.1). nil for anything else.
+local U64_MAX = "18446744073709551615"
+local function integer_of(text)
+  local sign, digits = text:match("^(%-?)0*(%d+)$")
+  if not digits then return nil end
+  local n = math.tointeger(tonumber(text))
+  if n then return n end
+  if sign == "-" or #digits > #U64_MAX
+     or (#digits == #U64_MAX and digits > U64_MAX) then
+    return nil
+  end
+  n = 0
+  for d in digits:gmatch("%d") do n = n * 10 + (d:byte() - 48) end -- wraps
+  return n
+end
+
+-- Members of an export's elements read as their JSON text: details exactly
+-- as written (an integer up to u64::MAX stays one), and the counts, which
+-- may be u64s above math.maxinteger.
+local AS_TEXT = { as_text = { details = true, record_count = true,
+                              duration_ms = true } }
+
 -- The instant of each event whose timestamp stays text: a leap second
 -- ("23:59:60"), which an instant alone cannot write back as second 60.
 local LEAP = setmetatable({}, { __mode = "k" })
@@ -100,11 +125,6 @@ local function event_of(f, example)
   if not instant then
     refuse(("timestamp: not RFC 3339: %s (e.g. '%s')")
       :format(f.timestamp, example), "timestamp")
-  end
-  for _, k in ipairs{ "record_count", "duration_ms" } do
-    if f[k] ~= nil and f[k] < 0 then
-      refuse(("%s: negative (%d)"):format(k, f[k]), k)
-    end
   end
   if f.timestamp:find("^%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:60") then
     LEAP[f] = instant
@@ -144,8 +164,8 @@ local MUST = { event_type = true, timestamp = true, summary = true }
 
 -- An element of the array becomes the event table itself (a large export
 -- makes no second table per event): nulls dropped, `id` dropped, details
--- kept as the decoded value (log:insert writes it as Spacedrive stores
--- details), model types kept as the list.
+-- kept as their JSON text (log:insert writes it as Spacedrive stores
+-- details), the counts read from theirs, model types kept as the list.
 local function json_event(el, device)
   if type(el) ~= "table" or getmetatable(el) == ARRAY_MT then
     refuse("an event object expected, got " .. kind(el))
@@ -175,12 +195,7 @@ local function json_event(el, device)
       refuse(("%s: string expected, got %s"):format(k, kind(v)), k)
     end
   end
-  local details = el.details
-  if details == NULL then
-    el.details = nil
-  elseif details ~= nil and type(details) ~= "table" then
-    el.details = synclua.json_encode(details) -- a string: as JSON text
-  end
+  if el.details == "null" then el.details = nil end -- JSON text (AS_TEXT)
   local models = el.model_types
   if models == NULL then
     el.model_types = nil
@@ -195,14 +210,18 @@ local function json_event(el, device)
       end
     end
   end
-  for _, k in ipairs{ "record_count", "duration_ms", "id" } do
-    local v = el[k]
-    if v == NULL then
+  for _, k in ipairs{ "record_count", "duration_ms" } do
+    local v = el[k]                -- JSON text (AS_TEXT)
+    if v == "null" then
       el[k] = nil
-    elseif v ~= nil and math.type(v) ~= "integer" then
-      refuse(("%s: integer expected, got %s"):format(k,
-        type(v) == "number" and tostring(v) or kind(v)), k)
+    elseif v ~= nil then
+      el[k] = integer_of(v) or refuse(("%s: integer expected, got %s")
+        :format(k, v), k)
     end
+  end
+  if el.id ~= nil and el.id ~= NULL and math.type(el.id) ~= "integer" then
+    refuse(("id: integer expected, got %s"):format(
+      type(el.id) == "number" and tostring(el.id) or kind(el.id)), "id")
   end
   el.id = nil
   if el.device_id == nil then el.device_id = device end
@@ -251,7 +270,7 @@ local function locate(text, index, key)
 end
 
 local function json(text, name, device, hint)
-  local doc, err = synclua.json_decode(text)
+  local doc, err = synclua.json_decode(text, AS_TEXT)
   if doc == nil then
     local reason, l, c = err:match("^(.*) at line (%d+) column (%d+)$")
     if not reason then return nil, name .. ": " .. err end
@@ -323,7 +342,7 @@ local function values(text, pos)
         return nil, pos, ("%s: expected a quoted string, NULL or an integer")
           :format(COLUMNS[col])
       end
-      local n = math.tointeger(tonumber(text:sub(s, e)))
+      local n = integer_of(text:sub(s, e))
       if not n then
         return nil, pos, ("%s: integer out of range: %s")
           :format(COLUMNS[col], text:sub(s, e))
@@ -435,7 +454,7 @@ local function ndjson(text, name, device, hint)
   for line in text:gmatch("[^\n]*") do
     n = n + 1
     if line:find("%S") then
-      local el, err = synclua.json_decode(line)
+      local el, err = synclua.json_decode(line, AS_TEXT)
       if el == nil then
         local reason, c = err:match("^(.*) at line %d+ column (%d+)$")
         return nil, ("%s: line %d column %s: %s"):format(name, n, c or "1",
@@ -554,7 +573,7 @@ local function csv(text, name)
     for col = 2, 13 do
       local v = f[col]
       if col >= 12 and v then
-        local n = math.tointeger(tonumber(v))
+        local n = integer_of(v)
         if not n then
           return nil, ("%s: line %d: %s: integer expected, got '%s'")
             :format(name, r.line, COLUMNS[col - 1], v)

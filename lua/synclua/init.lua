@@ -50,6 +50,11 @@ M.now = core.now
 --- A fresh random correlation id (UUID v4, lowercase).
 M.uuid = core.uuid
 
+--- A UUID in any spelling the uuid crate reads (hyphenated, simple 32 hex
+-- digits, braced, `urn:uuid:`, any case), as Spacedrive writes it back:
+-- lowercase and hyphenated; nil for anything else.
+M.parse_uuid = core.parse_uuid
+
 --- The set of severities a selection names ("warning+" -> {warning, error}).
 M.severity_set = core.severity_set
 

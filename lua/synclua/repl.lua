@@ -865,7 +865,11 @@ local TOPICS = {
   merge = "synclua.merge(cursors [, opts]) -> iterator\n  Several "
     .. "stores' cursors as one stream by corrected time; opts: offsets,\n"
     .. "  labels, order, limit, render.\n",
-  json_decode = "synclua.json_decode(text) -> value | nil, message\n",
+  json_decode = "synclua.json_decode(text [, { as_text = { NAME = true } "
+    .. "}]) -> value | nil,\n  message. Members named in as_text stay "
+    .. "their JSON text.\n",
+  parse_uuid = "synclua.parse_uuid(text) -> id | nil\n  Any spelling "
+    .. "the uuid crate reads, lowercase and hyphenated.\n",
   json_encode = "synclua.json_encode(value) -> text\n  Compact, keys "
     .. "sorted, as Spacedrive stores details.\n",
   render = "synclua.render(event, format [, with_device]) -> bytes\n"
@@ -929,15 +933,15 @@ query; _ is the last result.
 
 synclua (a global here)
   open(path [, opts]) -> log    parse_time  format_time  parse_duration
-  now  uuid  select_peer  peer_score  merge  json_decode  json_encode
-  render  null  event_types  categories  severities
+  parse_uuid  now  uuid  select_peer  peer_score  merge  json_decode
+  json_encode  render  null  event_types  categories  severities
 log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:events(filter)  log:first(filter)  log:count(filter)
   log:cursor(filter)  log:fingerprint(filter)  log:identity()
   log:append(event)  log:insert(events)  log:flush()  log:close()
   log:stats()  log:prune{...}  log:emit_*{...}
 filter: since until/to event_type(s) category severity peer device
-  correlation_id model_type limit offset order raw render
+  correlation_id model_type limit offset order skipped_last raw render
 event: id timestamp instant event_type category severity summary details
   correlation_id peer_device_id model_types record_count duration_ms
 event types (.help TYPE):

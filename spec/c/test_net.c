@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -3247,6 +3248,85 @@ static void test_ties_and_future(void) {
   served_free(&s);
 }
 
+/*
+** What a response carries of a row, byte for byte (spacedrive-compat.md
+** 10.4): details read once (5.723907154550263e-13 becomes ...264e-13,
+** where the events path's two reads give ...265e-13), a stored JSON null
+** as null, details serde refuses left out, ids in another spelling
+** lowercase, a negative count as the u64 cast; a row Spacedrive's reader
+** skips is not sent, but counted by the limit, as its LIMIT counts it.
+*/
+static void test_protocol_bytes(void) {
+  served s;
+  sl_channel *ch = NULL;
+  sqlite3 *db = NULL;
+  char path[256], err[256] = "";
+  snprintf(path, sizeof path, "%s", path_of("bytes.db"));
+  CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, sl_spacedrive_ddl(), NULL, NULL, NULL),
+               SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db,
+    "INSERT INTO sync_event_log (timestamp, device_id, event_type, category,"
+    " severity, summary, details, correlation_id, record_count) VALUES"
+    " ('2025-12-03T10:00:01+00:00', '" DEV_T "', 'state_transition',"
+    "  'lifecycle', 'info', 'a', 'null', '{" SESSION "}', -1),"
+    " ('2025-12-03T10:00:02+00:00', '" DEV_T "', 'state_transition',"
+    "  'lifecycle', 'info', 'b', '{\"l\":19.889999389648438,"
+    "\"s\":5.723907154550263e-13}', NULL, NULL),"
+    " ('2025-12-03T10:00:03+00:00', '" DEV_T "', 'state_transition',"
+    "  'lifecycle', 'info', 'c', '01', NULL, NULL),"
+    " ('2025-12-03T10:00:04+00:00', '" DEV_T "', 'state_transition',"
+    "  'lifecycle', 'info', CAST(X'62ff' AS TEXT), NULL, NULL, NULL)",
+    NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  if (serve(&s, path, DEV_T, 100, 0) != SL_OK) return;
+  int fd = tcp_connect(sl_server_address(s.srv));
+  CHECK(fd >= 0);
+  if (fd >= 0 &&
+      sl_channel_client(fd, key, &quick, &ch, err, sizeof err) == SL_OK) {
+    static const char *const asks[2] = {
+      ASK(",\"limit\":4"), ASK(",\"limit\":2")};
+    static const char *const wants[2] = {
+      "[{\"category\":\"lifecycle\",\"device_id\":\"" DEV_T "\","
+      "\"event_type\":\"state_transition\",\"id\":3,\"severity\":\"info\","
+      "\"summary\":\"c\",\"timestamp\":\"2025-12-03T10:00:03Z\"},"
+      "{\"category\":\"lifecycle\",\"details\":{\"l\":19.88999938964844,"
+      "\"s\":5.723907154550264e-13},\"device_id\":\"" DEV_T "\","
+      "\"event_type\":\"state_transition\",\"id\":2,\"severity\":\"info\","
+      "\"summary\":\"b\",\"timestamp\":\"2025-12-03T10:00:02Z\"},"
+      "{\"category\":\"lifecycle\",\"correlation_id\":\"" SESSION "\","
+      "\"details\":null,\"device_id\":\"" DEV_T "\","
+      "\"event_type\":\"state_transition\",\"id\":1,"
+      "\"record_count\":18446744073709551615,\"severity\":\"info\","
+      "\"summary\":\"a\",\"timestamp\":\"2025-12-03T10:00:01Z\"}]",
+      /* The skipped row takes one of the two. */
+      "[{\"category\":\"lifecycle\",\"device_id\":\"" DEV_T "\","
+      "\"event_type\":\"state_transition\",\"id\":3,\"severity\":\"info\","
+      "\"summary\":\"c\",\"timestamp\":\"2025-12-03T10:00:03Z\"}]"};
+    for (int k = 0; k < 2; k++) {
+      sl_buf in = {0};
+      CHECK_EQ_INT(sl_channel_send(ch, asks[k], strlen(asks[k])), SL_OK);
+      CHECK_EQ_INT(sl_channel_recv(ch, &in, 0), SL_OK);
+      const char *events = in.data ? strstr(in.data, "\"events\":") : NULL;
+      CHECK(events != NULL);
+      if (events) {
+        events += strlen("\"events\":");
+        size_t n = strlen(wants[k]);
+        CHECK(strncmp(events, wants[k], n) == 0);
+        if (strncmp(events, wants[k], n) != 0)
+          fprintf(stderr, "  got %s\n  want %s\n", events, wants[k]);
+      }
+      sl_buf_free(&in);
+    }
+  } else {
+    CHECK(0);
+  }
+  sl_channel_free(ch);
+  if (fd >= 0) close(fd);
+  unserve(&s);
+  served_free(&s);
+}
+
 /* The fetcher's "next" must move on in the response order (newest first,
 ** equal instants by ascending id): at the same instant, a higher id. */
 static void test_fetch_next_in_ties(void) {
@@ -3505,6 +3585,7 @@ int main(int argc, char **argv) {
   test_fetch_from_fakes();
   test_fetch_strays();
   test_ties_and_future();
+  test_protocol_bytes();
   test_fetch_next_in_ties();
   if (find_program(argc > 0 ? argv[0] : "")) {
     write_file(path_of("cli.key"), KEY_HEX "\n", 0600);
