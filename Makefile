@@ -23,9 +23,14 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
           -Wformat=2 -Wundef -Wvla
 CFLAGS ?= $(OPT)
-ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Icore -Ilua $(WARN) $(SANFLAGS) \
-             -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CFLAGS)
-LDLIBS  = $(shell $(PKG_CONFIG) --libs sqlite3 uuid libsodium) -lpthread -lm
+# The core (and the C tests and benchmarks over it) is compiled without
+# Lua's include path or -Ilua: the build itself keeps it from reaching up.
+CORE_DEPS   = sqlite3 uuid libsodium
+CORE_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Iinclude -Icore \
+              $(WARN) $(SANFLAGS) -MMD -MP \
+              $(shell $(PKG_CONFIG) --cflags $(CORE_DEPS)) $(CFLAGS)
+ALL_CFLAGS  = $(CORE_CFLAGS) -Ilua $(shell $(PKG_CONFIG) --cflags $(LUA_PKG))
+LDLIBS  = $(shell $(PKG_CONFIG) --libs $(CORE_DEPS)) -lpthread -lm
 LUALIBS = $(shell $(PKG_CONFIG) --libs $(LUA_PKG))
 EDITLIBS = $(shell $(PKG_CONFIG) --libs $(EDIT_PKG))
 LDFLAGS += $(SANFLAGS)
@@ -42,9 +47,15 @@ HOST_OBJ  = $(HOST_SRC:%.c=$(BUILD)/obj/%.o)
 CTESTS    = $(CTEST_SRC:spec/c/%.c=$(BUILD)/%)
 BENCHES   = $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
 
-VERSION = $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' core/sl.h)
+VERSION = $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' include/synclua/synclua.h)
 
 LIB    = $(BUILD)/libsynclua.a
+# The shared library: libsynclua.so.MAJOR is its soname, and only the
+# public sl_* functions are exported (core/libsynclua.map).
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SHLIB  = $(BUILD)/libsynclua.so.$(VERSION)
+SONAME = libsynclua.so.$(SOMAJOR)
+HEADERS = $(wildcard include/synclua/*.h)
 MODULE = $(BUILD)/lua/synclua/core.so
 HOST   = $(BUILD)/synclua
 # The man page and the bash completion, generated from the commands'
@@ -57,11 +68,15 @@ DOCGEN = lua/synclua/docgen.lua
 .SECONDARY:
 
 .PHONY: all test check deps bench install uninstall clean fuzz fuzz-deps
-all: $(LIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc $(DOCS)
+all: $(LIB) $(SHLIB) $(MODULE) $(HOST) $(BUILD)/synclua.pc $(DOCS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Everything but the binding and the host sees the core's flags alone.
+$(BUILD)/obj/core/%.o $(BUILD)/obj/spec/c/%.o $(BUILD)/obj/bench/%.o: \
+  ALL_CFLAGS = $(CORE_CFLAGS)
 
 # The host looks for installed scripts and modules where `install` puts them.
 $(HOST_OBJ): ALL_CFLAGS += -DSYNCLUA_DATADIR='"$(DATADIR)"' -DSYNCLUA_LUADIR='"$(LUADIR)"'
@@ -71,6 +86,13 @@ $(HOST_OBJ): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(EDIT_PKG))
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+
+$(SHLIB): $(CORE_OBJ) core/libsynclua.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script,core/libsynclua.map -o $@ $(CORE_OBJ) $(LDLIBS)
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libsynclua.so
 
 $(MODULE): $(BIND_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -113,9 +135,10 @@ check:
 # Debian packages for building and testing (run as root). On a fresh
 # machine, with no package lists yet, `apt-get update` runs first; it runs
 # again (once) when an install fails for want of current lists.
+# zlib1g-dev: sqlite3's static link needs -lz (pkg-config --static).
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
   libsqlite3-dev sqlite3 lua-cjson lua-filesystem uuid-dev lua-busted \
-  libedit-dev libsodium-dev groff-base
+  libedit-dev libsodium-dev groff-base zlib1g-dev
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y \
   --no-install-recommends
 APT_LISTS  ?= /var/lib/apt/lists
@@ -144,7 +167,7 @@ FUZZ_ARGS  ?=
 FUZZ_BUILD  = build/fuzz
 FUZZ_SAN    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
-FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -Icore $(WARN) $(FUZZ_SAN) \
+FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Icore $(WARN) $(FUZZ_SAN) \
               -O1 -g -MMD -MP $(shell $(PKG_CONFIG) --cflags sqlite3 uuid libsodium)
 FUZZ_OBJ    = $(CORE_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
               $(FUZZ_BUILD)/obj/fuzz/fuzz_protocol.o \
@@ -182,7 +205,7 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LUADIR)/synclua/export \
 	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR)/scripts \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/synclua \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/synclua
 	install -m 644 $(MODULE) $(DESTDIR)$(LUACDIR)/synclua/core.so
@@ -192,14 +215,18 @@ install: all
 	install -m 644 $(BUILD)/synclua.1 $(DESTDIR)$(MANDIR)/man1/synclua.1
 	install -m 644 $(BUILD)/synclua.bash $(DESTDIR)$(BASHCOMPDIR)/synclua
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsynclua.a
-	install -m 644 core/sl.h $(DESTDIR)$(PREFIX)/include/sl.h
+	install -m 755 $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsynclua.so
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/synclua/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' synclua.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/synclua $(DESTDIR)$(LUADIR)/synclua \
 	  $(DESTDIR)$(LUACDIR)/synclua $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(PREFIX)/lib/libsynclua.a $(DESTDIR)$(PREFIX)/include/sl.h \
+	  $(DESTDIR)$(PREFIX)/lib/libsynclua.a $(DESTDIR)$(PREFIX)/lib/libsynclua.so* \
+	  $(DESTDIR)$(PREFIX)/include/synclua \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/synclua.pc \
 	  $(DESTDIR)$(MANDIR)/man1/synclua.1 $(DESTDIR)$(BASHCOMPDIR)/synclua
 

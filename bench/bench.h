@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sl.h"
+#include <synclua/net.h>
 
 /* The same device and peer in every logging bench, so rows are alike. */
 #define BENCH_DEVICE "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"

@@ -6,7 +6,7 @@
 ** append into a no-op: writers build a whole document and check once at the
 ** end instead of after every call, and the bytes already there stay valid.
 */
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 ** and 4 severities, their stored (snake_case) and Debug (Rust) names, each
 ** type's default category and severity, status names, the validation
 ** of an event before it is queued, and the table's column names with the
-** tally of bad rows (rows read leniently: sl.h, sl_bad_rows).
+** tally of bad rows (rows read leniently: synclua.h, sl_bad_rows).
 */
 #include <stdio.h>
 #include <string.h>

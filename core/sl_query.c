@@ -22,10 +22,10 @@
 ** run) to hand the run out reversed: a few rows per arm, as many as the
 ** longest run, and no sort.
 **
-** Each row is read leniently (sl.h, sl_bad_rows): whatever another program
-** stored -- NULL where Spacedrive forbids it, text in an integer column,
-** ill-formed UTF-8, a name that is no type -- the cursor hands out a row
-** of the types sl_event promises, flags what it mended, and counts it:
+** Each row is read leniently (synclua.h, sl_bad_rows): whatever another
+** program stored -- NULL where Spacedrive forbids it, text in an integer
+** column, ill-formed UTF-8, a name that is no type -- the cursor hands out
+** a row of the types sl_event promises, flags what it mended, and counts it:
 ** per cursor, and once per row in its store's tally (sl_store_bad_rows).
 */
 #include <stdio.h>
@@ -673,7 +673,7 @@ static int read_int(int type, int64_t value, int col, int64_t *v,
 }
 
 /*
-** The current row of arm a into c->ev, read as sl.h's sl_bad_rows says:
+** The current row of arm a into c->ev, read as synclua.h's sl_bad_rows says:
 ** leniently, never failing on a value, and flagging in ev.bad each column
 ** Spacedrive's reader could not have read. Mended text lives in c->fix,
 ** reset per row; everything else points into the statement, or for a
@@ -945,7 +945,7 @@ static uint64_t fnv1a_col(uint64_t h, const sl_event *ev, int col,
   return fnv1a(h, s, n, lower);
 }
 
-/* One row's hash: its fields joined by a 0 byte, as sl.h says. */
+/* One row's hash: its fields joined by a 0 byte, as synclua.h says. */
 static uint64_t row_hash(const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   uint64_t h = FNV_OFFSET;

@@ -16,7 +16,7 @@
 ** details) export exactly as Spacedrive would export the same event.
 ** Details serde_json refuses are None, as Spacedrive reads them (null,
 ** NULL or an omitted key); other columns Spacedrive could not read at all
-** are written as stored rather than dropped (see sl.h).
+** are written as stored rather than dropped (see synclua/json.h).
 */
 #include <string.h>
 

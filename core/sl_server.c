@@ -4,7 +4,7 @@
 ** One thread accepts; each connection gets a thread of its own, so a slow
 ** or silent client only ever holds its own thread, until its timeout. The
 ** connection threads borrow read-only store handles from a small pool (a
-** handle is one thread's at a time, sl.h), so answering never opens the
+** handle is one thread's at a time, synclua.h), so answering never opens the
 ** database for writing; the one write is the event logging each request
 ** served, appended from any thread to the writer's lock-free queue.
 */

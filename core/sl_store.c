@@ -151,7 +151,7 @@ static int resolve_path(sl_store *s, const char *path) {
 }
 
 /* Each connection has one thread at a time (the writer's its thread, the
-** caller's the caller's, as sl.h asks), so SQLite's own mutex would only
+** caller's the caller's, as synclua.h asks), so SQLite's own mutex would only
 ** cost time: NOMUTEX. */
 static int open_connection(sl_store *s, int flags, sqlite3 **out) {
   sqlite3 *db = NULL;
@@ -220,7 +220,7 @@ static int query_int(sl_store *s, sqlite3 *db, const char *sql,
 
 /*
 ** The writer's connection brings the file to what writing needs, and no
-** further (sl.h, sl_store_open). The first statement reads the header, so
+** further (synclua.h, sl_store_open). The first statement reads the header, so
 ** a file that is not a database fails before anything is written. An
 ** empty database (no page yet: a file we are creating, or a zero-length
 ** one) is ours: WAL, which the file keeps, the table and every index.

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "sl.h"
+#include <synclua/synclua.h>
 
 void sl_uuid_v4(char *buf) {
   uuid_t u;

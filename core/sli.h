@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "sl.h"
+#include <synclua/net.h>
 
 #define SLI_ERRMSG_MAX 512
 #define SLI_STMT_CACHE 16

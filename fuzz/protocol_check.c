@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "protocol_check.h"
-#include "sl.h"
+#include <synclua/net.h>
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))

@@ -9,7 +9,7 @@
 ** rows into one string: an exporter only writes what it gets.
 **
 ** Rows another program stored in forms Spacedrive could not read come out
-** read leniently by the core (sl.h, sl_bad_rows); cursor:bad_rows() says
+** read leniently by the core (synclua.h, sl_bad_rows); cursor:bad_rows() says
 ** how many, which, and in what columns, so a command can say so once.
 */
 #include <string.h>
@@ -216,7 +216,7 @@ int lsl_push_bad_rows(lua_State *L, const sl_bad_rows *b) {
 /* cursor:bad_rows() -> count, { first ids }, { column names }: rows handed
 ** out that Spacedrive's reader could not have read, read leniently (a NULL
 ** summary as "", a count stored as text absent, ill-formed UTF-8 as
-** U+FFFD or, in an optional column, absent; see sl.h, sl_bad_rows) */
+** U+FFFD or, in an optional column, absent; see synclua.h, sl_bad_rows) */
 static int l_cursor_bad_rows(lua_State *L) {
   lcursor *lc = check_cursor(L);
   sl_bad_rows b = lc->bad;

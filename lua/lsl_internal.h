@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "sl.h"
+#include <synclua/net.h>
 
 #define LSL_STORE  "synclua.Store"
 #define LSL_CURSOR "synclua.Cursor"

@@ -22,7 +22,7 @@ typedef struct lmerge {
   lua_Integer rows;            /* rows handed out                           */
   lua_Integer limit;           /* rows allowed in all; < 0 for no limit     */
   lua_Integer untimed;         /* of them, with a timestamp that won't parse */
-  sl_bad_rows bad;             /* of them, read leniently (sl.h)            */
+  sl_bad_rows bad;             /* of them, read leniently (synclua.h)       */
   sl_buf      buf;             /* rendered rows                             */
 } lmerge;
 

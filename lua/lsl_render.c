@@ -34,7 +34,7 @@ int lsl_check_render_format(lua_State *L, int idx, int arg,
 }
 
 /* render(event, format [, with_device]) -> the event's bytes in that
-** export format (an element, a line, a record: see core/sl.h) */
+** export format (an element, a line, a record: see synclua/json.h) */
 static int l_render(lua_State *L) {
   sl_event ev;
   int with_device = lua_toboolean(L, 3);

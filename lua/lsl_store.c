@@ -350,7 +350,8 @@ static int l_store_time_report(lua_State *L) {
 /* store:bad_rows() -> count, { smallest ids }, { column names }, at_least:
 ** the distinct rows any of the store's cursors (and merges) handed out read
 ** leniently, each once however many queries read it; the ids ascending;
-** at_least true when the count is a lower bound (sl.h, sl_store_bad_rows) */
+** at_least true when the count is a lower bound (synclua.h,
+** sl_store_bad_rows) */
 static int l_store_bad_rows(lua_State *L) {
   sl_bad_rows b;
   int at_least;

@@ -34,7 +34,7 @@
 #include <histedit.h>
 
 #include "lsl.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define PROGNAME        "synclua"
 #define LUA_INIT_VAR    "LUA_INIT"

@@ -1,5 +1,5 @@
 -- log:bad_rows(): the rows of a store that its cursors handed out read
--- leniently (sl.h, sl_store_bad_rows) -- NULL in a NOT NULL column, a
+-- leniently (synclua.h, sl_store_bad_rows) -- NULL in a NOT NULL column, a
 -- value of the wrong storage class, ill-formed UTF-8, a name that is no
 -- type, category or severity -- each counted once however many queries
 -- read it, so that a command running many queries over one store can say

@@ -29,7 +29,7 @@ end
 local ROOT = capture("pwd"):gsub("\n$", "")
 local BIN = os.getenv("SYNCLUA_BIN") or "build/synclua"
 if BIN:sub(1, 1) ~= "/" then BIN = ROOT .. "/" .. BIN end
-local VERSION = slurp(ROOT .. "/core/sl.h"):match('#define SL_VERSION "([^"]+)"')
+local VERSION = slurp(ROOT .. "/include/synclua/synclua.h"):match('#define SL_VERSION "([^"]+)"')
 
 -- Environment variables that would change the host's behaviour, cleared for
 -- every run unless a case sets them.

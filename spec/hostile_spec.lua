@@ -83,7 +83,7 @@ local EXCEPTIONS = {
                     .. "sync.db (import --help)" },
     no_table = { status = { 0 }, writes = true,
                  why = "a database without the table gets Spacedrive's "
-                   .. "table, as Spacedrive itself would (sl.h, "
+                   .. "table, as Spacedrive itself would (synclua.h, "
                    .. "sl_store_open)" },
   },
 }

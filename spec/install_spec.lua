@@ -85,6 +85,109 @@ describe("make install", function()
     assert.same(tree_modules(), installed_modules(prefix))
   end)
 
+  describe("the C library", function()
+    -- A program that logs through the engine's header alone and reads
+    -- back what it logged: it links when the library does.
+    local APP = [[
+#include <stdio.h>
+#include <synclua/synclua.h>
+
+int main(int argc, char **argv) {
+  sl_store *log;
+  sl_open_opts opts = { .mode = SL_OPEN_WRITE,
+                        .device_id = "8b2f0c1e-5d4a-4e7b-9c3f-1a2b3c4d5e6f" };
+  sl_event ev = { .event_type = "state_transition",
+                  .summary = "Ready -> Paused",
+                  .timestamp = "2025-12-03T10:15:00Z" };
+  int64_t n = -1;
+  sl_filter f;
+  if (argc != 2 || sl_store_open(argv[1], &opts, &log) != SL_OK) return 1;
+  if (sl_store_append(log, &ev) != SL_OK || sl_store_flush(log) != SL_OK)
+    return 2;
+  sl_filter_init(&f);
+  if (sl_count(log, &f, &n) != SL_OK) return 3;
+  printf("%s %lld\n", SL_VERSION, (long long)n);
+  sl_store_close(log);
+  sl_store_release(log);
+  return 0;
+}
+]]
+    local dir, env, cc
+    setup(function()
+      dir = support.tmpdir()
+      support.spit(dir .. "/app.c", APP)
+      env = "export PKG_CONFIG_PATH=" .. quote(prefix .. "/lib/pkgconfig")
+        .. " && "
+      -- A sanitized build's library links only with its runtime.
+      local ldd = support.capture("ldd " .. quote(support.EXE))
+      local san = {}
+      if ldd:match("libasan") then san[#san + 1] = "address" end
+      if ldd:match("libubsan") then san[#san + 1] = "undefined" end
+      cc = #san > 0 and ("cc -fsanitize=" .. table.concat(san, ",")) or "cc"
+    end)
+    teardown(function() support.rmdir(dir) end)
+
+    -- Build app.c with the link flags given (a shell fragment), run it on a
+    -- new store: its output, and ldd's line for libsynclua ("" if none).
+    local function build_and_run(name, flags)
+      local log, ok = support.capture(("cd %s && %s%s -o %s app.c %s 2>&1")
+        :format(quote(dir), env, cc, name, flags))
+      assert(ok, log)
+      local out = support.capture(("cd %s && ASAN_OPTIONS=detect_leaks=0 "
+        .. "./%s %s 2>&1"):format(quote(dir), name, quote(name .. ".db")))
+      local ldd = support.capture(("cd %s && ldd ./%s 2>&1"):format(
+        quote(dir), name))
+      return out, ldd:match("[^\n]*libsynclua[^\n]*") or ""
+    end
+
+    it("installs the shared library with its soname, the static one and "
+       .. "the headers under include/synclua", function()
+      local version = support.capture(quote(support.EXE) .. " -v 2>&1")
+                             :match("(%d+%.%d+%.%d+)")
+      local major = version:match("^(%d+)")
+      assert.equal("libsynclua.so." .. major, support.capture("readlink "
+        .. quote(prefix .. "/lib/libsynclua.so")):gsub("\n$", ""))
+      assert.equal("libsynclua.so." .. version, support.capture("readlink "
+        .. quote(prefix .. "/lib/libsynclua.so." .. major)):gsub("\n$", ""))
+      assert.truthy(support.capture("readelf -d " .. quote(prefix
+        .. "/lib/libsynclua.so." .. version)):find("Library soname: "
+        .. "[libsynclua.so." .. major .. "]", 1, true))
+      assert.same({ "json.h", "net.h", "synclua.h" },
+                  names(prefix .. "/include/synclua", "^(.+%.h)$"))
+      assert.same({ "synclua" }, names(prefix .. "/include", "^(.+)$"))
+      assert.truthy(support.slurp(prefix .. "/lib/libsynclua.a"))
+      -- Only the public sl_* functions are exported.
+      local names_out = support.capture("nm -D --defined-only "
+        .. quote(prefix .. "/lib/libsynclua.so." .. version))
+      local other = {}
+      for sym in names_out:gmatch("%x+ %a ([%w_]+)") do
+        if not sym:match("^sl_") then other[#other + 1] = sym end
+      end
+      assert.same({}, other)
+    end)
+
+    it("links a program dynamically with pkg-config --libs", function()
+      local out, ldd = build_and_run("dynamic",
+        "$(pkg-config --cflags --libs synclua)")
+      assert.matches("^%d+%.%d+%.%d+ 1\n$", out)
+      assert.truthy(ldd:find(prefix .. "/lib/libsynclua.so.", 1, true), ldd)
+    end)
+
+    it("links libsynclua into a program with pkg-config --static", function()
+      local out, ldd = build_and_run("static", "$(pkg-config --cflags synclua)"
+        .. " $(pkg-config --static --libs synclua | sed "
+        .. "'s/-lsynclua/-l:libsynclua.a/')")
+      assert.matches("^%d+%.%d+%.%d+ 1\n$", out)
+      assert.equal("", ldd)
+      if cc == "cc" then   -- (a sanitizer's runtime cannot link -static)
+        out, ldd = build_and_run("all_static", "-static "
+          .. "$(pkg-config --cflags --static --libs synclua)")
+        assert.matches("^%d+%.%d+%.%d+ 1\n$", out)
+        assert.equal("", ldd)
+      end
+    end)
+  end)
+
   it("installs the man page and the bash completion", function()
     assert.equal(support.slurp(BUILD_PATH .. "/synclua.1"),
                  support.slurp(prefix .. "/share/man/man1/synclua.1"))

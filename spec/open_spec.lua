@@ -358,7 +358,7 @@ describe("log:fingerprint()", function()
   before_each(function() dir = support.tmpdir() end)
   after_each(function() support.rmdir(dir) end)
 
-  -- The digest as sl.h defines it, computed here independently: the sum
+  -- The digest as synclua.h defines it, computed here independently: the sum
   -- modulo 2^64 (Lua's integers wrap) of FNV-1a over each row's time,
   -- type, summary and lowercase device joined by a 0 byte.
   local function digest(rows)
@@ -393,7 +393,7 @@ describe("log:fingerprint()", function()
     { timestamp = "not a time", summary = "d" },
   }
 
-  it("returns the row count and the digest sl.h defines, as 16 lowercase "
+  it("returns the row count and the digest synclua.h defines, as 16 lowercase "
      .. "hex digits", function()
     local log = store("a.db", MIXED)
     finally(function() log:close() end)

@@ -279,7 +279,7 @@ describe("the name lists", function()
     assert.same({ "lifecycle", "data_flow", "network", "error" },
                 synclua.categories)
     assert.same({ "debug", "info", "warning", "error" }, synclua.severities)
-    assert.equal(support.slurp(support.root .. "/core/sl.h")
+    assert.equal(support.slurp(support.root .. "/include/synclua/synclua.h")
                    :match('#define SL_VERSION "([^"]+)"'), synclua.version)
   end)
 end)

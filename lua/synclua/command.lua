@@ -144,7 +144,8 @@ end
 
 -- Says once, after the command, how many rows of a source it read
 -- leniently (NULL where a value is required, a wrong type, invalid UTF-8,
--- an unknown name: see sl.h, sl_bad_rows), however many queries read them.
+-- an unknown name: see synclua.h, sl_bad_rows), however many queries read
+-- them.
 local function warn_bad_rows(ctx, src)
   local n, ids, columns, at_least = src.log:bad_rows()
   if n == 0 then return end

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/json.h>
 
 #define DEV  "2f1a8f8e-0c3b-4d52-9d0e-5b1c2a3d4e5f"
 #define CORR "67e55044-10b1-426f-9247-bb680e5fe0c8"

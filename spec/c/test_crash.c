@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define ROUNDS 20
 #define ROUND_SPAN 10000000

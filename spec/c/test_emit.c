@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define DEVICE  "11111111-2222-3333-4444-555555555555"
 #define PEER_A  "a1b2c3d4-e5f6-4789-abcd-ef0123456789"
@@ -854,7 +854,7 @@ static void test_batch_grid_trigger(void) {
   done(s);
 }
 
-/* sl.h: "the interval flush is checked on each call" -- a flush or a
+/* synclua.h: "the interval flush is checked on each call" -- a flush or a
 ** state transition arriving after a grid instant first writes the batch
 ** that instant owed, stamped there, as Spacedrive's 30 s task would have. */
 static void test_batch_grid_before_flush(void) {
@@ -1035,7 +1035,7 @@ static void test_batch_misuse(void) {
   CHECK_EQ_INT(sl_batch_add(s, "entry,tag", 1, PEER_A, NULL, T0), SL_INVALID);
   CHECK_EQ_INT(sl_batch_add(s, ",", 1, PEER_A, NULL, T0), SL_INVALID);
   CHECK_EQ_INT(sl_batch_add(s, "entry", -1, PEER_A, NULL, T0), SL_INVALID);
-  /* sl.h: the message of the last failure lives on the object. */
+  /* synclua.h: the message of the last failure lives on the object. */
   CHECK(sl_store_errmsg(s)[0] != '\0');
   sl_batch_memory(s, &keys);
   CHECK_EQ_INT(keys, 0);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define DEVICE "11111111-2222-3333-4444-555555555555"
 #define OTHER  "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/json.h>
 
 static sl_buf out;
 static char err[256];

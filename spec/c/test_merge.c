@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 static char dir[] = "/tmp/synclua-merge-XXXXXX";
 

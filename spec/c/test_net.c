@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/net.h>
 
 /* The key 00 01 02 ... 1f and the library id it stands for. */
 #define LIB_ID    "a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e"
@@ -812,7 +812,7 @@ static void test_framer(void) {
   CHECK_EQ_STR(err, "frame of 6 bytes is over the limit of 5");
   CHECK_EQ_INT(f.frame.cap, 0);
   CHECK(f.frame.data == NULL);
-  /* Refused again for whatever is pushed after it (sl.h). */
+  /* Refused again for whatever is pushed after it (synclua/net.h). */
   err[0] = '\0';
   CHECK_EQ_INT(sl_framer_push(&f, over + 4, 3, &used, err, sizeof err),
                SL_INVALID);

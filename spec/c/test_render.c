@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/json.h>
 
 static sl_buf out;
 
@@ -616,7 +616,7 @@ static void test_details_none(void) {
 
   /* serde's recursion limit: details nested 127 deep are read (and
   ** exported, where Spacedrive's CLI fails on its daemon's reply: see
-  ** sl.h), 128 deep are None. */
+  ** synclua/json.h), 128 deep are None. */
   {
     static char text[300], pretty[40000];
     for (int depth = 127; depth <= 128; depth++) {

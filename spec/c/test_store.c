@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define DEVICE "11111111-2222-3333-4444-555555555555"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sl.h"
+#include <synclua/synclua.h>
 
 #define S  SL_NS_PER_SEC
 #define HINT \
