@@ -1263,6 +1263,10 @@ int main(int argc, char **argv) {
     message(&h, "no program name");
     return EXIT_USAGE;
   }
+  /* A file-size limit (ulimit -f) is then a write that fails (EFBIG),
+  ** reported like any other, not a process killed (synclua.h asks every
+  ** program that links libsynclua to do this). */
+  set_signal(SIGXFSZ, SIG_IGN);
   L = luaL_newstate();
   if (L == NULL) {
     message(&h, "cannot create state: not enough memory");

@@ -726,3 +726,25 @@ echo $? >"$D/code"
     assert.equal("interrupted!\nstack traceback:\n", err:match("^[^\n]*\n[^\n]*\n"))
   end)
 end)
+
+describe("a file-size limit (ulimit -f)", function()
+  it("is a failed write the store reports, not a process killed by "
+     .. "SIGXFSZ", function()
+    local dir = tmpdir()
+    local r = synclua({ "-e", [[
+local s = require "synclua"
+local log = assert(s.open("big.db", { mode = "w", device_id = s.uuid() }))
+for i = 1, 5000 do
+  log:append{ event_type = "state_transition", summary = ("x"):rep(300) }
+end
+print(log:flush())
+local st = log:stats()
+print(st.appended, st.written + st.failed, st.failed > 0)
+]] }, { dir = dir, prefix = "sh -c 'ulimit -f 200; exec \"$@\"' sh" })
+    rmdir(dir)
+    assert.equal("", r.err)
+    assert.equal(0, r.code)
+    assert.equal("nil\tbig.db: events could not be written (ioerr)\tioerr\n"
+                 .. "5000\t5000\ttrue\n", r.out)
+  end)
+end)

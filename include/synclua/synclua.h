@@ -24,6 +24,11 @@
 **    any thread at once.
 **    Everything else on one store -- queries, cursors, counts, prune,
 **    reports, close -- is for one thread at a time.
+**  - Signals: a program that links libsynclua should ignore SIGXFSZ
+**    (signal(SIGXFSZ, SIG_IGN)), as the synclua program does. A file-size
+**    limit (ulimit -f) is then a write that fails with EFBIG, which the
+**    writer reports and counts like any other failed write; otherwise the
+**    system kills the process at the limit.
 */
 #ifndef SYNCLUA_SYNCLUA_H
 #define SYNCLUA_SYNCLUA_H
