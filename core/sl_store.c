@@ -8,11 +8,13 @@
 */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sli.h"
 
@@ -153,9 +155,10 @@ static int resolve_path(sl_store *s, const char *path) {
 /* Each connection has one thread at a time (the writer's its thread, the
 ** caller's the caller's, as synclua.h asks), so SQLite's own mutex would only
 ** cost time: NOMUTEX. */
-static int open_connection(sl_store *s, int flags, sqlite3 **out) {
+static int open_connection_to(sl_store *s, const char *name, int flags,
+                              sqlite3 **out) {
   sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(s->path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  int rc = sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     rc = sli_sqlite_fail(s, db, rc, NULL);
     sqlite3_close_v2(db);
@@ -171,6 +174,113 @@ static int open_connection(sl_store *s, int flags, sqlite3 **out) {
   }
   *out = db;
   return SL_OK;
+}
+
+static int open_connection(sl_store *s, int flags, sqlite3 **out) {
+  return open_connection_to(s, s->path, flags, out);
+}
+
+/* Is the file in WAL mode (its header's read and write versions 2)? */
+static int wal_mode(const char *path) {
+  unsigned char h[20];
+  FILE *f = fopen(path, "rb");
+  size_t n = f ? fread(h, 1, sizeof h, f) : 0;
+  if (f) fclose(f);
+  return n == sizeof h && memcmp(h, "SQLite format 3", 16) == 0 &&
+         h[18] == 2 && h[19] == 2;
+}
+
+/* Is there anything by the name PATH + suffix (a link too, even one to
+** nothing)? */
+static int beside(const char *path, const char *suffix) {
+  char name[PATH_MAX];
+  struct stat st;
+  if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
+    return 1;                 /* cannot tell: say yes, the careful answer */
+  return lstat(name, &st) == 0 || errno != ENOENT;
+}
+
+/* Remove PATH + suffix if it is an empty regular file. */
+static void remove_empty(const char *path, const char *suffix) {
+  char name[PATH_MAX];
+  struct stat st;
+  if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
+    return;
+  if (lstat(name, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+    unlink(name);
+}
+
+/* "file:PATH?immutable=1", PATH's '%', '?' and '#' escaped as a URI must
+** have them. NULL without memory. */
+static char *immutable_uri(const char *path) {
+  sl_buf b = {0};
+  sl_buf_puts(&b, "file:");
+  for (const char *p = path; *p; p++) {
+    char esc[4];
+    if (*p == '%' || *p == '?' || *p == '#') {
+      snprintf(esc, sizeof esc, "%%%02X", (unsigned char)*p);
+      sl_buf_puts(&b, esc);
+    } else {
+      sl_buf_append(&b, p, 1);
+    }
+  }
+  sl_buf_puts(&b, "?immutable=1");
+  if (b.oom) {
+    sl_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+static int check_table(sl_store *s, sqlite3 *db);
+
+/*
+** A store opened to read: nothing is written to it, and nothing is left
+** beside it that can be avoided (spacedrive-compat.md "Our decisions" 3).
+** Three ways, the first that works:
+**  - A WAL-mode file with neither -wal nor -shm beside it (no writer has
+**    it open) is opened read-write, so that closing removes the -wal and
+**    -shm SQLite makes to read it: nothing else is written (the store
+**    refuses writes), and with no WAL there is nothing to checkpoint.
+**  - Read-only, as SQLite reads a file it may not write.
+**  - A WAL-mode file that read-only cannot open (in a folder this process
+**    may not write, where no -shm can be made) is read as it stands, with
+**    immutable=1; s->immutable says so (sl_store_immutable).
+*/
+static int open_to_read(sl_store *s) {
+  int wal = wal_mode(s->path), rc;
+  int had_wal = wal && beside(s->path, "-wal");
+  if (wal && !had_wal && !beside(s->path, "-shm")) {
+    if (open_connection(s, SQLITE_OPEN_READWRITE, &s->db) == SL_OK &&
+        check_table(s, s->db) == SL_OK)
+      return SL_OK;
+    sqlite3_close_v2(s->db);
+    s->db = NULL;
+  }
+  rc = open_connection(s, SQLITE_OPEN_READONLY, &s->db);
+  if (rc == SL_OK) rc = check_table(s, s->db);
+  if (rc == SL_OK || !wal) return rc;
+  /* The read-only open's failure is the one to tell if this fails too. */
+  char msg[SLI_ERRMSG_MAX];
+  memcpy(msg, s->errmsg, sizeof msg);
+  char *uri = immutable_uri(s->path);
+  sqlite3 *db = NULL;
+  if (uri && open_connection_to(s, uri, SQLITE_OPEN_READONLY |
+                                            SQLITE_OPEN_URI, &db) == SL_OK &&
+      check_table(s, db) == SL_OK) {
+    sqlite3_close_v2(s->db);
+    s->db = db;
+    s->immutable = 1;
+    s->errmsg[0] = '\0';
+    free(uri);
+    /* An empty -wal the failed opens made is ours to take back. */
+    if (!had_wal) remove_empty(s->path, "-wal");
+    return SL_OK;
+  }
+  free(uri);
+  sqlite3_close_v2(db);
+  memcpy(s->errmsg, msg, sizeof msg);
+  return rc;
 }
 
 /* The table must be there with every column Spacedrive writes. */
@@ -302,9 +412,7 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
   if ((rc = resolve_path(s, path)) != SL_OK) goto fail;
 
   if (s->readonly) {
-    rc = open_connection(s, SQLITE_OPEN_READONLY, &s->db);
-    if (rc == SL_OK) rc = check_table(s, s->db);
-    if (rc != SL_OK) goto fail;
+    if ((rc = open_to_read(s)) != SL_OK) goto fail;
     note_identity(s);
     return SL_OK;
   }
@@ -344,6 +452,8 @@ const char *sl_store_path(const sl_store *s) {
 }
 
 int sl_store_readonly(const sl_store *s) { return s ? s->readonly : 0; }
+
+int sl_store_immutable(const sl_store *s) { return s ? s->immutable : 0; }
 
 const char *sl_store_identity(const sl_store *s) {
   return s ? s->identity : "";

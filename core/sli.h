@@ -52,6 +52,7 @@ struct sl_store {
   int             refs;       /* the caller's handle + open cursors         */
   int             closed;     /* sl_store_close was called                  */
   int             readonly;   /* opened to analyse: never writes            */
+  int             immutable;  /* read as it stands (sl_store_immutable)     */
   char           *path;       /* the resolved sync.db path                  */
   char            identity[48]; /* "DEV:INO" of path once open, else ""    */
   char           *device_id;  /* default device for appends, or NULL        */

@@ -388,6 +388,13 @@ static int l_store_readonly(lua_State *L) {
   return 1;
 }
 
+/* store:immutable() -> boolean: read as it stands (its folder cannot be
+** written; what a writer adds after the open is not seen) */
+static int l_store_immutable(lua_State *L) {
+  lua_pushboolean(L, sl_store_immutable(check_open(L)));
+  return 1;
+}
+
 static int l_store_tostring(lua_State *L) {
   lstore *ls = luaL_checkudata(L, 1, LSL_STORE);
   if (ls->s)
@@ -405,6 +412,7 @@ static const luaL_Reg store_methods[] = {
   {"count", l_store_count},   {"first", l_store_first},
   {"cursor", l_store_cursor},   {"time_report", l_store_time_report},
   {"path", l_store_path},     {"readonly", l_store_readonly},
+  {"immutable", l_store_immutable},
   {"integrity", l_store_integrity},
   {"identity", l_store_identity}, {"fingerprint", l_store_fingerprint},
   {"bad_rows", l_store_bad_rows},

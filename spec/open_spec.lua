@@ -170,6 +170,64 @@ describe("synclua.open(path)", function()
   end)
 end)
 
+describe("synclua.open(path) of a WAL-mode store", function()
+  local dir, db
+
+  before_each(function()
+    dir = support.tmpdir()
+    db = dir .. "/sync.db"
+    spacedrive_store(db)
+    assert.equal("wal\n", support.sqlite(db, "PRAGMA journal_mode = WAL"))
+  end)
+  after_each(function() support.rmdir(dir) end)
+
+  -- The names in dir, sorted, joined by spaces.
+  local function listing()
+    return (support.capture("ls " .. quote(dir)):gsub("\n$", "")
+                                                 :gsub("\n", " "))
+  end
+
+  it("leaves nothing beside it and not a byte changed when no writer has "
+     .. "it open", function()
+    local before = support.slurp(db)
+    assert.equal("sync.db", listing())
+    local log = assert(synclua.open(db))
+    assert.equal(#ROWS, log:count())
+    assert.is_false(log:immutable())
+    assert.is_true(log:close())
+    assert.equal("sync.db", listing())
+    assert.equal(before, support.slurp(db))
+    -- A command too.
+    local _, err, code = support.synclua(dir, "events --db sync.db")
+    assert.equal("", err)
+    assert.equal(0, code)
+    assert.equal("sync.db", listing())
+    assert.equal(before, support.slurp(db))
+  end)
+
+  it("reads it as it stands, and says so, where no -shm can be made",
+     function()
+    -- The -shm's name links to a folder that does not exist: SQLite can
+    -- neither open nor make the file, as in a folder this process may not
+    -- write.
+    assert(os.execute("ln -s /nonexistent/shm " .. quote(db .. "-shm")))
+    local before = support.slurp(db)
+    local log = assert(synclua.open(db))
+    assert.is_true(log:immutable())
+    assert.equal(#ROWS, log:count())
+    assert.is_true(log:close())
+    local out, err, code = support.synclua(dir,
+      "events --db sync.db -f ndjson")
+    assert.equal(0, code)
+    assert.equal(#ROWS, select(2, out:gsub("\n", "")))
+    assert.equal("synclua events: note: sync.db: read as it stands (its "
+      .. "folder cannot be written, so what a writer adds while synclua "
+      .. "reads is not seen)\n", err)
+    assert.equal(before, support.slurp(db))
+    assert.equal("sync.db sync.db-shm", listing())
+  end)
+end)
+
 describe("synclua.open(path, { mode = \"w\" }) on a store synclua did not "
          .. "create", function()
   local dir, db

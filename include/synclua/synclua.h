@@ -339,7 +339,13 @@ typedef struct sl_open_opts {
 ** a file that is not a database or has no sync_event_log table with every
 ** column Spacedrive writes is SL_NOTDB. A store opened to read refuses
 ** appends and prunes (SL_READONLY); it can be read while another process
-** writes.
+** writes. Reading leaves nothing beside the file that it can avoid: a
+** WAL-mode file with no -wal nor -shm beside it (no writer has it open)
+** is read through a connection that may write, never writes, and so
+** removes the -wal and -shm it made on closing. A WAL-mode file in a
+** folder this process may not write (where no -shm can be made) is read
+** as it stands, with SQLite's immutable=1: sl_store_immutable says so,
+** and what a writer adds after the open is not seen.
 **
 ** SL_OPEN_WRITE starts the writer thread, and alters the file no further
 ** than it must. The first statement reads the header, so a file that is
@@ -375,6 +381,10 @@ const char *sl_store_errmsg(const sl_store *store);
 const char *sl_store_path(const sl_store *store);
 /* 1 for a store opened with SL_OPEN_READ, 0 for writing (and NULL). */
 int sl_store_readonly(const sl_store *store);
+
+/* 1 for a store read as it stands (immutable=1: see sl_store_open), else
+** 0 (and for NULL). */
+int sl_store_immutable(const sl_store *store);
 
 /* The database file's identity on this machine: "DEV:INO" (decimal) from
 ** stat(2) of the resolved path once it is open. Every path that reaches

@@ -394,6 +394,11 @@ function M.resolve(given, opts)
         path = load_export(e, set.tmp, i, opts.devices)
       end
       e.log = runner.check(synclua.open(path))
+      if e.log:immutable() then
+        note(("%s: read as it stands (its folder cannot be written, so "
+          .. "what a writer adds while synclua reads is not seen)")
+          :format(e.given))
+      end
       e.path = e.kind == "export" and e.given or e.log:path()
       e.identity = e.kind == "export" and ("export:" .. i) or e.log:identity()
       local newest = e.log:first{ raw = true }

@@ -821,6 +821,9 @@ local TOPICS = {
   path = "log:path() -> string\n  The sync.db the store opened.\n",
   readonly = "log:readonly() -> boolean\n  True unless the store was "
     .. "opened with mode = \"w\".\n",
+  immutable = "log:immutable() -> boolean\n  True when the store is read "
+    .. "as it stands: a WAL-mode file in a folder\n  this process cannot "
+    .. "write; what a writer adds after the open is not seen.\n",
   identity = "log:identity() -> \"DEV:INO\"\n  The database file on this "
     .. "machine: the same through its folder, a link or\n  the file "
     .. "itself; another for a copy.\n",
