@@ -50,10 +50,10 @@ static const char *const severity_debug[SL_SEVERITY_COUNT] = {
 
 static const char *const status_names[] = {
   "ok", "error", "misuse", "nomem", "invalid", "notfound", "notdb",
-  "corrupt", "busy", "readonly", "ioerr", "full", "row", "done"};
+  "corrupt", "busy", "readonly", "ioerr", "full", "row", "done", "timeout"};
 
 const char *sl_status_name(int status) {
-  if (status < 0 || status > SL_DONE) return "error";
+  if (status < 0 || status > SL_TIMEOUT) return "error";
   return status_names[status];
 }
 

@@ -381,6 +381,7 @@ static void fill_defaults(sl_open_opts *o) {
   if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = DEFAULT_BUSY_MS;
   if (o->batch_interval <= 0) o->batch_interval = 30 * SL_NS_PER_SEC;
   if (o->batch_records <= 0) o->batch_records = 10000;
+  if (o->retry_budget == 0) o->retry_budget = 600 * SL_NS_PER_SEC;
 }
 
 int sl_store_open(const char *path, const sl_open_opts *opts,
@@ -572,16 +573,22 @@ int sl_store_append(sl_store *s, const sl_event *ev) {
   return sli_writer_append(s->writer, ev, s->device_id);
 }
 
-int sl_store_flush(sl_store *s) {
+int sl_store_flush_within(sl_store *s, int64_t timeout_ns) {
   int rc = usable(s);
   if (rc != SL_OK) return rc;
   if (!s->writer) return SL_OK;
-  rc = sli_writer_flush(s->writer);
+  rc = sli_writer_flush(s->writer, timeout_ns < 0 ? INT64_MAX
+                                   : sl_time_now() + timeout_ns);
+  if (rc == SL_TIMEOUT)
+    return sli_fail(s, rc, "%s: events not written yet (the flush's time "
+                    "ran out)", s->path);
   if (rc != SL_OK)
     return sli_fail(s, rc, "%s: events could not be written (%s)", s->path,
                     sl_status_name(rc));
   return SL_OK;
 }
+
+int sl_store_flush(sl_store *s) { return sl_store_flush_within(s, -1); }
 
 int sl_store_stats(sl_store *s, sl_stats *out) {
   if (!s || !out) return SL_MISUSE;

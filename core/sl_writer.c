@@ -2,9 +2,13 @@
 ** sl_writer.c -- the non-blocking logger: a bounded queue that callers
 ** append to from any thread, and the writer thread that owns its own
 ** SQLite connection and drains the queue in batches, one transaction per
-** batch through one prepared INSERT. Failures are retried, then counted;
-** a full queue drops and counts, and the drops are themselves logged as a
-** sync_error once there is room. The hourly retention pass runs here too.
+** batch through one prepared INSERT. A batch that fails (a full disk, a
+** lock, an I/O error) stays at the head of the queue and is tried again
+** with backoff for the retry budget (10 minutes by default) before its
+** events are counted as failed; meanwhile appends fill the queue, and once
+** it is full they are dropped and counted. The drops are logged as a
+** sync_error in the first batch that commits, whatever failed before it.
+** The hourly retention pass runs here too.
 **
 ** The queue is a bounded multi-producer ring in the manner of Dmitry
 ** Vyukov's: each cell carries a sequence number that says whose turn it
@@ -26,15 +30,14 @@
 
 #include "sli.h"
 
-#define RETRY_LIMIT   6          /* attempts per batch before giving up     */
-#define RETRY_BASE_MS 10         /* first backoff; doubles each attempt     */
+#define RETRY_BASE_MS 10         /* first backoff; doubles each attempt ... */
+#define RETRY_MAX_MS  2000       /* ... up to this                          */
 #define MIN_IDLE_MS   1          /* poll period while events flow           */
 #define MAX_IDLE_MS   64         /* poll period after a long idle spell     */
 
 #define LOAD(p)        __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define ADD(p, v)      __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
-#define SWAP(p, v)     __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
 /* One queued event in a single allocation: the strings live in text[]. */
 typedef struct rec {
@@ -78,6 +81,7 @@ struct sli_writer {
   int             last_error;  /* status of the last batch given up on      */
   int             auto_prune;  /* retention pass due every prune_every      */
   int64_t         retention;   /* ns of history kept                        */
+  int64_t         retry_budget; /* ns a failing batch is retried           */
   int64_t         prune_every; /* ns between passes                         */
   int64_t         next_prune;  /* instant of the next pass                  */
 };
@@ -184,15 +188,26 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   return SL_OK;
 }
 
-int sli_writer_flush(sli_writer *w) {
+int sli_writer_flush(sli_writer *w, int64_t deadline) {
+  struct timespec until;
+  int timed_out = 0;
+  until.tv_sec = (time_t)(deadline / SL_NS_PER_SEC);
+  until.tv_nsec = (long)(deadline % SL_NS_PER_SEC);
   pthread_mutex_lock(&w->mu);
   uint64_t ticket = LOAD(&w->enqueue_pos);
   w->flushing++;
   pthread_cond_signal(&w->wake);
-  while (w->sealed < ticket && w->running) pthread_cond_wait(&w->done, &w->mu);
+  while (w->sealed < ticket && w->running && !timed_out) {
+    if (deadline == INT64_MAX) pthread_cond_wait(&w->done, &w->mu);
+    else timed_out = pthread_cond_timedwait(&w->done, &w->mu, &until) ==
+                     ETIMEDOUT && w->sealed < ticket;
+  }
   w->flushing--;
-  int rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
-  w->failed_seen = w->failed;
+  int rc = SL_TIMEOUT;
+  if (!timed_out) {
+    rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
+    w->failed_seen = w->failed;
+  }
   pthread_mutex_unlock(&w->mu);
   return rc;
 }
@@ -220,11 +235,6 @@ void sli_writer_schedule_prune(sli_writer *w) {
 }
 
 /* ------------------------------------------------------ writer side */
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
 
 /* Insert one event; SQLITE_OK, SQLITE_MISMATCH for details that are not
 ** JSON (that event alone is refused), or the failing SQLite code. */
@@ -300,6 +310,20 @@ static size_t take(sli_writer *w) {
   return n;
 }
 
+/* Count a retry (stats show it at once) and wait `ms` before it, or less
+** if close asks the writer to stop. */
+static void backoff(sli_writer *w, long ms) {
+  struct timespec until;
+  int64_t t = sl_time_now() + (int64_t)ms * 1000000;
+  until.tv_sec = (time_t)(t / SL_NS_PER_SEC);
+  until.tv_nsec = (long)(t % SL_NS_PER_SEC);
+  pthread_mutex_lock(&w->mu);
+  w->retries++;
+  if (!LOAD(&w->stopping))
+    pthread_cond_timedwait(&w->wake, &w->mu, &until);
+  pthread_mutex_unlock(&w->mu);
+}
+
 /* Sleep until woken or `ms` pass; returns at once when there is a reason
 ** to work: a flush waiting, a stop, a prune due, or an event published. */
 static void idle(sli_writer *w, long ms) {
@@ -325,29 +349,37 @@ static void *writer_main(void *arg) {
     size_t n = take(w);
     uint64_t drops = 0;
     /* Drops happen while the queue is full, so a batch follows them; the
-    ** report rides in it, stamped with the batch's device if no default. */
-    if (n || w->device) drops = SWAP(&w->unreported, 0);
+    ** report rides in it, stamped with the batch's device if no default,
+    ** and the count is taken off only once it is committed. */
+    if (n || w->device) drops = LOAD(&w->unreported);
     int stopping = LOAD(&w->stopping);
     int pruning = prune_due(w);
     /* A clock-fed aggregator flushes on time even when no call comes. */
     if (w->batches && !stopping) sli_batches_tick(w->batches, 0, 1);
 
-    int rc = SQLITE_OK, attempts = 0;
+    int rc = SQLITE_OK;
     size_t refused = 0;
-    uint64_t retried = 0;
     if (n || drops) {
-      while ((rc = write_once(w, n, drops, &json, &refused)) != SQLITE_OK &&
-             ++attempts < RETRY_LIMIT) {
-        retried++;
-        sleep_ms(RETRY_BASE_MS << (attempts - 1));
+      /* The batch stays at the head until it commits or the budget is
+      ** spent; closing cuts the budget short (one more try). */
+      int64_t give_up = w->retry_budget < 0 ? 0
+                      : sl_time_now() + w->retry_budget;
+      long wait = RETRY_BASE_MS;
+      while ((rc = write_once(w, n, drops, &json, &refused)) != SQLITE_OK) {
+        int64_t left = give_up - sl_time_now();
+        if (left <= 0 || LOAD(&w->stopping)) break;
+        backoff(w, left < (int64_t)wait * 1000000 ? (long)(left / 1000000) + 1
+                                                 : wait);
+        if (wait < RETRY_MAX_MS) wait *= 2;
       }
+      if (rc == SQLITE_OK && drops)
+        __atomic_fetch_sub(&w->unreported, drops, __ATOMIC_RELAXED);
     }
     for (size_t i = 0; i < n; i++) free(w->batch[i]);
     sl_prune_result pr = {0};
     if (pruning) sli_prune(w->db, NULL, sl_time_now() - w->retention, 0, &pr);
 
     pthread_mutex_lock(&w->mu);
-    w->retries += retried;
     if (rc == SQLITE_OK) {
       w->written += n - refused;
       w->failed += refused;
@@ -401,6 +433,7 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
   w->cap = power_of_two(w->limit);
   w->batch_max = w->cap;
   w->retention = s->opts.retention;
+  w->retry_budget = s->opts.retry_budget;
   w->prune_every = s->opts.prune_interval;
   w->cells = malloc(w->cap * sizeof *w->cells);
   w->batch = malloc(w->batch_max * sizeof *w->batch);

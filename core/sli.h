@@ -122,7 +122,10 @@ void sli_stmt_put(sl_store *s, sqlite3_stmt *stmt);
 /* The writer thread (sl_writer.c). */
 int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out);
 int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device);
-int sli_writer_flush(sli_writer *w);
+/* Wait until every event appended before the call is sealed, or until
+** the instant `deadline` (INT64_MAX: no deadline): SL_OK, SL_TIMEOUT, or
+** the last write error's status. */
+int sli_writer_flush(sli_writer *w, int64_t deadline);
 void sli_writer_stats(sli_writer *w, sl_stats *out);
 int sli_writer_stop(sli_writer *w);   /* flush, join, close its connection */
 void sli_writer_free(sli_writer *w); /* after stop, once no one appends   */

@@ -35,13 +35,13 @@ static int fail(lua_State *L, sl_store *s, int status) {
 static const char *const open_keys[] = {
   "mode", "device_id", "queue_capacity", "retention", "auto_prune",
   "prune_interval", "busy_timeout", "synchronous", "create",
-  "batch_interval", "batch_records", "indexes", NULL};
+  "batch_interval", "batch_records", "indexes", "retry_budget", NULL};
 
 /* The options that only mean something to a store opened to write. */
 static const char *const writer_keys[] = {
   "device_id", "queue_capacity", "auto_prune", "prune_interval",
   "synchronous", "create", "batch_interval", "batch_records", "indexes",
-  NULL};
+  "retry_budget", NULL};
 
 /* mode = "r" (the default) or "w", as io.open's. */
 static int check_mode(lua_State *L, int idx) {
@@ -116,7 +116,12 @@ static void check_open_opts(lua_State *L, int idx, sl_open_opts *o) {
   }
   if (lua_getfield(L, idx, "indexes") != LUA_TNIL)
     o->indexes = lua_toboolean(L, -1);
-  lua_pop(L, 11); /* pop the values read (the table keeps device_id) */
+  /* A budget of 0 is one try (the core's 0 is its default). */
+  if (lua_getfield(L, idx, "retry_budget") != LUA_TNIL) {
+    o->retry_budget = lsl_check_duration(L, -1, idx, "retry_budget");
+    if (o->retry_budget == 0) o->retry_budget = -1;
+  }
+  lua_pop(L, 12); /* pop the values read (the table keeps device_id) */
 }
 
 /* synclua.open(path [, opts]) -> Store | nil, message, code
@@ -171,10 +176,13 @@ static int l_store_append(lua_State *L) {
   }
 }
 
-/* store:flush() -> true | nil, message, code */
+/* store:flush([timeout]) -> true | nil, message, code: code "timeout" when
+** the timeout (a duration, or seconds) passed first */
 static int l_store_flush(lua_State *L) {
   sl_store *s = check_open(L);
-  int rc = sl_store_flush(s);
+  int64_t timeout = lua_isnoneornil(L, 2)
+                      ? -1 : lsl_check_duration(L, 2, 2, "timeout");
+  int rc = sl_store_flush_within(s, timeout);
   if (rc != SL_OK) return fail(L, s, rc);
   lua_pushboolean(L, 1);
   return 1;

@@ -405,6 +405,28 @@ describe("log:flush() and log:stats()", function()
                                        "SELECT count(*) FROM sync_event_log"))
   end)
 
+  it("give up waiting when a timeout passes first, and keep the events",
+     function()
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,
+                                     busy_timeout = 10 }))
+    assert.is_true(log:flush())
+    -- Another program holds the write lock for a second.
+    os.execute(("(echo 'BEGIN IMMEDIATE;'; sleep 1; echo 'COMMIT;') | "
+      .. "sqlite3 %s & sleep 0.2"):format(support.quote(db)))
+    assert.is_true(log:append{ event_type = "batch_ingestion",
+                               summary = "waits" })
+    assert.same({ nil, db .. ": events not written yet (the flush's time ran "
+                    .. "out)", "timeout" }, { log:flush(0.1) })
+    assert.same({ true }, { log:flush("30 s") })
+    local st = log:stats()
+    assert.equal(1, st.written)
+    assert.equal(0, st.failed)
+    assert.is_true(st.retries >= 1)
+    assert.equal("bad argument #1 to 'flush' (timeout: Invalid duration: "
+      .. "soon (e.g. '7 days', '1 hour', '90m' or '2h'))",
+      support.error_of(function() log:flush("soon") end))
+  end)
+
   it("drop what does not fit a full queue, count it, and log the drop as a "
      .. "sync_error", function()
     log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE,

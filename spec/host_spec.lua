@@ -733,7 +733,8 @@ describe("a file-size limit (ulimit -f)", function()
     local dir = tmpdir()
     local r = synclua({ "-e", [[
 local s = require "synclua"
-local log = assert(s.open("big.db", { mode = "w", device_id = s.uuid() }))
+local log = assert(s.open("big.db", { mode = "w", device_id = s.uuid(),
+                                      retry_budget = 0.2 }))
 for i = 1, 5000 do
   log:append{ event_type = "state_transition", summary = ("x"):rep(300) }
 end

@@ -54,7 +54,8 @@ typedef enum sl_status {
   SL_IOERR,        /* the operating system failed a read or write           */
   SL_FULL,         /* the log queue was full: the event was dropped         */
   SL_ROW,          /* sl_cursor_next produced a row                         */
-  SL_DONE          /* sl_cursor_next has no more rows                       */
+  SL_DONE,         /* sl_cursor_next has no more rows                       */
+  SL_TIMEOUT       /* a deadline passed first (sl_store_flush_within)       */
 } sl_status;
 
 /* A short constant English name for a status ("invalid", "busy", ...),
@@ -328,6 +329,11 @@ typedef struct sl_open_opts {
                                      patterns (and Spacedrive's five where
                                      missing); a store we create always
                                      gets them                           */
+  int64_t     retry_budget;       /* write: ns a batch that fails (a full
+                                     disk, a lock, an I/O error) is tried
+                                     again, with backoff, before its events
+                                     count as failed; 0 = 10 minutes; < 0:
+                                     tried once                          */
 } sl_open_opts;
 
 /*
@@ -418,8 +424,14 @@ void sl_store_release(sl_store *store);
 int sl_store_append(sl_store *store, const sl_event *ev);
 
 /* Block until every event appended before the call is committed (or has
-** failed for good). Returns SL_OK, or the last write error's status. */
+** failed for good). Returns SL_OK, or the last write error's status. It
+** can block as long as the retry budget while the disk fails. */
 int sl_store_flush(sl_store *store);
+
+/* sl_store_flush, waiting at most timeout_ns (< 0: as long as it takes):
+** SL_TIMEOUT when the deadline passes first (the events stay queued, or
+** keep being retried: a later flush reports them). */
+int sl_store_flush_within(sl_store *store, int64_t timeout_ns);
 
 typedef struct sl_stats {
   uint64_t appended;          /* accepted into the queue                    */

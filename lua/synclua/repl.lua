@@ -807,8 +807,9 @@ local TOPICS = {
   insert = "log:insert(events [, { skip_duplicates = true }]) -> inserted, "
     .. "skipped\n  Writes a list of events at once, in one transaction, "
     .. "all or none.\n",
-  flush = "log:flush() -> true | nil, message, code\n"
-    .. "  Waits until the queued events are written.\n",
+  flush = "log:flush([timeout]) -> true | nil, message, code\n"
+    .. "  Waits until the queued events are written (code \"timeout\" when "
+    .. "the\n  timeout, a duration or seconds, passes first).\n",
   close = "log:close(), cursor:close()\n"
     .. "  Flushes and closes the store (twice is fine); ends a cursor.\n",
   stats = "log:stats() -> { appended, written, dropped, failed, retries, "

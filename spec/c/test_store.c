@@ -7,10 +7,14 @@
 ** of equal instants (Spacedrive's) through every arm and page.
 */
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include <synclua/synclua.h>
@@ -206,6 +210,7 @@ static void test_retry_then_fail(void) {
   o.mode = SL_OPEN_WRITE;
   o.device_id = DEVICE;
   o.busy_timeout_ms = 20;
+  o.retry_budget = 300 * INT64_C(1000000);
   CHECK_EQ_INT(sl_store_open(path_of("locked.db"), &o, &s), SL_OK);
   sqlite3 *db;
   sqlite3_open(sl_store_path(s), &db);
@@ -225,7 +230,8 @@ static void test_retry_then_fail(void) {
   CHECK_EQ_INT(st.written, 1);
   CHECK_EQ_INT(st.failed, 0);
 
-  /* Locked for good: the batch is given up, counted, and flush says so. */
+  /* Locked past the budget: the batch is given up, counted, and flush
+  ** says so. */
   CHECK_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
                SQLITE_OK);
   ev = make_event("lost", 2);
@@ -243,6 +249,158 @@ static void test_retry_then_fail(void) {
   CHECK_EQ_INT(query_count(s, "SELECT count(*) FROM sync_event_log"), 2);
   sl_store_close(s);
   sl_store_release(s);
+}
+
+/*
+** A failing batch stays at the head of the queue within the budget: a
+** flush with a deadline comes back SL_TIMEOUT meanwhile; appends fill the
+** queue, then are dropped and counted; once the lock goes, every event
+** that was queued is written, and the drops are reported -- each drop in
+** exactly one sync_error, however many attempts failed before.
+*/
+static void test_retry_keeps_the_queue(void) {
+  sl_store *s;
+  sl_open_opts o;
+  sl_stats st;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  o.busy_timeout_ms = 5;
+  o.queue_capacity = 8;
+  o.retry_budget = 60 * SL_NS_PER_SEC;
+  CHECK_EQ_INT(sl_store_open(path_of("held.db"), &o, &s), SL_OK);
+  sqlite3 *db;
+  sqlite3_open(sl_store_path(s), &db);
+  sqlite3_busy_timeout(db, 2000);
+  CHECK_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+               SQLITE_OK);
+  int queued = 0, full = 0;
+  for (int i = 0; i < 40; i++) {
+    sl_event ev = make_event("held", i);
+    int rc = sl_store_append(s, &ev);
+    queued += rc == SL_OK;
+    full += rc == SL_FULL;
+    if (i == 0) sleep_ms(30); /* the writer takes the first, and fails */
+  }
+  CHECK_EQ_INT(queued + full, 40);
+  CHECK(full > 0);
+  CHECK_EQ_INT(sl_store_flush_within(s, 50 * INT64_C(1000000)), SL_TIMEOUT);
+  CHECK(strstr(sl_store_errmsg(s), "the flush's time ran out") != NULL);
+  sl_store_stats(s, &st);
+  CHECK_EQ_INT(st.written, 0);
+  CHECK_EQ_INT(st.failed, 0);
+  CHECK_EQ_INT(st.dropped, (uint64_t)full);
+  CHECK(st.retries >= 1);
+  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close(db);
+  CHECK_EQ_INT(sl_store_flush(s), SL_OK);
+  /* The report of drops while its batch was failing comes with the next. */
+  sl_event ev = make_event("after", 99);
+  CHECK_EQ_INT(sl_store_append(s, &ev), SL_OK);
+  CHECK_EQ_INT(sl_store_flush(s), SL_OK);
+  sl_store_stats(s, &st);
+  CHECK_EQ_INT(st.written, (uint64_t)queued + 1);
+  CHECK_EQ_INT(st.failed, 0);
+  CHECK_EQ_INT(query_count(s, "SELECT count(*) FROM sync_event_log WHERE "
+                              "event_type = 'batch_ingestion'"), queued + 1);
+  CHECK_EQ_INT(query_count(s, "SELECT coalesce(sum(json_extract(details, "
+                              "'$.dropped_count')), 0) FROM sync_event_log "
+                              "WHERE event_type = 'sync_error'"), full);
+  sl_store_close(s);
+  sl_store_release(s);
+}
+
+/*
+** A full disk, emptied after a while (a file-size limit stands in for it:
+** EFBIG, as the disk's ENOSPC, with SIGXFSZ ignored as synclua.h asks):
+** four threads append 20,000 events each into a queue of 1,024. Nothing
+** that was queued is lost -- the failing batch waits at the head of the
+** queue until the writes go through -- and every drop is reported. It
+** runs in a new process (this program again, as `--full-disk PATH`), so
+** that the limit and the threads are its own.
+*/
+static void *append_many(void *arg);
+
+static int full_disk_child(const char *path) {
+  sl_store *s;
+  sl_open_opts o;
+  sl_stats st;
+  struct rlimit rl;
+  int bad = 0;
+  signal(SIGXFSZ, SIG_IGN);
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  o.queue_capacity = 1024;
+  o.retry_budget = 120 * SL_NS_PER_SEC;
+  /* The store exists (the test made it); its WAL has room for a few
+  ** pages, then the disk is full. The limit is set before the store opens:
+  ** some kernels (gVisor's) apply it only to files opened after it. */
+  struct stat fst;
+  if (stat(path, &fst) != 0) return 13;
+  getrlimit(RLIMIT_FSIZE, &rl);
+  struct rlimit small = {(rlim_t)fst.st_size + 8192, rl.rlim_max};
+  if (setrlimit(RLIMIT_FSIZE, &small) != 0) return 11;
+  if (sl_store_open(path, &o, &s) != SL_OK) return 10;
+  pthread_t t[THREADS];
+  worker w[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    w[i].store = s;
+    w[i].id = i;
+    w[i].failures = 0;
+    pthread_create(&t[i], NULL, append_many, &w[i]);
+  }
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  sl_store_stats(s, &st);
+  if (st.retries == 0) bad |= 1;        /* the disk did fill */
+  if (st.written != 0) bad |= 2;        /* nothing got through */
+  /* The disk is cleaned: the waiting batch goes through. */
+  if (setrlimit(RLIMIT_FSIZE, &rl) != 0) return 12;
+  if (sl_store_flush(s) != SL_OK) bad |= 4;
+  sl_store_stats(s, &st);
+  int64_t events = query_count(s, "SELECT count(*) FROM sync_event_log "
+                                  "WHERE event_type = 'batch_ingestion'");
+  int64_t reported = query_count(s, "SELECT coalesce(sum(json_extract("
+                                    "details, '$.dropped_count')), 0) FROM "
+                                    "sync_event_log WHERE event_type = "
+                                    "'sync_error'");
+  if (st.appended + st.dropped != THREADS * PER_THREAD) bad |= 8;
+  if (st.dropped == 0) bad |= 16;
+  if (st.failed != 0) bad |= 32;
+  if ((uint64_t)events != st.appended) bad |= 64;
+  if ((uint64_t)reported != st.dropped) bad |= 128;
+  if (bad)
+    fprintf(stderr, "  full disk: appended %llu dropped %llu written %llu "
+            "failed %llu retries %llu; rows %lld, drops reported %lld\n",
+            (unsigned long long)st.appended, (unsigned long long)st.dropped,
+            (unsigned long long)st.written, (unsigned long long)st.failed,
+            (unsigned long long)st.retries, (long long)events,
+            (long long)reported);
+  sl_store_close(s);
+  sl_store_release(s);
+  return bad;
+}
+
+static void test_full_disk(void) {
+  sl_store *s;
+  sl_open_opts o;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  CHECK_EQ_INT(sl_store_open(path_of("full_disk.db"), &o, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_close(s), SL_OK);
+  sl_store_release(s);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/proc/self/exe", "test_store", "--full-disk",
+          path_of("full_disk.db"), (char *)NULL);
+    _exit(127);
+  }
+  int status = -1;
+  CHECK(pid > 0);
+  if (pid > 0) waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK_EQ_INT(WEXITSTATUS(status), 0);
 }
 
 /* ------------------------------------------------------- misuse */
@@ -668,11 +826,15 @@ static void test_long_runs(void) {
   sl_store_release(s);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--full-disk") == 0)
+    return full_disk_child(argv[2]);
   if (!mkdtemp(dir)) return 2;
   test_concurrent_appends();
   test_full_queue();
   test_retry_then_fail();
+  test_retry_keeps_the_queue();
+  test_full_disk();
   test_misuse();
   test_open_modes();
   test_tie_order();
