@@ -104,22 +104,7 @@ local function library(dir)
   return synclua.library_id(assert(synclua.read_key(dir .. "/key")))
 end
 
--- `synclua serve --db DB --key-file key --listen 127.0.0.1:0 EXTRA` in the
--- background; the child (support.spawn) with `address` and `first` (the
--- line it printed first).
-local function serve(dir, db, extra)
-  local child = support.spawn(dir, ("serve --db %s --key-file key --listen "
-    .. "127.0.0.1:0 %s"):format(quote(db), extra or ""))
-  local first = child:line()
-  child.first = first
-  child.address = first and first:match(" on (127%.0%.0%.1:%d+) %(")
-  if not child.address then
-    local rest, status = child:wait()
-    error(("serve did not start (exit %s): %s%s"):format(status,
-      first or "", rest or ""))
-  end
-  return child
-end
+local serve = support.serve
 
 -- A server's output after its first line, with the parts that vary (the
 -- client's port, the time taken) made fixed.

@@ -458,19 +458,9 @@ end
 
 ---------------------------------------------------------------- serving
 
--- `synclua serve` on a free loopback port for `db` as device DEV (key in
--- dir/key), in the background; the child (support.spawn) with `address`.
+-- `synclua serve` of `db` as device DEV, in the background (support.serve).
 local function serve(dir, db)
-  local child = support.spawn(dir, ("serve --db %s --key-file key --listen "
-    .. "127.0.0.1:0 --device %s"):format(quote(db), DEV))
-  local first = child:line()
-  child.address = first and first:match(" on (127%.0%.0%.1:%d+) %(")
-  if not child.address then
-    local rest, status = child:wait()
-    error(("serve did not start (exit %s): %s%s"):format(status,
-      first or "", rest or ""))
-  end
-  return child
+  return support.serve(dir, db, "--device " .. DEV)
 end
 
 -- Ask a server for `limit` events into a new store dir/name; returns the

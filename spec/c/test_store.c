@@ -39,6 +39,15 @@ static sl_event make_event(const char *summary, int64_t n) {
   return ev;
 }
 
+/* The options of a store this test logs into as DEVICE. */
+static sl_open_opts writer_opts(void) {
+  sl_open_opts o;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  return o;
+}
+
 /* One integer from the file at `path`, read by a connection of our own. */
 static int64_t count_at(const char *path, const char *sql) {
   sqlite3 *db;
@@ -80,26 +89,26 @@ static void *append_many(void *arg) {
   return NULL;
 }
 
-static void test_concurrent_appends(void) {
-  sl_store *s;
-  sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.mode = SL_OPEN_WRITE;
-  o.device_id = DEVICE;
-  o.queue_capacity = THREADS * PER_THREAD;
-  CHECK_EQ_INT(sl_store_open(path_of("threads.db"), &o, &s), SL_OK);
+/* THREADS workers appending PER_THREAD events each into s, joined. */
+static void run_workers(sl_store *s, worker *w) {
   pthread_t t[THREADS];
-  worker w[THREADS];
   for (int i = 0; i < THREADS; i++) {
     w[i].store = s;
     w[i].id = i;
     w[i].failures = 0;
     pthread_create(&t[i], NULL, append_many, &w[i]);
   }
-  for (int i = 0; i < THREADS; i++) {
-    pthread_join(t[i], NULL);
-    CHECK_EQ_INT(w[i].failures, 0);
-  }
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+}
+
+static void test_concurrent_appends(void) {
+  sl_store *s;
+  sl_open_opts o = writer_opts();
+  o.queue_capacity = THREADS * PER_THREAD;
+  CHECK_EQ_INT(sl_store_open(path_of("threads.db"), &o, &s), SL_OK);
+  worker w[THREADS];
+  run_workers(s, w);
+  for (int i = 0; i < THREADS; i++) CHECK_EQ_INT(w[i].failures, 0);
   CHECK_EQ_INT(sl_store_flush(s), SL_OK);
   sl_stats st;
   sl_store_stats(s, &st);
@@ -130,10 +139,7 @@ static int64_t now_us(void) {
 
 static void test_full_queue(void) {
   sl_store *s, *blocker;
-  sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.mode = SL_OPEN_WRITE;
-  o.device_id = DEVICE;
+  sl_open_opts o = writer_opts();
   o.queue_capacity = 8;
   o.busy_timeout_ms = 2000;
   CHECK_EQ_INT(sl_store_open(path_of("full.db"), &o, &s), SL_OK);
@@ -205,10 +211,7 @@ static void sleep_ms(long ms) {
 
 static void test_retry_then_fail(void) {
   sl_store *s;
-  sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.mode = SL_OPEN_WRITE;
-  o.device_id = DEVICE;
+  sl_open_opts o = writer_opts();
   o.busy_timeout_ms = 20;
   o.retry_budget = 300 * INT64_C(1000000);
   CHECK_EQ_INT(sl_store_open(path_of("locked.db"), &o, &s), SL_OK);
@@ -319,18 +322,13 @@ static void test_retry_keeps_the_queue(void) {
 ** runs in a new process (this program again, as `--full-disk PATH`), so
 ** that the limit and the threads are its own.
 */
-static void *append_many(void *arg);
-
 static int full_disk_child(const char *path) {
   sl_store *s;
-  sl_open_opts o;
+  sl_open_opts o = writer_opts();
   sl_stats st;
   struct rlimit rl;
   int bad = 0;
   signal(SIGXFSZ, SIG_IGN);
-  memset(&o, 0, sizeof o);
-  o.mode = SL_OPEN_WRITE;
-  o.device_id = DEVICE;
   o.queue_capacity = 1024;
   o.retry_budget = 120 * SL_NS_PER_SEC;
   /* The store exists (the test made it); its WAL has room for a few
@@ -342,15 +340,8 @@ static int full_disk_child(const char *path) {
   struct rlimit small = {(rlim_t)fst.st_size + 8192, rl.rlim_max};
   if (setrlimit(RLIMIT_FSIZE, &small) != 0) return 11;
   if (sl_store_open(path, &o, &s) != SL_OK) return 10;
-  pthread_t t[THREADS];
   worker w[THREADS];
-  for (int i = 0; i < THREADS; i++) {
-    w[i].store = s;
-    w[i].id = i;
-    w[i].failures = 0;
-    pthread_create(&t[i], NULL, append_many, &w[i]);
-  }
-  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  run_workers(s, w);
   sl_store_stats(s, &st);
   if (st.retries == 0) bad |= 1;        /* the disk did fill */
   if (st.written != 0) bad |= 2;        /* nothing got through */
@@ -383,10 +374,7 @@ static int full_disk_child(const char *path) {
 
 static void test_full_disk(void) {
   sl_store *s;
-  sl_open_opts o;
-  memset(&o, 0, sizeof o);
-  o.mode = SL_OPEN_WRITE;
-  o.device_id = DEVICE;
+  sl_open_opts o = writer_opts();
   CHECK_EQ_INT(sl_store_open(path_of("full_disk.db"), &o, &s), SL_OK);
   CHECK_EQ_INT(sl_store_close(s), SL_OK);
   sl_store_release(s);
