@@ -18,9 +18,9 @@
 
 static int writable(sl_store *s) {
   if (!s) return SL_MISUSE;
-  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  if (s->closed) return sli_fail_here(SL_MISUSE, "store is closed");
   if (!s->batches)
-    return sli_fail(s, SL_READONLY, "%s: opened read-only", s->path);
+    return sli_fail_here(SL_READONLY, "%s: opened read-only", s->path);
   return SL_OK;
 }
 
@@ -29,10 +29,10 @@ int sl_batch_add(sl_store *s, const char *model_type, int64_t count,
   int rc = writable(s);
   if (rc != SL_OK) return rc;
   if (!model_type || !*model_type || strchr(model_type, ','))
-    return sli_fail(s, SL_INVALID,
+    return sli_fail_here(SL_INVALID,
                     "model_type: a model type name without ',' expected");
   if (count < 0)
-    return sli_fail(s, SL_INVALID, "count: negative (%lld)",
+    return sli_fail_here(SL_INVALID, "count: negative (%lld)",
                     (long long)count);
   return sli_batches_add(s->batches, model_type, count, peer, correlation_id,
                          at);
@@ -191,7 +191,7 @@ int sl_emit_state_transition(sl_store *s, const sl_state *from,
   if (!from || !to) return SL_MISUSE;
   if ((from->kind == SL_STATE_BACKFILLING && !from->peer) ||
       (to->kind == SL_STATE_BACKFILLING && !to->peer))
-    return sli_fail(s, SL_INVALID, "Backfilling: the state needs a peer");
+    return sli_fail_here(SL_INVALID, "Backfilling: the state needs a peer");
   /* The documentation's promise: a state change flushes pending batches,
   ** so they are logged before the transition that ends them. */
   sli_batches_flush_all(s->batches, at);

@@ -80,6 +80,41 @@ char *sli_strdup(const char *s) {
   return p;
 }
 
+/* Each thread's message for the thread-safe calls: a buffer made the first
+** time the thread fails, freed when it exits. */
+static pthread_key_t thread_msg;
+static pthread_once_t thread_msg_once = PTHREAD_ONCE_INIT;
+
+static void make_thread_msg(void) {
+  pthread_key_create(&thread_msg, free);
+}
+
+static char *thread_buffer(int create) {
+  pthread_once(&thread_msg_once, make_thread_msg);
+  char *buf = pthread_getspecific(thread_msg);
+  if (!buf && create && (buf = calloc(1, SLI_ERRMSG_MAX)) != NULL &&
+      pthread_setspecific(thread_msg, buf) != 0) {
+    free(buf);
+    buf = NULL;
+  }
+  return buf;
+}
+
+const char *sl_thread_errmsg(void) {
+  const char *buf = thread_buffer(0);
+  return buf ? buf : "";
+}
+
+int sli_fail_here(int status, const char *fmt, ...) {
+  char *buf = thread_buffer(1);
+  if (!buf) return status;    /* no memory for a message: the status says */
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, SLI_ERRMSG_MAX, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
 int sli_fail(sl_store *s, int status, const char *fmt, ...) {
   if (!s) return status;
   va_list ap;
@@ -574,17 +609,17 @@ int sl_store_append(sl_store *s, const sl_event *ev) {
 }
 
 int sl_store_flush_within(sl_store *s, int64_t timeout_ns) {
-  int rc = usable(s);
-  if (rc != SL_OK) return rc;
+  if (!s) return SL_MISUSE;
+  if (s->closed) return sli_fail_here(SL_MISUSE, "store is closed");
   if (!s->writer) return SL_OK;
-  rc = sli_writer_flush(s->writer, timeout_ns < 0 ? INT64_MAX
-                                   : sl_time_now() + timeout_ns);
+  int rc = sli_writer_flush(s->writer, timeout_ns < 0 ? INT64_MAX
+                                       : sl_time_now() + timeout_ns);
   if (rc == SL_TIMEOUT)
-    return sli_fail(s, rc, "%s: events not written yet (the flush's time "
-                    "ran out)", s->path);
+    return sli_fail_here(rc, "%s: events not written yet (the flush's time "
+                         "ran out)", s->path);
   if (rc != SL_OK)
-    return sli_fail(s, rc, "%s: events could not be written (%s)", s->path,
-                    sl_status_name(rc));
+    return sli_fail_here(rc, "%s: events could not be written (%s)",
+                         s->path, sl_status_name(rc));
   return SL_OK;
 }
 

@@ -87,6 +87,14 @@ struct sl_store {
                                       lower bound                          */
 };
 
+/* Set this thread's message (sl_thread_errmsg; printf-style) and return
+** `status`: the failures of the calls that are safe from any thread. */
+int sli_fail_here(int status, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
 /* Set the store's message (printf-style) and return `status`. */
 int sli_fail(sl_store *s, int status, const char *fmt, ...)
 #ifdef __GNUC__

@@ -82,7 +82,7 @@ static int result(lua_State *L, sl_store *s, int rc) {
   if (rc == SL_INVALID)
     return luaL_error(L, "the event was refused: give the store a "
                          "device_id when opening it");
-  return luaL_error(L, "%s", sl_store_errmsg(s));
+  return luaL_error(L, "%s", sl_thread_errmsg());
 }
 
 /* ---------------------------------------------------------- batches */

@@ -183,7 +183,12 @@ static int l_store_flush(lua_State *L) {
   int64_t timeout = lua_isnoneornil(L, 2)
                       ? -1 : lsl_check_duration(L, 2, 2, "timeout");
   int rc = sl_store_flush_within(s, timeout);
-  if (rc != SL_OK) return fail(L, s, rc);
+  if (rc != SL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, sl_thread_errmsg());
+    lua_pushstring(L, sl_status_name(rc));
+    return 3;
+  }
   lua_pushboolean(L, 1);
   return 1;
 }

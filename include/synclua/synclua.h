@@ -12,7 +12,10 @@
 **  - Every fallible call returns an int status from `sl_status`; results go
 **    through out-parameters. The message of the last failure lives on the
 **    object (`sl_store_errmsg`), or in a caller-supplied buffer where there
-**    is no object yet.
+**    is no object yet -- but for the calls that are safe from any thread
+**    (below), whose message is the calling thread's own
+**    (`sl_thread_errmsg`): nothing they do writes memory another thread
+**    reads.
 **  - Destructors accept NULL and are idempotent; using a closed object is
 **    SL_MISUSE, not a crash.
 **  - Strings handed in are copied before the call returns unless stated
@@ -61,6 +64,12 @@ typedef enum sl_status {
 /* A short constant English name for a status ("invalid", "busy", ...),
 ** stable enough for scripts to test; never NULL. */
 const char *sl_status_name(int status);
+
+/* The message of the last failure of a thread-safe call (sl_store_append,
+** sl_store_flush and sl_store_flush_within, the batch and emit functions)
+** made by this thread: "" when it had none. The thread's own buffer, valid
+** until its next such call. */
+const char *sl_thread_errmsg(void);
 
 /* ------------------------------------------------------------ event model */
 

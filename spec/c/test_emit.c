@@ -11,6 +11,7 @@
 ** then the shortest f64 text, as serde_json widens them).
 */
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1027,6 +1028,19 @@ static void test_batch_memory(void) {
   done(s);
 }
 
+/* Another thread's failure, and the message it sees for it. */
+typedef struct other_thread {
+  sl_store *s;
+  char      msg[128];
+} other_thread;
+
+static void *fail_elsewhere(void *arg) {
+  other_thread *o = arg;
+  sl_batch_add(o->s, "a,b", 1, NULL, NULL, T0);
+  snprintf(o->msg, sizeof o->msg, "%s", sl_thread_errmsg());
+  return NULL;
+}
+
 static void test_batch_misuse(void) {
   sl_store *s = open_store(0, 0);
   size_t keys = 9;
@@ -1035,8 +1049,16 @@ static void test_batch_misuse(void) {
   CHECK_EQ_INT(sl_batch_add(s, "entry,tag", 1, PEER_A, NULL, T0), SL_INVALID);
   CHECK_EQ_INT(sl_batch_add(s, ",", 1, PEER_A, NULL, T0), SL_INVALID);
   CHECK_EQ_INT(sl_batch_add(s, "entry", -1, PEER_A, NULL, T0), SL_INVALID);
-  /* synclua.h: the message of the last failure lives on the object. */
-  CHECK(sl_store_errmsg(s)[0] != '\0');
+  /* synclua.h: a thread-safe call's message is the calling thread's own,
+  ** and nothing on the store is written. */
+  CHECK_EQ_STR(sl_thread_errmsg(), "count: negative (-1)");
+  CHECK_EQ_STR(sl_store_errmsg(s), "");
+  other_thread o = {s, ""};
+  pthread_t t;
+  CHECK_EQ_INT(pthread_create(&t, NULL, fail_elsewhere, &o), 0);
+  pthread_join(t, NULL);
+  CHECK_EQ_STR(o.msg, "model_type: a model type name without ',' expected");
+  CHECK_EQ_STR(sl_thread_errmsg(), "count: negative (-1)");
   sl_batch_memory(s, &keys);
   CHECK_EQ_INT(keys, 0);
   CHECK_EQ_INT(sl_batch_flush_all(s, T0), SL_OK);

@@ -288,7 +288,7 @@ static void test_retry_keeps_the_queue(void) {
   CHECK_EQ_INT(queued + full, 40);
   CHECK(full > 0);
   CHECK_EQ_INT(sl_store_flush_within(s, 50 * INT64_C(1000000)), SL_TIMEOUT);
-  CHECK(strstr(sl_store_errmsg(s), "the flush's time ran out") != NULL);
+  CHECK(strstr(sl_thread_errmsg(), "the flush's time ran out") != NULL);
   sl_store_stats(s, &st);
   CHECK_EQ_INT(st.written, 0);
   CHECK_EQ_INT(st.failed, 0);
@@ -446,7 +446,7 @@ static void test_misuse(void) {
   CHECK_EQ_INT(sl_store_close(s), SL_OK);
   CHECK_EQ_INT(sl_store_append(s, &ev), SL_MISUSE);
   CHECK_EQ_INT(sl_store_flush(s), SL_MISUSE);
-  CHECK_EQ_STR(sl_store_errmsg(s), "store is closed");
+  CHECK_EQ_STR(sl_thread_errmsg(), "store is closed");
   sl_cursor *c2;
   CHECK_EQ_INT(sl_query(s, &f, &c2), SL_MISUSE);
   sl_store_release(s);
