@@ -27,6 +27,17 @@
 **    any thread at once.
 **    Everything else on one store -- queries, cursors, counts, prune,
 **    reports, close -- is for one thread at a time.
+**  - Blocking: sl_store_append never waits -- no lock another thread
+**    holds, no system call, no disk (a full queue drops and says so).
+**    The batch and emit functions take the aggregator's lock, which
+**    another thread holds only while it adds records or turns a batch
+**    into its event (memory and formatting, never a disk write).
+**    sl_store_stats and sl_store_bad_rows take a lock held only for
+**    copying counters. sl_store_flush waits for the writer thread, as long
+**    as the retry budget while the disk fails (sl_store_flush_within
+**    bounds it); sl_store_close waits for the queue to drain. Opening,
+**    queries, cursors, counts, prune and insert read or write the file
+**    on the caller's thread, waiting up to the busy timeout on a lock.
 **  - Signals: a program that links libsynclua should ignore SIGXFSZ
 **    (signal(SIGXFSZ, SIG_IGN)), as the synclua program does. A file-size
 **    limit (ulimit -f) is then a write that fails with EFBIG, which the
