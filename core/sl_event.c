@@ -184,13 +184,13 @@ int sli_event_check(const sl_event *ev, int check_details, char *err,
   if (!ev) REFUSE("no event");
   if (!ev->event_type)
     REFUSE("event_type: missing (valid: %s)", sl_event_type_list());
-  if (sl_event_type_from_name(ev->event_type) < 0)
+  if (sl_event_name(ev, SL_COL_EVENT_TYPE) < 0)
     REFUSE("Invalid event type: %s (valid: %s)", ev->event_type,
            sl_event_type_list());
-  if (ev->category && sl_category_from_name(ev->category) < 0)
+  if (ev->category && sl_event_name(ev, SL_COL_CATEGORY) < 0)
     REFUSE("Invalid category: %s (valid: %s)", ev->category,
            sl_category_list());
-  if (ev->severity && sl_severity_from_name(ev->severity) < 0)
+  if (ev->severity && sl_event_name(ev, SL_COL_SEVERITY) < 0)
     REFUSE("Invalid severity: %s (valid: %s)", ev->severity,
            sl_severity_list());
   if (!ev->summary) REFUSE("summary: missing");
@@ -262,7 +262,20 @@ int sl_event_skipped(const sl_event *ev) {
   return (ev->bad & required) || !ev->has_instant;
 }
 
-size_t sl_event_time_text(const sl_event *ev, int zulu, char *buf) {
+int sl_event_name(const sl_event *ev, int col) {
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  if (!s || strlen(s) != n) return -1;
+  switch (col) {
+  case SL_COL_EVENT_TYPE: return sl_event_type_from_name(s);
+  case SL_COL_CATEGORY: return sl_category_from_name(s);
+  case SL_COL_SEVERITY: return sl_severity_from_name(s);
+  default: return -1;
+  }
+}
+
+size_t sl_event_time_text(const sl_event *ev, int64_t instant, int zulu,
+                          char *buf) {
   size_t n;
   int64_t t;
   int leap = 0;
@@ -271,9 +284,9 @@ size_t sl_event_time_text(const sl_event *ev, int zulu, char *buf) {
   ** before the parse that decides. */
   if (s && n >= 19 && s[17] == '6' && s[18] == '0' &&
       sl_time_parse_rfc3339_leap(s, n, &t, &leap) == SL_OK && leap &&
-      t == ev->instant)
-    return sl_time_format_leap(ev->instant, zulu, buf);
-  return sl_time_format(ev->instant, zulu, buf);
+      t == instant)
+    return sl_time_format_leap(instant, zulu, buf);
+  return sl_time_format(instant, zulu, buf);
 }
 
 void sl_bad_rows_note(sl_bad_rows *b, const sl_event *ev) {

@@ -1527,8 +1527,6 @@ void sl_json_write(sl_buf *b, const sl_json *v, int indent, int sort_keys) {
 
 /* ---------------------------------------------------------- re-emitting */
 
-#define put sli_put
-#define PUT(b, lit) sli_put((b), (lit), sizeof(lit) - 1)
 
 /*
 ** The fast path for details: one pass over the text, written straight into
@@ -1586,12 +1584,12 @@ static int fast_container(sl_buf *b, scan *s, int level, int depth) {
   skip_space(s);
   if (s->p < s->end && *s->p == close) {
     s->p++;
-    put(b, is_object ? "{}" : "[]", 2);
+    sli_put(b, is_object ? "{}" : "[]", 2);
     return 1;
   }
-  put(b, is_object ? "{" : "[", 1);
+  sli_put(b, is_object ? "{" : "[", 1);
   for (;;) {
-    if (n++) put(b, ",", 1);
+    if (n++) sli_put(b, ",", 1);
     indent(b, level < 0 ? -1 : level + 1);
     if (is_object) {
       const char *k;
@@ -1605,10 +1603,10 @@ static int fast_container(sl_buf *b, scan *s, int level, int depth) {
       }
       prev = k;
       prevlen = klen;
-      put(b, "\"", 1);
-      put(b, k, klen);
-      if (level >= 0) PUT(b, "\": ");
-      else PUT(b, "\":");
+      sli_put(b, "\"", 1);
+      sli_put(b, k, klen);
+      if (level >= 0) SLI_PUT(b, "\": ");
+      else SLI_PUT(b, "\":");
       skip_space(s);
       if (s->p >= s->end || *s->p != ':') return 0;
       s->p++;
@@ -1625,7 +1623,7 @@ static int fast_container(sl_buf *b, scan *s, int level, int depth) {
     if (*s->p != close) return 0;
     s->p++;
     indent(b, level);
-    put(b, &close, 1);
+    sli_put(b, &close, 1);
     return 1;
   }
 }
@@ -1641,7 +1639,7 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
     const char *str;
     size_t len;
     if (!fast_string(s, &str, &len)) return 0;
-    put(b, start, len + 2);
+    sli_put(b, start, len + 2);
     return 1;
   }
   case 't':
@@ -1652,7 +1650,7 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
     size_t n = strlen(w);
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0) return 0;
     s->p += n;
-    put(b, w, n);
+    sli_put(b, w, n);
     return 1;
   }
   default: {
@@ -1664,7 +1662,7 @@ static int fast_value(sl_buf *b, scan *s, int level, int depth) {
     if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0')) return 0;
     if (digits != s->p && nd == 1 && *digits == '0') return 0; /* -0 */
     if (q < s->end && (*q == '.' || *q == 'e' || *q == 'E')) return 0;
-    put(b, s->p, (size_t)(q - s->p));
+    sli_put(b, s->p, (size_t)(q - s->p));
     s->p = q;
     return 1;
   }

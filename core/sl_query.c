@@ -740,16 +740,8 @@ static int fill_event(sl_cursor *c, const arm *a) {
       bad |= SL_COLUMN_BIT(col);
     }
   }
-  /* A name with NUL inside is no name, whatever comes before the NUL. */
-  if (sl_event_type_from_name(e->event_type) < 0 ||
-      strlen(e->event_type) != e->len[SL_COL_EVENT_TYPE])
-    bad |= SL_COLUMN_BIT(SL_COL_EVENT_TYPE);
-  if (sl_category_from_name(e->category) < 0 ||
-      strlen(e->category) != e->len[SL_COL_CATEGORY])
-    bad |= SL_COLUMN_BIT(SL_COL_CATEGORY);
-  if (sl_severity_from_name(e->severity) < 0 ||
-      strlen(e->severity) != e->len[SL_COL_SEVERITY])
-    bad |= SL_COLUMN_BIT(SL_COL_SEVERITY);
+  for (int col = SL_COL_EVENT_TYPE; col <= SL_COL_SEVERITY; col++)
+    if (sl_event_name(e, col) < 0) bad |= SL_COLUMN_BIT(col);
   for (int col = SL_COL_RECORD_COUNT; col <= SL_COL_DURATION_MS; col++) {
     int type = h ? h->type[col] : sqlite3_column_type(st, col);
     int64_t value = h ? h->integer[col]

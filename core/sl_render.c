@@ -36,8 +36,6 @@ static const char *uuid_text(const char *s, size_t *len, char *buf) {
   return s;
 }
 
-#define put sli_put
-#define PUT(b, lit) sli_put((b), (lit), sizeof(lit) - 1)
 
 static void put_int(sl_buf *b, int64_t v) { sl_json_write_int(b, v); }
 
@@ -56,7 +54,7 @@ static void json_text_or_null(sl_buf *b, const sl_event *ev, int col,
                               int uuid) {
   size_t n;
   if (sl_event_text(ev, col, &n)) json_text(b, ev, col, uuid);
-  else PUT(b, "null");
+  else SLI_PUT(b, "null");
 }
 
 /* The event's time as serde writes a DateTime<Utc> ("...Z"), or the stored
@@ -64,10 +62,10 @@ static void json_text_or_null(sl_buf *b, const sl_event *ev, int col,
 static void json_time(sl_buf *b, const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
   if (ev->has_instant) {
-    size_t n = sl_event_time_text(ev, 1, ts);
-    put(b, "\"", 1);
-    put(b, ts, n);
-    put(b, "\"", 1);
+    size_t n = sl_event_time_text(ev, ev->instant, 1, ts);
+    sli_put(b, "\"", 1);
+    sli_put(b, ts, n);
+    sli_put(b, "\"", 1);
   } else {
     json_text(b, ev, SL_COL_TIMESTAMP, 0);
   }
@@ -105,27 +103,27 @@ static void put_count(sl_buf *b, int64_t v) {
 /* A count column, or null. */
 static void json_count(sl_buf *b, int has, int64_t v) {
   if (has) put_count(b, v);
-  else PUT(b, "null");
+  else SLI_PUT(b, "null");
 }
 
 /* The row id (an i64), or null for an event not stored. */
 static void json_id(sl_buf *b, const sl_event *ev) {
   if (ev->has_id) put_int(b, ev->id);
-  else PUT(b, "null");
+  else SLI_PUT(b, "null");
 }
 
 /* model_types as Spacedrive reads it back: split on ',' ("" is [""]). */
 static void json_models(sl_buf *b, const sl_event *ev, int level) {
   size_t left;
   const char *s = sl_event_text(ev, SL_COL_MODEL_TYPES, &left);
-  put(b, "[", 1);
+  sli_put(b, "[", 1);
   for (int first = 1;; first = 0) {
     const char *comma = memchr(s, ',', left);
     size_t n = comma ? (size_t)(comma - s) : left;
-    if (!first) put(b, ",", 1);
+    if (!first) sli_put(b, ",", 1);
     if (level >= 0) {
-      put(b, "\n", 1);
-      for (int i = 0; i <= level; i++) PUT(b, "  ");
+      sli_put(b, "\n", 1);
+      for (int i = 0; i <= level; i++) SLI_PUT(b, "  ");
     }
     sl_json_write_string(b, s, n);
     if (!comma) break;
@@ -133,10 +131,10 @@ static void json_models(sl_buf *b, const sl_event *ev, int level) {
     s = comma + 1;
   }
   if (level >= 0) {
-    put(b, "\n", 1);
-    for (int i = 0; i < level; i++) PUT(b, "  ");
+    sli_put(b, "\n", 1);
+    for (int i = 0; i < level; i++) SLI_PUT(b, "  ");
   }
-  put(b, "]", 1);
+  sli_put(b, "]", 1);
 }
 
 /* Members of an object written at nesting 1 (pretty) or compact. */
@@ -150,9 +148,9 @@ typedef struct obj {
 ** one constant-size copy. */
 #define KEY(o, lit)                                              \
   do {                                                           \
-    if ((o)->n++) put((o)->b, ",", 1);                           \
-    if ((o)->pretty) PUT((o)->b, "\n    \"" lit "\": ");          \
-    else PUT((o)->b, "\"" lit "\":");                             \
+    if ((o)->n++) sli_put((o)->b, ",", 1);                       \
+    if ((o)->pretty) SLI_PUT((o)->b, "\n    \"" lit "\": ");      \
+    else SLI_PUT((o)->b, "\"" lit "\":");                         \
   } while (0)
 
 /* details where Spacedrive's struct skips a None: the key and value, or
@@ -168,8 +166,8 @@ static void optional_details(obj *o, const sl_event *ev, int level,
 }
 
 static void close_obj(obj *o) {
-  if (o->pretty) PUT(o->b, "\n  }");
-  else put(o->b, "}", 1);
+  if (o->pretty) SLI_PUT(o->b, "\n  }");
+  else sli_put(o->b, "}", 1);
 }
 
 /* The default JSON element: json!{} of the 9 fields, so keys sorted and
@@ -177,11 +175,11 @@ static void close_obj(obj *o) {
 static void render_json(sl_buf *b, const sl_event *ev, int pretty,
                         int reads) {
   obj o = {b, pretty, 0};
-  put(b, "{", 1);
+  sli_put(b, "{", 1);
   KEY(&o, "correlation_id");
   json_text_or_null(b, ev, SL_COL_CORRELATION_ID, 1);
   KEY(&o, "details");
-  if (!write_details(b, ev, pretty ? 2 : -1, reads)) PUT(b, "null");
+  if (!write_details(b, ev, pretty ? 2 : -1, reads)) SLI_PUT(b, "null");
   KEY(&o, "duration_ms");
   json_count(b, ev->has_duration_ms, ev->duration_ms);
   KEY(&o, "event_type");
@@ -203,7 +201,7 @@ static void render_json(sl_buf *b, const sl_event *ev, int pretty,
 ** declaration order, the optional ones skipped when absent. */
 static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
   obj o = {b, 1, 0};
-  put(b, "{", 1);
+  sli_put(b, "{", 1);
   KEY(&o, "id");
   json_id(b, ev);
   KEY(&o, "timestamp");
@@ -247,7 +245,7 @@ static void render_json_device(sl_buf *b, const sl_event *ev, int reads) {
 static void render_ndjson_device(sl_buf *b, const sl_event *ev,
                                  int reads) {
   obj o = {b, 0, 0};
-  put(b, "{", 1);
+  sli_put(b, "{", 1);
   KEY(&o, "category");
   json_text(b, ev, SL_COL_CATEGORY, 0);
   if (ev->correlation_id) {
@@ -296,7 +294,7 @@ static void double_quotes_from(sl_buf *b, size_t from) {
   if (!quotes) return;
   size_t old = b->len;
   /* Grow by appending filler, then spread the bytes from the end. */
-  for (i = 0; i < quotes; i++) put(b, "'", 1);
+  for (i = 0; i < quotes; i++) sli_put(b, "'", 1);
   if (b->oom) return;
   for (i = old, j = b->len; i > from;) {
     char c = b->data[--i];
@@ -307,16 +305,16 @@ static void double_quotes_from(sl_buf *b, size_t from) {
 
 /* 'text' (n bytes, NUL and all) with ' doubled; NULL for no value. */
 static void sql_text(sl_buf *b, const char *s, size_t n) {
-  if (!s) { PUT(b, "NULL"); return; }
-  put(b, "'", 1);
+  if (!s) { SLI_PUT(b, "NULL"); return; }
+  sli_put(b, "'", 1);
   for (const char *q; (q = memchr(s, '\'', n)) != NULL; s = q + 1) {
     size_t k = (size_t)(q - s) + 1;
-    put(b, s, k);
-    put(b, "'", 1);
+    sli_put(b, s, k);
+    sli_put(b, "'", 1);
     n -= k;
   }
-  put(b, s, n);
-  put(b, "'", 1);
+  sli_put(b, s, n);
+  sli_put(b, "'", 1);
 }
 
 /* A text column as SQL: NULL when absent, unless required ("" then); a
@@ -333,7 +331,7 @@ static void sql_col(sl_buf *b, const sl_event *ev, int col, int required,
 
 static void sql_count(sl_buf *b, int has, int64_t v) {
   if (has) put_count(b, v);
-  else PUT(b, "NULL");
+  else SLI_PUT(b, "NULL");
 }
 
 /* format_events_sql's line: the stored columns but id, the time in
@@ -345,43 +343,46 @@ static void sql_count(sl_buf *b, int has, int64_t v) {
 static void render_sql(sl_buf *b, const sl_event *ev, int reads) {
   char ts[SL_TIME_BUFSZ];
   size_t n;
-  PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
-         "category, severity, summary, details, correlation_id, "
-         "peer_device_id, model_types, record_count, duration_ms) VALUES (");
-  if (ev->has_instant) sql_text(b, ts, sl_event_time_text(ev, 0, ts));
-  else sql_col(b, ev, SL_COL_TIMESTAMP, 1, 0);
-  PUT(b, ", ");
+  SLI_PUT(b, "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
+             "category, severity, summary, details, correlation_id, "
+             "peer_device_id, model_types, record_count, duration_ms) "
+             "VALUES (");
+  if (ev->has_instant)
+    sql_text(b, ts, sl_event_time_text(ev, ev->instant, 0, ts));
+  else
+    sql_col(b, ev, SL_COL_TIMESTAMP, 1, 0);
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_DEVICE_ID, 1, 1);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_EVENT_TYPE, 1, 0);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_CATEGORY, 1, 0);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_SEVERITY, 1, 0);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_SUMMARY, 1, 0);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   size_t quote = b->len;
-  put(b, "'", 1);
+  sli_put(b, "'", 1);
   if (write_details(b, ev, -1, reads)) {
     double_quotes_from(b, quote + 1);
-    put(b, "'", 1);
+    sli_put(b, "'", 1);
   } else {
     b->len = quote;           /* None: refused by serde, or a hopped null */
-    PUT(b, "NULL");
+    SLI_PUT(b, "NULL");
   }
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_CORRELATION_ID, 0, 1);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_col(b, ev, SL_COL_PEER_DEVICE_ID, 0, 1);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   const char *models = sl_event_text(ev, SL_COL_MODEL_TYPES, &n);
   sql_text(b, n ? models : NULL, n);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_count(b, ev->has_record_count, ev->record_count);
-  PUT(b, ", ");
+  SLI_PUT(b, ", ");
   sql_count(b, ev->has_duration_ms, ev->duration_ms);
-  PUT(b, ");\n");
+  SLI_PUT(b, ");\n");
 }
 
 /* ------------------------------------------------------------- markdown */
@@ -393,16 +394,16 @@ static void md_cell(sl_buf *b, const char *s, size_t n) {
   if (!s) return;
   for (; s < end; s++) {
     if (*s != '|' && *s != '\n' && *s != '\r') continue;
-    put(b, run, (size_t)(s - run));
+    sli_put(b, run, (size_t)(s - run));
     if (*s == '|') {
-      PUT(b, "\\|");
+      SLI_PUT(b, "\\|");
     } else {
-      PUT(b, "<br>");
+      SLI_PUT(b, "<br>");
       if (s[0] == '\r' && s + 1 < end && s[1] == '\n') s++;
     }
     run = s + 1;
   }
-  put(b, run, (size_t)(s - run));
+  sli_put(b, run, (size_t)(s - run));
 }
 
 /* A text column as a cell. */
@@ -415,37 +416,34 @@ static void md_col(sl_buf *b, const sl_event *ev, int col) {
 /* The Debug name of a known variant (type or severity), else the stored
 ** text. */
 static void md_name(sl_buf *b, const sl_event *ev, int col) {
-  size_t n;
-  const char *s = sl_event_text(ev, col, &n);
-  int is_type = col == SL_COL_EVENT_TYPE;
-  int v = !s || strlen(s) != n ? -1
-        : is_type ? sl_event_type_from_name(s) : sl_severity_from_name(s);
+  int v = sl_event_name(ev, col);
   if (v < 0) {
-    md_cell(b, s, n);
+    md_col(b, ev, col);
     return;
   }
-  s = is_type ? sl_event_type_debug_name(v) : sl_severity_debug_name(v);
-  put(b, s, strlen(s));
+  const char *s = col == SL_COL_EVENT_TYPE ? sl_event_type_debug_name(v)
+                                           : sl_severity_debug_name(v);
+  sli_put(b, s, strlen(s));
 }
 
 /* "| 2025-12-03 10:15:00 | StateTransition | Info | summary |" */
 static void render_markdown(sl_buf *b, const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
-  PUT(b, "| ");
+  SLI_PUT(b, "| ");
   if (ev->has_instant) {
-    sl_event_time_text(ev, 1, ts);
+    sl_event_time_text(ev, ev->instant, 1, ts);
     ts[10] = ' ';             /* %Y-%m-%d %H:%M:%S: no fraction, no zone  */
-    put(b, ts, 19);
+    sli_put(b, ts, 19);
   } else {
     md_col(b, ev, SL_COL_TIMESTAMP);
   }
-  PUT(b, " | ");
+  SLI_PUT(b, " | ");
   md_name(b, ev, SL_COL_EVENT_TYPE);
-  PUT(b, " | ");
+  SLI_PUT(b, " | ");
   md_name(b, ev, SL_COL_SEVERITY);
-  PUT(b, " | ");
+  SLI_PUT(b, " | ");
   md_col(b, ev, SL_COL_SUMMARY);
-  PUT(b, " |\n");
+  SLI_PUT(b, " |\n");
 }
 
 /* ------------------------------------------------------------------ csv */
@@ -458,18 +456,18 @@ static void csv_field(sl_buf *b, const char *s, size_t n) {
   for (size_t i = 0; i < n && plain; i++)
     plain = s[i] != '"' && s[i] != ',' && s[i] != '\r' && s[i] != '\n';
   if (plain) {
-    put(b, s, n);
+    sli_put(b, s, n);
     return;
   }
-  put(b, "\"", 1);
+  sli_put(b, "\"", 1);
   for (const char *q; (q = memchr(s, '"', n)) != NULL; s = q + 1) {
     size_t k = (size_t)(q - s) + 1;
-    put(b, s, k);
-    put(b, "\"", 1);
+    sli_put(b, s, k);
+    sli_put(b, "\"", 1);
     n -= k;
   }
-  put(b, s, n);
-  put(b, "\"", 1);
+  sli_put(b, s, n);
+  sli_put(b, "\"", 1);
 }
 
 static void render_csv(sl_buf *b, const sl_event *ev) {
@@ -478,14 +476,14 @@ static void render_csv(sl_buf *b, const sl_event *ev) {
   for (int col = SL_COL_TIMESTAMP; col <= SL_COL_MODEL_TYPES; col++) {
     size_t n;
     const char *s = sl_event_text(ev, col, &n);
-    put(b, ",", 1);
+    sli_put(b, ",", 1);
     csv_field(b, s, n);
   }
-  put(b, ",", 1);
+  sli_put(b, ",", 1);
   if (ev->has_record_count) put_int(b, ev->record_count);
-  put(b, ",", 1);
+  sli_put(b, ",", 1);
   if (ev->has_duration_ms) put_int(b, ev->duration_ms);
-  PUT(b, "\r\n");
+  SLI_PUT(b, "\r\n");
 }
 
 const char *sl_render_csv_header(void) {
@@ -513,7 +511,7 @@ int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
     return SL_MISUSE;
   if (b->oom) return SL_NOMEM;
   size_t mark = b->len;
-  /* Room for a typical event, so that put() rarely has to grow. */
+  /* Room for a typical event, so that sli_put() rarely has to grow. */
   if (b->cap - b->len <= RESERVE) {
     static const char zeros[RESERVE];
     sl_buf_append(b, zeros, sizeof zeros);
@@ -527,11 +525,11 @@ int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
   case SL_RENDER_MARKDOWN: render_markdown(b, ev); break;
   case SL_RENDER_NDJSON:
     render_json(b, ev, 0, reads);
-    put(b, "\n", 1);
+    sli_put(b, "\n", 1);
     break;
   case SL_RENDER_NDJSON_DEVICE:
     render_ndjson_device(b, ev, reads);
-    put(b, "\n", 1);
+    sli_put(b, "\n", 1);
     break;
   case SL_RENDER_CSV: render_csv(b, ev); break;
   case SL_RENDER_FORMAT_COUNT: break;

@@ -45,9 +45,7 @@ void sli_row_text(const sl_event *ev, int64_t instant, const char *device,
     dev = device;
     n = strlen(device);
   }
-  sl_event e = *ev;
-  e.instant = instant;
-  sl_event_time_text(&e, 0, out->ts);
+  sl_event_time_text(ev, instant, 0, out->ts);
   out->device_id = dev;
   out->device_len = n;
   if (dev && sl_uuid_parse(dev, n, out->dev) == SL_OK) {

@@ -225,23 +225,31 @@ static int wal_mode(const char *path) {
          h[18] == 2 && h[19] == 2;
 }
 
+/* lstat of PATH + suffix (a -wal or -shm beside the file): 0, or -1 with
+** errno (ENAMETOOLONG when the name does not fit). */
+static int stat_beside(const char *path, const char *suffix, char *name,
+                       struct stat *st) {
+  if (snprintf(name, PATH_MAX, "%s%s", path, suffix) >= PATH_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return lstat(name, st);
+}
+
 /* Is there anything by the name PATH + suffix (a link too, even one to
-** nothing)? */
+** nothing)? When it cannot tell, yes: the careful answer. */
 static int beside(const char *path, const char *suffix) {
   char name[PATH_MAX];
   struct stat st;
-  if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
-    return 1;                 /* cannot tell: say yes, the careful answer */
-  return lstat(name, &st) == 0 || errno != ENOENT;
+  return stat_beside(path, suffix, name, &st) == 0 || errno != ENOENT;
 }
 
 /* Remove PATH + suffix if it is an empty regular file. */
 static void remove_empty(const char *path, const char *suffix) {
   char name[PATH_MAX];
   struct stat st;
-  if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
-    return;
-  if (lstat(name, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+  if (stat_beside(path, suffix, name, &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size == 0)
     unlink(name);
 }
 

@@ -220,6 +220,9 @@ static inline void sli_put(sl_buf *b, const char *bytes, size_t n) {
   }
 }
 
+/* sli_put of a string literal. */
+#define SLI_PUT(b, lit) sli_put((b), (lit), sizeof(lit) - 1)
+
 /* s[0..n) lowercased as Rust's str::to_lowercase does it, appended to b
 ** (sl_case.c). */
 void sli_lowercase(sl_buf *b, const char *s, size_t n);

@@ -25,11 +25,16 @@ sl_store *lsl_check_store(lua_State *L, int idx) {
 static sl_store *check_open(lua_State *L) { return lsl_check_store(L, 1); }
 
 /* nil, message, code -- the environment failed. */
-static int fail(lua_State *L, sl_store *s, int status) {
+static int fail_with(lua_State *L, const char *message, int status) {
   lua_pushnil(L);
-  lua_pushstring(L, sl_store_errmsg(s));
+  lua_pushstring(L, message);
   lua_pushstring(L, sl_status_name(status));
   return 3;
+}
+
+/* The same, with the store's message. */
+static int fail(lua_State *L, sl_store *s, int status) {
+  return fail_with(L, sl_store_errmsg(s), status);
 }
 
 static const char *const open_keys[] = {
@@ -183,12 +188,8 @@ static int l_store_flush(lua_State *L) {
   int64_t timeout = lua_isnoneornil(L, 2)
                       ? -1 : lsl_check_duration(L, 2, 2, "timeout");
   int rc = sl_store_flush_within(s, timeout);
-  if (rc != SL_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, sl_thread_errmsg());
-    lua_pushstring(L, sl_status_name(rc));
-    return 3;
-  }
+  /* A thread-safe call: its message is this thread's. */
+  if (rc != SL_OK) return fail_with(L, sl_thread_errmsg(), rc);
   lua_pushboolean(L, 1);
   return 1;
 }

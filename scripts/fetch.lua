@@ -151,8 +151,7 @@ return command{
       db_path = entries[1].path
       local log <close> = runner.check(synclua.open(db_path))
       local newest = log:first{ raw = true }
-      device = device or (newest and require("synclua.cli").uuid(
-        newest.device_id))
+      device = device or (newest and synclua.parse_uuid(newest.device_id))
     end
     device = device or "00000000-0000-0000-0000-000000000000"
 

@@ -13,7 +13,6 @@ local report = require "synclua.report"
 local analysis = require "synclua.sessions"
 local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
-local cli = require "synclua.cli"
 local runner = require "synclua.runner"
 local skew = require "synclua.skew"
 
@@ -39,7 +38,7 @@ local plural = fmt.plural
 -- spelling, or at least the first 4 hex digits of one.
 local function session_id(given)
   local text = given:lower()
-  if cli.uuid(text) or (text:match("^[%x-]+$") and #text:gsub("-", "") >= 4)
+  if synclua.parse_uuid(text) or (text:match("^[%x-]+$") and #text:gsub("-", "") >= 4)
   then
     return given
   end
@@ -49,7 +48,7 @@ end
 
 local function resolve(ctx, given)
   local text = given:lower()
-  local full = cli.uuid(text)
+  local full = synclua.parse_uuid(text)
   local where = {}
   for _, st in ipairs(ctx.stores) do where[#where + 1] = st.label end
   where = table.concat(where, ", ")

@@ -199,10 +199,17 @@ const char *sl_event_text(const sl_event *ev, int col, size_t *len);
 ** when it is absent or does not parse (*out untouched). */
 int sl_event_time(const sl_event *ev, int64_t *out);
 
-/* ev->instant (has_instant must be set) as sl_time_format writes it, but
-** a leap second in the stored text ("23:59:60") stays second 60, as chrono
-** writes it back. */
-size_t sl_event_time_text(const sl_event *ev, int zulu, char *buf);
+/* The name in ev's column col -- SL_COL_EVENT_TYPE, SL_COL_CATEGORY or
+** SL_COL_SEVERITY -- as its sl_event_type, sl_category or sl_severity; -1
+** when absent, not exactly one of the snake_case names, or with NUL
+** inside (whatever comes before the NUL). */
+int sl_event_name(const sl_event *ev, int col);
+
+/* The event's time, `instant` (its ev->instant, or the one it is stored
+** at), as sl_time_format writes it; but a leap second in ev's stored text
+** ("23:59:60") stays second 60, as chrono writes it back. */
+size_t sl_event_time_text(const sl_event *ev, int64_t instant, int zulu,
+                          char *buf);
 
 /* A column's name ("summary"); NULL for an out-of-range value. */
 const char *sl_column_name(int column);

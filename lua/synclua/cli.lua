@@ -223,15 +223,6 @@ local function what(r)
                       or ("option '" .. r.display .. "'")
 end
 
---- A UUID in any form the uuid crate reads (hyphenated, simple, braced,
--- urn:uuid:), lowercase hyphenated; nil when it is not one.
--- @tparam string text
--- @treturn string|nil
-function M.uuid(text)
-  if type(text) ~= "string" then return nil end
-  return synclua.parse_uuid(text)
-end
-
 --- A `check` for a number of seconds over 0 and at most a day (the
 -- network's timeouts): the number, or nil and the message naming `option`.
 -- @tparam string option
@@ -324,7 +315,7 @@ function convert_one(r, v, ctx)
     end
     return ns
   elseif t == "uuid" then
-    local id = M.uuid(v)
+    local id = synclua.parse_uuid(v)
     if not id then
       usage_fail("Invalid %s: %s (%s expects a UUID, e.g. "
                  .. "67e55044-10b1-426f-9247-bb680e5fe0c8)",
