@@ -99,17 +99,18 @@ end
 local AS_TEXT = { as_text = { details = true, record_count = true,
                               duration_ms = true } }
 
--- The instant of each event whose timestamp stays text: a leap second
--- ("23:59:60"), which an instant alone cannot write back as second 60.
-local LEAP = setmetatable({}, { __mode = "k" })
+-- The instant of each event read, for ordering; its timestamp stays the
+-- text it was given, which the store reads as chrono does (a leap second
+-- stays second 60).
+local INSTANT = setmetatable({}, { __mode = "k" })
 
--- An event's instant, for ordering.
-local function instant_of(ev) return LEAP[ev] or ev.timestamp end
+-- An event's instant: the one read with it, or its timestamp when that is
+-- an instant already (an event made by hand).
+local function instant_of(ev) return INSTANT[ev] or ev.timestamp end
 
 -- The checks every event gets, from either format: the names, the time,
--- the counts. `f` holds the fields as log:insert takes them; it comes back
--- with its timestamp as an instant (the text for a leap second, which the
--- store writes back as chrono does). `example` is an accepted timestamp.
+-- the counts. `f` holds the fields as log:insert takes them; its instant
+-- is kept for ordering. `example` is an accepted timestamp.
 local function event_of(f, example)
   check_name("event_type", "event type", TYPES, synclua.event_types,
              f.event_type)
@@ -126,11 +127,7 @@ local function event_of(f, example)
     refuse(("timestamp: not RFC 3339: %s (e.g. '%s')")
       :format(f.timestamp, example), "timestamp")
   end
-  if f.timestamp:find("^%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:60") then
-    LEAP[f] = instant
-  else
-    f.timestamp = instant
-  end
+  INSTANT[f] = instant
   return f
 end
 
@@ -662,10 +659,9 @@ end
 -- @tparam string path the file
 -- @tparam[opt] table opts as `parse` takes them
 -- @return a list of event tables in file order, as log:insert takes them
---   (timestamp an integer instant, the text for a leap second; details
---   the decoded value from JSON,
---   the text from SQL; model_types a list from JSON, joined text from
---   SQL), or nil, message, code: "invalid"
+--   (timestamp and details the text as given, details compact with sorted
+--   keys from JSON; model_types a list from JSON, joined text from SQL),
+--   or nil, message, code: "invalid"
 --   for a file that is not a well-formed export, "notfound" or "ioerr"
 --   when it cannot be read
 function M.read(path, opts)
