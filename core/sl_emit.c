@@ -18,7 +18,8 @@
 
 static int writable(sl_store *s) {
   if (!s) return SL_MISUSE;
-  if (s->closed) return sli_fail_here(SL_MISUSE, "store is closed");
+  if (SLI_LOAD(&s->closed))
+    return sli_fail_here(SL_MISUSE, "store is closed");
   if (!s->batches)
     return sli_fail_here(SL_READONLY, "%s: opened read-only", s->path);
   return SL_OK;

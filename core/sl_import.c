@@ -110,7 +110,7 @@ int sl_store_insert(sl_store *s, const sl_event *evs, size_t n,
   if (inserted) *inserted = 0;
   if (skipped) *skipped = 0;
   if (!s || (!evs && n > 0)) return SL_MISUSE;
-  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  if ((rc = sli_store_usable(s)) != SL_OK) return rc;
   if (s->readonly)
     return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot insert",
                     s->path);

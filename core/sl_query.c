@@ -407,8 +407,8 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
   plan p;
   if (!s || !f || !out) return SL_MISUSE;
   *out = NULL;
-  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
-  int rc = make_plan(s, f, &p);
+  int rc = sli_store_usable(s);
+  if (rc == SL_OK) rc = make_plan(s, f, &p);
   if (rc != SL_OK) return rc;
   sl_cursor *c = calloc(1, sizeof *c);
   if (!c) return sli_fail(s, SL_NOMEM, "out of memory");
@@ -898,8 +898,8 @@ void sl_cursor_close(sl_cursor *c) {
 int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
   plan p;
   if (!s || !f || !n) return SL_MISUSE;
-  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
-  int rc = make_plan(s, f, &p);
+  int rc = sli_store_usable(s);
+  if (rc == SL_OK) rc = make_plan(s, f, &p);
   if (rc != SL_OK) return rc;
   p.split_col = NULL;
   p.n_split = 0;

@@ -225,30 +225,19 @@ static int wal_mode(const char *path) {
          h[18] == 2 && h[19] == 2;
 }
 
-/* lstat of PATH + suffix (a -wal or -shm beside the file): 0, or -1 with
-** errno (ENAMETOOLONG when the name does not fit). */
-static int stat_beside(const char *path, const char *suffix, char *name,
-                       struct stat *st) {
-  if (snprintf(name, PATH_MAX, "%s%s", path, suffix) >= PATH_MAX) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  return lstat(name, st);
-}
-
 /* Is there anything by the name PATH + suffix (a link too, even one to
 ** nothing)? When it cannot tell, yes: the careful answer. */
 static int beside(const char *path, const char *suffix) {
   char name[PATH_MAX];
   struct stat st;
-  return stat_beside(path, suffix, name, &st) == 0 || errno != ENOENT;
+  return sli_stat_beside(path, suffix, name, &st) == 0 || errno != ENOENT;
 }
 
 /* Remove PATH + suffix if it is an empty regular file. */
 static void remove_empty(const char *path, const char *suffix) {
   char name[PATH_MAX];
   struct stat st;
-  if (stat_beside(path, suffix, name, &st) == 0 && S_ISREG(st.st_mode) &&
+  if (sli_stat_beside(path, suffix, name, &st) == 0 && S_ISREG(st.st_mode) &&
       st.st_size == 0)
     unlink(name);
 }
@@ -409,12 +398,40 @@ static int prepare_file(sl_store *s, sqlite3 *db) {
   return rc;
 }
 
-/* The file's "DEV:INO", once it exists. */
-static void note_identity(sl_store *s) {
-  struct stat st;
-  if (stat(s->path, &st) == 0)
+/* What the caller's connection has open: the files, and the database's
+** "DEV:INO". */
+static void note_files(sl_store *s) {
+  sli_files_note(s->db, &s->files);
+  if (s->files.known[0])
     snprintf(s->identity, sizeof s->identity, "%ju:%ju",
-             (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+             (uintmax_t)s->files.dev[0], (uintmax_t)s->files.ino[0]);
+}
+
+/* The writer's connection, the file brought to what writing needs. */
+static int open_for_writing(sl_store *s, sqlite3 **out) {
+  sqlite3 *db = NULL;
+  int rc = open_connection(s, SQLITE_OPEN_READWRITE |
+                                 (s->opts.no_create ? 0 : SQLITE_OPEN_CREATE),
+                           &db);
+  if (rc == SL_OK) rc = prepare_file(s, db);
+  if (rc != SL_OK) {
+    sqlite3_close_v2(db);
+    db = NULL;
+  }
+  *out = db;
+  return rc;
+}
+
+int sli_store_open_writer_db(const sl_store *s, sqlite3 **out, char *msg) {
+  /* The store's path and options, with a message of its own: the writer
+  ** thread must not touch the caller's. */
+  sl_store scratch;
+  memset(&scratch, 0, sizeof scratch);
+  scratch.path = s->path;
+  scratch.opts = s->opts;
+  int rc = open_for_writing(&scratch, out);
+  memcpy(msg, scratch.errmsg, SLI_ERRMSG_MAX);
+  return rc;
 }
 
 static void fill_defaults(sl_open_opts *o) {
@@ -457,18 +474,15 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
 
   if (s->readonly) {
     if ((rc = open_to_read(s)) != SL_OK) goto fail;
-    note_identity(s);
+    note_files(s);
     return SL_OK;
   }
 
-  rc = open_connection(s, SQLITE_OPEN_READWRITE |
-                             (s->opts.no_create ? 0 : SQLITE_OPEN_CREATE),
-                       &wdb);
-  if (rc == SL_OK) rc = prepare_file(s, wdb);
+  rc = open_for_writing(s, &wdb);
   if (rc == SL_OK)
     rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
   if (rc != SL_OK) goto fail;
-  note_identity(s);
+  note_files(s);
   if ((rc = sli_batches_new(s, &s->batches)) != SL_OK) {
     sli_fail(s, rc, "out of memory");
     goto fail;
@@ -481,7 +495,7 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
 
 fail:
   sqlite3_close_v2(wdb);
-  s->closed = 1;
+  SLI_STORE(&s->closed, 1);
   return rc;
 }
 
@@ -513,7 +527,7 @@ void sl_store_retain(sl_store *s) {
 static void destroy(sl_store *s) {
   if (s->writer) {
     if (s->batches && !s->closed) sli_batches_flush_all(s->batches, 0);
-    sli_writer_stop(s->writer);
+    sli_writer_stop(s->writer, NULL);
     sli_writer_free(s->writer);
   }
   sli_batches_free(s->batches);
@@ -521,7 +535,7 @@ static void destroy(sl_store *s) {
     sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts[i].sql);
   }
-  sqlite3_close_v2(s->db);
+  sli_db_close(s->db, &s->files);
   pthread_mutex_destroy(&s->refs_lock);
   pthread_mutex_destroy(&s->bad_lock);
   free(s->bad_ids.slots);
@@ -538,14 +552,27 @@ void sl_store_release(sl_store *s) {
   if (last) destroy(s);
 }
 
+/* The message of events the writer gave up on: the thread's own for
+** flush, the store's for close. */
+#define WRITE_FAILURE "%s: events could not be written (%s: %s)"
+
+static int write_failure(sl_store *s, int rc, const char *why, int here) {
+  return here ? sli_fail_here(rc, WRITE_FAILURE, s->path, sl_status_name(rc),
+                              why)
+              : sli_fail(s, rc, WRITE_FAILURE, s->path, sl_status_name(rc),
+                         why);
+}
+
 int sl_store_close(sl_store *s) {
-  if (!s || s->closed) return SL_OK;
+  if (!s || SLI_LOAD(&s->closed)) return SL_OK;
   /* Pending batches are events too: they go out before the writer stops. */
   if (s->batches) sli_batches_flush_all(s->batches, 0);
-  s->closed = 1;
+  SLI_STORE(&s->closed, 1);
   /* The writer stops (after flushing) but stays allocated until the last
   ** reference goes, so a racing append finds it stopped, not freed. */
-  return s->writer ? sli_writer_stop(s->writer) : SL_OK;
+  char why[SLI_ERRMSG_MAX];
+  int rc = s->writer ? sli_writer_stop(s->writer, why) : SL_OK;
+  return rc == SL_OK ? SL_OK : write_failure(s, rc, why, 0);
 }
 
 /* ------------------------------------------------------ statement cache */
@@ -602,15 +629,51 @@ void sli_stmt_put(sl_store *s, sqlite3_stmt *st) {
 
 /* ------------------------------------------------------------- logging */
 
-static int usable(sl_store *s) {
+/* The caller's connection to the file now at the path, when the one it
+** has moved and no cursor reads from it. If nothing at the path opens yet
+** (a writer is about to make it anew), it stays on the file it has. */
+static void follow(sl_store *s) {
+  if (!sli_db_moved(s->db)) return;
+  for (int i = 0; i < SLI_STMT_CACHE; i++)
+    if (s->stmts[i].in_use) return;
+  sqlite3 *old = s->db;
+  sli_files old_files = s->files;
+  int old_immutable = s->immutable;
+  char msg[SLI_ERRMSG_MAX];
+  memcpy(msg, s->errmsg, sizeof msg);
+  s->db = NULL;
+  int rc = s->readonly ? open_to_read(s)
+                       : open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
+  if (rc == SL_OK && !s->readonly) rc = check_table(s, s->db);
+  if (rc != SL_OK) {
+    sqlite3_close_v2(s->db);
+    s->db = old;
+    s->immutable = old_immutable;
+    memcpy(s->errmsg, msg, sizeof msg);
+    return;
+  }
+  for (int i = 0; i < SLI_STMT_CACHE; i++) {
+    sqlite3_finalize(s->stmts[i].stmt);
+    free(s->stmts[i].sql);
+    s->stmts[i].stmt = NULL;
+    s->stmts[i].sql = NULL;
+  }
+  sli_db_close(old, &old_files);
+  note_files(s);
+  s->ts_known = 0;             /* what we knew of its timestamps is gone */
+  s->ts_checked_id = 0;
+}
+
+int sli_store_usable(sl_store *s) {
   if (!s) return SL_MISUSE;
-  if (s->closed) return sli_fail(s, SL_MISUSE, "store is closed");
+  if (SLI_LOAD(&s->closed)) return sli_fail(s, SL_MISUSE, "store is closed");
+  follow(s);
   return SL_OK;
 }
 
 int sl_store_append(sl_store *s, const sl_event *ev) {
   if (!s || !ev) return SL_MISUSE;
-  if (!s->writer) return s->closed ? SL_MISUSE : SL_READONLY;
+  if (!s->writer) return SLI_LOAD(&s->closed) ? SL_MISUSE : SL_READONLY;
   if (sli_event_check(ev, 0, NULL, 0) != SL_OK) return SL_INVALID;
   if (!ev->device_id && !s->device_id) return SL_INVALID;
   return sli_writer_append(s->writer, ev, s->device_id);
@@ -618,17 +681,16 @@ int sl_store_append(sl_store *s, const sl_event *ev) {
 
 int sl_store_flush_within(sl_store *s, int64_t timeout_ns) {
   if (!s) return SL_MISUSE;
-  if (s->closed) return sli_fail_here(SL_MISUSE, "store is closed");
+  if (SLI_LOAD(&s->closed))
+    return sli_fail_here(SL_MISUSE, "store is closed");
   if (!s->writer) return SL_OK;
+  char why[SLI_ERRMSG_MAX];
   int rc = sli_writer_flush(s->writer, timeout_ns < 0 ? INT64_MAX
-                                       : sl_time_now() + timeout_ns);
+                                       : sl_time_now() + timeout_ns, why);
   if (rc == SL_TIMEOUT)
     return sli_fail_here(rc, "%s: events not written yet (the flush's time "
                          "ran out)", s->path);
-  if (rc != SL_OK)
-    return sli_fail_here(rc, "%s: events could not be written (%s)",
-                         s->path, sl_status_name(rc));
-  return SL_OK;
+  return rc == SL_OK ? SL_OK : write_failure(s, rc, why, 1);
 }
 
 int sl_store_flush(sl_store *s) { return sl_store_flush_within(s, -1); }
@@ -823,7 +885,7 @@ int sli_ts_refresh(sl_store *s) {
 }
 
 int sl_store_time_report(sl_store *s, sl_time_report *out) {
-  int rc = usable(s);
+  int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!out) return SL_MISUSE;
   /* Our own deletions do not show in data_version: start over. */
@@ -842,7 +904,7 @@ int sl_store_time_report(sl_store *s, sl_time_report *out) {
 
 int sl_store_integrity(sl_store *s, sl_buf *report) {
   sqlite3_stmt *st;
-  int rc = usable(s);
+  int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!report) return SL_MISUSE;
   int r = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
@@ -931,7 +993,7 @@ int sli_prune(sqlite3 *db, sl_store *s, int64_t cutoff, int dry_run,
 int sl_store_prune(sl_store *s, int64_t older_than, int dry_run,
                    sl_prune_result *out) {
   sl_time_report report;
-  int rc = usable(s);
+  int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!out) return SL_MISUSE;
   if (s->readonly && !dry_run)

@@ -10,6 +10,14 @@
 ** sync_error in the first batch that commits, whatever failed before it.
 ** The hourly retention pass runs here too.
 **
+** Before each batch, after each commit and in idle spells, the writer
+** checks that its file is still the one at the store's path
+** (sl_follow.c). If the file was replaced or deleted, the writer lets go
+** of it, opens the file now at the path (making it anew if it is gone),
+** writes the batch there -- again, if it had just been committed to the
+** old one -- and logs a sync_error saying what happened; flush reports
+** success only for events in the file at the path.
+**
 ** The queue is a bounded multi-producer ring in the manner of Dmitry
 ** Vyukov's: each cell carries a sequence number that says whose turn it
 ** is, so a producer claims a cell with one compare-and-swap and publishes
@@ -22,6 +30,7 @@
 ** C99 has no atomics; GCC's and Clang's __atomic builtins stand in.
 */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +44,13 @@
 #define MIN_IDLE_MS   1          /* poll period while events flow           */
 #define MAX_IDLE_MS   64         /* poll period after a long idle spell     */
 
-#define LOAD(p)        __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define STORE(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LOAD(p)        SLI_LOAD(p)
+#define STORE(p, v)    SLI_STORE(p, v)
 #define ADD(p, v)      __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define FOLLOW_PASSES  3         /* commits a path replaced each time gets */
+
+/* Why the writer is on another file than it opened (a pending report). */
+enum { SAME_FILE, FILE_REPLACED, FILE_DELETED };
 
 /* One queued event in a single allocation: the strings live in text[]. */
 typedef struct rec {
@@ -67,8 +80,12 @@ struct sli_writer {
   pthread_mutex_t mu;          /* the sleep, flush and stats handshake      */
   pthread_cond_t  wake;        /* half full, flush, stop, prune schedule    */
   pthread_cond_t  done;        /* a batch was sealed                        */
-  sqlite3        *db;          /* the writer's connection (thread-owned)    */
+  const sl_store *store;       /* its path and options, only read           */
+  sqlite3        *db;          /* the writer's connection (thread-owned);
+                                  NULL after letting go of a moved file     */
   sqlite3_stmt   *insert;      /* the one INSERT                            */
+  sli_files       files;       /* what db had open when it was made         */
+  int             moved;       /* SAME_FILE, or the sync_error to log       */
   char           *device;      /* default device id for the drop report     */
   sli_batches    *batches;     /* the store's aggregator, ticked when real-time */
   rec           **batch;       /* events taken for the current transaction  */
@@ -79,6 +96,7 @@ struct sli_writer {
   uint64_t        written, failed, retries, pruned;
   uint64_t        failed_seen; /* `failed` as the last flush saw it         */
   int             last_error;  /* status of the last batch given up on      */
+  char            last_msg[SLI_ERRMSG_MAX]; /* and why, under mu           */
   int             auto_prune;  /* retention pass due every prune_every      */
   int64_t         retention;   /* ns of history kept                        */
   int64_t         retry_budget; /* ns a failing batch is retried           */
@@ -188,7 +206,16 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   return SL_OK;
 }
 
-int sli_writer_flush(sli_writer *w, int64_t deadline) {
+/* The status of events given up on since the last look (SL_OK: none),
+** and why into why[SLI_ERRMSG_MAX]; under mu. */
+static int take_failure(sli_writer *w, char *why) {
+  int rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
+  w->failed_seen = w->failed;
+  if (rc != SL_OK && why) memcpy(why, w->last_msg, SLI_ERRMSG_MAX);
+  return rc;
+}
+
+int sli_writer_flush(sli_writer *w, int64_t deadline, char *why) {
   struct timespec until;
   int timed_out = 0;
   until.tv_sec = (time_t)(deadline / SL_NS_PER_SEC);
@@ -203,11 +230,7 @@ int sli_writer_flush(sli_writer *w, int64_t deadline) {
                      ETIMEDOUT && w->sealed < ticket;
   }
   w->flushing--;
-  int rc = SL_TIMEOUT;
-  if (!timed_out) {
-    rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
-    w->failed_seen = w->failed;
-  }
+  int rc = timed_out ? SL_TIMEOUT : take_failure(w, why);
   pthread_mutex_unlock(&w->mu);
   return rc;
 }
@@ -248,15 +271,10 @@ static int insert(sli_writer *w, const sl_event *ev, sl_buf *json) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The event that reports queue drops, in Spacedrive's sync_error shape. */
-static int insert_drop_report(sli_writer *w, uint64_t n, const char *device,
-                              sl_buf *json) {
-  char summary[96], details[128];
-  snprintf(summary, sizeof summary,
-           "Event log queue full: %llu events dropped", (unsigned long long)n);
-  snprintf(details, sizeof details,
-           "{\"dropped_count\":%llu,\"queue_capacity\":%llu}",
-           (unsigned long long)n, (unsigned long long)w->limit);
+/* An event of ours in Spacedrive's sync_error shape. */
+static int insert_error(sli_writer *w, const char *device,
+                        const char *summary, const char *details,
+                        sl_buf *json) {
   sl_event ev;
   memset(&ev, 0, sizeof ev);
   ev.instant = sl_time_now();
@@ -269,11 +287,61 @@ static int insert_drop_report(sli_writer *w, uint64_t n, const char *device,
   return insert(w, &ev, json);
 }
 
-/* One transaction for the batch. Returns SQLITE_OK or the failing code;
-** *refused counts events whose details were not JSON. */
+/* The event that reports queue drops. */
+static int insert_drop_report(sli_writer *w, uint64_t n, const char *device,
+                              sl_buf *json) {
+  char summary[96], details[128];
+  snprintf(summary, sizeof summary,
+           "Event log queue full: %llu events dropped", (unsigned long long)n);
+  snprintf(details, sizeof details,
+           "{\"dropped_count\":%llu,\"queue_capacity\":%llu}",
+           (unsigned long long)n, (unsigned long long)w->limit);
+  return insert_error(w, device, summary, details, json);
+}
+
+/* The event that reports the file at the path replaced or deleted. */
+static int insert_moved_report(sli_writer *w, const char *device,
+                               sl_buf *json) {
+  const char *path = w->store->path;
+  int deleted = w->moved == FILE_DELETED;
+  sl_buf summary = {0}, details = {0};
+  sl_buf_puts(&summary, deleted ? "Event log file deleted while logging: "
+                                  "made anew at "
+                                : "Event log file replaced while logging: "
+                                  "now writing to the file at ");
+  sl_buf_puts(&summary, path);
+  sl_buf_puts(&details, "{\"reason\":");
+  sl_buf_puts(&details, deleted ? "\"deleted\"" : "\"replaced\"");
+  sl_buf_puts(&details, ",\"path\":");
+  sl_json_write_string(&details, path, strlen(path));
+  sl_buf_puts(&details, "}");
+  int rc = summary.oom || details.oom
+         ? SQLITE_NOMEM
+         : insert_error(w, device, summary.data, details.data, json);
+  sl_buf_free(&summary);
+  sl_buf_free(&details);
+  return rc;
+}
+
+/* Record why the batch failed, without the path flush and close put
+** before it. */
+static void note_failure(sli_writer *w, const char *why) {
+  size_t n = strlen(w->store->path);
+  if (strncmp(why, w->store->path, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+    why += n + 2;
+  pthread_mutex_lock(&w->mu);
+  snprintf(w->last_msg, sizeof w->last_msg, "%s", why);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* One transaction for the batch. Returns SQLITE_OK or the failing code
+** (its message noted); *refused counts events whose details were not
+** JSON. */
 static int write_once(sli_writer *w, size_t n, uint64_t drops, sl_buf *json,
                       size_t *refused) {
   int rc = sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  const char *device = w->device ? w->device
+                     : n ? w->batch[0]->ev.device_id : NULL;
   *refused = 0;
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
     rc = insert(w, &w->batch[i]->ev, json);
@@ -282,14 +350,73 @@ static int write_once(sli_writer *w, size_t n, uint64_t drops, sl_buf *json,
       rc = SQLITE_OK;
     }
   }
-  if (rc == SQLITE_OK && drops) {
-    const char *device = w->device ? w->device
-                       : n ? w->batch[0]->ev.device_id : NULL;
-    if (device) rc = insert_drop_report(w, drops, device, json);
-  }
+  if (rc == SQLITE_OK && drops && device)
+    rc = insert_drop_report(w, drops, device, json);
+  if (rc == SQLITE_OK && w->moved != SAME_FILE && device)
+    rc = insert_moved_report(w, device, json);
   if (rc == SQLITE_OK) rc = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    note_failure(w, sqlite3_errmsg(w->db));   /* before ROLLBACK's own */
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+  }
   return rc;
+}
+
+/* Let go of a file that is no longer at the path (sl_follow.c), noting
+** whether the path was replaced or emptied for the report. */
+static void let_go(sli_writer *w) {
+  char name[PATH_MAX];
+  struct stat st;
+  w->moved = sli_stat_beside(w->store->path, "", name, &st) == 0
+           ? FILE_REPLACED : FILE_DELETED;
+  sqlite3_finalize(w->insert);
+  w->insert = NULL;
+  sli_db_close(w->db, &w->files);
+  w->db = NULL;
+}
+
+/* Make sure w->db is the file at the path, letting go of a moved one and
+** opening what is there now. SL_OK, or the status of a failed open. */
+static int follow_path(sli_writer *w) {
+  if (w->db && !sli_db_moved(w->db)) return SL_OK;
+  if (w->db) let_go(w);
+  char msg[SLI_ERRMSG_MAX];
+  sqlite3 *db;
+  int rc = sli_store_open_writer_db(w->store, &db, msg);
+  if (rc == SL_OK &&
+      sqlite3_prepare_v2(db, sli_insert_sql, -1, &w->insert, NULL) !=
+        SQLITE_OK) {
+    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db));
+    sqlite3_close_v2(db);
+    rc = SL_ERROR;
+  }
+  if (rc != SL_OK) {
+    note_failure(w, msg);
+    return rc;
+  }
+  w->db = db;
+  sli_files_note(w->db, &w->files);
+  return SL_OK;
+}
+
+/* Write the batch into the file at the path: SL_OK once it is committed
+** there and the file is still the one at the path, else the failure's
+** status (the batch is then retried). A commit that landed in a file
+** replaced meanwhile is written again to the new one. */
+static int write_batch(sli_writer *w, size_t n, uint64_t drops, sl_buf *json,
+                       size_t *refused) {
+  for (int pass = 0; pass < FOLLOW_PASSES; pass++) {
+    int rc = follow_path(w);
+    if (rc != SL_OK) return rc;
+    rc = write_once(w, n, drops, json, refused);
+    if (rc != SQLITE_OK) return sli_status_from_sqlite(rc);
+    if (!sli_db_moved(w->db)) {
+      w->moved = SAME_FILE;
+      return SL_OK;
+    }
+  }
+  note_failure(w, "the file was replaced again at each commit");
+  return SL_IOERR;
 }
 
 static int prune_due(const sli_writer *w) {
@@ -357,7 +484,7 @@ static void *writer_main(void *arg) {
     /* A clock-fed aggregator flushes on time even when no call comes. */
     if (w->batches && !stopping) sli_batches_tick(w->batches, 0, 1);
 
-    int rc = SQLITE_OK;
+    int rc = SL_OK;
     size_t refused = 0;
     if (n || drops) {
       /* The batch stays at the head until it commits or the budget is
@@ -365,28 +492,33 @@ static void *writer_main(void *arg) {
       int64_t give_up = w->retry_budget < 0 ? 0
                       : sl_time_now() + w->retry_budget;
       long wait = RETRY_BASE_MS;
-      while ((rc = write_once(w, n, drops, &json, &refused)) != SQLITE_OK) {
+      while ((rc = write_batch(w, n, drops, &json, &refused)) != SL_OK) {
         int64_t left = give_up - sl_time_now();
         if (left <= 0 || LOAD(&w->stopping)) break;
         backoff(w, left < (int64_t)wait * 1000000 ? (long)(left / 1000000) + 1
                                                  : wait);
         if (wait < RETRY_MAX_MS) wait *= 2;
       }
-      if (rc == SQLITE_OK && drops)
+      if (rc == SL_OK && drops)
         __atomic_fetch_sub(&w->unreported, drops, __ATOMIC_RELAXED);
     }
     for (size_t i = 0; i < n; i++) free(w->batch[i]);
     sl_prune_result pr = {0};
-    if (pruning) sli_prune(w->db, NULL, sl_time_now() - w->retention, 0, &pr);
+    if (pruning && w->db && !sli_db_moved(w->db))
+      sli_prune(w->db, NULL, sl_time_now() - w->retention, 0, &pr);
 
     pthread_mutex_lock(&w->mu);
-    if (rc == SQLITE_OK) {
+    if (rc == SL_OK) {
       w->written += n - refused;
       w->failed += refused;
-      if (refused) w->last_error = SL_INVALID;
+      if (refused) {
+        w->last_error = SL_INVALID;
+        snprintf(w->last_msg, sizeof w->last_msg,
+                 "details that are not JSON");
+      }
     } else {
       w->failed += n;
-      w->last_error = sli_status_from_sqlite(rc);
+      w->last_error = rc;
     }
     w->sealed += n;
     if (pruning) {
@@ -401,6 +533,9 @@ static void *writer_main(void *arg) {
     } else if (stopping) {
       break; /* drained: whatever is claimed but unpublished is freed later */
     } else {
+      /* A replaced file is let go of at once, so that no other opener
+      ** finds our -wal beside the new one. */
+      if (w->db && sli_db_moved(w->db)) let_go(w);
       idle(w, nap);
       if (nap < MAX_IDLE_MS) nap *= 2;
     }
@@ -427,6 +562,8 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
     return sli_fail(s, SL_NOMEM, "out of memory");
   }
   w->db = db;
+  w->store = s;
+  w->files = s->files;
   /* A ring of one cell cannot tell "published" from "free", hence >= 2;
   ** the capacity asked for is still the bound producers see. */
   w->limit = s->opts.queue_capacity;
@@ -456,7 +593,7 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
   return SL_OK;
 }
 
-int sli_writer_stop(sli_writer *w) {
+int sli_writer_stop(sli_writer *w, char *why) {
   if (!w) return SL_OK;
   int rc = SL_OK;
   pthread_mutex_lock(&w->mu);
@@ -466,8 +603,7 @@ int sli_writer_stop(sli_writer *w) {
   pthread_mutex_unlock(&w->mu);
   if (joinable) {
     pthread_join(w->thread, NULL);
-    rc = w->failed > w->failed_seen ? w->last_error : SL_OK;
-    w->failed_seen = w->failed;
+    rc = take_failure(w, why);
   }
   return rc;
 }
@@ -482,7 +618,7 @@ void sli_writer_free(sli_writer *w) {
       if (c->seq == pos + 1) free(c->event);
     }
   sqlite3_finalize(w->insert);
-  sqlite3_close_v2(w->db);
+  sli_db_close(w->db, &w->files);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->done);

@@ -9,9 +9,11 @@
 #ifndef SLI_H
 #define SLI_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <synclua/net.h>
 
@@ -23,6 +25,10 @@
 ** ours on another only when asked). */
 extern const char sli_schema_sql[];
 extern const char sli_index_sql[];
+
+/* C99 has no atomics; GCC's and Clang's __atomic builtins stand in. */
+#define SLI_LOAD(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define SLI_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 typedef struct sli_writer sli_writer;
 typedef struct sli_batches sli_batches;
@@ -47,14 +53,39 @@ typedef struct sli_stmt_slot {
   unsigned      last_used;    /* for least-recently-used eviction           */
 } sli_stmt_slot;
 
+/* The files a connection had open when it was made (sl_follow.c): the
+** database, its -wal and its -shm, by device and inode. */
+typedef struct sli_files {
+  dev_t dev[3];
+  ino_t ino[3];
+  int   known[3];             /* the file was there (a regular file)        */
+} sli_files;
+
+/* lstat of PATH + suffix into st, the name made in name[PATH_MAX]: 0, or
+** -1 with errno (ENAMETOOLONG when the name does not fit). */
+int sli_stat_beside(const char *path, const char *suffix, char *name,
+                    struct stat *st);
+/* Note the files db has open now: its database file (by SQLite's name
+** for it, links resolved), and the -wal and -shm beside that. */
+void sli_files_note(sqlite3 *db, sli_files *f);
+/* Is the file db has open no longer the one at its path (replaced,
+** renamed or deleted)? */
+int sli_db_moved(sqlite3 *db);
+/* Close db (sqlite3_close_v2; NULL is fine). If its file has moved, its
+** -wal is kept, and the -wal and -shm beside its name are removed when
+** they are the ones f noted. Returns whether it had moved. */
+int sli_db_close(sqlite3 *db, const sli_files *f);
+
 struct sl_store {
   pthread_mutex_t refs_lock;  /* guards refs: cursors may die anywhere      */
   int             refs;       /* the caller's handle + open cursors         */
-  int             closed;     /* sl_store_close was called                  */
+  int             closed;     /* sl_store_close was called (atomic: appends
+                                 on other threads read it)                 */
   int             readonly;   /* opened to analyse: never writes            */
   int             immutable;  /* read as it stands (sl_store_immutable)     */
   char           *path;       /* the resolved sync.db path                  */
-  char            identity[48]; /* "DEV:INO" of path once open, else ""    */
+  char            identity[48]; /* "DEV:INO" of the file db has, else ""   */
+  sli_files       files;      /* what db had open when it was made          */
   char           *device_id;  /* default device for appends, or NULL        */
   sl_open_opts    opts;       /* with defaults filled in                    */
   sqlite3        *db;         /* the caller's connection                    */
@@ -86,6 +117,18 @@ struct sl_store {
   int             bad_capped;      /* an id could not be kept: count is a
                                       lower bound                          */
 };
+
+/* SL_MISUSE (with the message) for a closed store; else SL_OK, the
+** caller's connection first following the file at the path if it was
+** replaced or deleted (and no cursor is reading it). For the calls of the
+** thread that owns the handle. */
+int sli_store_usable(sl_store *s);
+
+/* A new connection for the writer thread to the file now at s's path,
+** made as sl_store_open makes the writer's (the file created with the
+** schema if it is gone, unless no_create). s is only read; the failure's
+** message goes to msg[SLI_ERRMSG_MAX]. */
+int sli_store_open_writer_db(const sl_store *s, sqlite3 **out, char *msg);
 
 /* Set this thread's message (sl_thread_errmsg; printf-style) and return
 ** `status`: the failures of the calls that are safe from any thread. */
@@ -133,9 +176,11 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device);
 /* Wait until every event appended before the call is sealed, or until
 ** the instant `deadline` (INT64_MAX: no deadline): SL_OK, SL_TIMEOUT, or
 ** the last write error's status. */
-int sli_writer_flush(sli_writer *w, int64_t deadline);
+/* Why, when events failed, goes to why[SLI_ERRMSG_MAX]. */
+int sli_writer_flush(sli_writer *w, int64_t deadline, char *why);
 void sli_writer_stats(sli_writer *w, sl_stats *out);
-int sli_writer_stop(sli_writer *w);   /* flush, join, close its connection */
+/* Flush (why as for flush), join, close its connection. */
+int sli_writer_stop(sli_writer *w, char *why);
 void sli_writer_free(sli_writer *w); /* after stop, once no one appends   */
 void sli_writer_schedule_prune(sli_writer *w); /* auto-prune from now on   */
 

@@ -206,8 +206,7 @@ static int l_store_close(lua_State *L) {
   int rc = sl_store_close(s);
   if (rc != SL_OK) {
     lua_pushnil(L);
-    lua_pushfstring(L, "%s: events could not be written (%s)",
-                    sl_store_path(s), sl_status_name(rc));
+    lua_pushstring(L, sl_store_errmsg(s));
     lua_pushstring(L, sl_status_name(rc));
     sl_store_release(s);
     return 3;

@@ -745,7 +745,8 @@ print(st.appended, st.written + st.failed, st.failed > 0)
     rmdir(dir)
     assert.equal("", r.err)
     assert.equal(0, r.code)
-    assert.equal("nil\tbig.db: events could not be written (ioerr)\tioerr\n"
+    assert.equal("nil\tbig.db: events could not be written (ioerr: disk "
+                 .. "I/O error)\tioerr\n"
                  .. "5000\t5000\ttrue\n", r.out)
   end)
 end)

@@ -534,6 +534,66 @@ CREATE TABLE shared_changes (hlc TEXT PRIMARY KEY);]]))
   end)
 end)
 
+describe("a store whose sync.db is replaced or deleted while logging",
+         function()
+  local dir
+
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  -- Another device's store at dir/name with n rows, closed.
+  local function other_store(name, n)
+    local other = assert(synclua.open(dir .. "/" .. name,
+      { mode = "w", device_id = "99999999-8888-7777-6666-555555555555" }))
+    for i = 1, n do
+      other:append{ event_type = "state_transition", summary = "theirs " .. i }
+    end
+    assert(other:close())
+  end
+
+  it("writes on into the file moved into place, beside its rows, and says "
+     .. "so", function()
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
+    log:append{ event_type = "state_transition", summary = "before" }
+    assert.is_true(log:flush())
+    other_store("restore.db", 3)
+    assert(os.rename(dir .. "/restore.db", dir .. "/sync.db"))
+    log:append{ event_type = "state_transition", summary = "after" }
+    assert.is_true(log:flush())
+    -- The store's own queries read the new file.
+    assert.equal(5, log:count())
+    assert(log:close())
+    assert.equal(
+      "theirs 1|99999999-8888-7777-6666-555555555555\n"
+      .. "theirs 2|99999999-8888-7777-6666-555555555555\n"
+      .. "theirs 3|99999999-8888-7777-6666-555555555555\n"
+      .. "after|" .. DEVICE .. "\n"
+      .. "Event log file replaced while logging: now writing to the file at "
+      .. dir .. "/sync.db|" .. DEVICE .. "\n",
+      support.sqlite(dir .. "/sync.db",
+                     "SELECT summary, device_id FROM sync_event_log"
+                     .. " ORDER BY id"))
+    assert.equal('sync_error|error|{"path":"' .. dir .. '/sync.db",'
+                 .. '"reason":"replaced"}\n',
+      support.sqlite(dir .. "/sync.db", "SELECT event_type, severity, details"
+                     .. " FROM sync_event_log WHERE id = 5"))
+  end)
+
+  it("makes it anew when it is deleted, with the events after", function()
+    local log = assert(synclua.open(dir, { mode = "w", device_id = DEVICE }))
+    log:append{ event_type = "state_transition", summary = "before" }
+    assert.is_true(log:flush())
+    assert(os.remove(dir .. "/sync.db"))
+    log:append{ event_type = "state_transition", summary = "after" }
+    assert.is_true(log:flush())
+    assert(log:close())
+    assert.equal("after\nEvent log file deleted while logging: made anew at "
+                 .. dir .. "/sync.db\n",
+      support.sqlite(dir .. "/sync.db",
+                     "SELECT summary FROM sync_event_log ORDER BY id"))
+  end)
+end)
+
 describe("store:close()", function()
   local dir
 

@@ -399,6 +399,26 @@ typedef struct sl_open_opts {
 **  SL_NOTFOUND, a database without the table SL_NOTDB.
 ** The synchronous level applies to the writer's connection, not the file.
 **
+** The file at the path is followed, not the file first opened. Before
+** each batch, after each commit and every idle moment, the writer checks
+** that its file is still the one at the path (SQLITE_FCNTL_HAS_MOVED).
+** When it was replaced (a restore moving a copy into place), renamed or
+** deleted, the writer never writes through the old handle again: it
+** checkpoints what it wrote into the old file (which reaches that file
+** only: a file renamed away keeps its rows), removes the -wal and -shm at
+** the path only when they are the very files it had open, opens the file
+** now at the path -- made anew with the schema if it is gone (unless
+** no_create) -- writes the pending events there, again if a commit had
+** just landed in the old file, and logs one sync_error:
+** "Event log file replaced while logging: now writing to the file at
+** PATH" with details {"reason":"replaced","path":PATH}, or "... deleted
+** while logging: made anew at PATH" and "deleted". The other file's own
+** rows are never touched; ours are appended. A path that opens as no
+** database meanwhile is a failed batch, retried like any other. The
+** caller's connection follows too, at its next query, import or prune
+** when no cursor is reading. Flush reports success only for events
+** committed to the file at the path.
+**
 ** *out receives a store handle even on failure (unless out of memory), so
 ** the message can be read with sl_store_errmsg; release it in every case
 ** (sl_store_release). An unknown mode is SL_INVALID.
@@ -420,14 +440,17 @@ int sl_store_readonly(const sl_store *store);
 int sl_store_immutable(const sl_store *store);
 
 /* The database file's identity on this machine: "DEV:INO" (decimal) from
-** stat(2) of the resolved path once it is open. Every path that reaches
+** stat(2) of the file the store's queries read. Every path that reaches
 ** the same file -- the folder, the file, a symbolic or hard link -- gives
-** the same text; a copy gives another. Owned by the store, constant for
-** its life; "" for NULL or a store that failed to open. */
+** the same text; a copy gives another. It changes only when the file at
+** the path was replaced and the store followed it (see sl_store_open).
+** Owned by the store, valid until the next call on it; "" for NULL or a
+** store that failed to open. */
 const char *sl_store_identity(const sl_store *store);
 
 /* Flush and stop the writer; further calls on the store return SL_MISUSE,
-** but open cursors go on reading. Returns the flush status. Accepts NULL;
+** but open cursors go on reading. Returns the flush status, with the
+** flush's message in sl_store_errmsg. Accepts NULL;
 ** a second call is a no-op returning SL_OK. The handle stays valid (for
 ** sl_store_errmsg) until released. */
 int sl_store_close(sl_store *store);
@@ -450,9 +473,13 @@ void sl_store_release(sl_store *store);
 */
 int sl_store_append(sl_store *store, const sl_event *ev);
 
-/* Block until every event appended before the call is committed (or has
-** failed for good). Returns SL_OK, or the last write error's status. It
-** can block as long as the retry budget while the disk fails. */
+/* Block until every event appended before the call is committed to the
+** file at the path (or has failed for good). Returns SL_OK, or the last
+** write error's status with the message "PATH: events could not be
+** written (STATUS: WHY)" in sl_thread_errmsg, WHY being SQLite's reason
+** or the open's ("unable to open database file", "not an SQLite
+** database"). It can block as long as the retry budget while the disk
+** fails. */
 int sl_store_flush(sl_store *store);
 
 /* sl_store_flush, waiting at most timeout_ns (< 0: as long as it takes):

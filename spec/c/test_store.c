@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "vfs_shim.h"
 #include <synclua/synclua.h>
 
 #define DEVICE "11111111-2222-3333-4444-555555555555"
@@ -236,6 +237,10 @@ static void test_retry_then_fail(void) {
   ev = make_event("lost", 2);
   CHECK_EQ_INT(sl_store_append(s, &ev), SL_OK);
   CHECK_EQ_INT(sl_store_flush(s), SL_BUSY);
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: events could not be written (busy: "
+           "database is locked)", sl_store_path(s));
+  CHECK_EQ_STR(sl_thread_errmsg(), msg);
   sl_store_stats(s, &st);
   CHECK_EQ_INT(st.failed, 1);
   CHECK_EQ_INT(st.written, 1);
@@ -310,100 +315,17 @@ static void test_retry_keeps_the_queue(void) {
 }
 
 /*
-** A disk that can be full: SQLite's own VFS, but every write fails with
-** SQLITE_FULL (what a full disk gives) while `disk_full` is set -- the
-** same on every kernel and under every sanitizer, where a file-size limit
-** is not (gVisor and ThreadSanitizer builds let files grow past it).
+** A disk that can be full: every write fails with SQLITE_FULL (what a
+** full disk gives) while `disk_full` is set -- the same on every kernel
+** and under every sanitizer, where a file-size limit is not (gVisor and
+** ThreadSanitizer builds let files grow past it).
 */
 static int disk_full;                  /* read by the writer thread */
-static sqlite3_vfs *real_vfs;
-static sqlite3_vfs full_vfs;
-static sqlite3_io_methods full_io;
 
-typedef struct full_file {
-  sqlite3_file  base;
-  sqlite3_file *real;                  /* the real file, just after this */
-} full_file;
-
-#define REAL(f) (((full_file *)(f))->real)
-static int f_close(sqlite3_file *f) {
-  return REAL(f)->pMethods->xClose(REAL(f));
-}
-static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) {
-  return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
-}
-static int f_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) {
-  if (__atomic_load_n(&disk_full, __ATOMIC_ACQUIRE)) return SQLITE_FULL;
-  return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
-}
-static int f_truncate(sqlite3_file *f, sqlite3_int64 size) {
-  return REAL(f)->pMethods->xTruncate(REAL(f), size);
-}
-static int f_sync(sqlite3_file *f, int flags) {
-  return REAL(f)->pMethods->xSync(REAL(f), flags);
-}
-static int f_size(sqlite3_file *f, sqlite3_int64 *size) {
-  return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-static int f_lock(sqlite3_file *f, int l) {
-  return REAL(f)->pMethods->xLock(REAL(f), l);
-}
-static int f_unlock(sqlite3_file *f, int l) {
-  return REAL(f)->pMethods->xUnlock(REAL(f), l);
-}
-static int f_check(sqlite3_file *f, int *out) {
-  return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
-static int f_control(sqlite3_file *f, int op, void *arg) {
-  return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-static int f_sector(sqlite3_file *f) {
-  return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
-static int f_caps(sqlite3_file *f) {
-  return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
-}
-static int f_shm_map(sqlite3_file *f, int pg, int sz, int extend,
-                     void volatile **p) {
-  return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, extend, p);
-}
-static int f_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
-  return REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
-}
-static void f_shm_barrier(sqlite3_file *f) {
-  REAL(f)->pMethods->xShmBarrier(REAL(f));
-}
-static int f_shm_unmap(sqlite3_file *f, int del) {
-  return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
-}
-
-static int full_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
-                     int flags, int *out_flags) {
-  full_file *ff = (full_file *)f;
-  (void)vfs;
-  ff->real = (sqlite3_file *)(ff + 1);
-  int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
-  f->pMethods = rc == SQLITE_OK ? &full_io : NULL;
-  return rc;
-}
-
-/* Make the full-on-demand VFS the default (and back, with on 0). */
-static void use_full_vfs(int on) {
-  if (!on) {
-    sqlite3_vfs_register(real_vfs, 1);
-    sqlite3_vfs_unregister(&full_vfs);
-    return;
-  }
-  real_vfs = sqlite3_vfs_find(NULL);
-  full_vfs = *real_vfs;
-  full_vfs.zName = "synclua-test-full";
-  full_vfs.szOsFile = (int)sizeof(full_file) + real_vfs->szOsFile;
-  full_vfs.xOpen = full_open;
-  full_io = (sqlite3_io_methods){
-    2, f_close, f_read, f_write, f_truncate, f_sync, f_size, f_lock,
-    f_unlock, f_check, f_control, f_sector, f_caps, f_shm_map, f_shm_lock,
-    f_shm_barrier, f_shm_unmap, NULL, NULL};
-  sqlite3_vfs_register(&full_vfs, 1);
+static int full_on_demand(const char *name) {
+  (void)name;
+  return __atomic_load_n(&disk_full, __ATOMIC_ACQUIRE) ? SQLITE_FULL
+                                                       : SQLITE_OK;
 }
 
 /*
@@ -418,7 +340,7 @@ static void test_full_disk(void) {
   sl_stats st;
   o.queue_capacity = 1024;
   o.retry_budget = 120 * SL_NS_PER_SEC;
-  use_full_vfs(1);
+  vfs_shim_install(full_on_demand);
   CHECK_EQ_INT(sl_store_open(path_of("full_disk.db"), &o, &s), SL_OK);
   __atomic_store_n(&disk_full, 1, __ATOMIC_RELEASE);
   worker w[THREADS];
@@ -448,7 +370,7 @@ static void test_full_disk(void) {
                (int64_t)st.dropped);
   sl_store_close(s);
   sl_store_release(s);
-  use_full_vfs(0);
+  vfs_shim_remove();
 }
 
 /* ------------------------------------------------------- misuse */
