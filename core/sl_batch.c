@@ -6,6 +6,11 @@
 ** (as Spacedrive's documentation promises) and on close. Time comes from
 ** the caller (`at`) so that a simulator's virtual clock drives it, or from
 ** the clock, in which case the writer thread also ticks it.
+**
+** It belongs to the writer thread (sl_writer.c): callers only queue their
+** records, and the writer feeds them here in queue order, so no lock is
+** needed and no caller formats or allocates. Batch events go to the
+** writer's sink, into the transaction being written.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +33,8 @@ typedef struct batch {
 } batch;
 
 struct sli_batches {
-  pthread_mutex_t mu;          /* callers and the writer thread share it    */
-  sl_store       *store;       /* where flushed batches are appended        */
+  sli_batch_sink  sink;        /* where batch events go                     */
+  void           *ctx;         /* the sink's                                */
   batch          *keys;        /* pending batches                           */
   size_t          n_keys, cap_keys;
   char          **names;       /* interned model names                      */
@@ -41,6 +46,8 @@ struct sli_batches {
   int             realtime;    /* fed by the clock: the writer ticks it too */
   int64_t         last_at;     /* the latest instant a caller gave          */
   size_t          bytes;       /* heap held, for sl_batch_memory            */
+  size_t          shown_bytes; /* bytes and n_keys as other threads read    */
+  size_t          shown_keys;  /* them (atomic), after each call            */
 };
 
 static int same(const char *a, const char *b) {
@@ -78,14 +85,23 @@ static const char *intern(sli_batches *g, const char *name) {
   return copy;
 }
 
-int sli_batches_new(sl_store *store, sli_batches **out) {
+/* What sli_batches_memory reports, published for other threads. */
+static int shown(sli_batches *g, int rc) {
+  SLI_STORE(&g->shown_bytes, sizeof *g + g->bytes);
+  SLI_STORE(&g->shown_keys, g->n_keys);
+  return rc;
+}
+
+int sli_batches_new(const sl_open_opts *opts, sli_batch_sink sink,
+                    void *ctx, sli_batches **out) {
   sli_batches *g = calloc(1, sizeof *g);
   *out = g;
   if (!g) return SL_NOMEM;
-  pthread_mutex_init(&g->mu, NULL);
-  g->store = store;
-  g->interval = store->opts.batch_interval;
-  g->records = store->opts.batch_records;
+  g->sink = sink;
+  g->ctx = ctx;
+  g->interval = opts->batch_interval;
+  g->records = opts->batch_records;
+  SLI_STORE(&g->shown_bytes, sizeof *g);
   return SL_OK;
 }
 
@@ -114,7 +130,6 @@ void sli_batches_free(sli_batches *g) {
   forget_names(g);
   free(g->keys);
   free(g->names);
-  pthread_mutex_destroy(&g->mu);
   free(g);
 }
 
@@ -126,8 +141,8 @@ static int by_count(const void *x, const void *y) {
   return strcmp(a->name, b->name);
 }
 
-/* Append key i's batch as one event stamped `at` and free it; the caller
-** takes it out of the key table. */
+/* Give key i's batch to the sink as one event stamped `at` and free it;
+** the caller takes it out of the key table. */
 static int flush_key(sli_batches *g, size_t i, int64_t at) {
   batch *b = &g->keys[i];
   sl_buf summary = {0}, models = {0}, details = {0};
@@ -182,7 +197,7 @@ static int flush_key(sli_batches *g, size_t i, int64_t at) {
     ev.has_record_count = 1;
     ev.duration_ms = at > b->first_at ? (at - b->first_at) / 1000000 : 0;
     ev.has_duration_ms = 1;
-    rc = sl_store_append(g->store, &ev);
+    rc = g->sink(g->ctx, &ev, at);
   }
   sl_buf_free(&summary);
   sl_buf_free(&models);
@@ -192,7 +207,7 @@ static int flush_key(sli_batches *g, size_t i, int64_t at) {
 }
 
 /* Keys in the order they were created, so that events come out in it. */
-static int flush_all_locked(sli_batches *g, int64_t at) {
+static int flush_all(sli_batches *g, int64_t at) {
   int rc = SL_OK;
   for (size_t i = 0; i < g->n_keys; i++) {
     int r = flush_key(g, i, at);
@@ -206,37 +221,35 @@ static int flush_all_locked(sli_batches *g, int64_t at) {
 
 /* The periodic flush, on Spacedrive's fixed grid: every interval from the
 ** first pending record, stamped at the grid instant it fell due. */
-static int tick_locked(sli_batches *g, int64_t at) {
+static int tick_due(sli_batches *g, int64_t at) {
   if (!g->next_flush || at < g->next_flush) return SL_OK;
   int64_t due = g->next_flush;
-  int rc = flush_all_locked(g, due);
+  int rc = flush_all(g, due);
   return rc;
 }
 
-static int64_t clock_or(sli_batches *g, int64_t at) {
-  if (at) {
+/* A caller's instant (a virtual clock's: the latest is kept for closing)
+** or the clock's, which makes the aggregator real-time. */
+static int64_t clock_or(sli_batches *g, int64_t at, int realtime) {
+  if (at && !realtime) {
     if (at > g->last_at) g->last_at = at;
     return at;
   }
   g->realtime = 1;
-  return sl_time_now();
+  return at ? at : sl_time_now();
 }
 
-int sli_batches_add(sli_batches *g, const char *model, int64_t count,
-                    const char *peer, const char *session, int64_t at) {
-  pthread_mutex_lock(&g->mu);
-  at = clock_or(g, at);
-  int rc = tick_locked(g, at);
+static int add(sli_batches *g, const char *model, int64_t count,
+               const char *peer, const char *session, int64_t at) {
+  int rc = tick_due(g, at);
   size_t i = 0;
   while (i < g->n_keys &&
          !(same(g->keys[i].peer, peer) && same(g->keys[i].session, session)))
     i++;
   if (i == g->n_keys) {
     if (!reserve(g, (void **)&g->keys, &g->cap_keys, g->n_keys,
-                 sizeof *g->keys)) {
-      pthread_mutex_unlock(&g->mu);
+                 sizeof *g->keys))
       return SL_NOMEM;
-    }
     batch *b = &g->keys[g->n_keys];
     memset(b, 0, sizeof *b);
     b->peer = peer ? dup_counted(g, peer) : NULL;
@@ -244,7 +257,6 @@ int sli_batches_add(sli_batches *g, const char *model, int64_t count,
     b->first_at = at;
     if ((peer && !b->peer) || (session && !b->session)) {
       free_batch(g, b);
-      pthread_mutex_unlock(&g->mu);
       return SL_NOMEM;
     }
     g->n_keys++;
@@ -256,10 +268,8 @@ int sli_batches_add(sli_batches *g, const char *model, int64_t count,
   while (m < b->n_models && b->models[m].name != name) m++;
   if (!name || (m == b->n_models &&
                 !reserve(g, (void **)&b->models, &b->cap_models, b->n_models,
-                         sizeof *b->models))) {
-    pthread_mutex_unlock(&g->mu);
+                         sizeof *b->models)))
     return SL_NOMEM;
-  }
   if (m == b->n_models) {
     b->models[m].name = name;
     b->models[m].count = 0;
@@ -274,36 +284,37 @@ int sli_batches_add(sli_batches *g, const char *model, int64_t count,
             (g->n_keys - i - 1) * sizeof *g->keys);
     g->n_keys--;
   }
-  pthread_mutex_unlock(&g->mu);
   return rc;
 }
 
-int sli_batches_tick(sli_batches *g, int64_t at, int only_realtime) {
-  pthread_mutex_lock(&g->mu);
+int sli_batches_add(sli_batches *g, const char *model, int64_t count,
+                    const char *peer, const char *session, int64_t at,
+                    int realtime) {
+  return shown(g, add(g, model, count, peer, session,
+                      clock_or(g, at, realtime)));
+}
+
+int sli_batches_tick(sli_batches *g, int64_t at, int realtime,
+                     int only_realtime) {
   int rc = SL_OK;
-  if (!only_realtime || g->realtime) rc = tick_locked(g, clock_or(g, at));
-  pthread_mutex_unlock(&g->mu);
-  return rc;
+  if (!only_realtime || g->realtime)
+    rc = tick_due(g, clock_or(g, at, realtime));
+  return shown(g, rc);
 }
 
-int sli_batches_flush_all(sli_batches *g, int64_t at) {
-  pthread_mutex_lock(&g->mu);
+int sli_batches_flush_all(sli_batches *g, int64_t at, int realtime) {
   /* With no time given (closing), a virtual clock's batches end at the
   ** last instant it reached, not at the real now. */
   if (!at && !g->realtime && g->last_at) at = g->last_at;
-  at = clock_or(g, at);
+  at = clock_or(g, at, realtime);
   /* A grid instant passed since the last call flushes first, on time. */
-  int rc = tick_locked(g, at);
-  int r = flush_all_locked(g, at);
+  int rc = tick_due(g, at);
+  int r = flush_all(g, at);
   if (r != SL_OK) rc = r;
-  pthread_mutex_unlock(&g->mu);
-  return rc;
+  return shown(g, rc);
 }
 
 size_t sli_batches_memory(sli_batches *g, size_t *keys) {
-  pthread_mutex_lock(&g->mu);
-  size_t bytes = sizeof *g + g->bytes;
-  if (keys) *keys = g->n_keys;
-  pthread_mutex_unlock(&g->mu);
-  return bytes;
+  if (keys) *keys = SLI_LOAD(&g->shown_keys);
+  return SLI_LOAD(&g->shown_bytes);
 }

@@ -20,9 +20,19 @@ static int writable(sl_store *s) {
   if (!s) return SL_MISUSE;
   if (SLI_LOAD(&s->closed))
     return sli_fail_here(SL_MISUSE, "store is closed");
-  if (!s->batches)
+  if (!s->writer)
     return sli_fail_here(SL_READONLY, "%s: opened read-only", s->path);
   return SL_OK;
+}
+
+/* The status of a batch call's queueing, with the thread's message. */
+static int queued(sl_store *s, int rc) {
+  if (rc == SL_FULL)
+    return sli_fail_here(rc, "%s: the log's queue is full (dropped and "
+                         "counted)", s->path);
+  if (rc == SL_NOMEM) return sli_fail_here(rc, "out of memory");
+  if (rc == SL_MISUSE) return sli_fail_here(rc, "store is closed");
+  return rc;
 }
 
 int sl_batch_add(sl_store *s, const char *model_type, int64_t count,
@@ -35,24 +45,27 @@ int sl_batch_add(sl_store *s, const char *model_type, int64_t count,
   if (count < 0)
     return sli_fail_here(SL_INVALID, "count: negative (%lld)",
                     (long long)count);
-  return sli_batches_add(s->batches, model_type, count, peer, correlation_id,
-                         at);
+  if (!s->device_id)
+    return sli_fail_here(SL_INVALID, "device_id: the store has none, and "
+                         "batch events need one");
+  return queued(s, sli_writer_add_records(s->writer, model_type, count, peer,
+                                          correlation_id, at));
 }
 
 int sl_batch_tick(sl_store *s, int64_t at) {
   int rc = writable(s);
-  return rc != SL_OK ? rc : sli_batches_tick(s->batches, at, 0);
+  return rc != SL_OK ? rc : queued(s, sli_writer_batches(s->writer, 0, at));
 }
 
 int sl_batch_flush_all(sl_store *s, int64_t at) {
   int rc = writable(s);
-  return rc != SL_OK ? rc : sli_batches_flush_all(s->batches, at);
+  return rc != SL_OK ? rc : queued(s, sli_writer_batches(s->writer, 1, at));
 }
 
 size_t sl_batch_memory(sl_store *s, size_t *keys) {
   if (keys) *keys = 0;
-  if (!s || !s->batches) return 0;
-  return sli_batches_memory(s->batches, keys);
+  if (!s || !s->writer || SLI_LOAD(&s->closed)) return 0;
+  return sli_writer_batch_memory(s->writer, keys);
 }
 
 /* ------------------------------------------------------- peer choice */
@@ -195,7 +208,7 @@ int sl_emit_state_transition(sl_store *s, const sl_state *from,
     return sli_fail_here(SL_INVALID, "Backfilling: the state needs a peer");
   /* The documentation's promise: a state change flushes pending batches,
   ** so they are logged before the transition that ends them. */
-  sli_batches_flush_all(s->batches, at);
+  sl_batch_flush_all(s, at);
   begin(&d, "state_transition", NULL, NULL, at);
   sl_state_write(&d.summary, from);
   say(&d, " \xe2\x86\x92 "); /* " → " */

@@ -483,10 +483,6 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
     rc = open_connection(s, SQLITE_OPEN_READWRITE, &s->db);
   if (rc != SL_OK) goto fail;
   note_files(s);
-  if ((rc = sli_batches_new(s, &s->batches)) != SL_OK) {
-    sli_fail(s, rc, "out of memory");
-    goto fail;
-  }
   rc = sli_writer_start(s, wdb, &s->writer);
   wdb = NULL; /* the writer owns it now, even on failure */
   if (rc != SL_OK) goto fail;
@@ -526,11 +522,9 @@ void sl_store_retain(sl_store *s) {
 
 static void destroy(sl_store *s) {
   if (s->writer) {
-    if (s->batches && !s->closed) sli_batches_flush_all(s->batches, 0);
     sli_writer_stop(s->writer, NULL);
     sli_writer_free(s->writer);
   }
-  sli_batches_free(s->batches);
   for (int i = 0; i < SLI_STMT_CACHE; i++) {
     sqlite3_finalize(s->stmts[i].stmt);
     free(s->stmts[i].sql);
@@ -565,8 +559,6 @@ static int write_failure(sl_store *s, int rc, const char *why, int here) {
 
 int sl_store_close(sl_store *s) {
   if (!s || SLI_LOAD(&s->closed)) return SL_OK;
-  /* Pending batches are events too: they go out before the writer stops. */
-  if (s->batches) sli_batches_flush_all(s->batches, 0);
   SLI_STORE(&s->closed, 1);
   /* The writer stops (after flushing) but stays allocated until the last
   ** reference goes, so a racing append finds it stopped, not freed. */

@@ -22,6 +22,13 @@
 ** Vyukov's: each cell carries a sequence number that says whose turn it
 ** is, so a producer claims a cell with one compare-and-swap and publishes
 ** it with one store, and the writer takes cells in order without a lock.
+** A cell holds an event, or one sl_batch_add's records (inline: no
+** allocation unless its text is long), or a request to tick or flush the
+** batch aggregator (sl_batch.c), which the writer thread owns: it feeds
+** the aggregator in queue order and writes the batch events it makes in
+** the same transaction, so the records' callers never lock, allocate or
+** format. The records sit in an array beside the ring, whose pages only
+** a store that aggregates touches.
 ** A caller therefore never waits for a lock another thread holds (which a
 ** preempted holder could make last a time slice) and makes no system call:
 ** instead of being signalled per event, the writer polls, every millisecond
@@ -58,20 +65,46 @@ typedef struct rec {
   char     text[];             /* NUL-terminated copies, back to back       */
 } rec;
 
+/* What a cell holds. */
+enum { CELL_EVENT, CELL_RECORDS, CELL_BIG_RECORDS, CELL_TICK, CELL_FLUSH };
+
+#define INLINE_TEXT 96           /* model, peer, session: two UUIDs fit     */
+
+/* One sl_batch_add in its cell: the model, then the peer and the session
+** when given, each NUL-terminated, back to back in text. */
+typedef struct records {
+  int64_t at;                  /* also a tick's or flush's instant          */
+  int64_t count;
+  char    text[INLINE_TEXT];
+} records;
+
+/* One sl_batch_add whose text does not fit a cell. */
+typedef struct big_records {
+  int64_t     at, count;
+  const char *model, *peer, *session;   /* into text                        */
+  char        text[];
+} big_records;
+
 typedef struct cell {
-  size_t seq;                  /* == position: free for that producer;
-                                  == position + 1: holds its event          */
-  rec   *event;                /* the event, once published                 */
+  size_t        seq;           /* == position: free for that producer;
+                                  == position + 1: holds its entry          */
+  unsigned char kind;          /* CELL_*                                    */
+  unsigned char realtime;      /* `at` was read from the clock              */
+  unsigned char has_peer, has_session;
+  void         *p;             /* a rec (CELL_EVENT), big_records (BIG)     */
 } cell;
 
 struct sli_writer {
   /* Shared with every producer, lock-free. */
   cell           *cells;       /* the ring                                  */
+  records        *recs;        /* beside it, cell i's inline records: its
+                                  pages are touched only when used          */
   size_t          cap;         /* its size, a power of two >= 2             */
   size_t          limit;       /* the capacity asked for (<= cap): full     */
   size_t          enqueue_pos; /* next position a producer claims           */
   size_t          dequeue_pos; /* next position the writer takes            */
   uint64_t        dropped;     /* refused: queue full or no memory          */
+  uint64_t        accepted;    /* events queued (cells hold records too)    */
   uint64_t        unreported;  /* drops not yet logged as an event          */
   int             stopping;    /* close asked: drain, then exit             */
 
@@ -87,9 +120,12 @@ struct sli_writer {
   sli_files       files;       /* what db had open when it was made         */
   int             moved;       /* SAME_FILE, or the sync_error to log       */
   char           *device;      /* default device id for the drop report     */
-  sli_batches    *batches;     /* the store's aggregator, ticked when real-time */
-  rec           **batch;       /* events taken for the current transaction  */
-  size_t          batch_max;   /* its capacity                              */
+  sli_batches    *batches;     /* the aggregator, fed from the queue        */
+  rec           **out;         /* events for the current transaction        */
+  size_t          n_out, cap_out;
+  size_t          take_max;    /* cells taken for one transaction, at most  */
+  uint64_t        made;        /* batch events the aggregator made          */
+  uint64_t        lost;        /* events lost without memory on the writer  */
   uint64_t        sealed;      /* positions written or given up on          */
   int             flushing;    /* callers waiting in flush                  */
   int             running;     /* the thread exists and was not joined      */
@@ -164,8 +200,41 @@ static rec *copy_event(const sl_event *ev, int64_t instant,
   return r;
 }
 
+/* Claim the cell for the next position, or NULL when the queue is full.
+** pos may already be behind what the writer has taken (other producers
+** and the writer ran between the two loads): a negative depth, not a full
+** queue. */
+static cell *claim(sli_writer *w, size_t *claimed) {
+  size_t pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
+  for (;;) {
+    if ((intptr_t)(pos - LOAD(&w->dequeue_pos)) >= (intptr_t)w->limit)
+      return NULL;
+    cell *c = &w->cells[pos & (w->cap - 1)];
+    intptr_t turn = (intptr_t)(LOAD(&c->seq) - pos);
+    if (turn == 0) {
+      if (__atomic_compare_exchange_n(&w->enqueue_pos, &pos, pos + 1, 1,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        *claimed = pos;
+        return c;
+      }
+    } else if (turn < 0) {
+      return NULL;             /* the writer has not taken it yet: full */
+    } else {
+      pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
+    }
+  }
+}
+
+static void publish(sli_writer *w, cell *c, size_t pos) {
+  STORE(&c->seq, pos + 1);
+  /* The writer polls; only a filling queue is worth a wake-up call. */
+  if (pos - LOAD(&w->dequeue_pos) == w->limit / 2)
+    pthread_cond_signal(&w->wake);
+}
+
 int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   int64_t instant;
+  size_t pos;
   if (LOAD(&w->stopping)) return SL_MISUSE;
   /* Parse the caller's time here (cheap, and a bad one is refused now);
   ** formatting waits for the writer thread. */
@@ -175,34 +244,81 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
   } else {
     instant = sl_time_now();
   }
-  /* A full queue refuses before anything is allocated. pos may already be
-  ** behind what the writer has taken (other producers and the writer ran
-  ** between the two loads): a negative depth, not a full queue. */
-  size_t pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
-  if ((intptr_t)(pos - LOAD(&w->dequeue_pos)) >= (intptr_t)w->limit)
+  /* A full queue refuses before anything is allocated. */
+  size_t head = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
+  if ((intptr_t)(head - LOAD(&w->dequeue_pos)) >= (intptr_t)w->limit)
     return drop(w, SL_FULL);
   rec *r = copy_event(ev, instant, device);
   if (!r) return drop(w, SL_NOMEM);
-  cell *c;
-  for (;;) {
-    c = &w->cells[pos & (w->cap - 1)];
-    intptr_t turn = (intptr_t)(LOAD(&c->seq) - pos);
-    if (turn == 0) {
-      if (__atomic_compare_exchange_n(&w->enqueue_pos, &pos, pos + 1, 1,
-                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        break;
-    } else if (turn < 0) {
-      free(r);
-      return drop(w, SL_FULL);
-    } else {
-      pos = __atomic_load_n(&w->enqueue_pos, __ATOMIC_RELAXED);
-    }
+  cell *c = claim(w, &pos);
+  if (!c) {
+    free(r);
+    return drop(w, SL_FULL);
   }
-  c->event = r;
-  STORE(&c->seq, pos + 1);
-  /* The writer polls; only a filling queue is worth a wake-up call. */
-  if (pos - LOAD(&w->dequeue_pos) == w->limit / 2)
-    pthread_cond_signal(&w->wake);
+  c->kind = CELL_EVENT;
+  c->p = r;
+  ADD(&w->accepted, 1);
+  publish(w, c, pos);
+  return SL_OK;
+}
+
+int sli_writer_add_records(sli_writer *w, const char *model, int64_t count,
+                           const char *peer, const char *session,
+                           int64_t at) {
+  size_t pos;
+  if (LOAD(&w->stopping)) return SL_MISUSE;
+  int realtime = at == 0;
+  if (realtime) at = sl_time_now();
+  size_t nm = strlen(model), np = peer ? strlen(peer) : 0,
+         ns = session ? strlen(session) : 0;
+  size_t total = nm + 1 + (peer ? np + 1 : 0) + (session ? ns + 1 : 0);
+  big_records *big = NULL;
+  if (total > INLINE_TEXT) {   /* the rare long name: a copy of its own */
+    big = malloc(sizeof *big + total);
+    if (!big) return drop(w, SL_NOMEM);
+    char *p = big->text;
+    big->at = at;
+    big->count = count;
+    big->model = put(&p, model, nm);
+    big->peer = put(&p, peer, np);
+    big->session = put(&p, session, ns);
+  }
+  cell *c = claim(w, &pos);
+  if (!c) {
+    free(big);
+    return drop(w, SL_FULL);
+  }
+  c->realtime = (unsigned char)realtime;
+  c->has_peer = peer != NULL;
+  c->has_session = session != NULL;
+  if (big) {
+    c->kind = CELL_BIG_RECORDS;
+    c->p = big;
+  } else {
+    records *r = &w->recs[pos & (w->cap - 1)];
+    char *p = r->text;
+    c->kind = CELL_RECORDS;
+    r->at = at;
+    r->count = count;
+    put(&p, model, nm);
+    put(&p, peer, np);
+    put(&p, session, ns);
+  }
+  publish(w, c, pos);
+  return SL_OK;
+}
+
+int sli_writer_batches(sli_writer *w, int flush, int64_t at) {
+  size_t pos;
+  if (LOAD(&w->stopping)) return SL_MISUSE;
+  int realtime = at == 0;
+  if (realtime) at = sl_time_now();
+  cell *c = claim(w, &pos);
+  if (!c) return drop(w, SL_FULL);
+  c->kind = flush ? CELL_FLUSH : CELL_TICK;
+  c->realtime = (unsigned char)realtime;
+  w->recs[pos & (w->cap - 1)].at = at;
+  publish(w, c, pos);
   return SL_OK;
 }
 
@@ -215,12 +331,13 @@ static int take_failure(sli_writer *w, char *why) {
   return rc;
 }
 
-int sli_writer_flush(sli_writer *w, int64_t deadline, char *why) {
+/* Wait, under mu, until every cell queued before the call is sealed, or
+** the instant `deadline` (INT64_MAX: none); whether it timed out. */
+static int wait_sealed(sli_writer *w, int64_t deadline) {
   struct timespec until;
   int timed_out = 0;
   until.tv_sec = (time_t)(deadline / SL_NS_PER_SEC);
   until.tv_nsec = (long)(deadline % SL_NS_PER_SEC);
-  pthread_mutex_lock(&w->mu);
   uint64_t ticket = LOAD(&w->enqueue_pos);
   w->flushing++;
   pthread_cond_signal(&w->wake);
@@ -230,15 +347,27 @@ int sli_writer_flush(sli_writer *w, int64_t deadline, char *why) {
                      ETIMEDOUT && w->sealed < ticket;
   }
   w->flushing--;
-  int rc = timed_out ? SL_TIMEOUT : take_failure(w, why);
+  return timed_out;
+}
+
+int sli_writer_flush(sli_writer *w, int64_t deadline, char *why) {
+  pthread_mutex_lock(&w->mu);
+  int rc = wait_sealed(w, deadline) ? SL_TIMEOUT : take_failure(w, why);
   pthread_mutex_unlock(&w->mu);
   return rc;
+}
+
+size_t sli_writer_batch_memory(sli_writer *w, size_t *keys) {
+  pthread_mutex_lock(&w->mu);
+  wait_sealed(w, INT64_MAX);
+  pthread_mutex_unlock(&w->mu);
+  return w->batches ? sli_batches_memory(w->batches, keys) : 0;
 }
 
 void sli_writer_stats(sli_writer *w, sl_stats *out) {
   size_t in = LOAD(&w->enqueue_pos), taken = LOAD(&w->dequeue_pos);
   pthread_mutex_lock(&w->mu);
-  out->appended = in;
+  out->appended = LOAD(&w->accepted) + LOAD(&w->made);
   out->written = w->written;
   out->dropped = LOAD(&w->dropped);
   out->failed = w->failed;
@@ -341,10 +470,10 @@ static int write_once(sli_writer *w, size_t n, uint64_t drops, sl_buf *json,
                       size_t *refused) {
   int rc = sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
   const char *device = w->device ? w->device
-                     : n ? w->batch[0]->ev.device_id : NULL;
+                     : n ? w->out[0]->ev.device_id : NULL;
   *refused = 0;
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
-    rc = insert(w, &w->batch[i]->ev, json);
+    rc = insert(w, &w->out[i]->ev, json);
     if (rc == SQLITE_MISMATCH) {
       (*refused)++;
       rc = SQLITE_OK;
@@ -423,15 +552,79 @@ static int prune_due(const sli_writer *w) {
   return w->auto_prune && sl_time_now() >= w->next_prune;
 }
 
-/* Take the published events at the head of the ring, in order. */
+/* Add an event to the transaction being made; 0 without memory. */
+static int push(sli_writer *w, rec *r) {
+  if (w->n_out == w->cap_out) {
+    size_t cap = w->cap_out ? w->cap_out * 2 : 64;
+    rec **out = realloc(w->out, cap * sizeof *out);
+    if (!out) return 0;
+    w->out = out;
+    w->cap_out = cap;
+  }
+  w->out[w->n_out++] = r;
+  return 1;
+}
+
+/* The aggregator's sink: its batch events join the transaction. */
+static int collect(void *ctx, const sl_event *ev, int64_t at) {
+  sli_writer *w = ctx;
+  rec *r = copy_event(ev, at, w->device);
+  if (!r || !push(w, r)) {
+    free(r);
+    w->lost++;
+    return SL_NOMEM;
+  }
+  ADD(&w->made, 1);
+  return SL_OK;
+}
+
+/* What a taken cell asks for, done. The aggregator fails only without
+** memory, and then its events are lost (counted in collect, or here). */
+static void consume(sli_writer *w, cell *c, const records *r) {
+  sli_batches *g = w->batches;
+  big_records *big = c->p;
+  int rc = SL_OK;
+  switch (c->kind) {
+  case CELL_EVENT:
+    if (!push(w, c->p)) {
+      free(c->p);
+      w->lost++;
+    }
+    return;
+  case CELL_RECORDS: {
+    const char *model = r->text, *next = model + strlen(model) + 1;
+    const char *peer = c->has_peer ? next : NULL;
+    if (peer) next += strlen(peer) + 1;
+    rc = sli_batches_add(g, model, r->count, peer,
+                         c->has_session ? next : NULL, r->at, c->realtime);
+    break;
+  }
+  case CELL_BIG_RECORDS:
+    rc = sli_batches_add(g, big->model, big->count, big->peer, big->session,
+                         big->at, c->realtime);
+    free(big);
+    break;
+  case CELL_TICK:
+    rc = sli_batches_tick(g, r->at, c->realtime, 0);
+    break;
+  default:
+    rc = sli_batches_flush_all(g, r->at, c->realtime);
+    break;
+  }
+  if (rc == SL_NOMEM && !w->lost) w->lost++;
+}
+
+/* Take the published cells at the head of the ring, in order, and do what
+** they ask: the events for the transaction gather in w->out. */
 static size_t take(sli_writer *w) {
   size_t n = 0, pos = w->dequeue_pos;
-  while (n < w->batch_max) {
+  while (n < w->take_max) {
     cell *c = &w->cells[pos & (w->cap - 1)];
-    if (LOAD(&c->seq) != pos + 1) break; /* not published yet */
-    w->batch[n++] = c->event;
-    STORE(&c->seq, pos + w->cap);        /* the cell's next turn */
+    if (LOAD(&c->seq) != pos + 1) break;  /* not published yet */
+    consume(w, c, &w->recs[pos & (w->cap - 1)]);
+    STORE(&c->seq, pos + w->cap);         /* the cell's next turn */
     pos++;
+    n++;
   }
   STORE(&w->dequeue_pos, pos);
   return n;
@@ -473,16 +666,19 @@ static void *writer_main(void *arg) {
   sl_buf json = {0};
   long nap = MIN_IDLE_MS;
   for (;;) {
-    size_t n = take(w);
+    int stopping = LOAD(&w->stopping);
+    size_t cells = take(w);
+    /* A clock-fed aggregator flushes on time even when no call comes; at
+    ** the end, what is pending goes out before the writer stops. */
+    if (!stopping) sli_batches_tick(w->batches, 0, 1, 1);
+    else if (!cells) sli_batches_flush_all(w->batches, 0, 0);
+    size_t n = w->n_out;
     uint64_t drops = 0;
     /* Drops happen while the queue is full, so a batch follows them; the
     ** report rides in it, stamped with the batch's device if no default,
     ** and the count is taken off only once it is committed. */
     if (n || w->device) drops = LOAD(&w->unreported);
-    int stopping = LOAD(&w->stopping);
     int pruning = prune_due(w);
-    /* A clock-fed aggregator flushes on time even when no call comes. */
-    if (w->batches && !stopping) sli_batches_tick(w->batches, 0, 1);
 
     int rc = SL_OK;
     size_t refused = 0;
@@ -502,7 +698,8 @@ static void *writer_main(void *arg) {
       if (rc == SL_OK && drops)
         __atomic_fetch_sub(&w->unreported, drops, __ATOMIC_RELAXED);
     }
-    for (size_t i = 0; i < n; i++) free(w->batch[i]);
+    for (size_t i = 0; i < n; i++) free(w->out[i]);
+    w->n_out = 0;
     sl_prune_result pr = {0};
     if (pruning && w->db && !sli_db_moved(w->db))
       sli_prune(w->db, NULL, sl_time_now() - w->retention, 0, &pr);
@@ -520,7 +717,13 @@ static void *writer_main(void *arg) {
       w->failed += n;
       w->last_error = rc;
     }
-    w->sealed += n;
+    if (w->lost) {
+      w->failed += w->lost;
+      w->last_error = SL_NOMEM;
+      snprintf(w->last_msg, sizeof w->last_msg, "out of memory");
+      w->lost = 0;
+    }
+    w->sealed += cells;
     if (pruning) {
       w->pruned += (uint64_t)pr.count;
       w->next_prune = sl_time_now() + w->prune_every;
@@ -528,7 +731,7 @@ static void *writer_main(void *arg) {
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->mu);
 
-    if (n) {
+    if (cells || n) {
       nap = MIN_IDLE_MS;
     } else if (stopping) {
       break; /* drained: whatever is claimed but unpublished is freed later */
@@ -568,18 +771,18 @@ int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out) {
   ** the capacity asked for is still the bound producers see. */
   w->limit = s->opts.queue_capacity;
   w->cap = power_of_two(w->limit);
-  w->batch_max = w->cap;
+  w->take_max = w->cap;
   w->retention = s->opts.retention;
   w->retry_budget = s->opts.retry_budget;
   w->prune_every = s->opts.prune_interval;
   w->cells = malloc(w->cap * sizeof *w->cells);
-  w->batch = malloc(w->batch_max * sizeof *w->batch);
+  w->recs = calloc(w->cap, sizeof *w->recs);
   w->device = sli_strdup(s->device_id);
-  w->batches = s->batches;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
   pthread_cond_init(&w->done, NULL);
-  if (!w->cells || !w->batch || (s->device_id && !w->device))
+  if (!w->cells || !w->recs || (s->device_id && !w->device) ||
+      sli_batches_new(&s->opts, collect, w, &w->batches) != SL_OK)
     return sli_fail(s, SL_NOMEM, "out of memory");
   for (size_t i = 0; i < w->cap; i++) w->cells[i].seq = i;
   int rc = sqlite3_prepare_v2(db, sli_insert_sql, -1, &w->insert, NULL);
@@ -608,22 +811,29 @@ int sli_writer_stop(sli_writer *w, char *why) {
   return rc;
 }
 
+/* What a cell still holds that is the queue's to free. */
+static void discard(cell *c) {
+  if (c->kind == CELL_EVENT || c->kind == CELL_BIG_RECORDS) free(c->p);
+}
+
 void sli_writer_free(sli_writer *w) {
   if (!w) return;
-  /* Events published after the writer's last look (an append racing
+  /* Cells published after the writer's last look (an append racing
   ** close), or queued when it never started. */
   if (w->cells)
     for (size_t pos = w->dequeue_pos; pos != w->enqueue_pos; pos++) {
       cell *c = &w->cells[pos & (w->cap - 1)];
-      if (c->seq == pos + 1) free(c->event);
+      if (c->seq == pos + 1) discard(c);
     }
   sqlite3_finalize(w->insert);
   sli_db_close(w->db, &w->files);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->done);
+  sli_batches_free(w->batches);
   free(w->cells);
-  free(w->batch);
+  free(w->recs);
+  free(w->out);
   free(w->device);
   free(w);
 }

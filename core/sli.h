@@ -90,7 +90,6 @@ struct sl_store {
   sl_open_opts    opts;       /* with defaults filled in                    */
   sqlite3        *db;         /* the caller's connection                    */
   sli_writer     *writer;     /* NULL for a read-only store                 */
-  sli_batches    *batches;    /* pending batch_ingestion; NULL if read-only */
   char            errmsg[SLI_ERRMSG_MAX]; /* last failure on this handle    */
 
   sli_stmt_slot   stmts[SLI_STMT_CACHE];  /* prepared statements by text    */
@@ -173,6 +172,18 @@ void sli_stmt_put(sl_store *s, sqlite3_stmt *stmt);
 /* The writer thread (sl_writer.c). */
 int sli_writer_start(sl_store *s, sqlite3 *db, sli_writer **out);
 int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device);
+/* Queue one sl_batch_add for the aggregator, or a tick (flush 0) or a
+** flush of every pending batch (flush 1), at `at` (0: now): lock-free, and
+** without allocation unless model, peer and session take more than 96
+** bytes. SL_OK; SL_FULL or SL_NOMEM (dropped and counted); SL_MISUSE once
+** stopping. */
+int sli_writer_add_records(sli_writer *w, const char *model, int64_t count,
+                           const char *peer, const char *session,
+                           int64_t at);
+int sli_writer_batches(sli_writer *w, int flush, int64_t at);
+/* The aggregator's memory once everything queued before the call is
+** sealed (sli_batches_memory). */
+size_t sli_writer_batch_memory(sli_writer *w, size_t *keys);
 /* Wait until every event appended before the call is sealed, or until
 ** the instant `deadline` (INT64_MAX: no deadline): SL_OK, SL_TIMEOUT, or
 ** the last write error's status. */
@@ -194,14 +205,22 @@ int sli_prune(sqlite3 *db, sl_store *s, int64_t cutoff, int dry_run,
 int sli_event_check(const sl_event *ev, int check_details, char *err,
                     size_t errsz);
 
-/* The batch aggregator (sl_batch.c). `at` 0 means now; a tick with
-** only_realtime set (the writer's) touches only a clock-fed aggregator. */
-int sli_batches_new(sl_store *store, sli_batches **out);
+/* The batch aggregator (sl_batch.c), the writer thread's own. `at` 0
+** means now; realtime says `at` was read from the clock (a caller's 0),
+** which makes the aggregator real-time; a tick with only_realtime (the
+** writer's own) touches only such an aggregator. Each batch event goes to
+** the sink, with its instant. sli_batches_memory alone is for any thread:
+** what the writer published after its last call. */
+typedef int (*sli_batch_sink)(void *ctx, const sl_event *ev, int64_t at);
+int sli_batches_new(const sl_open_opts *opts, sli_batch_sink sink,
+                    void *ctx, sli_batches **out);
 void sli_batches_free(sli_batches *g);
 int sli_batches_add(sli_batches *g, const char *model, int64_t count,
-                    const char *peer, const char *session, int64_t at);
-int sli_batches_tick(sli_batches *g, int64_t at, int only_realtime);
-int sli_batches_flush_all(sli_batches *g, int64_t at);
+                    const char *peer, const char *session, int64_t at,
+                    int realtime);
+int sli_batches_tick(sli_batches *g, int64_t at, int realtime,
+                     int only_realtime);
+int sli_batches_flush_all(sli_batches *g, int64_t at, int realtime);
 size_t sli_batches_memory(sli_batches *g, size_t *keys);
 
 /* Rows as we store them (sl_row.c): the INSERT of every column but id,

@@ -27,15 +27,18 @@
 **    any thread at once.
 **    Everything else on one store -- queries, cursors, counts, prune,
 **    reports, close -- is for one thread at a time.
-**  - Blocking: sl_store_append never waits -- no lock another thread
-**    holds, no system call, no disk (a full queue drops and says so).
-**    The batch and emit functions take the aggregator's lock, which
-**    another thread holds only while it adds records or turns a batch
-**    into its event (memory and formatting, never a disk write).
-**    sl_store_stats and sl_store_bad_rows take a lock held only for
-**    copying counters. sl_store_flush waits for the writer thread, as long
-**    as the retry budget while the disk fails (sl_store_flush_within
-**    bounds it); sl_store_close waits for the queue to drain. Opening,
+**  - Blocking: sl_store_append, sl_batch_add, sl_batch_tick,
+**    sl_batch_flush_all and the emit functions never wait -- no lock, no
+**    system call, no disk (a full queue drops and says so): each is a
+**    place claimed in the writer's lock-free queue. sl_batch_add does not
+**    even allocate or format (unless model, peer and session together
+**    take more than 96 bytes): the writer thread aggregates. The emit
+**    functions format their event on the caller's thread, as append
+**    copies it. sl_store_stats and sl_store_bad_rows take a lock held
+**    only for copying counters. sl_store_flush and sl_batch_memory wait
+**    for the writer thread, as long as the retry budget while the disk
+**    fails (sl_store_flush_within bounds it); sl_store_close waits for
+**    the queue to drain. Opening,
 **    queries, cursors, counts, prune and insert read or write the file
 **    on the caller's thread, waiting up to the busy timeout on a lock.
 **  - Signals: a program that links libsynclua should ignore SIGXFSZ
@@ -488,9 +491,11 @@ int sl_store_flush(sl_store *store);
 int sl_store_flush_within(sl_store *store, int64_t timeout_ns);
 
 typedef struct sl_stats {
-  uint64_t appended;          /* accepted into the queue                    */
+  uint64_t appended;          /* events accepted into the queue, and the
+                                 batch events the aggregator made          */
   uint64_t written;           /* committed to the database                  */
-  uint64_t dropped;           /* refused: queue full                        */
+  uint64_t dropped;           /* refused: queue full (events, and batch
+                                 calls: sl_batch_add's records, a tick)    */
   uint64_t failed;            /* given up after retries                     */
   uint64_t retries;           /* batch commits retried                      */
   uint64_t pruned;            /* rows deleted by retention                  */
@@ -699,12 +704,20 @@ int sl_store_time_report(sl_store *store, sl_time_report *out);
 ** sl_batch_flush_all or close. The event carries the per-model counts (in
 ** the summary, and in details {"models":{...}}), record_count, duration_ms
 ** since the key's first record, model_types (by count, descending, then
-** name), the peer and the session's correlation id.
+** name), the peer and the session's correlation id. A peer or session
+** that is a UUID is one key in every spelling (it is stored canonical).
 **
 ** Every function takes `at`, the instant the records arrive (0 = now):
 ** replays and simulators drive a virtual clock through it; the interval
 ** flush is checked on each call, and for a real-time store (at = 0) also
-** by the writer thread. Safe from any thread.
+** by the writer thread. Safe from any thread, and none of them blocks:
+** each queues its request for the writer thread, which keeps the
+** aggregator and writes the batch events in the queue's order (so the
+** events of a state transition come after the batches it flushed). The
+** records count toward the queue's capacity: SL_FULL when it is full (the
+** records dropped, counted in sl_stats.dropped and reported as a
+** sync_error), SL_INVALID for a store without a device_id (batch events
+** need one), with the message in sl_thread_errmsg.
 */
 int sl_batch_add(sl_store *store, const char *model_type, int64_t count,
                  const char *peer, const char *correlation_id, int64_t at);
@@ -715,7 +728,9 @@ int sl_batch_tick(sl_store *store, int64_t at);
 /* Flush every pending key now. */
 int sl_batch_flush_all(sl_store *store, int64_t at);
 
-/* Bytes the aggregator holds for pending batches, and their key count. */
+/* Bytes the aggregator holds for pending batches, and their key count,
+** once the writer has taken everything queued before the call (it waits,
+** as sl_store_flush does). 0 and 0 for a read-only or closed store. */
 size_t sl_batch_memory(sl_store *store, size_t *keys);
 
 /* ------------------------------------------------------------- emitters */

@@ -1066,6 +1066,152 @@ static void test_batch_misuse(void) {
   done(s);
 }
 
+/* ------------------------------------------ records from many threads */
+
+#define ADDERS 4
+#define ADDS 20000
+
+typedef struct adder {
+  sl_store *s;
+  int       id;
+  int       failures;
+} adder;
+
+/* ADDS calls, counting 1..7 records each, over two peers and a long
+** model name that does not fit a queue cell, in the thread's session. */
+static void *add_many(void *arg) {
+  adder *a = arg;
+  char session[SL_UUID_BUFSZ];
+  snprintf(session, sizeof session, "00000000-0000-4000-8000-%012d", a->id);
+  for (int i = 0; i < ADDS; i++) {
+    const char *model = i % 10 == 0
+      ? "a_model_type_whose_name_is_far_longer_than_any_spacedrive_has_"
+        "so_that_the_records_do_not_fit_the_queue_cell"
+      : i % 2 ? "entry" : "tag";
+    if (sl_batch_add(a->s, model, 1 + i % 7, i % 3 ? PEER_A : PEER_B,
+                     session, 0) != SL_OK)
+      a->failures++;
+  }
+  return NULL;
+}
+
+/* The records of four threads at once, in real time: every one counted
+** once, in the key it was given. (A queue that holds them all: producers
+** in a tight loop outrun any writer, and a full queue drops.) */
+static void test_batch_threads(void) {
+  sl_store *s;
+  sl_open_opts o;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  o.batch_records = 1000;
+  o.queue_capacity = ADDERS * ADDS + 1;
+  CHECK_EQ_INT(sl_store_open(path_of("threads.db"), &o, &s), SL_OK);
+  adder a[ADDERS];
+  pthread_t t[ADDERS];
+  for (int i = 0; i < ADDERS; i++) {
+    a[i] = (adder){s, i, 0};
+    pthread_create(&t[i], NULL, add_many, &a[i]);
+  }
+  for (int i = 0; i < ADDERS; i++) pthread_join(t[i], NULL);
+  int failures = 0;
+  for (int i = 0; i < ADDERS; i++) failures += a[i].failures;
+  CHECK_EQ_INT(failures, 0);
+  CHECK_EQ_INT(sl_batch_flush_all(s, 0), SL_OK);
+  CHECK_EQ_INT(sl_store_flush(s), SL_OK);
+  /* Each thread's calls count sum(1 + i % 7) records. */
+  int64_t per_thread = 0;
+  for (int i = 0; i < ADDS; i++) per_thread += 1 + i % 7;
+  char want[64];
+  snprintf(want, sizeof want, "%lld|%d\n", (long long)per_thread * ADDERS,
+           ADDERS);
+  CHECK_EQ_STR(query(s, "SELECT sum(record_count), count(DISTINCT"
+                        " correlation_id) FROM sync_event_log"), want);
+  /* The long name's records: every tenth call, of each thread. */
+  int64_t long_records = 0;
+  for (int i = 0; i < ADDS; i += 10) long_records += 1 + i % 7;
+  snprintf(want, sizeof want, "%lld\n", (long long)long_records * ADDERS);
+  CHECK_EQ_STR(query(s, "SELECT sum(json_extract(details, '$.models.\"a_"
+                        "model_type_whose_name_is_far_longer_than_any_"
+                        "spacedrive_has_so_that_the_records_do_not_fit_the_"
+                        "queue_cell\"')) FROM sync_event_log"), want);
+  /* And peer B's: the calls with i % 3 == 0. */
+  int64_t b_records = 0;
+  for (int i = 0; i < ADDS; i += 3) b_records += 1 + i % 7;
+  snprintf(want, sizeof want, "%lld\n", (long long)b_records * ADDERS);
+  CHECK_EQ_STR(query(s, "SELECT sum(record_count) FROM sync_event_log"
+                        " WHERE peer_device_id = '" PEER_B "'"), want);
+  sl_stats st;
+  sl_store_stats(s, &st);
+  CHECK_EQ_INT(st.failed, 0);
+  CHECK_EQ_INT(st.dropped, 0);
+  CHECK_EQ_STR(query(s, "SELECT group_concat(event_type) FROM (SELECT"
+                        " DISTINCT event_type FROM sync_event_log)"),
+               "batch_ingestion\n");
+  CHECK_EQ_INT((int64_t)st.appended, count_rows(s));
+  done(s);
+}
+
+/* A full queue refuses records at once (dropped, counted, reported) and
+** never blocks; a store without a device refuses them outright. */
+static void test_batch_refused(void) {
+  sl_store *s;
+  sl_open_opts o;
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  o.device_id = DEVICE;
+  o.queue_capacity = 4;
+  o.busy_timeout_ms = 5;
+  o.retry_budget = 60 * SL_NS_PER_SEC;
+  CHECK_EQ_INT(sl_store_open(path_of("refused.db"), &o, &s), SL_OK);
+  sqlite3 *db;                 /* a lock holds the writer's first batch */
+  sqlite3_open(sl_store_path(s), &db);
+  CHECK_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+               SQLITE_OK);
+  int ok = 0, full = 0;
+  for (int i = 0; i < 50; i++) {
+    int rc = sl_batch_add(s, "entry", 1, PEER_A, NULL, T0 + i * MS);
+    ok += rc == SL_OK;
+    full += rc == SL_FULL;
+    if (i == 0) {
+      struct timespec ts = {0, 30 * 1000000L};
+      nanosleep(&ts, NULL);    /* the writer takes the first */
+    }
+  }
+  CHECK_EQ_INT(ok + full, 50);
+  CHECK(full > 0);
+  char msg[300];
+  snprintf(msg, sizeof msg, "%s: the log's queue is full (dropped and "
+           "counted)", sl_store_path(s));
+  CHECK_EQ_STR(sl_thread_errmsg(), msg);
+  /* A flush request is refused by a full queue too. */
+  CHECK_EQ_INT(sl_batch_flush_all(s, T0 + SEC), SL_FULL);
+  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close(db);
+  CHECK_EQ_INT(sl_store_flush(s), SL_OK);
+  CHECK_EQ_INT(sl_batch_flush_all(s, T0 + SEC), SL_OK);
+  CHECK_EQ_INT(sl_store_flush(s), SL_OK);
+  full++;
+  sl_stats st;
+  sl_store_stats(s, &st);
+  CHECK_EQ_INT(st.dropped, (uint64_t)full);
+  snprintf(msg, sizeof msg, "%d|%d\n", ok, full);
+  CHECK_EQ_STR(query(s, "SELECT (SELECT sum(record_count) FROM sync_event_log"
+                        " WHERE event_type = 'batch_ingestion'), (SELECT"
+                        " sum(json_extract(details, '$.dropped_count')) FROM"
+                        " sync_event_log WHERE event_type = 'sync_error')"),
+               msg);
+  done(s);
+
+  memset(&o, 0, sizeof o);
+  o.mode = SL_OPEN_WRITE;
+  CHECK_EQ_INT(sl_store_open(path_of("no-device.db"), &o, &s), SL_OK);
+  CHECK_EQ_INT(sl_batch_add(s, "entry", 1, PEER_A, NULL, T0), SL_INVALID);
+  CHECK_EQ_STR(sl_thread_errmsg(), "device_id: the store has none, and "
+                                   "batch events need one");
+  done(s);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
@@ -1087,6 +1233,8 @@ int main(void) {
   test_batch_close();
   test_batch_memory();
   test_batch_misuse();
+  test_batch_threads();
+  test_batch_refused();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
