@@ -65,40 +65,44 @@ typedef struct rec {
   char     text[];             /* NUL-terminated copies, back to back       */
 } rec;
 
-/* What a cell holds. */
-enum { CELL_EVENT, CELL_RECORDS, CELL_BIG_RECORDS, CELL_TICK, CELL_FLUSH };
+/* What a cell without an event asks for (its records entry says). */
+enum { CELL_RECORDS = 1, CELL_BIG_RECORDS, CELL_TICK, CELL_FLUSH };
 
 #define INLINE_TEXT 96           /* model, peer, session: two UUIDs fit     */
 
-/* One sl_batch_add in its cell: the model, then the peer and the session
-** when given, each NUL-terminated, back to back in text. */
-typedef struct records {
-  int64_t at;                  /* also a tick's or flush's instant          */
-  int64_t count;
-  char    text[INLINE_TEXT];
-} records;
-
-/* One sl_batch_add whose text does not fit a cell. */
+/* One sl_batch_add whose text does not fit a cell's records. */
 typedef struct big_records {
   int64_t     at, count;
   const char *model, *peer, *session;   /* into text                        */
   char        text[];
 } big_records;
 
-typedef struct cell {
-  size_t        seq;           /* == position: free for that producer;
-                                  == position + 1: holds its entry          */
+/* Beside each cell, what it asks of the aggregator when it holds no event:
+** one sl_batch_add (the model, then the peer and the session when given,
+** each NUL-terminated, back to back in text; or a copy of its own when
+** longer), or a tick or a flush at `at`. */
+typedef struct records {
+  int64_t       at;
+  int64_t       count;
+  big_records  *big;           /* CELL_BIG_RECORDS                          */
   unsigned char kind;          /* CELL_*                                    */
   unsigned char realtime;      /* `at` was read from the clock              */
   unsigned char has_peer, has_session;
-  void         *p;             /* a rec (CELL_EVENT), big_records (BIG)     */
+  char          text[INLINE_TEXT];
+} records;
+
+/* A cell of the ring: 16 bytes, so that appends share few cache lines. */
+typedef struct cell {
+  size_t seq;                  /* == position: free for that producer;
+                                  == position + 1: holds its entry          */
+  rec   *event;                /* the event, or NULL: see its records       */
 } cell;
 
 struct sli_writer {
   /* Shared with every producer, lock-free. */
   cell           *cells;       /* the ring                                  */
-  records        *recs;        /* beside it, cell i's inline records: its
-                                  pages are touched only when used          */
+  records        *recs;        /* beside it, cell i's records: their pages
+                                  are touched only when used                */
   size_t          cap;         /* its size, a power of two >= 2             */
   size_t          limit;       /* the capacity asked for (<= cap): full     */
   size_t          enqueue_pos; /* next position a producer claims           */
@@ -255,8 +259,7 @@ int sli_writer_append(sli_writer *w, const sl_event *ev, const char *device) {
     free(r);
     return drop(w, SL_FULL);
   }
-  c->kind = CELL_EVENT;
-  c->p = r;
+  c->event = r;
   ADD(&w->accepted, 1);
   publish(w, c, pos);
   return SL_OK;
@@ -288,16 +291,17 @@ int sli_writer_add_records(sli_writer *w, const char *model, int64_t count,
     free(big);
     return drop(w, SL_FULL);
   }
-  c->realtime = (unsigned char)realtime;
-  c->has_peer = peer != NULL;
-  c->has_session = session != NULL;
+  records *r = &w->recs[pos & (w->cap - 1)];
+  c->event = NULL;
+  r->realtime = (unsigned char)realtime;
+  r->has_peer = peer != NULL;
+  r->has_session = session != NULL;
   if (big) {
-    c->kind = CELL_BIG_RECORDS;
-    c->p = big;
+    r->kind = CELL_BIG_RECORDS;
+    r->big = big;
   } else {
-    records *r = &w->recs[pos & (w->cap - 1)];
     char *p = r->text;
-    c->kind = CELL_RECORDS;
+    r->kind = CELL_RECORDS;
     r->at = at;
     r->count = count;
     put(&p, model, nm);
@@ -315,9 +319,11 @@ int sli_writer_batches(sli_writer *w, int flush, int64_t at) {
   if (realtime) at = sl_time_now();
   cell *c = claim(w, &pos);
   if (!c) return drop(w, SL_FULL);
-  c->kind = flush ? CELL_FLUSH : CELL_TICK;
-  c->realtime = (unsigned char)realtime;
-  w->recs[pos & (w->cap - 1)].at = at;
+  records *r = &w->recs[pos & (w->cap - 1)];
+  c->event = NULL;
+  r->kind = flush ? CELL_FLUSH : CELL_TICK;
+  r->realtime = (unsigned char)realtime;
+  r->at = at;
   publish(w, c, pos);
   return SL_OK;
 }
@@ -582,33 +588,33 @@ static int collect(void *ctx, const sl_event *ev, int64_t at) {
 ** memory, and then its events are lost (counted in collect, or here). */
 static void consume(sli_writer *w, cell *c, const records *r) {
   sli_batches *g = w->batches;
-  big_records *big = c->p;
   int rc = SL_OK;
-  switch (c->kind) {
-  case CELL_EVENT:
-    if (!push(w, c->p)) {
-      free(c->p);
+  if (c->event) {
+    if (!push(w, c->event)) {
+      free(c->event);
       w->lost++;
     }
     return;
+  }
+  switch (r->kind) {
   case CELL_RECORDS: {
     const char *model = r->text, *next = model + strlen(model) + 1;
-    const char *peer = c->has_peer ? next : NULL;
+    const char *peer = r->has_peer ? next : NULL;
     if (peer) next += strlen(peer) + 1;
     rc = sli_batches_add(g, model, r->count, peer,
-                         c->has_session ? next : NULL, r->at, c->realtime);
+                         r->has_session ? next : NULL, r->at, r->realtime);
     break;
   }
   case CELL_BIG_RECORDS:
-    rc = sli_batches_add(g, big->model, big->count, big->peer, big->session,
-                         big->at, c->realtime);
-    free(big);
+    rc = sli_batches_add(g, r->big->model, r->big->count, r->big->peer,
+                         r->big->session, r->big->at, r->realtime);
+    free(r->big);
     break;
   case CELL_TICK:
-    rc = sli_batches_tick(g, r->at, c->realtime, 0);
+    rc = sli_batches_tick(g, r->at, r->realtime, 0);
     break;
   default:
-    rc = sli_batches_flush_all(g, r->at, c->realtime);
+    rc = sli_batches_flush_all(g, r->at, r->realtime);
     break;
   }
   if (rc == SL_NOMEM && !w->lost) w->lost++;
@@ -812,8 +818,9 @@ int sli_writer_stop(sli_writer *w, char *why) {
 }
 
 /* What a cell still holds that is the queue's to free. */
-static void discard(cell *c) {
-  if (c->kind == CELL_EVENT || c->kind == CELL_BIG_RECORDS) free(c->p);
+static void discard(cell *c, records *r) {
+  if (c->event) free(c->event);
+  else if (r->kind == CELL_BIG_RECORDS) free(r->big);
 }
 
 void sli_writer_free(sli_writer *w) {
@@ -823,7 +830,7 @@ void sli_writer_free(sli_writer *w) {
   if (w->cells)
     for (size_t pos = w->dequeue_pos; pos != w->enqueue_pos; pos++) {
       cell *c = &w->cells[pos & (w->cap - 1)];
-      if (c->seq == pos + 1) discard(c);
+      if (c->seq == pos + 1) discard(c, &w->recs[pos & (w->cap - 1)]);
     }
   sqlite3_finalize(w->insert);
   sli_db_close(w->db, &w->files);
