@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 #include "vfs_shim.h"
 #include <synclua/synclua.h>
 
@@ -30,10 +31,6 @@ static const char *at(const char *name) {
   return b;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 static sl_event event(const char *summary) {
   sl_event ev;
@@ -79,20 +76,6 @@ static void make_other(const char *path) {
   sl_store_release(s);
 }
 
-/* One integer from the file at path, read by a connection of our own. */
-static int64_t scalar_at(const char *path, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  int64_t n = -1;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-        SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
-}
 
 static int64_t rows_of(const char *path, const char *device) {
   char sql[160];

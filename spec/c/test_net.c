@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 #include <synclua/net.h>
 
 /* The key 00 01 02 ... 1f and the library id it stands for. */
@@ -81,12 +82,6 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-}
 
 static void put_be32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)(v >> 24);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 #include "vfs_shim.h"
 #include <synclua/synclua.h>
 
@@ -45,23 +46,9 @@ static sl_open_opts writer_opts(void) {
   return o;
 }
 
-/* One integer from the file at `path`, read by a connection of our own. */
-static int64_t count_at(const char *path, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  int64_t n = -1;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-        SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
-}
 
 static int64_t query_count(sl_store *s, const char *sql) {
-  return count_at(sl_store_path(s), sql);
+  return scalar_at(sl_store_path(s), sql);
 }
 
 /* ------------------------------------------------ concurrent appends */
@@ -201,10 +188,6 @@ static void test_full_queue(void) {
 
 /* ---------------------------------------- a locked disk is retried */
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {0, ms * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 static void test_retry_then_fail(void) {
   sl_store *s;
@@ -492,16 +475,16 @@ static void test_open_modes(void) {
   CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_OK);
   CHECK_EQ_INT(sl_store_readonly(s), 0);
   sl_store_release(s);
-  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+  CHECK_EQ_INT(scalar_at(path_of("modes.db"), "SELECT count(*) FROM"
                                              " sqlite_master WHERE type ="
                                              " 'index'"), 0);
-  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+  CHECK_EQ_INT(scalar_at(path_of("modes.db"), "SELECT count(*) FROM"
                                              " pragma_journal_mode WHERE"
                                              " journal_mode = 'delete'"), 1);
   o.indexes = 1;
   CHECK_EQ_INT(sl_store_open(path_of("modes.db"), &o, &s), SL_OK);
   sl_store_release(s);
-  CHECK_EQ_INT(count_at(path_of("modes.db"), "SELECT count(*) FROM"
+  CHECK_EQ_INT(scalar_at(path_of("modes.db"), "SELECT count(*) FROM"
                                              " sqlite_master WHERE type ="
                                              " 'index' AND name LIKE"
                                              " 'idx_sync_event_log_%'"), 8);

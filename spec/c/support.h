@@ -1,0 +1,34 @@
+/*
+** support.h -- what several C test programs need besides assertions: a
+** pause, and one integer read from a store's file by a connection of the
+** test's own (not the library's).
+*/
+#ifndef SUPPORT_H
+#define SUPPORT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <time.h>
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* The first column of the first row of `sql` on the file at `path`,
+** opened read-only; -1 when it cannot be read. */
+static int64_t scalar_at(const char *path, const char *sql) {
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int64_t n = -1;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+        SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+#endif
