@@ -10,14 +10,14 @@
 #include <stdint.h>
 #include <time.h>
 
-static void sleep_ms(long ms) {
+static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
 /* The first column of the first row of `sql` on the file at `path`,
 ** opened read-only; -1 when it cannot be read. */
-static int64_t scalar_at(const char *path, const char *sql) {
+static inline int64_t scalar_at(const char *path, const char *sql) {
   sqlite3 *db;
   sqlite3_stmt *st;
   int64_t n = -1;
