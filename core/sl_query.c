@@ -22,6 +22,18 @@
 ** run) to hand the run out reversed: a few rows per arm, as many as the
 ** longest run, and no sort.
 **
+** A store we do not own has only Spacedrive's five single-column indexes,
+** and SQLite, given "type = ? ORDER BY timestamp DESC", reads every row of
+** that type through its index and sorts them (a second for half a million
+** rows). Yet a log is appended in time order, nearly always: ids follow
+** time. So a bounded arm first probes: the newest (oldest) limit + offset
+** matching rows by id, through whichever index SQLite picks, which reads
+** few rows (probe_bound). If a covering scan of the timestamp index finds
+** no row at or past the probe's oldest (newest) time with an id beyond
+** the probe's, every row the limit can keep is among them, and the arm
+** reads only ids from the probe's on, sorting that handful. If one is
+** found (a log not in id order), the arm runs as before: exact either way.
+**
 ** Each row is read leniently (synclua.h, sl_bad_rows): whatever another
 ** program stored -- NULL where Spacedrive forbids it, text in an integer
 ** column, ill-formed UTF-8, a name that is no type -- the cursor hands out
@@ -36,6 +48,7 @@
 
 #define MAX_BINDS 96
 #define MAX_ARMS  SL_EVENT_TYPE_COUNT
+#define PROBE_MAX 100000      /* limit + offset a probe reads, at most      */
 
 static const char columns[] =
   "id, timestamp, device_id, event_type, category, severity, summary,"
@@ -170,6 +183,7 @@ static void add_in(builder *b, const char *col, const char *const *v,
 
 typedef struct plan {
   const sl_filter *f;
+  int         probing;        /* bounded, and filtered beyond time          */
   int         foreign;        /* the store has rows in other forms          */
   const char *sev[SL_SEVERITY_COUNT]; /* selected severity names            */
   size_t      n_sev;
@@ -266,18 +280,10 @@ static int reverses(const sl_filter *f, int kind) {
   return !f->ascending && kind != UNKNOWN;
 }
 
-/* One arm's statement: rows by (instant, id) in the direction asked, as
-** the indexes give them (the timestamp indexes end in the rowid, and
-** temp.sl_foreign's instant index in its id); rows of unknown time by id
-** in the direction asked. */
-static void build_arm(builder *b, const plan *p, int kind,
-                      const char *split_value) {
-  const sl_filter *f = p->f;
-  const char *dir = f->ascending ? " ASC" : " DESC";
-  sl_buf_puts(&b->sql, "SELECT sync_event_log.");
-  sl_buf_puts(&b->sql, columns);
-  sl_buf_puts(&b->sql, kind == CANONICAL ? " FROM sync_event_log"
-                                         : foreign_from);
+/* Every condition of a canonical arm: the filters, its split value and
+** its time bounds. */
+static void add_arm_conditions(builder *b, const plan *p, int kind,
+                               const char *split_value) {
   add_conditions(b, p, split_value != NULL);
   if (split_value) {
     sl_buf_puts(&b->sql, " AND ");
@@ -286,6 +292,42 @@ static void build_arm(builder *b, const plan *p, int kind,
     add_text(b, split_value);
   }
   add_time(b, p, kind);
+}
+
+/* Where a probe bounds its arm: from this id on, in the direction asked;
+** and the time of its last row by time. */
+typedef struct probe_edge {
+  int64_t id;
+  char    time[SL_TIME_BUFSZ + 8];
+} probe_edge;
+
+/* One arm's statement: rows by (instant, id) in the direction asked, as
+** the indexes give them (the timestamp indexes end in the rowid, and
+** temp.sl_foreign's instant index in its id); rows of unknown time by id
+** in the direction asked. A canonical arm with an edge (probe_bound)
+** reads only the rows from it on. */
+static void build_arm(builder *b, const plan *p, int kind,
+                      const char *split_value, const probe_edge *edge) {
+  const sl_filter *f = p->f;
+  const char *dir = f->ascending ? " ASC" : " DESC";
+  sl_buf_puts(&b->sql, "SELECT sync_event_log.");
+  sl_buf_puts(&b->sql, columns);
+  sl_buf_puts(&b->sql, kind == CANONICAL ? " FROM sync_event_log"
+                                         : foreign_from);
+  add_arm_conditions(b, p, kind, split_value);
+  if (edge) {
+    /* The probe's rows and no other: SQLite reads them by id (through
+    ** the index of an equality, or the table's own order) and sorts them;
+    ** "+" keeps it from walking the whole timestamp index instead. */
+    sl_buf_puts(&b->sql, f->ascending ? " AND id <= " : " AND id >= ");
+    add_int(b, edge->id);
+    sl_buf_puts(&b->sql, " ORDER BY +timestamp");
+    sl_buf_puts(&b->sql, dir);
+    sl_buf_puts(&b->sql, ", id");
+    sl_buf_puts(&b->sql, dir);
+    sl_buf_puts(&b->sql, " LIMIT -1");
+    return;
+  }
   sl_buf_puts(&b->sql, " ORDER BY ");
   sl_buf_puts(&b->sql, kind == CANONICAL ? "timestamp"
                        : kind == FOREIGN ? "f.instant" : "f.id");
@@ -300,6 +342,34 @@ static void build_arm(builder *b, const plan *p, int kind,
   add_int(b, f->limit < 0 || reverses(f, kind) ? -1
              : f->limit > INT64_MAX - f->offset ? INT64_MAX
                                                  : f->limit + f->offset);
+}
+
+/* Which of synclua's (value, timestamp) indexes the file has, once per
+** connection (an index made later, by a writer's `indexes`, is seen by
+** the next handle). */
+static int store_indexes(sl_store *s, int *out) {
+  static const struct { const char *name; int bit; } ours[] = {
+    {"idx_sync_event_log_severity_time", SLI_IDX_SEVERITY_TIME},
+    {"idx_sync_event_log_type_time", SLI_IDX_TYPE_TIME},
+    {"idx_sync_event_log_peer_time", SLI_IDX_PEER_TIME}};
+  if (!s->indexes_known) {
+    sqlite3_stmt *st;
+    int have = 0, r;
+    int rc = sli_stmt_get(s, "SELECT name FROM sqlite_master WHERE type ="
+                             " 'index' AND tbl_name = 'sync_event_log'", &st);
+    if (rc != SL_OK) return rc;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0);
+      for (size_t i = 0; name && i < sizeof ours / sizeof *ours; i++)
+        if (strcmp(name, ours[i].name) == 0) have |= ours[i].bit;
+    }
+    sli_stmt_put(s, st);
+    if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, NULL);
+    s->indexes = have;
+    s->indexes_known = 1;
+  }
+  *out = s->indexes;
+  return SL_OK;
 }
 
 /* Check the filter and decide how to run it. */
@@ -342,11 +412,22 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
     while (j < n_types && strcmp(p->types[j], f->event_types[i]) != 0) j++;
     if (j == n_types) p->types[n_types++] = f->event_types[i];
   }
+  /* Spacedrive's own indexes alone: probe (see the top of this file),
+  ** unless time alone (or nothing) is asked, which walks the timestamp
+  ** index at once; and no arm per severity, which only synclua's
+  ** (severity, timestamp) index would serve. */
+  int indexes = 0;
+  if ((rc = store_indexes(s, &indexes)) != SL_OK) return rc;
+  p->probing = !(indexes & SLI_IDX_TYPE_TIME) &&
+               f->limit >= 0 && f->limit <= PROBE_MAX &&
+               f->offset <= PROBE_MAX - f->limit &&
+               (f->n_event_types || f->n_categories || p->n_sev ||
+                f->peer || f->device || f->correlation_id || f->model_type);
   if (n_types > 1) {
     p->split_col = col_event_type;
     p->split_values = p->types;
     p->n_split = n_types;
-  } else if (p->n_sev > 1) {
+  } else if (p->n_sev > 1 && (indexes & SLI_IDX_SEVERITY_TIME)) {
     p->split_col = col_severity;
     p->split_values = p->sev;
     p->n_split = p->n_sev;
@@ -392,11 +473,89 @@ static int64_t count_rows(sl_store *s, const plan *p, int kind, int *rc) {
   return n;
 }
 
+/* Run a builder's statement to its first row: SL_ROW, SL_DONE or an
+** error; the statement (in *out) goes back with sli_stmt_put. */
+static int first_row(sl_store *s, builder *b, sqlite3_stmt **out) {
+  int rc = prepare(s, b, out);
+  if (rc != SL_OK) return rc;
+  int r = sqlite3_step(*out);
+  if (r == SQLITE_ROW) return SL_ROW;
+  if (r == SQLITE_DONE) return SL_DONE;
+  rc = sli_sqlite_fail(s, s->db, r, NULL);
+  sli_stmt_put(s, *out);
+  return rc;
+}
+
+/*
+** The probe (see the top of this file): the arm's first limit + offset
+** rows by id, in the direction asked. *found is 1 with the edge to bound
+** the arm at (the last of them by id, and the last by time) when every row
+** the limit can keep is among them: all the arm's rows were read, or no
+** row at or beyond the edge's time has an id beyond its id.
+*/
+static int probe_bound(sl_store *s, const plan *p, const char *split_value,
+                       probe_edge *edge, int *found) {
+  const sl_filter *f = p->f;
+  int64_t want = f->limit + f->offset, n = 0;
+  builder b;
+  sqlite3_stmt *st = NULL;
+  int rc;
+  *found = 0;
+  edge->time[0] = '\0';
+  memset(&b, 0, sizeof b);
+  sl_buf_puts(&b.sql, "SELECT id, timestamp FROM sync_event_log");
+  add_arm_conditions(&b, p, CANONICAL, split_value);
+  sl_buf_puts(&b.sql, f->ascending ? " ORDER BY id ASC LIMIT "
+                                   : " ORDER BY id DESC LIMIT ");
+  add_int(&b, want);
+  for (rc = first_row(s, &b, &st); rc == SL_ROW; n++) {
+    const char *ts = (const char *)sqlite3_column_text(st, 1);
+    int len = sqlite3_column_bytes(st, 1);
+    edge->id = sqlite3_column_int64(st, 0);
+    /* Canonical rows only here: their text is their time, and it fits. */
+    if (ts && len < (int)sizeof edge->time &&
+        (!edge->time[0] || (f->ascending ? strcmp(ts, edge->time) > 0
+                                         : strcmp(ts, edge->time) < 0)))
+      memcpy(edge->time, ts, (size_t)len + 1);
+    int r = sqlite3_step(st);
+    rc = r == SQLITE_ROW ? SL_ROW : r == SQLITE_DONE ? SL_DONE
+       : sli_sqlite_fail(s, s->db, r, NULL);
+  }
+  if (st) sli_stmt_put(s, st);
+  sl_buf_free(&b.sql);
+  if (rc != SL_DONE) return rc;
+  if (n == 0 || !edge->time[0]) return SL_OK;
+  if (n < want) {              /* every row of the arm was read */
+    *found = 1;
+    return SL_OK;
+  }
+  memset(&b, 0, sizeof b);
+  sl_buf_puts(&b.sql, f->ascending
+    ? "SELECT 1 FROM sync_event_log WHERE timestamp <= "
+    : "SELECT 1 FROM sync_event_log WHERE timestamp >= ");
+  add_text(&b, edge->time);
+  sl_buf_puts(&b.sql, f->ascending ? " AND id > " : " AND id < ");
+  add_int(&b, edge->id);
+  sl_buf_puts(&b.sql, " LIMIT 1");
+  st = NULL;
+  rc = first_row(s, &b, &st);
+  if (rc == SL_ROW || rc == SL_DONE) sli_stmt_put(s, st);
+  sl_buf_free(&b.sql);
+  if (rc == SL_DONE) *found = 1;
+  return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
+}
+
 static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,
                    const char *split_value) {
   builder b;
+  probe_edge edge;
+  int bounded = 0;
+  if (kind == CANONICAL && p->probing) {
+    int rc = probe_bound(s, p, split_value, &edge, &bounded);
+    if (rc != SL_OK) return rc;
+  }
   memset(&b, 0, sizeof b);
-  build_arm(&b, p, kind, split_value);
+  build_arm(&b, p, kind, split_value, bounded ? &edge : NULL);
   int rc = prepare(s, &b, &c->arms[c->n_arms].stmt);
   sl_buf_free(&b.sql);
   if (rc == SL_OK) c->arms[c->n_arms++].reversing = reverses(p->f, kind);

@@ -653,6 +653,7 @@ static void follow(sl_store *s) {
   sli_db_close(old, &old_files);
   note_files(s);
   s->ts_known = 0;             /* what we knew of its timestamps is gone */
+  s->indexes_known = 0;
   s->ts_checked_id = 0;
 }
 

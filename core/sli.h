@@ -105,6 +105,11 @@ struct sl_store {
   int64_t         ts_unparsable;   /* not RFC 3339 at all                   */
   int64_t         ts_first_bad[3]; /* ids of the first unparsable rows      */
 
+  /* Which of synclua's (value, timestamp) indexes the file has, for the
+  ** query planner: SLI_IDX_* bits, valid while indexes_known. */
+  int             indexes_known;
+  int             indexes;
+
   /* The bad rows its cursors handed out, each counted once however many
   ** queries read it (sl_store_bad_rows). A cursor may be on another thread
   ** than the caller asking, so bad_lock guards them; appends never take
@@ -159,6 +164,10 @@ int sli_ts_class(const char *text, size_t len, int64_t *instant);
 /* Count a row a cursor of s hands out with ev->bad set in the store's
 ** tally (sl_store_bad_rows), under bad_lock. */
 void sli_store_note_bad(sl_store *s, const sl_event *ev);
+
+#define SLI_IDX_SEVERITY_TIME 1
+#define SLI_IDX_TYPE_TIME     2
+#define SLI_IDX_PEER_TIME     4
 
 /* Bring ts_* up to date with the file (cheap when nothing changed). */
 int sli_ts_refresh(sl_store *s);
