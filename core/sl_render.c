@@ -18,6 +18,7 @@
 ** NULL or an omitted key); other columns Spacedrive could not read at all
 ** are written as stored rather than dropped (see synclua/json.h).
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "sli.h"
@@ -484,6 +485,107 @@ static void render_csv(sl_buf *b, const sl_event *ev) {
   sli_put(b, ",", 1);
   if (ev->has_duration_ms) put_int(b, ev->duration_ms);
   SLI_PUT(b, "\r\n");
+}
+
+/* ----------------------------------------------- the timeline's text */
+
+/* An instant as the timeline's clock: "2025-12-03 10:15:00.123", UTC, to
+** the millisecond (truncated), always that width; a year synclua writes
+** signed keeps its sign. */
+static void put_clock_ms(sl_buf *b, int64_t instant) {
+  char ts[SL_TIME_BUFSZ];
+  size_t n = sl_time_format(instant, 1, ts);
+  const char *t = memchr(ts, 'T', n);
+  if (!t || (size_t)(t - ts) + 9 > n) {
+    sli_put(b, ts, n);
+    return;
+  }
+  size_t date = (size_t)(t - ts), frac = date + 9, digits = 0;
+  sli_put(b, ts, date);
+  SLI_PUT(b, " ");
+  sli_put(b, t + 1, 8);
+  SLI_PUT(b, ".");
+  if (frac < n && ts[frac] == '.')
+    while (digits < 3 && frac + 1 + digits < n &&
+           ts[frac + 1 + digits] >= '0' && ts[frac + 1 + digits] <= '9')
+      digits++;
+  sli_put(b, ts + frac + 1, digits);
+  for (; digits < 3; digits++) SLI_PUT(b, "0");
+}
+
+/* s padded with spaces to `width` bytes (never cut). */
+static void put_padded(sl_buf *b, const char *s, size_t n, size_t width) {
+  static const char spaces[] = "                                ";
+  sli_put(b, s, n);
+  while (n < width) {
+    size_t k = width - n < sizeof spaces - 1 ? width - n : sizeof spaces - 1;
+    sli_put(b, spaces, k);
+    n += k;
+  }
+}
+
+/* Text a terminal shows as one line: a line feed is a space, every other
+** control character (and DEL) "\xNN". */
+static void put_printable(sl_buf *b, const char *s, size_t n) {
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != 0x7f) continue;
+    sli_put(b, s + run, i - run);
+    run = i + 1;
+    if (c == '\n') {
+      SLI_PUT(b, " ");
+    } else {
+      char esc[5];
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      sli_put(b, esc, 4);
+    }
+  }
+  sli_put(b, s + run, n - run);
+}
+
+/* A column's text, or "?" when the row has none. */
+static void put_or_unknown(sl_buf *b, const sl_event *ev, int col,
+                           size_t width) {
+  size_t n;
+  const char *s = sl_event_text(ev, col, &n);
+  if (!s) {
+    s = "?";
+    n = 1;
+  }
+  put_padded(b, s, n, width);
+}
+
+int sl_render_timeline_text(sl_buf *b, const sl_event *ev, int64_t adjusted,
+                            const char *label, size_t label_len,
+                            size_t width, int flagged) {
+  if (!b || !ev || (!label && label_len)) return SL_MISUSE;
+  size_t before = b->len;
+  sli_put(b, flagged ? "! " : "  ", 2);
+  if (ev->has_instant) put_clock_ms(b, adjusted);
+  else put_or_unknown(b, ev, SL_COL_TIMESTAMP, 0);
+  SLI_PUT(b, "  ");
+  put_padded(b, label ? label : "", label_len, width);
+  SLI_PUT(b, "  ");
+  put_or_unknown(b, ev, SL_COL_SEVERITY, 7);
+  SLI_PUT(b, "  ");
+  put_or_unknown(b, ev, SL_COL_EVENT_TYPE, 26);
+  SLI_PUT(b, "  ");
+  size_t n;
+  const char *summary = sl_event_text(ev, SL_COL_SUMMARY, &n);
+  if (summary) put_printable(b, summary, n);
+  if (ev->has_instant && adjusted != ev->instant) {
+    SLI_PUT(b, "  [device clock ");
+    put_clock_ms(b, ev->instant);
+    SLI_PUT(b, "]");
+  }
+  SLI_PUT(b, "\n");
+  if (b->oom) {
+    b->len = before;
+    if (b->data) b->data[before] = '\0';
+    return SL_NOMEM;
+  }
+  return SL_OK;
 }
 
 const char *sl_render_csv_header(void) {

@@ -12,9 +12,22 @@
 
 #define LSL_MERGE "synclua.Merge"
 
+/* The timeline's text rows (sl_render_timeline_text): a format of the
+** merge's own, beside the export formats. */
+#define RENDER_TEXT SL_RENDER_FORMAT_COUNT
+
+/* A row in a causality violation: its source (0-based) and id. */
+typedef struct flag {
+  int64_t src, id;
+} flag;
+
 typedef struct lmerge {
   sl_merge   *m;               /* NULL once finished or closed              */
-  int         render;          /* an sl_render_format, or -1 for tables     */
+  int         render;          /* an sl_render_format, RENDER_TEXT, or -1
+                                  for tables                                */
+  size_t      width;           /* RENDER_TEXT: the labels' column width     */
+  flag       *flags;           /* RENDER_TEXT: the flagged rows, sorted     */
+  size_t      n_flags;
   int         raw;             /* tables: details as text                   */
   size_t      n;               /* sources                                   */
   const char *sep;             /* between rendered rows (user value 3)      */
@@ -121,11 +134,29 @@ static int render_markdown(sl_buf *b, const sl_event *ev, int64_t adjusted,
   return b->oom ? SL_NOMEM : SL_OK;
 }
 
+static int by_flag(const void *x, const void *y) {
+  const flag *a = x, *b = y;
+  if (a->src != b->src) return a->src < b->src ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int flagged(const lmerge *lm, size_t src, int64_t id) {
+  flag key = {(int64_t)src, id};
+  return lm->n_flags &&
+         bsearch(&key, lm->flags, lm->n_flags, sizeof key, by_flag) != NULL;
+}
+
 /* Append the rendered row of source src to lm->buf. */
 static int render_row(lua_State *L, lmerge *lm, const sl_event *ev,
                       size_t src, int64_t adjusted) {
   size_t len;
   const char *label = label_of(L, src, &len);
+  if (lm->render == RENDER_TEXT) {
+    if (sl_render_timeline_text(&lm->buf, ev, adjusted, label, len,
+                                lm->width, flagged(lm, src, ev->id)) != SL_OK)
+      return luaL_error(L, "not enough memory");
+    return 0;
+  }
   int rc = lm->render == SL_RENDER_MARKDOWN
              ? render_markdown(&lm->buf, ev, adjusted, label, len)
              : sl_render_event(&lm->buf, ev, lm->render);
@@ -225,7 +256,55 @@ static int l_merge_close(lua_State *L) {
   sl_merge_free(lm->m);
   lm->m = NULL;
   sl_buf_free(&lm->buf);
+  free(lm->flags);
+  lm->flags = NULL;
+  lm->n_flags = 0;
   return 0;
+}
+
+/* The text format's options: label_width (a non-negative integer) and
+** flagged ({ {source, id}, ... }, sources 1-based), as a sorted array in
+** a box on the stack (freed by it unless taken). */
+static flag *check_flags(lua_State *L, size_t n_sources, size_t *n,
+                         size_t *width) {
+  lsl_box *box = lsl_box_push(L);
+  *n = 0;
+  *width = 0;
+  if (lua_getfield(L, 2, "label_width") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
+        lua_tointeger(L, -1) > 4096)
+      luaL_argerror(L, 2, "label_width: integer from 0 to 4096 expected");
+    *width = (size_t)lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, 2, "flagged") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  if (!lua_istable(L, -1)) luaL_argerror(L, 2, "flagged: table expected");
+  size_t count = (size_t)lua_rawlen(L, -1);
+  flag *flags = calloc(count ? count : 1, sizeof *flags);
+  box->ptr = flags;
+  box->free_fn = free;
+  if (!flags) luaL_error(L, "not enough memory");
+  for (size_t i = 0; i < count; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    int ok = lua_istable(L, -1) &&
+             lua_rawgeti(L, -1, 1) == LUA_TNUMBER && lua_isinteger(L, -1) &&
+             lua_rawgeti(L, -2, 2) == LUA_TNUMBER && lua_isinteger(L, -1);
+    lua_Integer src = ok ? lua_tointeger(L, -2) : 0;
+    if (!ok || src < 1 || (size_t)src > n_sources)
+      luaL_argerror(L, 2, lua_pushfstring(L, "flagged[%d]: { source (1 to "
+                                             "%d), id } expected",
+                                          (int)i + 1, (int)n_sources));
+    flags[i].src = src - 1;
+    flags[i].id = (int64_t)lua_tointeger(L, -1);
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+  qsort(flags, count, sizeof *flags, by_flag);
+  *n = count;
+  return flags;
 }
 
 static void free_array(void *p) { free(p); }
@@ -238,7 +317,7 @@ static void free_array(void *p) { free(p); }
 static int l_merge(lua_State *L) {
   static const char *const keys[] = {"offsets", "labels", "order", "render",
                                      "with_device", "separator", "limit",
-                                     NULL};
+                                     "label_width", "flagged", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t n = (size_t)lua_rawlen(L, 1);
   int descending = 0, render = -1, with_device = 0;
@@ -255,7 +334,10 @@ static int l_merge(lua_State *L) {
     if (lua_getfield(L, 2, "with_device") != LUA_TNIL)
       with_device = lua_toboolean(L, -1);
     if (lua_getfield(L, 2, "render") != LUA_TNIL)
-      render = lsl_check_render_format(L, -1, 2, "render", with_device);
+      render = lua_type(L, -1) == LUA_TSTRING &&
+                   strcmp(lua_tostring(L, -1), "text") == 0
+               ? RENDER_TEXT
+               : lsl_check_render_format(L, -1, 2, "render", with_device);
     if (lua_getfield(L, 2, "limit") != LUA_TNIL) {
       if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
         luaL_argerror(L, 2, "limit: non-negative integer expected");
@@ -263,7 +345,12 @@ static int l_merge(lua_State *L) {
     }
     lua_pop(L, 4);
   }
-  /* Offsets and labels, checked before any cursor is taken. */
+  /* The text format's options, offsets and labels, checked before any
+  ** cursor is taken. */
+  size_t n_flags = 0, width = 0;
+  flag *flags = render == RENDER_TEXT ? check_flags(L, n, &n_flags, &width)
+                                      : NULL;
+  lsl_box *flag_box = render == RENDER_TEXT ? lua_touserdata(L, -1) : NULL;
   lsl_box *box = lsl_box_push(L);
   int64_t *offsets = calloc(n ? n : 1, sizeof *offsets);
   sl_cursor **cursors = calloc(n ? n : 1, sizeof *cursors);
@@ -335,6 +422,10 @@ static int l_merge(lua_State *L) {
   lmerge *lm = lua_newuserdatauv(L, sizeof *lm, 3);
   memset(lm, 0, sizeof *lm);
   lm->render = render;
+  lm->width = width;
+  lm->flags = flags;
+  lm->n_flags = n_flags;
+  if (flag_box) flag_box->ptr = NULL;  /* the merge owns them now */
   lm->raw = raw;
   lm->n = n;
   lm->limit = limit;

@@ -211,6 +211,19 @@ int sl_render_event(sl_buf *b, const sl_event *ev, int format);
 int sl_render_event_reads(sl_buf *b, const sl_event *ev, int format,
                           int reads);
 
+/* One row of the timeline's text format (`synclua timeline`'s default):
+** "! " for a row in a causality violation (flagged) else two spaces; the
+** adjusted time as "2025-12-03 10:15:00.123" (UTC, to the millisecond),
+** or the stored text when the time does not parse; two spaces, the label
+** padded to `width` bytes; the severity padded to 7 and the event type to
+** 26 ("?" for none); the summary with a line feed as a space and every
+** other control character as "\xNN"; and, when the adjusted time is not
+** the device's own, "  [device clock <its time>]"; then "\n". Returns as
+** sl_render_event does. */
+int sl_render_timeline_text(sl_buf *b, const sl_event *ev, int64_t adjusted,
+                            const char *label, size_t label_len,
+                            size_t width, int flagged);
+
 /* "json", "json_device", "sql", "markdown", "ndjson", "ndjson_device",
 ** "csv"; NULL for an out-of-range value. */
 const char *sl_render_format_name(int format);

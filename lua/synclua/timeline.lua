@@ -17,7 +17,6 @@
 -- "invalid" (exit 2) for a --label that names no input or a bad --skew.
 local synclua = require "synclua"
 local runner = require "synclua.runner"
-local fmt = require "synclua.fmt"
 local skew = require "synclua.skew"
 
 local M = {}
@@ -41,21 +40,15 @@ local function violation_text(v)
     v.receive.id, v.by_ns / 1e9, v.send.label, v.send.event_type, v.send.id)
 end
 
--- The text format: adjusted time, device, raw time when the clock was
--- corrected, severity, type, summary; "!" marks a causality violation.
-local function write_text(out, next_row, merge, header, flagged, width)
+-- The text format, rendered in the core (sl_render_timeline_text):
+-- adjusted time, device, raw time when the clock was corrected, severity,
+-- type, summary; "!" marks a causality violation. The header first.
+local function write_text(out, merge, header)
   for _, line in ipairs(header) do out:write("# " .. line .. "\n") end
   local n = 0
-  local row = "%s%s  %-" .. width .. "s  %-7s  %-26s  %s%s\n"
-  for ev, src, adjusted in next_row, merge do
-    n = n + 1
-    local raw = ev.instant and adjusted ~= ev.instant
-      and ("  [device clock " .. fmt.clock_ms(ev.instant) .. "]") or ""
-    out:write(row:format(flagged[src .. ":" .. ev.id] and "! " or "  ",
-      adjusted and fmt.clock_ms(adjusted) or tostring(ev.timestamp or "?"),
-      ev.device_label, tostring(ev.severity or "?"),
-      tostring(ev.event_type or "?"),
-      fmt.printable(ev.summary), raw))
+  for chunk, rows in function() return merge:chunk() end do
+    out:write(chunk)
+    n = n + rows
   end
   return n
 end
@@ -127,8 +120,8 @@ function M.write(set, o)
   if not offsets then invalid("--skew: " .. header) end
   local flagged = {}
   for _, v in ipairs(violations) do
-    flagged[v.receive.index .. ":" .. v.receive.id] = true
-    flagged[v.send.index .. ":" .. v.send.id] = true
+    flagged[#flagged + 1] = { v.receive.index, v.receive.id }
+    flagged[#flagged + 1] = { v.send.index, v.send.id }
   end
 
   local filter = {}
@@ -144,22 +137,24 @@ function M.write(set, o)
   end
   local exporter = format ~= "text" and format ~= "markdown"
                    and require("synclua.export." .. format)
-  local next_row, merge = synclua.merge(cursors, {
+  local width = 1
+  for _, l in ipairs(labels) do width = math.max(width, #l) end
+  local _, merge = synclua.merge(cursors, {
     offsets = offsets, labels = labels, order = filter.order,
-    render = format ~= "text" and format or nil, with_device = true,
+    render = format, with_device = true,
     separator = exporter and exporter.separator or nil,
-    limit = o.limit })
+    limit = o.limit,
+    label_width = format == "text" and width or nil,
+    flagged = format == "text" and flagged or nil })
   local closing <close> = merge
 
   local out = o.out
   local count
   if format == "text" then
-    local width = 1
-    for _, l in ipairs(labels) do width = math.max(width, #l) end
     local lines = {}
     for _, line in ipairs(o.header or {}) do lines[#lines + 1] = line end
     for _, line in ipairs(header) do lines[#lines + 1] = line end
-    count = write_text(out, next_row, merge, lines, flagged, width)
+    count = write_text(out, merge, lines)
   elseif format == "markdown" then
     local total = M.count(set, filter)
     local shown = o.limit and math.min(total, o.limit) or total

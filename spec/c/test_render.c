@@ -333,6 +333,57 @@ static void test_markdown(void) {
     "a \\| b<br>c<br>d<br>e |\n");
 }
 
+/* The timeline's text row (sl_render_timeline_text). */
+static const char *text_row(const sl_event *ev, int64_t adjusted,
+                            const char *label, size_t width, int flagged) {
+  sl_buf_reset(&out);
+  if (sl_render_timeline_text(&out, ev, adjusted, label, strlen(label),
+                              width, flagged) != SL_OK)
+    return "(failed)";
+  return out.data;
+}
+
+static void test_timeline_text(void) {
+  sl_event ev = full();
+  CHECK_EQ_STR(text_row(&ev, ev.instant, "desktop", 7, 0),
+    "  2025-12-03 10:15:00.123  desktop  info     backfill_session_started"
+    "    Selected peer it's \"x\" → a/b\n");
+  /* Corrected by the clock offset, and flagged: the device's own time
+  ** after; the label padded to the widest. */
+  CHECK_EQ_STR(text_row(&ev, ev.instant + 8500000000, "phone", 7, 1),
+    "! 2025-12-03 10:15:08.623  phone    info     backfill_session_started"
+    "    Selected peer it's \"x\" → a/b  [device clock 2025-12-03 "
+    "10:15:00.123]\n");
+  /* A whole second is ".000"; a line feed is a space, other control
+  ** characters and DEL are \xNN, UTF-8 is kept. */
+  ev = minimal();
+  ev.summary = "a\nb\tc\x7f\x01 é";
+  ev.event_type = "a_type_name_longer_than_its_column";
+  CHECK_EQ_STR(text_row(&ev, ev.instant, "d", 1, 0),
+    "  2025-12-03 10:15:00.000  d  info     "
+    "a_type_name_longer_than_its_column  a b\\x09c\\x7f\\x01 é\n");
+  /* A time that does not parse is shown as stored; absent names as "?";
+  ** the summary's NUL as \x00, its length kept. */
+  ev = minimal();
+  ev.timestamp = "yesterday";
+  ev.has_instant = 0;
+  ev.severity = NULL;
+  ev.event_type = NULL;
+  ev.summary = "x\0y";
+  ev.len[SL_COL_SUMMARY] = 3;
+  CHECK_EQ_STR(text_row(&ev, 0, "laptop", 8, 0),
+    "  yesterday  laptop    ?        ?                           "
+    "x\\x00y\n");
+  /* A year before 1970: the clock still reads forwards. */
+  ev = minimal();
+  ev.instant = -SL_NS_PER_SEC / 2;
+  CHECK_EQ_STR(text_row(&ev, ev.instant, "x", 1, 0),
+    "  1969-12-31 23:59:59.500  x  info     state_transition            "
+    "Ready → Paused\n");
+  CHECK_EQ_INT(sl_render_timeline_text(NULL, &ev, 0, "x", 1, 1, 0),
+               SL_MISUSE);
+}
+
 static void test_csv(void) {
   sl_event ev = full();
   CHECK_EQ_STR(sl_render_csv_header(),
@@ -710,6 +761,7 @@ int main(void) {
   test_float_reads();
   test_markdown();
   test_csv();
+  test_timeline_text();
   test_foreign_rows();
   test_details_paths();
   test_details_none();
