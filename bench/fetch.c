@@ -61,16 +61,60 @@
 **     into a fresh store each round). 20 unmeasured warm-up requests
 **     precede each loop.
 **
+** (c) A hostile peer (with HOST, the synclua program, as the argument):
+**     peak RSS of `synclua fetch --limit 10000` (a child process, measured
+**     by GNU time's %M, /usr/bin/time) against peers that hold the key and
+**     answer with one frame of one of three shapes: SL_MAX_FRAME (16 MiB)
+**     bytes of the smallest JSON values there are ("events":[0,0,0,...]: 8
+**     million values, the costliest frame to decode: refused unread); one
+**     "event" of as many zeros as the decode budget lets through (decoded,
+**     then refused); and 16 MiB of 1 KiB strings (decoded, then refused).
+**     1 peer and BENCH_FETCH_PEERS peers at once. Baseline: the same
+**     command against as many honest peers (the servers of (a)), each
+**     answering a full page of 10,000 events. DESIGN.md: <= 64 MB a peer.
+**
+** (d) A silent-socket flood (HOST as well): `synclua serve` (a child)
+**     on the first store; BENCH_FETCH_FLOOD_SOCKETS (96) sockets opened
+**     and left silent, each opened again as soon as the server closes it,
+**     from another address (127.0.0.2) and then from the fetcher's own
+**     (127.0.0.1); meanwhile `synclua fetch --limit 10` runs again and
+**     again for BENCH_FETCH_FLOOD_SECONDS (20) each. Figures: the fetches
+**     that came back whole, and the bytes the server wrote to stderr in
+**     that time and the 11 s after it (its refusal log, said at most once
+**     per address every 10 s; the server's line per request answered is
+**     not counted). Baseline: the same fetch loop for the same time with
+**     no flood.
+**
 ** Environment: BENCH_FETCH_PEERS (4, at most 16), BENCH_FETCH_EVENTS
 ** (100000) per store, BENCH_FETCH_REPEAT (3), BENCH_FETCH_SMALL (2000),
-** BENCH_FETCH_SECONDS (20), BENCH_FETCH_SMALL_LIMIT (10); BENCH_DIR (else
-** $TMPDIR, else /tmp).
+** BENCH_FETCH_SECONDS (20), BENCH_FETCH_SMALL_LIMIT (10),
+** BENCH_FETCH_FLOOD_SECONDS (20), BENCH_FETCH_FLOOD_SOCKETS (96),
+** BENCH_FETCH_PARTS (a subset of "throughput latency hostile flood"; all
+** by default); BENCH_DIR (else $TMPDIR, else /tmp).
+**
+** Usage: bench_fetch [HOST]   (without HOST, (c) and (d) are left out)
 */
+#define _DEFAULT_SOURCE       /* wait4: a child's own peak memory */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "bench.h"
 #include "sli.h"
+
+extern char **environ;
+
+/* A string as an argv entry (posix_spawn takes char *const[]). */
+#define ARG(s) ((char *)(uintptr_t)(s))
 
 #define MAX_PEERS 16
 #define PEERS     8                 /* the peers the stores' events name  */
@@ -810,10 +854,478 @@ static int latency(bench *b, long n, long seconds) {
   return rc;
 }
 
+/* ------------------------------------------------- (c) hostile peers */
+
+/* A peer that holds the key and answers every request with `frame`. */
+typedef struct hostile {
+  int                  fd;        /* listening                            */
+  char                 address[64];
+  const unsigned char *key;
+  const sl_buf        *frame;
+  pthread_t            tid;
+} hostile;
+
+static void *hostile_main(void *arg) {
+  hostile *h = arg;
+  for (;;) {
+    sl_channel *ch = NULL;
+    sl_buf req = {0};
+    char err[256];
+    int c = accept(h->fd, NULL, NULL);
+    if (c < 0) break; /* shut down: the bench is done with it */
+    if (sl_channel_server(c, h->key, NULL, &ch, err, sizeof err) == SL_OK) {
+      if (sl_channel_recv(ch, &req, 0) == SL_OK)
+        sl_channel_send(ch, h->frame->data, h->frame->len);
+      /* Until the fetcher has decoded it and hung up. */
+      sl_channel_recv(ch, &req, 0);
+    }
+    sl_channel_free(ch);
+    sl_buf_free(&req);
+    close(c);
+  }
+  return NULL;
+}
+
+static int hostile_start(hostile *h, const unsigned char *key,
+                         const sl_buf *frame) {
+  char err[256];
+  memset(h, 0, sizeof *h);
+  h->key = key;
+  h->frame = frame;
+  h->fd = sli_listen("127.0.0.1:0", h->address, sizeof h->address, err,
+                     sizeof err);
+  if (h->fd < 0) {
+    fprintf(stderr, "fetch: %s\n", err);
+    return -1;
+  }
+  if (pthread_create(&h->tid, NULL, hostile_main, h) != 0) {
+    close(h->fd);
+    return -1;
+  }
+  return 0;
+}
+
+static void hostile_stop(hostile *h) {
+  shutdown(h->fd, SHUT_RDWR);
+  pthread_join(h->tid, NULL);
+  close(h->fd);
+}
+
+/* Run HOST with argv, stdout to /dev/null and stderr to `errfile`; its
+** exit status (-1 if it did not run) and peak RSS in KB. */
+static int spawn_wait(char *const argv[], const char *errfile, long *rss_kb) {
+  posix_spawn_file_actions_t fa;
+  struct rusage ru;
+  pid_t pid;
+  int status = 0, rc = -1;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, errfile ? errfile : "/dev/null",
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) == 0 &&
+      wait4(pid, &status, 0, &ru) == pid && WIFEXITED(status)) {
+    rc = WEXITSTATUS(status);
+    if (rss_kb) *rss_kb = ru.ru_maxrss;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  return rc;
+}
+
+/* The key in a file, as `synclua keygen` writes it. */
+static int write_key_file(const bench *b, char *path, size_t size) {
+  char hex[SL_KEY_HEXSZ];
+  snprintf(path, size, "%s/bench.key", b->scratch);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  sl_key_hex(b->key, hex);
+  int ok = fprintf(f, "%s\n", hex) > 0;
+  ok = fclose(f) == 0 && ok && chmod(path, 0600) == 0;
+  return ok ? 0 : -1;
+}
+
+/* The last line of a file: GNU time's %M comes after its note of a
+** non-zero exit status. */
+static void last_line(const char *path, char *out, size_t size) {
+  char buf[512];
+  FILE *f = fopen(path, "r");
+  out[0] = '\0';
+  if (!f) return;
+  while (fgets(buf, sizeof buf, f))
+    if (buf[0] && buf[0] != '\n') snprintf(out, size, "%s", buf);
+  fclose(f);
+  out[strcspn(out, "\n")] = '\0';
+}
+
+/* The first line of a file, for saying why a child failed. */
+static void first_line(const char *path, char *out, size_t size) {
+  FILE *f = fopen(path, "r");
+  out[0] = '\0';
+  if (f) {
+    if (!fgets(out, (int)size, f)) out[0] = '\0';
+    fclose(f);
+  }
+  out[strcspn(out, "\n")] = '\0';
+}
+
+/* `synclua fetch --limit 10000` from the n addresses: its peak RSS in KB
+** (-1 if it did not run), its exit status and first stderr line. The peak
+** is GNU time's (%M), as bench/timeline.sh takes it: a child this process
+** spawns would count this process's own RSS in its ru_maxrss (the memory
+** it had when it called exec), and this process holds the hostile frames. */
+static long fetch_rss(const char *host, const char *keyfile,
+                      char addrs[][64], int n, const char *errfile,
+                      int *status, char *said, size_t saidsz) {
+  char *argv[16 + 2 * MAX_PEERS], rssfile[1300], line[512];
+  int k = 0;
+  long rss = -1;
+  snprintf(rssfile, sizeof rssfile, "%s.rss", errfile);
+  argv[k++] = ARG("/usr/bin/time");
+  argv[k++] = ARG("-f");
+  argv[k++] = ARG("%M");
+  argv[k++] = ARG("-o");
+  argv[k++] = rssfile;
+  argv[k++] = ARG(host);
+  argv[k++] = ARG("fetch");
+  argv[k++] = ARG("--key-file");
+  argv[k++] = ARG(keyfile);
+  argv[k++] = ARG("--limit");
+  argv[k++] = ARG("10000");
+  for (int i = 0; i < n; i++) {
+    argv[k++] = ARG("--peer");
+    argv[k++] = addrs[i];
+  }
+  argv[k] = NULL;
+  *status = spawn_wait(argv, errfile, NULL);
+  first_line(errfile, said, saidsz);
+  last_line(rssfile, line, sizeof line);
+  unlink(rssfile);
+  /* GNU time's exit status is its command's. */
+  if (*status < 0 || sscanf(line, "%ld", &rss) != 1) return -1;
+  return rss;
+}
+
+/* The frames hostile peers answer with: the envelope, then "events" as
+** each shape has it. */
+enum { ZEROS, UNDER_BUDGET, STRINGS, SHAPES };
+
+static const char *const shape_name[SHAPES] = {
+  "16 MiB of zeros (over the decode budget)",
+  "nested zeros, just under the budget",
+  "16 MiB of 1 KiB strings, nested",
+};
+
+static int hostile_frame(const bench *b, int shape, sl_buf *f) {
+  sl_buf_reset(f);
+  sl_buf_puts(f, "{\"EventLogResponse\":{\"library_id\":\"");
+  sl_buf_puts(f, b->all.library_id);
+  sl_buf_puts(f, "\",\"responding_device\":\"");
+  sl_buf_puts(f, device_ids[0]);
+  sl_buf_puts(f, "\",\"events\":[");
+  if (shape == ZEROS) {
+    /* The costliest 16 MiB: the smallest values there are. */
+    sl_buf_puts(f, "0");
+    while (f->len + 2 + 3 <= SL_MAX_FRAME) sl_buf_puts(f, ",0");
+  } else if (shape == UNDER_BUDGET) {
+    /* One "event" of zeros, as many as the budget lets through: decoded
+    ** whole, then refused (an event must be an object). */
+    size_t one = sl_decode_cost("[0,0]", 5, 3, NULL) -
+                 sl_decode_cost("[0]", 3, 3, NULL);
+    size_t used = sl_decode_cost(f->data, f->len, 0, NULL) +
+                  sl_decode_cost("[0]]}}", 6, 3, NULL);
+    sl_buf_puts(f, "[0");
+    for (; used + one <= SL_MAX_DECODE; used += one) sl_buf_puts(f, ",0");
+    sl_buf_puts(f, "]");
+  } else {
+    char s[1027];
+    memset(s, 'x', sizeof s);
+    s[0] = ',';
+    s[1] = '"';
+    s[sizeof s - 1] = '"';
+    sl_buf_puts(f, "[\"x\"");
+    while (f->len + sizeof s + 4 <= SL_MAX_FRAME)
+      sl_buf_append(f, s, sizeof s);
+    sl_buf_puts(f, "]");
+  }
+  while (f->len + 3 < SL_MAX_FRAME && shape != UNDER_BUDGET)
+    sl_buf_puts(f, " ");
+  sl_buf_puts(f, "]}}");
+  return f->oom ? -1 : 0;
+}
+
+static int hostile_rss(bench *b, const char *host) {
+  sl_buf frame = {0};
+  hostile h[MAX_PEERS];
+  char keyfile[1300], errfile[1300], said[512];
+  char addrs[MAX_PEERS][64];
+  char c1[32], c2[32], c3[32];
+  int status, started = 0, rc = 0;
+  long honest[2];
+  int counts[2] = {1, b->peers};
+  if (write_key_file(b, keyfile, sizeof keyfile) != 0) return -1;
+  snprintf(errfile, sizeof errfile, "%s/fetch.err", b->scratch);
+  for (; started < b->peers; started++)
+    if (hostile_start(&h[started], b->key, &frame) != 0) { rc = -1; break; }
+
+  /* The baseline: honest peers, a full page each. */
+  for (int k = 0; k < 2 && rc == 0; k++) {
+    for (int i = 0; i < counts[k]; i++)
+      snprintf(addrs[i], sizeof addrs[i], "%s",
+               sl_server_address(b->srv[i].srv));
+    honest[k] = fetch_rss(host, keyfile, addrs, counts[k], errfile, &status,
+                          said, sizeof said);
+    if (status != 0) {
+      fprintf(stderr, "fetch: the honest fetch exited %d: %s\n", status,
+              said);
+      rc = -1;
+    }
+  }
+  for (int shape = 0; shape < SHAPES && rc == 0; shape++) {
+    size_t values = 0, cost;
+    if (hostile_frame(b, shape, &frame) != 0) { rc = -1; break; }
+    cost = sl_decode_cost(frame.data, frame.len, 0, &values);
+    printf("  hostile peers, %s: a frame of %s bytes, %s JSON values, %s "
+           "bytes to decode by sl_decode_cost\n", shape_name[shape],
+           bench_commas(c1, (double)frame.len),
+           bench_commas(c2, (double)values), bench_commas(c3, (double)cost));
+    fflush(stdout);
+    for (int k = 0; k < 2 && rc == 0; k++) {
+      int n = counts[k];
+      for (int i = 0; i < n; i++)
+        snprintf(addrs[i], sizeof addrs[i], "%s", h[i].address);
+      long evil = fetch_rss(host, keyfile, addrs, n, errfile, &status, said,
+                            sizeof said);
+      if (evil < 0) { rc = -1; break; }
+      printf("fetch  %d hostile peer%s: peak RSS %s KB (exit %d: %s); "
+             "honest peers, a full page each: %s KB\n", n,
+             n == 1 ? "" : "s", bench_commas(c1, (double)evil), status, said,
+             bench_commas(c2, (double)honest[k]));
+      char what[96], fig[96], base[64], rat[32];
+      double per = (double)(evil - honest[k]) / n / 1024;
+      snprintf(what, sizeof what, "fetch peak RSS, %d hostile, %s", n,
+               shape == ZEROS ? "16 MiB zeros" : shape == UNDER_BUDGET
+               ? "under budget" : "16 MiB strings");
+      snprintf(fig, sizeof fig, "%s KB (%+.1f MiB/peer)",
+               bench_commas(c1, (double)evil), per);
+      snprintf(base, sizeof base, "honest %s KB",
+               bench_commas(c2, (double)honest[k]));
+      snprintf(rat, sizeof rat, "%.2fx", (double)evil / (double)honest[k]);
+      bench_result(what, fig, base, rat, "<= 64 MB/peer",
+                   (double)evil * 1024 <= 64e6 * n ? 1 : 0);
+    }
+  }
+  for (int i = 0; i < started; i++) hostile_stop(&h[i]);
+  sl_buf_free(&frame);
+  unlink(errfile);
+  return rc;
+}
+
+/* ---------------------------------------------- (d) a silent-socket flood */
+
+/* Sockets opened and left silent, each opened again as soon as the server
+** closes it, from `from`, in a thread of their own. */
+typedef struct flood {
+  const char     *to;             /* "127.0.0.1:PORT"                      */
+  const char     *from;
+  int             sockets;
+  pthread_mutex_t mu;
+  int             stop;           /* under mu                              */
+  long            opened;
+  pthread_t       tid;
+} flood;
+
+static int flood_open(const flood *f) {
+  struct sockaddr_in sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  inet_pton(AF_INET, f->from, &sa.sin_addr);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    close(fd);
+    return -1;
+  }
+  sa.sin_port = htons((uint16_t)atoi(strrchr(f->to, ':') + 1));
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 &&
+      errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void *flood_main(void *arg) {
+  flood *f = arg;
+  struct pollfd *p = calloc((size_t)f->sockets, sizeof *p);
+  long opened = 0;
+  int stop = 0;
+  if (!p) return NULL;
+  for (int i = 0; i < f->sockets; i++) p[i].fd = -1;
+  while (!stop) {
+    for (int i = 0; i < f->sockets; i++) {
+      if (p[i].fd >= 0) continue;
+      p[i].fd = flood_open(f);
+      p[i].events = POLLIN;
+      if (p[i].fd >= 0) opened++;
+    }
+    if (poll(p, (nfds_t)f->sockets, 20) < 0 && errno != EINTR) break;
+    for (int i = 0; i < f->sockets; i++)
+      if (p[i].fd >= 0 && p[i].revents) {
+        close(p[i].fd);
+        p[i].fd = -1;
+      }
+    pthread_mutex_lock(&f->mu);
+    stop = f->stop;
+    pthread_mutex_unlock(&f->mu);
+  }
+  for (int i = 0; i < f->sockets; i++)
+    if (p[i].fd >= 0) close(p[i].fd);
+  free(p);
+  f->opened = opened; /* read after the join */
+  return NULL;
+}
+
+/* `synclua fetch --limit 10` again and again for `seconds`: how many
+** came back whole (exit 0), of how many. */
+static void fetch_loop(const char *host, const char *keyfile,
+                       const char *addr, long seconds, long *ok,
+                       long *tried) {
+  char *argv[] = {ARG(host), ARG("fetch"), ARG("--key-file"), ARG(keyfile),
+                  ARG("--peer"), ARG(addr), ARG("--limit"), ARG("10"), NULL};
+  int64_t end = bench_now() + seconds * SL_NS_PER_SEC;
+  *ok = *tried = 0;
+  while (bench_now() < end) {
+    (*tried)++;
+    if (spawn_wait(argv, NULL, NULL) == 0) (*ok)++;
+  }
+}
+
+/* The bytes of the server's log from offset `from` on, less its lines
+** for requests answered ("... asked for 10 events: sent 10 in 0 ms"). */
+static long refusal_bytes(const char *path, long from, long *end) {
+  char line[1024];
+  long n = 0;
+  FILE *f = fopen(path, "r");
+  *end = from;
+  if (!f) return -1;
+  if (fseek(f, from, SEEK_SET) != 0) { fclose(f); return -1; }
+  while (fgets(line, sizeof line, f))
+    if (!strstr(line, " asked for ")) n += (long)strlen(line);
+  *end = ftell(f);
+  fclose(f);
+  return n;
+}
+
+static int flood_bench(bench *b, const char *host, long seconds,
+                       long sockets) {
+  char keyfile[1300], errfile[1300], line[512], addr[64] = "";
+  char *argv[] = {ARG(host), ARG("serve"), ARG("--db"), b->path[0],
+                  ARG("--key-file"), keyfile, ARG("--listen"),
+                  ARG("127.0.0.1:0"), NULL};
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  long ok0, tried0;
+  int rc = 0;
+  if (write_key_file(b, keyfile, sizeof keyfile) != 0) return -1;
+  snprintf(errfile, sizeof errfile, "%s/serve.err", b->scratch);
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, errfile,
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (posix_spawn(&pid, host, &fa, NULL, argv, environ) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return -1;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  /* Its first line says where it listens. */
+  for (int i = 0; i < 500 && !addr[0]; i++) {
+    const char *on;
+    first_line(errfile, line, sizeof line);
+    if ((on = strstr(line, " on 127.0.0.1:")) != NULL)
+      sscanf(on, " on %63[0-9.:]", addr);
+    else
+      nanosleep(&(struct timespec){0, 10000000}, NULL);
+  }
+  if (!addr[0]) {
+    fprintf(stderr, "fetch: synclua serve did not start: %s\n", line);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return -1;
+  }
+  printf("  flood: synclua serve on %s; %ld silent sockets, each opened "
+         "again once closed; synclua fetch --limit 10 in a loop, %ld s a "
+         "run\n", addr, sockets, seconds);
+  fflush(stdout);
+  long at = (long)strlen(line) + 1; /* after the line that says where */
+  fetch_loop(host, keyfile, addr, seconds, &ok0, &tried0);
+  long quiet = refusal_bytes(errfile, at, &at);
+  printf("fetch  no flood: %ld of %ld fetches whole (%.1f %%); %ld bytes "
+         "of log besides the requests\n", ok0, tried0,
+         100.0 * (double)ok0 / (double)tried0, quiet);
+  static const char *const from[2] = {"127.0.0.2", "127.0.0.1"};
+  static const char *const label[2] = {"another address",
+                                       "the fetcher's own address"};
+  for (int k = 0; k < 2 && rc == 0; k++) {
+    flood f;
+    long ok, tried;
+    memset(&f, 0, sizeof f);
+    f.to = addr;
+    f.from = from[k];
+    f.sockets = (int)sockets;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_create(&f.tid, NULL, flood_main, &f);
+    int64_t t0 = bench_now();
+    fetch_loop(host, keyfile, addr, seconds, &ok, &tried);
+    pthread_mutex_lock(&f.mu);
+    f.stop = 1;
+    pthread_mutex_unlock(&f.mu);
+    pthread_join(f.tid, NULL);
+    pthread_mutex_destroy(&f.mu);
+    double secs = (double)(bench_now() - t0) / 1e9;
+    /* What the interval still counted is said within 10 s of the end. */
+    nanosleep(&(struct timespec){11, 0}, NULL);
+    long logged = refusal_bytes(errfile, at, &at);
+    char c1[32], c2[32], what[80], fig[96], base[96], rat[32];
+    printf("fetch  flood from %s (%s): %ld of %ld fetches whole (%.1f %%); "
+           "%s sockets opened in %.1f s; %s bytes of refusal log\n",
+           from[k], label[k], ok, tried, 100.0 * (double)ok / (double)tried,
+           bench_commas(c1, (double)f.opened), secs,
+           bench_commas(c2, (double)logged));
+    snprintf(what, sizeof what, "fetch under a silent flood, %s", from[k]);
+    snprintf(fig, sizeof fig, "%.1f%% whole (%ld/%ld), log %ld B",
+             100.0 * (double)ok / (double)tried, ok, tried, logged);
+    snprintf(base, sizeof base, "no flood %.1f%% (%ld/%ld)",
+             100.0 * (double)ok0 / (double)tried0, ok0, tried0);
+    snprintf(rat, sizeof rat, "%.2fx", ((double)ok / (double)tried) /
+             ((double)ok0 / (double)tried0));
+    bench_result(what, fig, base, rat, ">= 95%",
+                 ok * 100 >= tried * 95 ? 1 : 0);
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  unlink(errfile);
+  unlink(keyfile);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
-int main(void) {
+/* Is `part` among BENCH_FETCH_PARTS (all of them when it is unset)? */
+static int part(const char *name) {
+  const char *v = getenv("BENCH_FETCH_PARTS");
+  if (!v || !*v) return 1;
+  size_t n = strlen(name);
+  for (const char *p = strstr(v, name); p; p = strstr(p + 1, name))
+    if ((p == v || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ')) return 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
   bench b;
+  const char *host = argc > 1 ? argv[1] : NULL;
+  long flood_seconds = bench_env_long("BENCH_FETCH_FLOOD_SECONDS", 20);
+  long flood_sockets = bench_env_long("BENCH_FETCH_FLOOD_SOCKETS", 96);
   long peers = bench_env_long("BENCH_FETCH_PEERS", 4);
   long repeat = bench_env_long("BENCH_FETCH_REPEAT", 3);
   long small = bench_env_long("BENCH_FETCH_SMALL", 2000);
@@ -865,9 +1377,15 @@ int main(void) {
          "files in %s\n", b.peers, bench_commas((char[32]){0},
          (double)b.events), b.scratch);
   if (start_servers(&b) != 0) rc = -1;
-  if (rc == 0) rc = throughput(&b, repeat);
-  if (rc == 0) rc = latency(&b, small, seconds);
+  if (rc == 0 && part("throughput")) rc = throughput(&b, repeat);
+  if (rc == 0 && part("latency")) rc = latency(&b, small, seconds);
+  if (rc == 0 && host && part("hostile")) rc = hostile_rss(&b, host);
   stop_servers(&b);
+  if (rc == 0 && host && part("flood"))
+    rc = flood_bench(&b, host, flood_seconds, flood_sockets);
+  if (!host)
+    printf("fetch: no synclua program given: hostile peers and the flood "
+           "left out\n");
 
   for (int d = 0; d < b.peers; d++) {
     int64_t t;

@@ -18,7 +18,9 @@
 ** then JSON) travel in records: a 4-byte big-endian length, then a
 ** secretstream message of at most SL_RECORD_MAX plaintext bytes. Every
 ** read and write has a deadline (poll on a non-blocking socket), so a
-** silent peer costs a thread its timeout, never more.
+** silent peer costs a thread its timeout, never more; and no wait goes past
+** the connection's own deadline (total_ms), so neither does a peer that
+** answers just in time, forever.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +54,8 @@ struct sl_channel {
   unsigned char *stage;       /* plaintext of the record being sent         */
   size_t         plain_len, plain_pos;
   sl_framer      framer;
+  int64_t        end;         /* total_ms from the start, on now_ms's clock;
+                                 0: none                                  */
   char           errmsg[256];
 };
 
@@ -75,11 +79,17 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until fd is ready for `events` or the deadline passes. */
+/* Wait until fd is ready for `events` or the deadline passes (or the
+** connection's, if it comes first: then the message says so). */
 static int wait_fd(sl_channel *ch, short events, int64_t deadline,
                    const char *doing) {
+  int whole = ch->end && ch->end < deadline;
+  if (whole) deadline = ch->end;
   for (;;) {
     int64_t left = deadline - now_ms();
+    if (left <= 0 && whole)
+      return fail(ch, SL_IOERR, "past the deadline of the connection (%d "
+                  "ms) %s", ch->t.total_ms, doing);
     if (left <= 0)
       return fail(ch, SL_IOERR, "timed out %s", doing);
     struct pollfd p = {ch->fd, events, 0};
@@ -183,6 +193,7 @@ static int channel_new(int fd, const sl_timeouts *t, sl_channel **out,
   }
   ch->fd = fd;
   fill_timeouts(&ch->t, t);
+  if (ch->t.total_ms > 0) ch->end = now_ms() + ch->t.total_ms;
   sl_framer_init(&ch->framer, SL_MAX_FRAME);
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {

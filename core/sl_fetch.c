@@ -3,7 +3,10 @@
 ** later: one thread per peer, each connecting, proving the key, sending
 ** the EventLogRequest and paging through responses a cap cut short, its
 ** events stored as they arrive. A peer that is down, slow, holds another
-** key or sends garbage fails alone, with the reason on its record.
+** key or sends garbage fails alone, with the reason on its record; so does
+** one that would keep us forever (a deadline for the whole exchange, a cap
+** on pages) or cost too much memory (one response held at a time, and
+** weighed before it is decoded: sl_message_parse).
 */
 #include <inttypes.h>
 #include <pthread.h>
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sli.h"
@@ -128,27 +132,68 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
   return rc;
 }
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The deadline passed: say so, with what came before it. */
+static void out_of_time(sl_fetch_peer *p, int total_ms) {
+  char when[32];
+  if (total_ms % 1000)
+    snprintf(when, sizeof when, "%d ms", total_ms);
+  else
+    snprintf(when, sizeof when, "%d s", total_ms / 1000);
+  fail(p, SL_TIMEOUT, "did not finish within the deadline of %s: %d "
+       "response%s, %" PRId64 " event%s so far", when, p->pages,
+       p->pages == 1 ? "" : "s", p->received, p->received == 1 ? "" : "s");
+}
+
 static void fetch_one(job *j) {
   sl_fetch_peer *p = j->peer;
   sl_channel *ch = NULL;
   sl_buf out = {0}, in = {0};
   sl_request r = *j->req;
+  sl_timeouts t = *j->t;
   char err[256];
   int rc;
-  int fd = sli_connect(p->address, j->t->handshake_ms > 0 ?
-                       j->t->handshake_ms : 5000, err, sizeof err);
+  int max_pages = p->max_pages > 0 ? p->max_pages : SL_FETCH_MAX_PAGES;
+  /* The whole exchange, from the connect: however punctually a peer
+  ** answers, one page a second cannot keep us for hours. */
+  if (t.total_ms <= 0) t.total_ms = SL_FETCH_DEADLINE_MS;
+  int64_t end = mono_ms() + t.total_ms;
+  int connect_ms = t.handshake_ms > 0 ? t.handshake_ms : 5000;
+  if (connect_ms > t.total_ms) connect_ms = t.total_ms;
+  int fd = sli_connect(p->address, connect_ms, err, sizeof err);
   if (fd < 0) {
     fail(p, fd == -2 ? SL_INVALID : SL_IOERR, "%s", err);
     return;
   }
-  rc = sl_channel_client(fd, j->key, j->t, &ch, err, sizeof err);
+  int64_t left = end - mono_ms();
+  if (left <= 0) {
+    out_of_time(p, t.total_ms);
+    close(fd);
+    return;
+  }
+  sl_timeouts rest = t;
+  rest.total_ms = (int)left;
+  rc = sl_channel_client(fd, j->key, &rest, &ch, err, sizeof err);
   if (rc != SL_OK) {
-    fail(p, rc, "%s", err);
+    if (mono_ms() >= end) out_of_time(p, t.total_ms);
+    else fail(p, rc, "%s", err);
     close(fd);
     return;
   }
   for (;;) {
     sl_message m;
+    if (p->pages >= max_pages) {
+      fail(p, SL_ERROR, "needed more than %d response%s (the cap on "
+           "pages): %" PRId64 " event%s so far", max_pages,
+           max_pages == 1 ? "" : "s", p->received,
+           p->received == 1 ? "" : "s");
+      break;
+    }
     sl_buf_reset(&out);
     sl_request_write(&out, &r);
     if (out.oom) { fail(p, SL_NOMEM, "out of memory"); break; }
@@ -160,10 +205,14 @@ static void fetch_one(job *j) {
       break;
     }
     if (rc != SL_OK) {
-      fail(p, rc, "%s", sl_channel_errmsg(ch));
+      if (mono_ms() >= end) out_of_time(p, t.total_ms);
+      else fail(p, rc, "%s", sl_channel_errmsg(ch));
       break;
     }
     rc = sl_message_parse(in.data ? in.data : "", in.len, &m, err, sizeof err);
+    /* The tree holds what it needs: one response's bytes at a time (the
+    ** channel reads the next into a buffer of its own). */
+    sl_buf_free(&in);
     if (rc == SL_OK && m.kind != SL_MSG_RESPONSE) {
       snprintf(err, sizeof err, "expected an EventLogResponse, got an "
                "EventLogRequest");
@@ -227,7 +276,7 @@ static void *fetch_main(void *arg) {
 
 int sl_fetch(sl_fetch_peer *peers, size_t n, const sl_request *req,
              const unsigned char key[SL_KEY_BYTES], const sl_timeouts *t) {
-  sl_timeouts none = {0, 0, 0};
+  sl_timeouts none = {0, 0, 0, 0};
   job *jobs = calloc(n ? n : 1, sizeof *jobs);
   int rc = SL_OK;
   if (!jobs) {

@@ -4,10 +4,12 @@
 ** and a response's events turned into rows to store.
 **
 ** Reading is the attack surface of `synclua serve` and `fetch` (and the
-** target of `make fuzz`): every field is checked for kind and range before
-** it is used, and every message names the field it refuses.
+** target of `make fuzz`): what a message would cost to decode is weighed
+** before anything is allocated for it, every field is checked for kind and
+** range before it is used, and every message names the field it refuses.
 */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,87 @@ void sl_request_write(sl_buf *b, const sl_request *req) {
     sli_put_position(b, req->before, req->before_id);
   }
   sl_buf_puts(b, "}}");
+}
+
+/* --------------------------------------------------------- decode cost */
+
+/* What sl_json.c allocates, priced as glibc's malloc charges (an 8-byte
+** header, 16-byte rounding, 32 bytes at least): a node per value (calloc
+** of an sl_json); per member, its pointer in the container's items and a
+** slot (key, length, item) on the parser's stack, half again for the
+** stack's doubling; per object member, its key's pointer and length; per
+** container, the headers of its arrays; per string or key, its copy (the
+** decoded text is never longer than the raw). A response's events also
+** become rows (sl_response_events: an sl_event and two offsets each). */
+#define CHUNK(n)     ((n) + 8 + 15 < 32 ? (size_t)32 \
+                                        : ((n) + 8 + 15) & ~(size_t)15)
+#define NODE_COST    CHUNK(sizeof(sl_json))
+#define SLOT_BYTES   (2 * sizeof(void *) + sizeof(size_t))
+#define MEMBER_COST  (sizeof(sl_json *) + SLOT_BYTES + SLOT_BYTES / 2)
+#define KEYED_COST   (sizeof(char *) + sizeof(size_t))
+#define ARRAYS_COST  (3 * (size_t)16)
+#define ROW_COST     (sizeof(sl_event) + 2 * sizeof(size_t))
+#define ROW_DEPTH    3        /* {"EventLogResponse":{"events":[ HERE     */
+
+static size_t value_cost(int depth) {
+  return NODE_COST + (depth > 0 ? MEMBER_COST : 0) +
+         (depth == ROW_DEPTH ? ROW_COST : 0);
+}
+
+static int delimiter(unsigned char c) {
+  return c == ',' || c == ':' || c == ']' || c == '}' || c == '[' ||
+         c == '{' || c == '"' || c == ' ' || c == '\t' || c == '\n' ||
+         c == '\r';
+}
+
+size_t sl_decode_cost(const char *json, size_t len, int depth,
+                      size_t *values) {
+  const unsigned char *p = (const unsigned char *)json;
+  const unsigned char *end = json ? p + len : p;
+  size_t cost = 0, n = 0;
+  while (p < end) {
+    switch (*p) {
+    case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+      p++;
+      break;
+    case '[': case '{':
+      cost += value_cost(depth) + ARRAYS_COST;
+      n++;
+      if (depth < INT_MAX) depth++; /* the parser stops at 127 anyway */
+      p++;
+      break;
+    case ']': case '}':
+      depth--;
+      p++;
+      break;
+    case '"': {
+      const unsigned char *s = ++p, *q;
+      while (p < end && *p != '"') p += *p == '\\' && end - p > 1 ? 2 : 1;
+      size_t slen = (size_t)(p - s);
+      if (p < end) p++;
+      /* A string followed by ':' is a key: its copy, no node. */
+      for (q = p; q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
+                              *q == '\r'); q++) {}
+      if (q < end && *q == ':') {
+        cost += CHUNK(slen + 1) + KEYED_COST;
+      } else {
+        cost += value_cost(depth) + CHUNK(slen + 1);
+        n++;
+      }
+      break;
+    }
+    default: {
+      /* A number or a literal (or garbage, which the parser stops at):
+      ** one value, and a long number's digits copied for strtod. */
+      const unsigned char *s = p;
+      while (p < end && !delimiter(*p)) p++;
+      cost += value_cost(depth) + CHUNK((size_t)(p - s) + 1);
+      n++;
+    }
+    }
+  }
+  if (values) *values = n;
+  return cost;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -306,6 +389,15 @@ int sl_message_parse(const char *json, size_t len, sl_message *out,
   reader r = {"message", err, errsz};
   int rc;
   memset(out, 0, sizeof *out);
+  /* Weighed first: a 16 MiB frame of tiny values would take over 1 GB. */
+  size_t values, cost = sl_decode_cost(json, len, 0, &values);
+  if (cost > SL_MAX_DECODE) {
+    if (err && errsz)
+      snprintf(err, errsz, "message: %zu JSON values would take %zu bytes "
+               "to decode, over the limit of %u", values, cost,
+               (unsigned)SL_MAX_DECODE);
+    return SL_INVALID;
+  }
   rc = sl_json_parse(json, len, &doc, err, errsz);
   if (rc != SL_OK) {
     if (rc == SL_INVALID && err && errsz) {

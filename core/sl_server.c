@@ -1,12 +1,22 @@
 /*
 ** sl_server.c -- `synclua serve`: answers EventLogRequests for one store.
 **
-** One thread accepts; each connection gets a thread of its own, so a slow
-** or silent client only ever holds its own thread, until its timeout. The
-** connection threads borrow read-only store handles from a small pool (a
-** handle is one thread's at a time, synclua.h), so answering never opens the
-** database for writing; the one write is the event logging each request
-** served, appended from any thread to the writer's lock-free queue.
+** Strangers and clients are kept apart. A connection that has sent nothing
+** waits in the accepting thread's poll, costing no thread; its first byte
+** gives it a thread for the handshake; only once through the handshake
+** does it take a client slot. Strangers have a budget of their own (in
+** all, and per address) and a deadline counted from the accept, and a
+** newcomer over the budget takes the place of the oldest silent one: so
+** sockets opened and left silent, however many and however fast, never
+** hold what a key holder needs. What happens to strangers is logged at
+** most once per address per interval, with a count.
+**
+** Each client has a thread of its own, so a slow one only ever holds its
+** own, until its timeout. The threads borrow read-only store handles from
+** a small pool (a handle is one thread's at a time, synclua.h), so
+** answering never opens the database for writing; the one write is the
+** events of requests served, aggregated per requester and appended from
+** any thread to the writer's lock-free queue.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,15 +36,43 @@
 
 #include "sli.h"
 
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN   64
+#define NOISY_MAX      64     /* addresses whose refusals are told apart    */
+#define REQUESTERS_MAX 64     /* requesters told apart in an interval       */
+#define ACCEPT_BURST   64     /* connections taken per wake of the poll     */
+
+typedef enum conn_state {
+  C_QUIET,                    /* accepted, nothing heard: in the poll       */
+  C_HANDSHAKE,                /* heard: its thread runs the handshake       */
+  C_SERVING                   /* through the handshake: a client slot       */
+} conn_state;
 
 typedef struct conn conn;
 struct conn {
   sl_server *srv;
   int        fd;
+  conn_state state;
+  int64_t    deadline;        /* the handshake's: accept + handshake_ms     */
   char       remote[NAME_MAX_LEN];
+  char       addr[NAME_MAX_LEN]; /* remote without its port                 */
   conn      *next;
 };
+
+/* What happened to one address's strangers this interval. */
+typedef struct noise {
+  char       addr[NAME_MAX_LEN]; /* "" for the other addresses              */
+  int64_t    since;           /* when its interval began (its last line)    */
+  long       count;           /* refusals since its last line               */
+  char       last[272];       /* the last one's reason (and remote)        */
+} noise;
+
+/* The requests of one requester this interval, beyond the first. */
+typedef struct requester {
+  char       device[SL_UUID_BUFSZ]; /* "" for the other requesters          */
+  int64_t    until;           /* when its interval ends; 0: idle (others)   */
+  int64_t    requests, events, ms, cut_short;
+  char       remote[NAME_MAX_LEN]; /* the last request's                     */
+} requester;
 
 struct sl_server {
   sl_server_opts  o;
@@ -46,13 +84,22 @@ struct sl_server {
   int             listen_fd;
   int             stop_pipe[2];
   sl_store       *log;        /* writable: the events of requests served    */
+  conn          **quiet;      /* the accepting thread's own: silent
+                                 strangers, oldest first                   */
+  int             n_quiet;
+  struct pollfd  *polls;      /* listen, stop, then each of quiet           */
 
   pthread_mutex_t lock;       /* guards everything below                    */
   pthread_cond_t  idle;       /* signalled when a connection ends           */
-  conn           *conns;      /* live connections                           */
-  int             active;
+  conn           *conns;      /* connections with a thread                  */
+  int             handshaking;/* of those, in the handshake                 */
+  int             active;     /* of those, through it                       */
   sl_store      **pool;       /* read-only handles not in use               */
   size_t          pooled, pool_cap;
+  noise           noises[NOISY_MAX + 1]; /* the last: other addresses      */
+  int             n_noises;
+  requester       reqs[REQUESTERS_MAX + 1]; /* the last: other requesters  */
+  int             n_reqs;
 };
 
 /* --------------------------------------------------------------- logging */
@@ -77,6 +124,114 @@ static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A span of milliseconds as a person reads it: "10.0 s". */
+static void span(int64_t ms, char *out, size_t outsz) {
+  snprintf(out, outsz, "%" PRId64 ".%" PRId64 " s", ms / 1000,
+           ms % 1000 / 100);
+}
+
+static noise *other_addresses(sl_server *srv) {
+  return &srv->noises[NOISY_MAX];
+}
+
+/* The line that says what an interval counted. */
+static void noise_line(const noise *e, int64_t now, char *line,
+                       size_t linesz) {
+  char took[32];
+  span(now - e->since, took, sizeof took);
+  if (e->addr[0])
+    snprintf(line, linesz, "%s: %ld more connection%s refused in %s (the "
+             "last: %s)", e->addr, e->count, e->count == 1 ? "" : "s", took,
+             e->last);
+  else
+    snprintf(line, linesz, "%ld more connection%s refused from other "
+             "addresses in %s (the last: %s)", e->count,
+             e->count == 1 ? "" : "s", took, e->last);
+}
+
+/*
+** What happened to a stranger's connection (or to a client refused a
+** slot): said at once when its address has said nothing this interval,
+** else counted, to be said when the interval ends (tick). The table of
+** addresses is bounded; addresses past it are counted together, never said
+** at once. So whoever floods us, the log grows by at most a line per
+** address (of 64) and one more per interval.
+*/
+static void stranger(sl_server *srv, const conn *c, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+static void stranger(sl_server *srv, const conn *c, const char *fmt, ...) {
+  char reason[200], line[512] = "";
+  int64_t interval = srv->o.refusal_interval_ms;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  pthread_mutex_lock(&srv->lock);
+  int64_t now = mono_ms();
+  noise *e = NULL;
+  for (int i = 0; i < srv->n_noises; i++)
+    if (strcmp(srv->noises[i].addr, c->addr) == 0) e = &srv->noises[i];
+  if (e && now - e->since >= interval) {
+    /* Its interval is over (the tick has not come yet): say what it
+    ** counted, and count this in the next; or, if nothing, start anew. */
+    if (e->count > 0) {
+      noise_line(e, now, line, sizeof line);
+      e->count = 1;
+      snprintf(e->last, sizeof e->last, "%s", reason);
+    } else {
+      snprintf(line, sizeof line, "%s: %s", c->remote, reason);
+    }
+    e->since = now;
+  } else if (e) {
+    e->count++;
+    snprintf(e->last, sizeof e->last, "%s", reason);
+  } else if (srv->n_noises < NOISY_MAX) {
+    e = &srv->noises[srv->n_noises++];
+    snprintf(e->addr, sizeof e->addr, "%s", c->addr);
+    e->since = now;
+    e->count = 0;
+    snprintf(line, sizeof line, "%s: %s", c->remote, reason);
+  } else {
+    e = other_addresses(srv);
+    if (e->count == 0) e->since = now;
+    e->count++;
+    snprintf(e->last, sizeof e->last, "%s: %s", c->remote, reason);
+  }
+  pthread_mutex_unlock(&srv->lock);
+  if (line[0]) say(srv, "%s", line);
+}
+
+/* Intervals that have ended (all of them, at the end): say what they
+** counted. An address whose interval counted nothing is forgotten. */
+static void tick_noise(sl_server *srv, int64_t now, int all) {
+  char lines[NOISY_MAX + 1][512];
+  int n = 0;
+  int64_t interval = srv->o.refusal_interval_ms;
+  pthread_mutex_lock(&srv->lock);
+  for (int i = 0; i < srv->n_noises;) {
+    noise *e = &srv->noises[i];
+    if (!all && now - e->since < interval) { i++; continue; }
+    if (e->count > 0) {
+      noise_line(e, now, lines[n++], sizeof lines[0]);
+      e->count = 0;
+      e->since = now;
+      if (!all) { i++; continue; }
+    }
+    *e = srv->noises[--srv->n_noises];
+  }
+  noise *o = other_addresses(srv);
+  if (o->count > 0 && (all || now - o->since >= interval)) {
+    noise_line(o, now, lines[n++], sizeof lines[0]);
+    o->count = 0;
+  }
+  pthread_mutex_unlock(&srv->lock);
+  for (int i = 0; i < n; i++) say(srv, "%s", lines[i]);
 }
 
 /* ------------------------------------------------------------ the pool */
@@ -167,6 +322,19 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   sl_buf_puts(&a->frame, "\",\"responding_device\":\"");
   sl_buf_puts(&a->frame, srv->device_id);
   sl_buf_puts(&a->frame, "\",\"events\":[");
+  /* What the client will spend decoding it (sl_decode_cost adds up: the
+  ** opening, each event, and the closing fields at their longest). */
+  size_t cost = sl_decode_cost(a->frame.data, a->frame.len, 0, NULL);
+  {
+    sl_buf closing = {0};
+    sl_buf_puts(&closing, "],\"unknown_event_types\":");
+    put_strings(&closing, req->event_types, req->n_event_types, 1);
+    sl_buf_puts(&closing, ",\"next\":");
+    sli_put_position(&closing, INT64_MAX, INT64_MAX);
+    sl_buf_puts(&closing, "}}");
+    cost += sl_decode_cost(closing.data, closing.len, 3, NULL);
+    sl_buf_free(&closing);
+  }
 
   /* [since, now], as Spacedrive's handler (spacedrive-compat.md 10.4): a
   ** row dated after this server's clock is not sent, since or no since;
@@ -228,8 +396,15 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
                                      SL_JSON_READS_PROTOCOL)) != SL_OK)
       break;
     one.len--; /* the newline */
-    if (a->frame.len + one.len + 1 + tail > srv->o.max_frame) {
-      if (a->count == 0) {
+    size_t its = sl_decode_cost(one.data, one.len, 3, NULL);
+    if (a->frame.len + one.len + 1 + tail > srv->o.max_frame ||
+        cost + its > srv->o.max_decode) {
+      if (a->count == 0 && cost + its > srv->o.max_decode) {
+        snprintf(err, errsz, "event %" PRId64 " alone would take %zu bytes "
+                 "to decode, over the limit of %zu", ev->id, cost + its,
+                 srv->o.max_decode);
+        rc = SL_ERROR;
+      } else if (a->count == 0) {
         snprintf(err, errsz, "event %" PRId64 " alone is over the frame "
                  "limit of %zu bytes", ev->id, srv->o.max_frame);
         rc = SL_ERROR;
@@ -238,6 +413,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       }
       break;
     }
+    cost += its;
     if (a->count == 0 || ev->instant != last) {
       group_at = a->frame.len;
       group_count = a->count;
@@ -285,9 +461,10 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   return SL_OK;
 }
 
-/* The event that records a request served (compact details, sorted). */
-static void log_served(sl_server *srv, const conn *c, const sl_request *req,
-                       const answer *a, int64_t duration_ms) {
+/* The event that records a requester's first request (compact details,
+** sorted). */
+static void log_one(sl_server *srv, const conn *c, const sl_request *req,
+                    const answer *a, int64_t duration_ms) {
   sl_buf d = {0};
   char summary[256], ts[SL_TIME_BUFSZ];
   sl_event ev;
@@ -310,7 +487,7 @@ static void log_served(sl_server *srv, const conn *c, const sl_request *req,
   sl_buf_puts(&d, num);
   sl_buf_puts(&d, "\"remote\":");
   sl_json_write_string(&d, c->remote, strlen(c->remote));
-  sl_buf_puts(&d, ",\"request\":\"EventLogRequest\"");
+  sl_buf_puts(&d, ",\"request\":\"EventLogRequest\",\"requests\":1");
   if (req->has_since) {
     sl_time_format(req->since, 1, ts);
     sl_buf_puts(&d, ",\"since\":\"");
@@ -343,19 +520,142 @@ static void log_served(sl_server *srv, const conn *c, const sl_request *req,
   sl_buf_free(&d);
 }
 
+/* The event that sums a requester's requests over an interval. */
+static void log_sum(sl_server *srv, const requester *r) {
+  sl_buf d = {0};
+  char summary[320], num[160];
+  sl_event ev;
+  memset(&ev, 0, sizeof ev);
+  snprintf(num, sizeof num, "{\"cut_short\":%" PRId64 ",\"remote\":",
+           r->cut_short);
+  sl_buf_puts(&d, num);
+  sl_json_write_string(&d, r->remote, strlen(r->remote));
+  snprintf(num, sizeof num, ",\"request\":\"EventLogRequest\","
+           "\"requests\":%" PRId64 "}", r->requests);
+  sl_buf_puts(&d, num);
+  if (r->device[0])
+    snprintf(summary, sizeof summary, "Served %" PRId64 " more event log "
+             "request%s from %s (the last from %s): %" PRId64 " events",
+             r->requests, r->requests == 1 ? "" : "s", r->device, r->remote,
+             r->events);
+  else
+    snprintf(summary, sizeof summary, "Served %" PRId64 " event log "
+             "request%s from other devices (over %d requesters; the last "
+             "from %s): %" PRId64 " events", r->requests,
+             r->requests == 1 ? "" : "s", REQUESTERS_MAX, r->remote,
+             r->events);
+  ev.event_type = "backfill_request_received";
+  ev.category = "network";
+  ev.summary = summary;
+  ev.details = d.oom ? NULL : d.data;
+  ev.peer_device_id = r->device[0] ? r->device : NULL;
+  ev.model_types = "sync_event_log";
+  ev.record_count = r->events;
+  ev.has_record_count = 1;
+  ev.duration_ms = r->ms;
+  ev.has_duration_ms = 1;
+  int rc = sl_store_append(srv->log, &ev);
+  if (rc != SL_OK)
+    say(srv, "could not log %" PRId64 " requests served: %s", r->requests,
+        sl_status_name(rc));
+  sl_buf_free(&d);
+}
+
+static requester *other_requesters(sl_server *srv) {
+  return &srv->reqs[REQUESTERS_MAX];
+}
+
+/* Take a requester's sum for logging and start its next interval. */
+static void take_sum(requester *r, requester *out, int64_t now,
+                     int64_t interval) {
+  *out = *r;
+  r->requests = r->events = r->ms = r->cut_short = 0;
+  r->until = now + interval;
+}
+
+/*
+** A request served, as the batch aggregator takes records: a requester's
+** first is logged at once; those that follow are summed until its
+** interval ends, then logged as one event (tick_served, or here when the
+** next request finds the interval over); a requester whose interval summed
+** nothing is forgotten, and its next request is a first again. Past
+** REQUESTERS_MAX requesters, the rest are summed together.
+*/
+static void served(sl_server *srv, const conn *c, const sl_request *req,
+                   const answer *a, int64_t ms) {
+  int64_t interval = srv->o.served_interval_ms;
+  requester *r = NULL, done;
+  int first = 0, flush = 0;
+  pthread_mutex_lock(&srv->lock);
+  int64_t now = mono_ms();
+  for (int i = 0; i < srv->n_reqs; i++)
+    if (strcmp(srv->reqs[i].device, req->requesting_device) == 0)
+      r = &srv->reqs[i];
+  if (!r && srv->n_reqs < REQUESTERS_MAX) {
+    r = &srv->reqs[srv->n_reqs++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->device, sizeof r->device, "%s", req->requesting_device);
+    r->until = now + interval;
+    first = 1;
+  } else if (!r) {
+    r = other_requesters(srv);
+    if (r->until == 0) r->until = now + interval;
+  }
+  if (!first && now >= r->until) {
+    if (r->requests > 0) {
+      take_sum(r, &done, now, interval);
+      flush = 1;
+    } else if (r->device[0]) {
+      r->until = now + interval; /* a quiet interval: a first again */
+      first = 1;
+    } else {
+      r->until = now + interval;
+    }
+  }
+  if (!first) {
+    r->requests++;
+    r->events += a->count;
+    r->ms += ms;
+    r->cut_short += a->has_next;
+    snprintf(r->remote, sizeof r->remote, "%s", c->remote);
+  }
+  pthread_mutex_unlock(&srv->lock);
+  if (flush) log_sum(srv, &done);
+  if (first) log_one(srv, c, req, a, ms);
+}
+
+/* Requesters' intervals that have ended (all of them, at the end). */
+static void tick_served(sl_server *srv, int64_t now, int all) {
+  requester done[REQUESTERS_MAX + 1];
+  int n = 0;
+  int64_t interval = srv->o.served_interval_ms;
+  pthread_mutex_lock(&srv->lock);
+  for (int i = 0; i < srv->n_reqs;) {
+    requester *r = &srv->reqs[i];
+    if (!all && now < r->until) { i++; continue; }
+    if (r->requests > 0) {
+      take_sum(r, &done[n++], now, interval);
+      if (!all) { i++; continue; }
+    }
+    *r = srv->reqs[--srv->n_reqs];
+  }
+  requester *o = other_requesters(srv);
+  if (o->until && (all || now >= o->until)) {
+    if (o->requests > 0) take_sum(o, &done[n++], now, interval);
+    else o->until = 0;
+  }
+  pthread_mutex_unlock(&srv->lock);
+  for (int i = 0; i < n; i++) log_sum(srv, &done[i]);
+}
+
 /* ---------------------------------------------------- one connection */
 
-static void serve_connection(conn *c) {
+/* A client through the handshake: its requests until it goes. */
+static void serve_client(conn *c, sl_channel *ch) {
   sl_server *srv = c->srv;
-  sl_channel *ch = NULL;
   sl_buf frame = {0};
   char err[256];
-  int rc = sl_channel_server(c->fd, srv->key, &srv->o.timeouts, &ch, err,
-                             sizeof err);
-  if (rc != SL_OK) {
-    say(srv, "%s: handshake failed: %s", c->remote, err);
-    return;
-  }
+  int rc;
   for (;;) {
     sl_message m;
     /* Requests are small: a larger one is refused before it is read. */
@@ -396,7 +696,7 @@ static void serve_connection(conn *c) {
     if (rc == SL_OK) rc = sl_channel_send(ch, a.frame.data, a.frame.len);
     if (rc == SL_OK) {
       int64_t took = mono_ms() - started;
-      log_served(srv, c, &m.request, &a, took);
+      served(srv, c, &m.request, &a, took);
       say(srv, "%s: device %s asked for %" PRIu32 " events: sent %" PRId64
           "%s in %" PRId64 " ms", c->remote, m.request.requesting_device,
           m.request.limit, a.count, a.has_next ? " (more to page)" : "",
@@ -410,7 +710,6 @@ static void serve_connection(conn *c) {
     if (rc != SL_OK) break;
   }
   sl_buf_free(&frame);
-  sl_channel_free(ch);
 }
 
 /* Close under the lock: sl_server_run shuts connections down by fd, which
@@ -420,16 +719,44 @@ static void forget(sl_server *srv, conn *c) {
   if (c->fd >= 0) close(c->fd);
   for (conn **p = &srv->conns; *p; p = &(*p)->next)
     if (*p == c) { *p = c->next; break; }
-  srv->active--;
+  if (c->state == C_HANDSHAKE) srv->handshaking--;
+  if (c->state == C_SERVING) srv->active--;
   pthread_cond_broadcast(&srv->idle);
   pthread_mutex_unlock(&srv->lock);
   free(c);
 }
 
+/* A stranger that has spoken: the rest of its handshake deadline to prove
+** the key, then a client slot if one is free. */
 static void *connection_main(void *arg) {
   conn *c = arg;
-  serve_connection(c);
-  forget(c->srv, c);
+  sl_server *srv = c->srv;
+  sl_channel *ch = NULL;
+  sl_timeouts t = srv->o.timeouts;
+  char err[256];
+  int64_t left = c->deadline - mono_ms();
+  t.handshake_ms = left > 1 ? (int)left : 1;
+  int rc = sl_channel_server(c->fd, srv->key, &t, &ch, err, sizeof err);
+  int full = 0;
+  pthread_mutex_lock(&srv->lock);
+  if (rc == SL_OK) {
+    full = srv->active >= srv->o.max_clients;
+    if (!full) {
+      srv->handshaking--;
+      srv->active++;
+      c->state = C_SERVING;
+    }
+  }
+  pthread_mutex_unlock(&srv->lock);
+  if (rc != SL_OK)
+    stranger(srv, c, "handshake failed: %s", err);
+  else if (full)
+    stranger(srv, c, "refused: already serving %d clients",
+             srv->o.max_clients);
+  else
+    serve_client(c, ch);
+  sl_channel_free(ch);
+  forget(srv, c);
   return NULL;
 }
 
@@ -489,15 +816,32 @@ int sl_server_open(const sl_server_opts *o, sl_server **out, char *err,
   srv->o.db_path = srv->db_path;
   srv->o.key = srv->key;
   srv->o.library_id = srv->o.device_id = srv->o.listen = NULL;
-  if (!srv->o.max_clients) srv->o.max_clients = 64;
+  if (srv->o.max_clients <= 0) srv->o.max_clients = 64;
   if (!srv->o.max_events || srv->o.max_events > SL_MAX_EVENTS)
     srv->o.max_events = SL_MAX_EVENTS;
   if (!srv->o.max_frame || srv->o.max_frame > SL_MAX_FRAME)
     srv->o.max_frame = SL_MAX_FRAME;
+  if (!srv->o.max_decode || srv->o.max_decode > SL_MAX_DECODE)
+    srv->o.max_decode = SL_MAX_DECODE;
+  /* A stranger's handshake is four small messages: 2 s is plenty on any
+  ** network a sync engine works over, and what a silent socket costs. */
+  if (srv->o.timeouts.handshake_ms <= 0) srv->o.timeouts.handshake_ms = 2000;
+  if (srv->o.max_unauthenticated <= 0) srv->o.max_unauthenticated = 32;
+  if (srv->o.max_per_address <= 0) srv->o.max_per_address = 4;
+  if (srv->o.refusal_interval_ms <= 0) srv->o.refusal_interval_ms = 10000;
+  if (srv->o.served_interval_ms <= 0) srv->o.served_interval_ms = 30000;
+  srv->quiet = calloc((size_t)srv->o.max_unauthenticated, sizeof *srv->quiet);
+  srv->polls = calloc((size_t)srv->o.max_unauthenticated + 2,
+                      sizeof *srv->polls);
   memcpy(srv->key, o->key, SL_KEY_BYTES);
   srv->listen_fd = srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
   pthread_mutex_init(&srv->lock, NULL);
   pthread_cond_init(&srv->idle, NULL);
+  if (!srv->quiet || !srv->polls) {
+    snprintf(err, errsz, "out of memory");
+    sl_server_free(srv);
+    return SL_NOMEM;
+  }
 
   if (o->library_id) {
     if (sl_uuid_normalize(o->library_id, srv->library_id) != SL_OK) {
@@ -546,6 +890,14 @@ int sl_server_open(const sl_server_opts *o, sl_server **out, char *err,
     sl_server_free(srv);
     return rc;
   }
+  /* Accepting drains the backlog in bursts, then goes back to the poll. */
+  int flags = fcntl(srv->listen_fd, F_GETFL);
+  if (flags < 0 || fcntl(srv->listen_fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    snprintf(err, errsz, "cannot listen on %s: %s", o->listen,
+             strerror(errno));
+    sl_server_free(srv);
+    return SL_IOERR;
+  }
   *out = srv;
   return SL_OK;
 }
@@ -567,13 +919,161 @@ void sl_server_stop(sl_server *srv) {
   }
 }
 
-static void accept_one(sl_server *srv) {
-  int fd = accept(srv->listen_fd, NULL, NULL);
+/* "HOST" of "HOST:PORT" or "[V6]:PORT": strangers are counted by it. */
+static void address_of(const char *remote, char *out, size_t outsz) {
+  const char *colon = strrchr(remote, ':');
+  size_t n = colon ? (size_t)(colon - remote) : strlen(remote);
+  if (n >= outsz) n = outsz - 1;
+  memcpy(out, remote, n);
+  out[n] = '\0';
+}
+
+/* Strangers from addr (every stranger when addr is NULL), silent and in
+** their handshake. The caller holds the lock. */
+static int strangers(const sl_server *srv, const char *addr) {
+  int n = 0;
+  for (int i = 0; i < srv->n_quiet; i++)
+    if (!addr || strcmp(srv->quiet[i]->addr, addr) == 0) n++;
+  if (!addr) return n + srv->handshaking;
+  for (const conn *c = srv->conns; c; c = c->next)
+    if (c->state == C_HANDSHAKE && strcmp(c->addr, addr) == 0) n++;
+  return n;
+}
+
+static void unquiet(sl_server *srv, int i) {
+  memmove(&srv->quiet[i], &srv->quiet[i + 1],
+          (size_t)(srv->n_quiet - i - 1) * sizeof *srv->quiet);
+  srv->n_quiet--;
+}
+
+/* Its first byte came: a thread for the rest of the handshake. */
+static void promote(sl_server *srv, int i) {
+  conn *c = srv->quiet[i];
   pthread_attr_t attr;
   pthread_t tid;
-  conn *c;
+  unquiet(srv, i);
+  pthread_mutex_lock(&srv->lock);
+  c->state = C_HANDSHAKE;
+  c->next = srv->conns;
+  srv->conns = c;
+  srv->handshaking++;
+  pthread_mutex_unlock(&srv->lock);
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&tid, &attr, connection_main, c) != 0) {
+    stranger(srv, c, "refused: cannot start a thread");
+    forget(srv, c);
+  }
+  pthread_attr_destroy(&attr);
+}
+
+/* Said before it is closed: whoever sees the close finds it said. */
+static void drop_quiet(sl_server *srv, int i, const char *reason) {
+  conn *c = srv->quiet[i];
+  unquiet(srv, i);
+  stranger(srv, c, "%s", reason);
+  close(c->fd);
+  free(c);
+}
+
+/* What a silent stranger has done: 1 spoken (its handshake can go on), 0
+** still silent; or -1 gone (hung up, reset), and then let go here, without
+** a thread to learn it. */
+static int heard(sl_server *srv, int i) {
+  char b, why[128];
+  ssize_t r = recv(srv->quiet[i]->fd, &b, 1, MSG_PEEK);
+  if (r > 0) return 1;
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return 0;
+  if (r == 0)
+    snprintf(why, sizeof why, "handshake failed: connection closed in the "
+             "handshake");
+  else
+    snprintf(why, sizeof why, "handshake failed: in the handshake: %s",
+             strerror(errno));
+  drop_quiet(srv, i, why);
+  return -1;
+}
+
+/* Make room for a newcomer from addr (any address when NULL): drop the
+** oldest stranger that is still silent. One found to have spoken meanwhile
+** goes on to its handshake, and one that hung up is let go; neither is
+** dropped for the newcomer. 1 if room was made. */
+static int make_room(sl_server *srv, const char *addr) {
+  for (int i = 0; i < srv->n_quiet;) {
+    if (addr && strcmp(srv->quiet[i]->addr, addr) != 0) { i++; continue; }
+    int h = heard(srv, i);
+    if (h < 0) return 1;
+    if (h > 0) {
+      promote(srv, i);
+      continue;
+    }
+    drop_quiet(srv, i, "dropped: silent while newer connections waited");
+    return 1;
+  }
+  return 0;
+}
+
+/* A new connection: a place among the strangers, or refused. */
+static void admit(sl_server *srv, int fd, int64_t now) {
+  conn *c = calloc(1, sizeof *c);
   int one = 1;
-  if (fd < 0) {
+  if (!c) { close(fd); return; }
+  c->srv = srv;
+  c->fd = fd;
+  c->state = C_QUIET;
+  c->deadline = now + srv->o.timeouts.handshake_ms;
+  sli_peer_name(fd, c->remote, sizeof c->remote);
+  address_of(c->remote, c->addr, sizeof c->addr);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+
+  const char *refusal = NULL;
+  char why[96];
+  pthread_mutex_lock(&srv->lock);
+  int full = srv->active >= srv->o.max_clients;
+  int here = strangers(srv, c->addr);
+  pthread_mutex_unlock(&srv->lock);
+  if (full) {
+    /* No client slot to give: nothing worth a handshake. */
+    snprintf(why, sizeof why, "refused: already serving %d clients",
+             srv->o.max_clients);
+    refusal = why;
+  } else if (here >= srv->o.max_per_address && !make_room(srv, c->addr)) {
+    snprintf(why, sizeof why, "refused: already %d unauthenticated "
+             "connections from this address", srv->o.max_per_address);
+    refusal = why;
+  } else {
+    pthread_mutex_lock(&srv->lock);
+    int all = strangers(srv, NULL);
+    pthread_mutex_unlock(&srv->lock);
+    if (all >= srv->o.max_unauthenticated && !make_room(srv, NULL)) {
+      snprintf(why, sizeof why, "refused: already %d unauthenticated "
+               "connections", srv->o.max_unauthenticated);
+      refusal = why;
+    }
+  }
+  if (refusal) {
+    stranger(srv, c, "%s", refusal);
+    close(fd);
+    free(c);
+    return;
+  }
+  /* A client that has spoken already (its hello comes right after its
+  ** connect) goes straight on: only the silent ones can be dropped. */
+  srv->quiet[srv->n_quiet++] = c;
+  if (heard(srv, srv->n_quiet - 1) > 0) promote(srv, srv->n_quiet - 1);
+}
+
+static void accept_some(sl_server *srv, int64_t now) {
+  for (int k = 0; k < ACCEPT_BURST; k++) {
+    int fd = accept(srv->listen_fd, NULL, NULL);
+    if (fd >= 0) {
+      admit(srv, fd, now);
+      continue;
+    }
     /* Out of descriptors: the pending connection stays ready, so poll
     ** would wake at once again; wait a little for connections to end. */
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -581,54 +1081,80 @@ static void accept_one(sl_server *srv) {
       struct timespec pause = {0, 100 * 1000000L};
       nanosleep(&pause, NULL);
     }
-    return;
+    if (errno != EINTR && errno != ECONNABORTED) return;
   }
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  c = calloc(1, sizeof *c);
-  if (!c) { close(fd); return; }
-  c->srv = srv;
-  c->fd = fd;
-  sli_peer_name(fd, c->remote, sizeof c->remote);
+}
+
+/* Milliseconds until something is due: a stranger's deadline, the end of
+** an interval; -1 for nothing. */
+static int next_due(sl_server *srv, int64_t now) {
+  int64_t due = INT64_MAX;
+  for (int i = 0; i < srv->n_quiet; i++)
+    if (srv->quiet[i]->deadline < due) due = srv->quiet[i]->deadline;
   pthread_mutex_lock(&srv->lock);
-  if (srv->active >= srv->o.max_clients) {
-    pthread_mutex_unlock(&srv->lock);
-    say(srv, "%s: refused: already serving %d clients", c->remote,
-        srv->o.max_clients);
-    close(fd);
-    free(c);
-    return;
+  for (int i = 0; i < srv->n_noises; i++)
+    if (srv->noises[i].since + srv->o.refusal_interval_ms < due)
+      due = srv->noises[i].since + srv->o.refusal_interval_ms;
+  if (srv->noises[NOISY_MAX].count > 0 &&
+      srv->noises[NOISY_MAX].since + srv->o.refusal_interval_ms < due)
+    due = srv->noises[NOISY_MAX].since + srv->o.refusal_interval_ms;
+  for (int i = 0; i <= REQUESTERS_MAX; i++) {
+    if (i < REQUESTERS_MAX && i >= srv->n_reqs) continue;
+    if (srv->reqs[i].until && srv->reqs[i].until < due)
+      due = srv->reqs[i].until;
   }
-  c->next = srv->conns;
-  srv->conns = c;
-  srv->active++;
   pthread_mutex_unlock(&srv->lock);
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&tid, &attr, connection_main, c) != 0) {
-    say(srv, "%s: refused: cannot start a thread", c->remote);
-    forget(srv, c);
-  }
-  pthread_attr_destroy(&attr);
+  if (due == INT64_MAX) return -1;
+  if (due <= now) return 0;
+  return due - now > 60000 ? 60000 : (int)(due - now);
 }
 
 int sl_server_run(sl_server *srv) {
   if (!srv) return SL_MISUSE;
   for (;;) {
-    struct pollfd p[2] = {{srv->listen_fd, POLLIN, 0},
-                          {srv->stop_pipe[0], POLLIN, 0}};
-    int n = poll(p, 2, -1);
+    int64_t now = mono_ms();
+    int timeout = next_due(srv, now), nq = srv->n_quiet;
+    srv->polls[0] = (struct pollfd){srv->listen_fd, POLLIN, 0};
+    srv->polls[1] = (struct pollfd){srv->stop_pipe[0], POLLIN, 0};
+    for (int i = 0; i < nq; i++)
+      srv->polls[2 + i] = (struct pollfd){srv->quiet[i]->fd, POLLIN, 0};
+    int n = poll(srv->polls, (nfds_t)nq + 2, timeout);
     if (n < 0 && errno != EINTR) break;
-    if (n <= 0) continue;
-    if (p[1].revents) break;
-    if (p[0].revents & POLLIN) accept_one(srv);
+    if (n > 0 && srv->polls[1].revents) break;
+    now = mono_ms();
+    /* Strangers: those heard go to their handshake, those silent past
+    ** their deadline are let go. Oldest first; the array shrinks as it
+    ** goes, and the poll's entries stay in step with it. */
+    for (int i = 0, k = 0; k < nq; k++) {
+      conn *c = srv->quiet[i];
+      int h = n > 0 && srv->polls[2 + k].revents ? heard(srv, i) : 0;
+      if (h > 0) {
+        promote(srv, i);
+      } else if (h < 0) {
+        continue; /* let go */
+      } else if (now >= c->deadline) {
+        drop_quiet(srv, i, "handshake failed: timed out in the handshake");
+      } else {
+        i++;
+      }
+    }
+    if (n > 0 && (srv->polls[0].revents & POLLIN)) accept_some(srv, now);
+    tick_noise(srv, now, 0);
+    tick_served(srv, now, 0);
   }
-  /* Wake every connection: a shut-down socket ends its thread's wait. */
+  /* Strangers are let go unsaid; a shut-down socket ends a thread's wait. */
+  while (srv->n_quiet > 0) {
+    conn *c = srv->quiet[--srv->n_quiet];
+    close(c->fd);
+    free(c);
+  }
   pthread_mutex_lock(&srv->lock);
   for (conn *c = srv->conns; c; c = c->next)
     if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
-  while (srv->active > 0) pthread_cond_wait(&srv->idle, &srv->lock);
+  while (srv->conns) pthread_cond_wait(&srv->idle, &srv->lock);
   pthread_mutex_unlock(&srv->lock);
+  tick_noise(srv, mono_ms(), 1);
+  tick_served(srv, mono_ms(), 1);
   return sl_store_flush(srv->log);
 }
 
@@ -639,6 +1165,8 @@ void sl_server_free(sl_server *srv) {
   if (srv->stop_pipe[1] >= 0) close(srv->stop_pipe[1]);
   for (size_t i = 0; i < srv->pooled; i++) sl_store_release(srv->pool[i]);
   free(srv->pool);
+  free(srv->quiet);
+  free(srv->polls);
   if (srv->log) {
     sl_store_close(srv->log);
     sl_store_release(srv->log);

@@ -65,23 +65,31 @@ static lua_Integer opt_int(lua_State *L, int t, const char *field, int arg,
   return v;
 }
 
-/* Timeouts in seconds (numbers) as the fields handshake_timeout, timeout
-** (each read or write) and idle_timeout. */
-static void check_timeouts(lua_State *L, int t, int arg, sl_timeouts *to) {
-  static const char *const names[] = {"handshake_timeout", "timeout",
-                                      "idle_timeout"};
-  int *slots[] = {&to->handshake_ms, &to->io_ms, &to->idle_ms};
-  memset(to, 0, sizeof *to);
-  for (int i = 0; i < 3; i++) {
-    if (lua_getfield(L, t, names[i]) != LUA_TNIL) {
-      lua_Number s = lua_tonumber(L, -1);
-      if (!lua_isnumber(L, -1) || !(s > 0 && s <= 86400))
-        luaL_argerror(L, arg, lua_pushfstring(L, "%s: seconds from 0 to "
-                                              "86400 expected", names[i]));
-      *slots[i] = (int)(s * 1000 + 0.5) > 0 ? (int)(s * 1000 + 0.5) : 1;
-    }
-    lua_pop(L, 1);
+/* A span in seconds (a number over 0, at most a day) as the field `name`
+** gives it, in milliseconds; 0 when the field is absent. */
+static int opt_ms(lua_State *L, int t, const char *name, int arg) {
+  int ms = 0;
+  if (lua_getfield(L, t, name) != LUA_TNIL) {
+    lua_Number s = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(s > 0 && s <= 86400))
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s: seconds from 0 to "
+                                            "86400 expected", name));
+    ms = (int)(s * 1000 + 0.5) > 0 ? (int)(s * 1000 + 0.5) : 1;
   }
+  lua_pop(L, 1);
+  return ms;
+}
+
+/* Timeouts in seconds (numbers) as the fields handshake_timeout, timeout
+** (each read or write) and idle_timeout; and deadline (the whole
+** exchange) when `deadline` is set. */
+static void check_timeouts(lua_State *L, int t, int arg, sl_timeouts *to,
+                           int deadline) {
+  memset(to, 0, sizeof *to);
+  to->handshake_ms = opt_ms(L, t, "handshake_timeout", arg);
+  to->io_ms = opt_ms(L, t, "timeout", arg);
+  to->idle_ms = opt_ms(L, t, "idle_timeout", arg);
+  if (deadline) to->total_ms = opt_ms(L, t, "deadline", arg);
 }
 
 /* ------------------------------------------------------------ keys */
@@ -371,10 +379,14 @@ static char serve_prefix[] = "synclua serve";
 
 static const char *const server_keys[] = {
   "db", "listen", "key", "library", "device", "max_clients", "max_events",
-  "handshake_timeout", "timeout", "idle_timeout", "quiet", NULL};
+  "handshake_timeout", "timeout", "idle_timeout", "quiet",
+  "max_unauthenticated", "max_per_address", "refusal_interval",
+  "served_interval", NULL};
 
-/* server{ db, listen, key, [library], [device], ... } -> Server | nil,
-** message, code */
+/* server{ db, listen, key, [library], [device], [max_clients],
+** [max_events], [handshake_timeout], [timeout], [idle_timeout],
+** [max_unauthenticated], [max_per_address], [refusal_interval],
+** [served_interval], [quiet] } -> Server | nil, message, code */
 static int l_server(lua_State *L) {
   sl_server_opts o;
   char err[ERRSZ], lib[SL_UUID_BUFSZ], dev[SL_UUID_BUFSZ];
@@ -393,7 +405,12 @@ static int l_server(lua_State *L) {
   o.max_clients = (int)opt_int(L, 1, "max_clients", 1, 64, 1, 4096);
   o.max_events = (uint32_t)opt_int(L, 1, "max_events", 1, SL_MAX_EVENTS, 1,
                                    SL_MAX_EVENTS);
-  check_timeouts(L, 1, 1, &o.timeouts);
+  check_timeouts(L, 1, 1, &o.timeouts, 0);
+  o.max_unauthenticated = (int)opt_int(L, 1, "max_unauthenticated", 1, 32, 1,
+                                       4096);
+  o.max_per_address = (int)opt_int(L, 1, "max_per_address", 1, 4, 1, 4096);
+  o.refusal_interval_ms = opt_ms(L, 1, "refusal_interval", 1);
+  o.served_interval_ms = opt_ms(L, 1, "served_interval", 1);
   lua_getfield(L, 1, "quiet");
   if (!lua_toboolean(L, -1)) {
     o.log = log_line;
@@ -480,12 +497,13 @@ static int l_server_close(lua_State *L) {
 static const char *const fetch_keys[] = {
   "peers", "stores", "key", "library_id", "requesting_device", "since",
   "event_types", "correlation_id", "limit", "handshake_timeout", "timeout",
-  "idle_timeout", NULL};
+  "idle_timeout", "deadline", "max_pages", NULL};
 
 /* fetch{ peers = {addr...}, stores = {Store...}, key, library_id,
 ** requesting_device, [since, event_types, correlation_id, limit,
-** timeouts] } -> { {peer, ok, device, received, inserted, pages, capped,
-** unknown_event_types} | {peer, ok = false, error, code}, ... } */
+** timeouts, deadline, max_pages] } -> { {peer, ok, device, received,
+** inserted, pages, capped, unknown_event_types} | {peer, ok = false,
+** error, code, ...}, ... } */
 static int l_fetch(lua_State *L) {
   sl_request req;
   sl_timeouts to;
@@ -504,7 +522,9 @@ static int l_fetch(lua_State *L) {
   lua_getfield(L, 1, "key");
   const unsigned char *key = check_key(L, -1, 1);
   check_request(L, 1, 1, &req);
-  check_timeouts(L, 1, 1, &to);
+  check_timeouts(L, 1, 1, &to, 1);
+  int max_pages = (int)opt_int(L, 1, "max_pages", 1, SL_FETCH_MAX_PAGES, 1,
+                               INT32_MAX);
 
   sl_fetch_peer *list = lua_newuserdatauv(L, (n ? n : 1) * sizeof *list, 0);
   memset(list, 0, (n ? n : 1) * sizeof *list);
@@ -514,6 +534,7 @@ static int l_fetch(lua_State *L) {
     if (lua_rawgeti(L, peers, (lua_Integer)i + 1) != LUA_TSTRING)
       luaL_argerror(L, 1, "peers: list of HOST:PORT strings expected");
     list[i].address = lua_tostring(L, -1);
+    list[i].max_pages = max_pages;
     lua_pop(L, 1); /* the peers list keeps it */
     lua_rawgeti(L, stores, (lua_Integer)i + 1);
     list[i].dest = lsl_check_store(L, -1);

@@ -3,13 +3,16 @@
 -- `synclua serve`), keeps each answer in a store of its own, and writes
 -- them -- with this device's log, when --db is given -- as one timeline,
 -- clock skew corrected (synclua.timeline). A peer that is down, slow,
--- holds another key or sends garbage is reported and the rest still come;
--- the exit status says whether everything came.
+-- holds another key, sends garbage or more than it is worth decoding, or
+-- takes longer than --deadline or more than --max-pages responses, is
+-- reported and the rest still come; the exit status says whether
+-- everything came.
 local synclua = require "synclua"
 local command = require "synclua.command"
 local inputs = require "synclua.inputs"
 local runner = require "synclua.runner"
 local fs = require "synclua.fs"
+local fmt = require "synclua.fmt"
 local timeline = require "synclua.timeline"
 
 local query_options = require("synclua.query").options()
@@ -20,8 +23,7 @@ local invalid = runner.invalid
 -- in some of them: control characters are shown as \xNN, never sent to
 -- the terminal.
 local function say(form, ...)
-  io.stderr:write("synclua fetch: ",
-                  require("synclua.fmt").printable(form:format(...)), "\n")
+  io.stderr:write("synclua fetch: ", fmt.printable(form:format(...)), "\n")
 end
 
 -- Where a peer's answer is kept: DIR/HOST_PORT.db.
@@ -95,8 +97,10 @@ return command{
     .. "each peer's own\nevents, newest first, up to --limit (responses of "
     .. "at most " .. synclua.max_events .. " are paged).\nThe answers, and "
     .. "--db if given, are merged oldest first with clocks corrected\n"
-    .. "(see synclua timeline --help). Exit 0 when every peer answered, 3 "
-    .. "when one\ndid not (the others are still written).",
+    .. "(see synclua timeline --help). A peer has --deadline for the whole "
+    .. "exchange\nand --max-pages responses, and a response may take at "
+    .. "most 32 MiB to decode.\nExit 0 when every peer answered, 3 when "
+    .. "one did not (the others are still\nwritten).",
   inputs = false, window = false,
   formats = timeline.FORMATS,
   options = {
@@ -125,10 +129,19 @@ return command{
       check = require("synclua.cli").seconds("--timeout"),
       help = "for connecting, the handshake, each answer to begin, and "
         .. "each answer once begun (+1 s per 64 KiB)" },
+    { "--deadline", type = "duration", default = "10m",
+      help = "for everything a peer sends, from the connect (at most a "
+        .. "day)" },
+    { "--max-pages", type = "int", default = 10000, min = 1,
+      max = 2147483647, help = "responses one peer may take to answer" },
   },
   run = function(ctx)
     local opts = ctx.opts
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
+    if opts.deadline <= 0 or opts.deadline > 86400 * 1e9 then
+      invalid(("option '--deadline' must be above 0 and at most 1 day, got "
+        .. "%s (e.g. 10m)"):format(fmt.duration(opts.deadline)))
+    end
     local timeout = opts.timeout
     local now = ctx.now
     -- [since, now], as the servers answer and every command means it
@@ -186,7 +199,8 @@ return command{
         event_types = filter.event_types,
         correlation_id = filter.correlation_id, limit = opts.limit,
         handshake_timeout = timeout, timeout = timeout,
-        idle_timeout = timeout }
+        idle_timeout = timeout, deadline = opts.deadline / 1e9,
+        max_pages = opts.max_pages }
       local failed = 0
       for i, r in ipairs(results) do
         stores[i]:close()

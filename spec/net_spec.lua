@@ -340,6 +340,12 @@ describe("synclua serve", function()
         .. "86400 expected, got '0' (e.g. 10)", 2 },
       { V .. " --idle-timeout soon", "--idle-timeout: a number of seconds "
         .. "above 0 and at most 86400 expected, got 'soon' (e.g. 10)", 2 },
+      { V .. " --handshake-timeout 0", "--handshake-timeout: a number of "
+        .. "seconds above 0 and at most 86400 expected, got '0' (e.g. 10)", 2 },
+      { V .. " --max-unauthenticated 0", "option '--max-unauthenticated' "
+        .. "must be from 1 to 4096, got '0' (e.g. 32)", 2 },
+      { V .. " --max-per-address 5000", "option '--max-per-address' must be "
+        .. "from 1 to 4096, got '5000' (e.g. 4)", 2 },
       -- The arguments come first: no store is opened for a bad one.
       { "--db missing.db --key-file key --library xyz",
         "Invalid library ID: xyz (--library expects a UUID, e.g. "
@@ -465,14 +471,37 @@ describe("synclua serve", function()
       "4|" .. DEV_A .. "|backfill_request_received|network|debug|Served "
         .. "event log request from " .. DEV_L .. " (127.0.0.1:P): 2 events|"
         .. '{"limit":2,"more":false,"remote":"127.0.0.1:P","request":'
-        .. '"EventLogRequest"}||' .. DEV_L .. "|sync_event_log|2|1|1",
+        .. '"EventLogRequest","requests":1}||' .. DEV_L
+        .. "|sync_event_log|2|1|1",
       "5|" .. DEV_A .. "|backfill_request_received|network|debug|Served "
         .. "event log request from " .. NIL_UUID .. " (127.0.0.1:P): 0 "
         .. 'events|{"correlation_id":"' .. SESSION .. '","event_types":'
         .. '["sync_error"],"limit":10000,"more":false,"remote":'
-        .. '"127.0.0.1:P","request":"EventLogRequest","since":'
+        .. '"127.0.0.1:P","request":"EventLogRequest","requests":1,"since":'
         .. '"2025-12-03T10:00:01Z"}||' .. NIL_UUID .. "|sync_event_log|0|1|1",
       "" }, "\n"), served_lines(new))
+  end)
+
+  it("lets a silent connection go after --handshake-timeout, saying so",
+     function()
+    local srv = serve(dir, "peer-a.db", "--handshake-timeout 0.3")
+    local port = srv.address:match(":(%d+)$")
+    -- A connection that says nothing, held for 3 s (bash's /dev/tcp).
+    local t0 = clock()
+    os.execute("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" .. port
+               .. "; sleep 3' >/dev/null 2>&1 &")
+    assert.equal("synclua serve: 127.0.0.1:P: handshake failed: timed out "
+                 .. "in the handshake", served_lines(srv:line()))
+    assert.is_true(clock() - t0 < 1.5) -- not the 2 s default
+    -- A key holder is served as ever.
+    local _, _, status = run(dir, "fetch --key-file key --peer "
+                                  .. srv.address)
+    assert.equal(0, status)
+    local rest, code = srv:stop()
+    assert.equal("synclua serve: 127.0.0.1:P: device " .. NIL_UUID .. " asked "
+                 .. "for 10000 events: sent 3 in N ms\nsynclua serve: "
+                 .. "stopped\n", served_lines(rest))
+    assert.equal(0, code)
   end)
 
   it("refuses a request for another library by closing the connection",
@@ -519,6 +548,14 @@ describe("synclua fetch", function()
         .. "got '-1' (e.g. 10000)" },
       { P .. " --timeout 0", "--timeout: a number of seconds above 0 and at most "
         .. "86400 expected, got '0' (e.g. 10)" },
+      { P .. " --deadline 0", "option '--deadline' must be above 0 and at "
+        .. "most 1 day, got 0 ms (e.g. 10m)" },
+      { P .. " --deadline '2 days'", "option '--deadline' must be above 0 "
+        .. "and at most 1 day, got 2 d 00 h (e.g. 10m)" },
+      { P .. " --deadline soon", "--deadline: Invalid duration: soon (e.g. "
+        .. "'7 days', '1 hour', '90m' or '2h', or a number of seconds)" },
+      { P .. " --max-pages 0", "option '--max-pages' must be from 1 to "
+        .. "2147483647, got '0' (e.g. 10000)" },
       { P .. " --since whenever", "--since: Invalid time format: whenever "
         .. "(e.g. '1 hour ago', '2h', 'yesterday', '2025-12-03 10:00:00' or "
         .. "'2025-12-03T10:00:00Z')" },
@@ -781,9 +818,13 @@ describe("synclua fetch", function()
       "synclua serve: 127.0.0.1:P: device " .. NIL_UUID .. " asked for 20 "
         .. "events: sent 20 in N ms",
       "synclua serve: stopped", "" }, "\n"), served_lines(rest))
-    assert.equal("120|50|1\n70|50|1\n20|20|0\n", support.sqlite(
-      dir .. "/big.db", "SELECT json_extract(details, '$.limit'), "
-      .. "record_count, json_extract(details, '$.more') FROM sync_event_log "
+    -- The requester's first request as it came, then the other two summed
+    -- (logged when the server stopped: its interval is 30 s).
+    assert.equal("1|120|50|1|\n2||70||1\n", support.sqlite(
+      dir .. "/big.db", "SELECT json_extract(details, '$.requests'), "
+      .. "json_extract(details, '$.limit'), record_count, "
+      .. "json_extract(details, '$.more'), "
+      .. "json_extract(details, '$.cut_short') FROM sync_event_log "
       .. "WHERE event_type = 'backfill_request_received' ORDER BY id"))
   end)
 
@@ -822,6 +863,63 @@ describe("synclua fetch", function()
     for line in function() return srv:line() end do last = line end
     assert.equal("synclua serve: stopped", last)
     assert.equal(0, select(2, srv:wait()))
+  end)
+
+  it("stops a peer at --max-pages responses, saying so, and exits 3",
+     function()
+    local rows = {}
+    for i = 1, 5 do
+      rows[i] = { event_type = "state_transition", summary = "e" .. i,
+                  timestamp = ("2025-12-03T10:00:%02dZ"):format(i) }
+    end
+    store(dir, "five.db", DEV_C, rows)
+    local srv = serve(dir, "five.db", "--max-events 1")
+    -- (state transitions only: not the events that log the requests)
+    local F = "fetch --key-file key --event-type state_transition "
+    local out, err, status = run(dir, F .. "--max-pages 2 --peer "
+                                      .. srv.address)
+    assert.equal("", out)
+    assert.equal(table.concat({
+      "synclua fetch: " .. srv.address .. ": failed: needed more than 2 "
+        .. "responses (the cap on pages): 2 events so far",
+      "synclua fetch: 1 of 1 peer did not answer in full", "" }, "\n"), err)
+    assert.equal(3, status)
+    -- Enough pages: all five.
+    local _, err2, status2 = run(dir, F .. "--max-pages 5 --peer "
+                                      .. srv.address)
+    assert.equal("synclua fetch: " .. srv.address .. " (device " .. DEV_C
+                 .. "): 5 events in 5 responses\n", err2)
+    assert.equal(0, status2)
+  end)
+
+  it("gives up on a peer at --deadline, however patient --timeout is",
+     function()
+    local rows = {}
+    for i = 1, 10000 do
+      rows[i] = { event_type = "state_transition", summary = "e" .. i,
+                  timestamp = ("2025-12-03T%02d:%02d:%02dZ"):format(
+                    10 + i // 3600, i // 60 % 60, i % 60) }
+    end
+    store(dir, "many.db", DEV_C, rows)
+    local srv = serve(dir, "many.db", "--max-events 1 -q")
+    -- It answers page after page, then (stopped) nothing: --timeout would
+    -- wait 60 s for the next; the deadline ends it after 1 s in all.
+    local t0 = clock()
+    local fetch = support.spawn(dir, "fetch --key-file key --timeout 60 "
+                                     .. "--deadline 1 --peer " .. srv.address)
+    support.sleep(0.3)
+    srv:signal("STOP")
+    local out, status = fetch:wait(30)
+    local took = clock() - t0
+    local pages, events = out:match("^synclua fetch: 127%.0%.0%.1:%d+: "
+      .. "failed: did not finish within the deadline of 1 s: (%d+) "
+      .. "responses?, (%d+) events? so far\nsynclua fetch: 1 of 1 peer did "
+      .. "not answer in full\n$")
+    assert.truthy(pages, out)
+    assert.equal(pages, events)
+    assert.is_true(tonumber(pages) >= 1)
+    assert.equal(3, status)
+    assert.is_true(took < 20, ("took %.1f s"):format(took))
   end)
 
   it("gets no row Spacedrive's reader would skip, and shows nothing raw",
@@ -1103,6 +1201,35 @@ describe("synclua.server() and synclua.fetch()", function()
                  support.error_of(function()
                    return (synclua.fetch{ peers = { "x" }, stores = {},
                                           key = key }) end))
+    assert.equal("bad argument #1 to 'server' (max_per_address: integer "
+                 .. "from 1 to 4096 expected)",
+                 err{ db = db, listen = "127.0.0.1:0", key = key,
+                      max_per_address = 0 })
+    assert.equal("bad argument #1 to 'server' (max_unauthenticated: integer "
+                 .. "from 1 to 4096 expected)",
+                 err{ db = db, listen = "127.0.0.1:0", key = key,
+                      max_unauthenticated = 1.5 })
+    assert.equal("bad argument #1 to 'server' (refusal_interval: seconds "
+                 .. "from 0 to 86400 expected)",
+                 err{ db = db, listen = "127.0.0.1:0", key = key,
+                      refusal_interval = 0 })
+    assert.equal("bad argument #1 to 'server' (served_interval: seconds from "
+                 .. "0 to 86400 expected)",
+                 err{ db = db, listen = "127.0.0.1:0", key = key,
+                      served_interval = "soon" })
+    assert.equal("bad argument #1 to 'server' (unknown option 'deadline')",
+                 err{ db = db, listen = "127.0.0.1:0", key = key,
+                      deadline = 1 })
+    local function fetch_err(t)
+      t.peers, t.stores, t.key = {}, {}, key
+      t.library_id = synclua.library_id(key)
+      t.requesting_device = DEV_L
+      return support.error_of(function() return (synclua.fetch(t)) end)
+    end
+    assert.equal("bad argument #1 to 'fetch' (deadline: seconds from 0 to "
+                 .. "86400 expected)", fetch_err{ deadline = -1 })
+    assert.equal("bad argument #1 to 'fetch' (max_pages: integer from 1 to "
+                 .. "2147483647 expected)", fetch_err{ max_pages = 0 })
   end)
 
   it("takes ids only as UUID strings, naming what it got", function()
@@ -1277,7 +1404,7 @@ describe("synclua.server() and synclua.fetch()", function()
       served_lines(rest))
     assert.equal('{"event_types":["bogus","sync_error"],"limit":1000,'
       .. '"more":false,"remote":"127.0.0.1:P","request":"EventLogRequest",'
-      .. '"unknown_event_types":["bogus"]}\n',
+      .. '"requests":1,"unknown_event_types":["bogus"]}\n',
       served_lines(support.sqlite(dir .. "/peer-a.db",
         "SELECT details FROM sync_event_log WHERE id = 4")))
   end)

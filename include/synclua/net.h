@@ -32,6 +32,7 @@
 #define SL_MAX_EVENTS     10000             /* events in one response        */
 #define SL_MAX_FRAME      (16u << 20)       /* JSON bytes in one frame        */
 #define SL_MAX_REQUEST    (64u << 10)       /* JSON bytes in one request      */
+#define SL_MAX_DECODE     (32u << 20)       /* bytes decoding one frame takes */
 
 typedef struct sl_request {
   char         library_id[SL_UUID_BUFSZ];
@@ -75,6 +76,24 @@ typedef struct sl_message {
 void sl_request_write(sl_buf *b, const sl_request *req);
 
 /*
+** What decoding JSON text costs, in bytes, before anything is allocated
+** for it: one pass over the text that allocates nothing and sums what
+** sl_json_parse would allocate for it (a node per value, the copy of each
+** string and key, each container's arrays, the parser's stack of members;
+** malloc's header and rounding as glibc's, 8 and 16 bytes) and what
+** sl_response_events would allocate for a response's events (an sl_event
+** for each value three levels down in the message). `depth` is how deep in a
+** message the text starts: 0 for a whole message, 3 for one event of a
+** response's "events" array (so that a sender can add up a frame event by
+** event: the cost of a text is the sum of the costs of its parts). The
+** number of JSON values goes into *values when it is not NULL. An upper
+** bound for valid JSON and for every prefix the parser reads of invalid
+** JSON; never blocks, reads json[0..len) only.
+*/
+size_t sl_decode_cost(const char *json, size_t len, int depth,
+                      size_t *values);
+
+/*
 ** Parse one message (the JSON of a frame). Strict where serde is: one
 ** variant key, every field of the right type, UUIDs that parse, limit a
 ** u32 and required; missing options are absent; unknown fields are
@@ -82,7 +101,12 @@ void sl_request_write(sl_buf *b, const sl_request *req);
 ** 32 hex digits, "{...}", "urn:uuid:...", any case) and kept lowercase
 ** and hyphenated. SL_OK, SL_NOMEM, or SL_INVALID with a message naming the field
 ** and what is wrong ("EventLogRequest.limit: expected an integer from 0 to
-** 4294967295, got -1"). Free with sl_message_clear even on failure.
+** 4294967295, got -1"). A message whose decoding would cost more than
+** SL_MAX_DECODE bytes (sl_decode_cost) is refused before anything is
+** allocated for it, whatever its shape: a 16 MiB frame of zeros in a
+** response's events ("message: 8388541 JSON values would take 3523186128
+** bytes to decode, over the limit of 33554432") would otherwise take
+** nearly 1 GB. Free with sl_message_clear even on failure.
 */
 int sl_message_parse(const char *json, size_t len, sl_message *out,
                      char *err, size_t errsz);
@@ -154,10 +178,15 @@ typedef struct sl_channel sl_channel;
 
 /* The deadlines of a connection, in milliseconds (0: the default). */
 typedef struct sl_timeouts {
-  int handshake_ms;             /* whole handshake; default 5000            */
+  int handshake_ms;             /* whole handshake; default 5000 (a server's
+                                   2000, counted from the accept)         */
   int idle_ms;                  /* waiting for a frame to start; 30000      */
   int io_ms;                    /* a frame once started, plus 1 s per 64 KiB
                                    it announces; one write; 10000         */
+  int total_ms;                 /* the whole connection, from the start of
+                                   the handshake: no wait goes past it;
+                                   default none (sl_fetch: 600000, from
+                                   the connect)                           */
 } sl_timeouts;
 
 /* Handshake on a connected socket, which stays the caller's to close (after
@@ -171,13 +200,18 @@ int sl_channel_server(int fd, const unsigned char key[SL_KEY_BYTES],
                       const sl_timeouts *t, sl_channel **out,
                       char *err, size_t errsz);
 
-/* Send one frame: the 4-byte length, then the JSON. */
+/* Send one frame: the 4-byte length, then the JSON. SL_OK; SL_IOERR for a
+** timeout (io_ms, or total_ms passed) or a broken connection. Blocks until
+** the frame is written. */
 int sl_channel_send(sl_channel *ch, const char *json, size_t len);
 
 /* Receive one frame into out (reset first): SL_OK; SL_DONE when the other
 ** end closed cleanly between frames; SL_INVALID for a frame over
 ** max_frame or a record that fails authentication; SL_IOERR for a timeout
-** or a connection cut mid-frame. The message in sl_channel_errmsg. */
+** or a connection cut mid-frame. The message in sl_channel_errmsg ("timed
+** out waiting for a record"; "past the deadline of the connection
+** (total_ms) waiting for a record" when total_ms ran out). Blocks until a
+** frame is whole or a deadline passes. */
 int sl_channel_recv(sl_channel *ch, sl_buf *out, size_t max_frame);
 
 const char *sl_channel_errmsg(const sl_channel *ch);
@@ -186,22 +220,59 @@ void sl_channel_free(sl_channel *ch);
 /* ----------------------------------------------------------------- serve */
 
 /*
-** Answer EventLogRequests for one store. Each connection has a thread of
-** its own (up to max_clients; more are refused at once), so a slow or
-** silent client holds only its own. Requests are answered as Spacedrive's
-** handler answers them -- the store's own device's events, newest first
-** (equal instants in ascending id), in [since, now] on this server's clock
-** (a row dated later is never sent, whether or not since is given:
-** spacedrive-compat.md 10.4), event types / correlation id / limit, UUIDs
-** in every spelling serde reads -- with synclua's refinements: at most
-** max_events per response (then "next" to page from, never between two
-** events of one instant unless they fill a page),
-** a frame never over max_frame, a request over SL_MAX_REQUEST refused
-** before it is read, unknown event types reported back (and matching
-** nothing, instead of lifting the filter), a request for another library
-** refused. Each request served is logged in the store as a
-** backfill_request_received event (network) from the requester, model
-** type "sync_event_log", with the count returned.
+** Answer EventLogRequests for one store. Requests are answered as
+** Spacedrive's handler answers them -- the store's own device's events,
+** newest first (equal instants in ascending id), in [since, now] on this
+** server's clock (a row dated later is never sent, whether or not since is
+** given: spacedrive-compat.md 10.4), event types / correlation id / limit,
+** UUIDs in every spelling serde reads -- with synclua's refinements: at
+** most max_events per response (then "next" to page from, never between
+** two events of one instant unless they fill a page), a frame never over
+** max_frame bytes nor over max_decode bytes to decode (sl_decode_cost: a
+** client refuses more), a request over SL_MAX_REQUEST refused before it is
+** read, unknown event types reported back (and matching nothing, instead
+** of lifting the filter), a request for another library refused.
+**
+** Who holds what. Until its handshake is through, a connection is a
+** stranger's: strangers have a budget of their own (max_unauthenticated at
+** once, max_per_address of them from one address) and timeouts.handshake_ms
+** from the accept to be through it. One that has sent nothing yet waits in
+** the accepting thread and costs no thread; the first byte moves it to a
+** thread of its own for the handshake. A new connection over either cap
+** takes the place of the oldest that is still silent (which is dropped),
+** or is refused when none is. Only a connection through the handshake
+** takes one of the max_clients slots (more are refused), so a flood of
+** silent sockets never holds a slot a key holder needs; each client slot
+** has its thread, so a slow client holds up no other.
+**
+** What is said. One line to `log` per request answered and per failure of
+** a client that holds the key. What happens to strangers (refused, dropped,
+** a handshake failed or timed out) is said at most once per address per
+** refusal_interval_ms: the first at once ("127.0.0.1:5000: handshake
+** failed: timed out in the handshake"), the rest counted and said when the
+** interval ends, or when the server stops ("127.0.0.1: 1523 more
+** connections refused in 10.0 s (the last: dropped: silent while newer
+** connections waited)"); at most 64 addresses are told apart in an
+** interval, the rest are counted together ("... refused from other
+** addresses ..."). The reasons: "refused: already serving N clients",
+** "refused: already N unauthenticated connections[ from this address]",
+** "dropped: silent while newer connections waited", "handshake failed:
+** <why>".
+**
+** What is stored. Requests served are logged in the store as
+** backfill_request_received events (network, debug) from the requesting
+** device, model type "sync_event_log", aggregated per requester as the
+** batch aggregator aggregates records: a requester's first request is
+** logged at once, with the request in details ({"correlation_id",
+** "event_types", "limit", "more", "remote", "request", "requests": 1,
+** "since", "unknown_event_types"}) and its count in record_count; the
+** requests that follow within served_interval_ms are summed into one event
+** when the interval ends (details {"cut_short": requests answered with
+** "next", "remote": the last one's, "request", "requests": N},
+** record_count the events sent, duration_ms the time taken), and so on each
+** interval while they keep coming. At most 64 requesters are told apart in
+** an interval, the others summed into one event without a peer; so a key
+** holder adds at most 129 rows per interval, however fast it asks.
 */
 typedef struct sl_server sl_server;
 
@@ -212,13 +283,24 @@ typedef struct sl_server_opts {
   const char    *library_id;          /* NULL: sl_key_library_id(key)       */
   const char    *device_id;           /* NULL: the device of the store's
                                          newest row                         */
-  int            max_clients;         /* 0: 64                              */
+  int            max_clients;         /* through the handshake at once;
+                                         0: 64                              */
   uint32_t       max_events;          /* 0: SL_MAX_EVENTS                   */
   size_t         max_frame;           /* 0: SL_MAX_FRAME                    */
-  sl_timeouts    timeouts;
-  /* One line per connection and per request, from any thread. */
+  sl_timeouts    timeouts;            /* handshake_ms 0: 2000               */
+  /* Lines of what happened (requests, refusals), from any thread. */
   void         (*log)(void *ud, const char *line);
   void          *log_ud;
+  int            max_unauthenticated; /* connections not through the
+                                         handshake at once; 0: 32           */
+  int            max_per_address;     /* of those, from one address; 0: 4   */
+  int            refusal_interval_ms; /* strangers' lines per address at
+                                         most one per; 0: 10000             */
+  int            served_interval_ms;  /* served-request events per
+                                         requester at most one per;
+                                         0: 30000                           */
+  size_t         max_decode;          /* a response's decode cost at most;
+                                         0 (or more): SL_MAX_DECODE         */
 } sl_server_opts;
 
 /* Open the store, bind and listen. *out gets a server (release it with
@@ -230,7 +312,9 @@ const char *sl_server_address(const sl_server *srv);
 const char *sl_server_library_id(const sl_server *srv);
 const char *sl_server_device_id(const sl_server *srv);
 /* Serve until sl_server_stop; then close every connection, wait for
-** their threads and flush the store. */
+** their threads, log what is still counted (the strangers' lines, the
+** served-request events) and flush the store. Blocks; SL_OK, or the
+** status of the flush. */
 int sl_server_run(sl_server *srv);
 /* Ask sl_server_run to return. Async-signal-safe. */
 void sl_server_stop(sl_server *srv);
@@ -245,12 +329,28 @@ void sl_server_free(sl_server *srv);
 ** duplicates; each page oldest first, equal instants in the order sent,
 ** so that they keep the peer's order). A peer that fails -- down, slow,
 ** another key or library, or garbage: a malformed response, more events
-** than asked, events of a device other than the responding one -- leaves
-** the others unharmed. Each dest must be a different store.
+** than asked, events of a device other than the responding one, a frame
+** that would cost more than SL_MAX_DECODE bytes to decode -- leaves the
+** others unharmed. So does one that takes too long: each peer has
+** t->total_ms (default SL_FETCH_DEADLINE_MS) from its connect to its last
+** page, and max_pages responses; one that needs more is stopped there,
+** with what it sent so far kept in its store and counted in its record
+** ("did not finish within the deadline of 600 s: 3 responses, 120
+** events so far", SL_TIMEOUT; "needed more than 10000 responses (the cap
+** on pages): 10000 events so far", SL_ERROR).
+** Decoding holds one response at a time: a peer costs at most
+** SL_MAX_FRAME + SL_MAX_DECODE bytes, whatever it sends. Each dest must be
+** a different store. Blocks until every peer is done; SL_OK, or the
+** status of the first peer that failed (each peer's on its record).
 */
+#define SL_FETCH_DEADLINE_MS 600000   /* 10 minutes a peer                  */
+#define SL_FETCH_MAX_PAGES   10000    /* responses from one peer            */
+
 typedef struct sl_fetch_peer {
   const char   *address;              /* "HOST:PORT"                        */
   sl_store     *dest;                 /* where its events go                */
+  int           max_pages;            /* responses at most; 0:
+                                         SL_FETCH_MAX_PAGES                 */
   /* results */
   int           status;               /* SL_OK or why it failed             */
   char          errmsg[256];
