@@ -415,10 +415,12 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
   /* Spacedrive's own indexes alone: probe (see the top of this file),
   ** unless time alone (or nothing) is asked, which walks the timestamp
   ** index at once; and no arm per severity, which only synclua's
-  ** (severity, timestamp) index would serve. */
+  ** (severity, timestamp) index would serve. With synclua's indexes a
+  ** (value, timestamp) walk is better, but for a session: a correlation
+  ** id has few rows, and its index finds them all at once. */
   int indexes = 0;
   if ((rc = store_indexes(s, &indexes)) != SL_OK) return rc;
-  p->probing = !(indexes & SLI_IDX_TYPE_TIME) &&
+  p->probing = (!(indexes & SLI_IDX_TYPE_TIME) || f->correlation_id) &&
                f->limit >= 0 && f->limit <= PROBE_MAX &&
                f->offset <= PROBE_MAX - f->limit &&
                (f->n_event_types || f->n_categories || p->n_sev ||
