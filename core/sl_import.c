@@ -1,24 +1,35 @@
 /*
-** sl_import.c -- bulk insertion on the caller's connection: a list of
-** events written synchronously in one transaction, all or nothing, each
-** row exactly as the writer thread writes it (sl_writer.c), optionally
-** skipping events the store already holds. `synclua import` and the
-** timeline's loading of JSON exports go through here, never through the
-** asynchronous writer (which commits in many transactions).
+** sl_import.c -- bulk insertion on the caller's connection, all or
+** nothing, each row exactly as the writer thread writes it (sl_row.c),
+** optionally skipping events the store already holds. Two ways in, one
+** way out:
+**  - sl_store_insert: a list of events in one call, written in one
+**    transaction in the order given;
+**  - sl_import: events added a chunk at a time (an export read as a
+**    stream), checked as they come and held aside in a private temporary
+**    SQLite file -- on disk past SQLite's page cache, never all in memory
+**    -- then written into a store by sl_import_commit in one transaction,
+**    oldest first when asked (SQLite's sorter does the ordering, in flat
+**    memory).
+** Both write through one writer (below): BEGIN IMMEDIATE, the duplicate
+** look, the INSERT, COMMIT or ROLLBACK. `synclua import` and the
+** timeline's loading of exports come here, never through the asynchronous
+** writer (which commits in many transactions).
 **
 ** A duplicate is an event with the same device, instant, type and summary
-** as a row already stored or inserted earlier in the same call. Rows in
-** canonical form are found through the (event_type, timestamp) index by
-** the text we would write; the few rows in other forms (temp.sl_foreign,
-** kept by sli_ts_refresh) are indexed by instant in a TEMP table for the
-** length of the call. Nothing here touches the file but the INSERTs.
+** as a row already stored or written earlier in the same transaction.
+** Rows in canonical form are found through the (event_type, timestamp)
+** index by the text we would write; the few rows in other forms
+** (temp.sl_foreign, kept by sli_ts_refresh) are indexed by instant in a
+** TEMP table for the length of the transaction. Nothing here touches the
+** store's file but the INSERTs.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sli.h"
-
 
 /* A canonical row with this text, device, type and summary. A device
 ** stored in capitals by another program still matches its lowercase
@@ -46,6 +57,19 @@ static const char foreign_index_sql[] =
   "CREATE INDEX IF NOT EXISTS temp.sl_import_foreign_by_instant"
   " ON sl_import_foreign(instant);";
 
+/* ------------------------------------------------------------- writer */
+
+/* One transaction of rows going into a store. */
+typedef struct writer {
+  sl_store     *s;
+  sqlite3_stmt *ins;          /* sli_insert_sql                             */
+  sqlite3_stmt *dup;          /* dup_sql, when skipping duplicates          */
+  sqlite3_stmt *foreign;      /* dup_foreign_sql, when rows in other forms  */
+  int           skip;         /* skip duplicates                            */
+  sl_buf        details;      /* the canonical details of the row           */
+  size_t        inserted, skipped;
+} writer;
+
 /* Does the store already hold this event, stored under `id` at instant?
 ** 1 yes, 0 no, < 0 an SQLite failure (the negated result code). */
 static int stored(sqlite3_stmt *dup, sqlite3_stmt *foreign,
@@ -70,20 +94,6 @@ static int stored(sqlite3_stmt *dup, sqlite3_stmt *foreign,
   return 0;
 }
 
-/* Every event checked before anything is written. */
-static int validate(sl_store *s, const sl_event *evs, size_t n) {
-  char err[SLI_ERRMSG_MAX - 32];
-  for (size_t i = 0; i < n; i++) {
-    if (sl_event_validate(&evs[i], err, sizeof err) != SL_OK)
-      return sli_fail(s, SL_INVALID, "event %zu: %s", i + 1, err);
-    if (!evs[i].device_id && !s->device_id)
-      return sli_fail(s, SL_INVALID,
-                      "event %zu: device_id: missing (give one, or open the "
-                      "store with a device_id)", i + 1);
-  }
-  return SL_OK;
-}
-
 /* Has the store rows in other forms? Then index them by instant. */
 static int index_foreign(sl_store *s, int *any) {
   sqlite3_stmt *st;
@@ -99,90 +109,417 @@ static int index_foreign(sl_store *s, int *any) {
   return r == SQLITE_OK ? SL_OK : sli_sqlite_fail(s, s->db, r, "insert");
 }
 
-int sl_store_insert(sl_store *s, const sl_event *evs, size_t n,
-                    int skip_duplicates, size_t *inserted, size_t *skipped) {
-  sqlite3_stmt *ins = NULL, *dup = NULL, *foreign = NULL;
-  sl_buf details = {0};
-  size_t n_in = 0, n_skip = 0;
-  int rc, any_foreign = 0;
-  char jerr[160];
-
-  if (inserted) *inserted = 0;
-  if (skipped) *skipped = 0;
-  if (!s || (!evs && n > 0)) return SL_MISUSE;
-  if ((rc = sli_store_usable(s)) != SL_OK) return rc;
+/* A store that can take rows: open, and opened to write. */
+static int writable(sl_store *s) {
+  int rc = sli_store_usable(s);
+  if (rc != SL_OK) return rc;
   if (s->readonly)
     return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot insert",
                     s->path);
-  if ((rc = validate(s, evs, n)) != SL_OK) return rc;
+  return SL_OK;
+}
 
+/* BEGIN IMMEDIATE, and what the duplicate look needs. On failure the
+** transaction is left to write_end. */
+static int write_begin(writer *w, sl_store *s, int skip) {
+  int any_foreign = 0, rc = SL_OK;
+  memset(w, 0, sizeof *w);
+  w->s = s;
+  w->skip = skip;
   int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
   if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, "insert");
-  if (skip_duplicates) {
+  if (skip) {
     rc = sli_ts_refresh(s);
     if (rc == SL_OK) rc = index_foreign(s, &any_foreign);
-    if (rc == SL_OK) rc = sli_stmt_get(s, dup_sql, &dup);
+    if (rc == SL_OK) rc = sli_stmt_get(s, dup_sql, &w->dup);
     if (rc == SL_OK && any_foreign)
-      rc = sli_stmt_get(s, dup_foreign_sql, &foreign);
+      rc = sli_stmt_get(s, dup_foreign_sql, &w->foreign);
   }
-  if (rc == SL_OK) rc = sli_stmt_get(s, sli_insert_sql, &ins);
+  if (rc == SL_OK) rc = sli_stmt_get(s, sli_insert_sql, &w->ins);
+  return rc;
+}
 
-  int64_t now = sl_time_now();
-  for (size_t i = 0; i < n && rc == SL_OK; i++) {
-    const sl_event *ev = &evs[i];
-    int64_t instant = ev->has_instant ? ev->instant : now;
-    if (ev->timestamp) sl_event_time(ev, &instant); /* validated */
-    if (skip_duplicates) {
-      sli_row_id id;
-      sli_row_text(ev, instant, s->device_id, &id);
-      int found = stored(dup, foreign, ev, &id, instant);
-      if (found < 0) {
-        rc = sli_sqlite_fail(s, s->db, -found, "insert");
-        break;
-      }
-      if (found) {
-        n_skip++;
-        continue;
-      }
+/* Write ev at `instant` (or skip it as a duplicate); `position` (from 1)
+** names it in a message. */
+static int write_one(writer *w, const sl_event *ev, int64_t instant,
+                     size_t position) {
+  sl_store *s = w->s;
+  char jerr[160];
+  if (w->skip) {
+    sli_row_id id;
+    sli_row_text(ev, instant, s->device_id, &id);
+    int found = stored(w->dup, w->foreign, ev, &id, instant);
+    if (found < 0) return sli_sqlite_fail(s, s->db, -found, "insert");
+    if (found) {
+      w->skipped++;
+      return SL_OK;
     }
-    rc = sli_bind_event(ins, ev, instant, s->device_id, &details, jerr,
-                        sizeof jerr);
-    if (rc == SL_INVALID) {
-      rc = sli_fail(s, SL_INVALID, "event %zu: details: not JSON: %s",
-                    i + 1, jerr);
-      break;
-    }
-    if (rc != SL_OK) {
-      rc = sli_fail(s, SL_NOMEM, "out of memory");
-      break;
-    }
-    r = sqlite3_step(ins);
-    sqlite3_reset(ins);
-    if (r != SQLITE_DONE) {
-      rc = sli_sqlite_fail(s, s->db, r, "insert");
-      break;
-    }
-    n_in++;
   }
-  sli_stmt_put(s, ins);
-  sli_stmt_put(s, dup);
-  sli_stmt_put(s, foreign);
-  sl_buf_free(&details);
+  int rc = sli_bind_event(w->ins, ev, instant, s->device_id, &w->details,
+                          jerr, sizeof jerr);
+  if (rc == SL_INVALID)
+    return sli_fail(s, SL_INVALID, "event %zu: details: not JSON: %s",
+                    position, jerr);
+  if (rc != SL_OK) return sli_fail(s, SL_NOMEM, "out of memory");
+  int r = sqlite3_step(w->ins);
+  sqlite3_reset(w->ins);
+  if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, "insert");
+  w->inserted++;
+  return SL_OK;
+}
 
+/* COMMIT when rc is SL_OK, else ROLLBACK; returns the outcome. */
+static int write_end(writer *w, int rc) {
+  sl_store *s = w->s;
+  sli_stmt_put(s, w->ins);
+  sli_stmt_put(s, w->dup);
+  sli_stmt_put(s, w->foreign);
+  sl_buf_free(&w->details);
   if (rc == SL_OK) {
-    r = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    int r = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (r != SQLITE_OK) rc = sli_sqlite_fail(s, s->db, r, "insert");
   }
   if (rc != SL_OK) {
+    /* SQLite's reason is in the message already: ROLLBACK cannot lose
+    ** it. */
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     /* What sli_ts_refresh recorded inside the transaction (temp.sl_foreign
     ** and its rows) went with it: let the next look start over. */
     s->ts_known = 0;
     s->ts_checked_id = s->ts_noncanonical = s->ts_unparsable = 0;
     memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
-    return rc;
   }
-  if (inserted) *inserted = n_in;
-  if (skipped) *skipped = n_skip;
+  return rc;
+}
+
+/* ------------------------------------------------------- one call's list */
+
+/* Every event checked before anything is written. */
+static int validate(sl_store *s, const sl_event *evs, size_t n) {
+  char err[SLI_ERRMSG_MAX - 32];
+  for (size_t i = 0; i < n; i++) {
+    if (sl_event_validate(&evs[i], err, sizeof err) != SL_OK)
+      return sli_fail(s, SL_INVALID, "event %zu: %s", i + 1, err);
+    if (!evs[i].device_id && !s->device_id)
+      return sli_fail(s, SL_INVALID,
+                      "event %zu: device_id: missing (give one, or open the "
+                      "store with a device_id)", i + 1);
+  }
   return SL_OK;
+}
+
+int sl_store_insert(sl_store *s, const sl_event *evs, size_t n,
+                    int skip_duplicates, size_t *inserted, size_t *skipped) {
+  writer w;
+  int rc;
+
+  if (inserted) *inserted = 0;
+  if (skipped) *skipped = 0;
+  if (!s || (!evs && n > 0)) return SL_MISUSE;
+  if ((rc = writable(s)) != SL_OK) return rc;
+  if ((rc = validate(s, evs, n)) != SL_OK) return rc;
+
+  rc = write_begin(&w, s, skip_duplicates);
+  int64_t now = sl_time_now();
+  for (size_t i = 0; i < n && rc == SL_OK; i++) {
+    const sl_event *ev = &evs[i];
+    int64_t instant = ev->has_instant ? ev->instant : now;
+    if (ev->timestamp) sl_event_time(ev, &instant); /* validated */
+    rc = write_one(&w, ev, instant, i + 1);
+  }
+  if ((rc = write_end(&w, rc)) != SL_OK) return rc;
+  if (inserted) *inserted = w.inserted;
+  if (skipped) *skipped = w.skipped;
+  return SL_OK;
+}
+
+/* ----------------------------------------------------- streaming import */
+
+enum { IMPORT_OPEN = 0, IMPORT_COMMITTED, IMPORT_BROKEN };
+
+struct sl_import {
+  sqlite3      *db;           /* the stage: a private temporary database    */
+  sqlite3_stmt *add;          /* the INSERT of one staged row               */
+  unsigned      flags;        /* SL_IMPORT_*                                */
+  int           state;        /* IMPORT_OPEN, _COMMITTED, _BROKEN           */
+  size_t        n;            /* events staged                              */
+  sl_buf        details;      /* canonical details of the event in hand     */
+  char          errmsg[SLI_ERRMSG_MAX]; /* the last failure's message       */
+  char          broke[SLI_ERRMSG_MAX];  /* the failure that ended it        */
+};
+
+/* The staged rows: each event already as the row it becomes (bound by
+** sli_bind_event, so canonical: the time text, ids, details, the type's
+** category and severity), but for the device of an event that has none,
+** NULL until the store's is known; its instant beside it, for ordering
+** and for finding rows stored in other forms; rowid its position, from
+** 1. Columns 0-11 are sli_insert_sql's values, in its order. */
+static const char stage_sql[] =
+  "PRAGMA journal_mode=OFF;"
+  "PRAGMA synchronous=OFF;"
+  "PRAGMA temp_store=FILE;"
+  "PRAGMA locking_mode=EXCLUSIVE;"
+  "CREATE TABLE stage (timestamp, device_id, event_type, category,"
+  " severity, summary, details, correlation_id, peer_device_id,"
+  " model_types, record_count, duration_ms, instant INTEGER NOT NULL);"
+  "BEGIN;";
+
+static const char stage_insert_sql[] =
+  "INSERT INTO stage (timestamp, device_id, event_type, category, severity,"
+  " summary, details, correlation_id, peer_device_id, model_types,"
+  " record_count, duration_ms, instant, rowid)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+#define STAGE_COLUMNS \
+  "timestamp, device_id, event_type, category, severity, summary," \
+  " details, correlation_id, peer_device_id, model_types, record_count," \
+  " duration_ms, instant FROM stage"
+enum { STAGE_INSTANT = 12 };
+
+static int im_fail(sl_import *im, int status, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 3, 4)))
+#endif
+  ;
+
+static int im_fail(sl_import *im, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(im->errmsg, sizeof im->errmsg, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* A failure of the stage's own file (a full temporary folder). */
+static int stage_fail(sl_import *im, int r) {
+  return im_fail(im, sli_status_from_sqlite(r),
+                 "the import's temporary file: %s (SQLITE_TMPDIR or TMPDIR "
+                 "chooses its folder)", sqlite3_errmsg(im->db));
+}
+
+/* The import ends with the failure in errmsg. */
+static int broken(sl_import *im, int rc) {
+  im->state = IMPORT_BROKEN;
+  memcpy(im->broke, im->errmsg, sizeof im->broke);
+  return rc;
+}
+
+int sl_import_new(unsigned flags, sl_import **out) {
+  if (!out) return SL_MISUSE;
+  *out = NULL;
+  sl_import *im = calloc(1, sizeof *im);
+  if (!im) return SL_NOMEM;
+  *out = im;
+  im->flags = flags;
+  if (flags & ~(unsigned)(SL_IMPORT_SKIP_DUPLICATES | SL_IMPORT_BY_TIME))
+    return broken(im, im_fail(im, SL_MISUSE, "import: unknown flags 0x%x",
+                              flags));
+  /* "": a private database in a temporary file, gone when closed; for one
+  ** thread at a time, as the import is. */
+  int r = sqlite3_open_v2("", &im->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                            SQLITE_OPEN_NOMUTEX, NULL);
+  if (r == SQLITE_OK)
+    r = sqlite3_exec(im->db, stage_sql, NULL, NULL, NULL);
+  if (r == SQLITE_OK)
+    r = sqlite3_prepare_v2(im->db, stage_insert_sql, -1, &im->add, NULL);
+  if (r != SQLITE_OK)
+    return broken(im, im->db ? stage_fail(im, r)
+                             : im_fail(im, SL_NOMEM, "out of memory"));
+  return SL_OK;
+}
+
+/* Can the import take events (or be committed)? */
+static int usable(sl_import *im) {
+  if (im->state == IMPORT_COMMITTED)
+    return im_fail(im, SL_MISUSE, "import: already committed");
+  if (im->state == IMPORT_BROKEN)
+    return im_fail(im, SL_MISUSE, "import: unusable after a failure: %s",
+                   im->broke);
+  return SL_OK;
+}
+
+
+/* Stage one event, the `position`-th (from 1): checked, and made the row
+** it becomes. */
+static int stage_one(sl_import *im, const sl_event *ev, size_t position,
+                     int64_t now) {
+  char err[SLI_ERRMSG_MAX - 32];
+  sqlite3_stmt *st = im->add;
+  if (sli_event_check(ev, 0, err, sizeof err) != SL_OK)
+    return im_fail(im, SL_INVALID, "event %zu: %s", position, err);
+  int64_t instant = ev->has_instant ? ev->instant : now;
+  if (ev->timestamp) sl_event_time(ev, &instant); /* checked */
+  int rc = sli_bind_event(st, ev, instant, NULL, &im->details, err,
+                          sizeof err);
+  if (rc == SL_INVALID)
+    return im_fail(im, SL_INVALID, "event %zu: details: not JSON: %s",
+                   position, err);
+  if (rc != SL_OK) return im_fail(im, SL_NOMEM, "out of memory");
+  sqlite3_bind_int64(st, 13, instant);
+  sqlite3_bind_int64(st, 14, (sqlite3_int64)position);
+  int r = sqlite3_step(st);
+  sqlite3_reset(st);
+  return r == SQLITE_DONE ? SL_OK : stage_fail(im, r);
+}
+
+int sl_import_add(sl_import *im, const sl_event *evs, size_t n) {
+  int rc;
+  if (!im) return SL_MISUSE;
+  if (!evs && n > 0) return im_fail(im, SL_MISUSE, "import: no events");
+  if ((rc = usable(im)) != SL_OK) return rc;
+  int64_t now = sl_time_now();
+  size_t i;
+  for (i = 0, rc = SL_OK; i < n && rc == SL_OK; i++)
+    rc = stage_one(im, &evs[i], im->n + i + 1, now);
+  if (rc == SL_OK) {
+    im->n += n;
+    return SL_OK;
+  }
+  if (rc == SL_INVALID) {
+    /* Nothing of this call stays: the events before the bad one go. */
+    char sql[64];
+    snprintf(sql, sizeof sql, "DELETE FROM stage WHERE rowid > %zu", im->n);
+    int r = sqlite3_exec(im->db, sql, NULL, NULL, NULL);
+    if (r == SQLITE_OK) return rc;
+    char why[SLI_ERRMSG_MAX];
+    memcpy(why, im->errmsg, sizeof why);
+    stage_fail(im, r);
+    im_fail(im, rc, "%s", why);
+  }
+  return broken(im, rc);
+}
+
+size_t sl_import_count(const sl_import *im) { return im ? im->n : 0; }
+
+const char *sl_import_errmsg(const sl_import *im) {
+  return im ? im->errmsg : "out of memory";
+}
+
+/* The first staged event without a device, for a store that has none to
+** give it: its position, or 0. */
+static int deviceless(sl_import *im, size_t *position) {
+  sqlite3_stmt *st;
+  *position = 0;
+  int r = sqlite3_prepare_v2(im->db, "SELECT min(rowid) FROM stage"
+                             " WHERE device_id IS NULL", -1, &st, NULL);
+  if (r != SQLITE_OK) return stage_fail(im, r);
+  r = sqlite3_step(st);
+  if (r == SQLITE_ROW) *position = (size_t)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return r == SQLITE_ROW ? SL_OK : stage_fail(im, r);
+}
+
+/* Write the staged row `row` is on (or skip it as a duplicate); `dev` is
+** the store's device, as rows store it, for a row without one. */
+static int write_staged(writer *w, sqlite3_stmt *row, const char *dev) {
+  sl_store *s = w->s;
+  if (w->skip) {
+    sl_event ev;
+    sli_row_id id;
+    memset(&ev, 0, sizeof ev);
+    ev.event_type = (const char *)sqlite3_column_text(row, 2);
+    ev.len[SL_COL_EVENT_TYPE] = (size_t)sqlite3_column_bytes(row, 2);
+    ev.summary = (const char *)sqlite3_column_text(row, 5);
+    ev.len[SL_COL_SUMMARY] = (size_t)sqlite3_column_bytes(row, 5);
+    snprintf(id.ts, sizeof id.ts, "%s", sqlite3_column_text(row, 0));
+    id.device_id = (const char *)sqlite3_column_text(row, 1);
+    id.device_len = (size_t)sqlite3_column_bytes(row, 1);
+    if (!id.device_id) {
+      id.device_id = dev;
+      id.device_len = strlen(dev);
+    }
+    int found = stored(w->dup, w->foreign, &ev, &id,
+                       sqlite3_column_int64(row, STAGE_INSTANT));
+    if (found < 0) return sli_sqlite_fail(s, s->db, -found, "insert");
+    if (found) {
+      w->skipped++;
+      return SL_OK;
+    }
+  }
+  /* The row's values as they are: text until the next step of `row`. */
+  for (int i = 0; i < 12; i++) {
+    switch (sqlite3_column_type(row, i)) {
+    case SQLITE_INTEGER:
+      sqlite3_bind_int64(w->ins, i + 1, sqlite3_column_int64(row, i));
+      break;
+    case SQLITE_NULL:
+      if (i == 1) sqlite3_bind_text(w->ins, 2, dev, -1, SQLITE_STATIC);
+      else sqlite3_bind_null(w->ins, i + 1);
+      break;
+    default:
+      sqlite3_bind_text(w->ins, i + 1,
+                        (const char *)sqlite3_column_text(row, i),
+                        sqlite3_column_bytes(row, i), SQLITE_STATIC);
+      break;
+    }
+  }
+  int r = sqlite3_step(w->ins);
+  sqlite3_reset(w->ins);
+  if (r != SQLITE_DONE) return sli_sqlite_fail(s, s->db, r, "insert");
+  w->inserted++;
+  return SL_OK;
+}
+
+int sl_import_commit(sl_import *im, sl_store *s, size_t *inserted,
+                     size_t *skipped) {
+  writer w;
+  sqlite3_stmt *rows = NULL;
+  char dev[SL_UUID_BUFSZ];
+  const char *device = NULL;
+  size_t missing;
+  int rc;
+
+  if (inserted) *inserted = 0;
+  if (skipped) *skipped = 0;
+  if (!im) return SL_MISUSE;
+  if ((rc = usable(im)) != SL_OK) return rc;
+  if (!s) return im_fail(im, SL_MISUSE, "import: no store");
+  if ((rc = writable(s)) != SL_OK)
+    return im_fail(im, rc, "%s", sl_store_errmsg(s));
+  if (s->device_id) {
+    /* as sli_row_text gives it: lowercase and hyphenated when a UUID */
+    device = sl_uuid_normalize(s->device_id, dev) == SL_OK ? dev
+                                                           : s->device_id;
+  } else {
+    if ((rc = deviceless(im, &missing)) != SL_OK) return rc;
+    if (missing)
+      return im_fail(im, sli_fail(s, SL_INVALID, "event %zu: device_id: "
+                                  "missing (give one, or open the store "
+                                  "with a device_id)", missing),
+                     "%s", sl_store_errmsg(s));
+  }
+  int r = sqlite3_prepare_v2(im->db, (im->flags & SL_IMPORT_BY_TIME)
+                               ? "SELECT " STAGE_COLUMNS
+                                 " ORDER BY instant, rowid"
+                               : "SELECT " STAGE_COLUMNS " ORDER BY rowid",
+                             -1, &rows, NULL);
+  if (r != SQLITE_OK) return stage_fail(im, r);
+
+  rc = write_begin(&w, s, (im->flags & SL_IMPORT_SKIP_DUPLICATES) != 0);
+  while (rc == SL_OK) {
+    r = sqlite3_step(rows);
+    if (r == SQLITE_DONE) break;
+    if (r != SQLITE_ROW) {
+      stage_fail(im, r);
+      rc = sli_fail(s, sli_status_from_sqlite(r), "%s", im->errmsg);
+      break;
+    }
+    rc = write_staged(&w, rows, device);
+  }
+  sqlite3_finalize(rows);
+  if ((rc = write_end(&w, rc)) != SL_OK)
+    return im_fail(im, rc, "%s", sl_store_errmsg(s));
+  im->state = IMPORT_COMMITTED;
+  if (inserted) *inserted = w.inserted;
+  if (skipped) *skipped = w.skipped;
+  return SL_OK;
+}
+
+void sl_import_free(sl_import *im) {
+  if (!im) return;
+  sqlite3_finalize(im->add);
+  sqlite3_close_v2(im->db);
+  sl_buf_free(&im->details);
+  free(im);
 }

@@ -2,7 +2,9 @@
 ** lsl_import.c -- event tables from Lua, and bulk insertion: reading the
 ** table log:append takes into an sl_event (shared with lsl_store.c), and
 ** store:insert(events [, opts]), which writes a whole list in one
-** transaction through sl_store_insert, all or nothing.
+** transaction through sl_store_insert, all or nothing; and the
+** synclua.Import type (synclua.import), a streaming insert through
+** sl_import: chunks added, held in a temporary file, committed at once.
 */
 #include <stdarg.h>
 #include <string.h>
@@ -39,6 +41,9 @@ static const char *const event_keys[] = {
   "details", "correlation_id", "peer_device_id", "model_types",
   "record_count", "duration_ms", NULL};
 
+/* The registry key of the set of event_keys (made once per state). */
+static const char field_set = 'f';
+
 /* Raise for a key of the event table at idx that is not a field. */
 static void check_fields(lua_State *L, int idx, int arg,
                          lua_Integer position) {
@@ -46,17 +51,29 @@ static void check_fields(lua_State *L, int idx, int arg,
     lsl_check_keys(L, idx, arg, event_keys, "event field");
     return;
   }
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &field_set) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 16);
+    for (int k = 0; event_keys[k]; k++) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, event_keys[k]);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &field_set);
+  }
+  int set = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1); /* pop value, keep key */
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int k = 0; event_keys[k] && !known; k++)
-        known = strcmp(lua_tostring(L, -1), event_keys[k]) == 0;
+    lua_pushvalue(L, -1);
+    int known = lua_type(L, -1) == LUA_TSTRING &&
+                lua_rawget(L, set) != LUA_TNIL;
+    lua_pop(L, 1);
     if (!known)
       bad(L, arg, position, "unknown field '%s'",
           luaL_tolstring(L, -1, NULL));
   }
+  lua_pop(L, 1); /* pop set */
 }
 
 /* An integer field into *out; 0 when absent. */
@@ -161,54 +178,193 @@ void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
                                     &ev->duration_ms);
 }
 
+/* The list of event tables at `list` as an array of sl_event, in a
+** userdata pushed on the stack with a table that anchors every string the
+** binding makes for them (a list can hold millions: not on the stack);
+** both live as long as the caller's frame. Each event is named by its
+** position plus `base` in a bad argument #arg. */
+static sl_event *check_events(lua_State *L, int list, int arg,
+                              lua_Integer base, size_t *count) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  if ((lua_Unsigned)n > (size_t)-1 / sizeof(sl_event))
+    luaL_argerror(L, arg, "too many events");
+  sl_event *evs = lua_newuserdatauv(L, (size_t)n * sizeof *evs, 0);
+  lua_createtable(L, (int)(n < 1000000 ? n : 1000000), 0);
+  int anchor = lua_gettop(L);
+  lua_Integer anchored = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    int ev = lua_gettop(L);
+    lsl_check_event(L, ev, arg, base + i, &evs[i - 1], 0);
+    for (int k = ev + 1; k <= lua_gettop(L); k++) {
+      if (lua_type(L, k) != LUA_TSTRING) continue;
+      lua_pushvalue(L, k);
+      lua_rawseti(L, anchor, ++anchored);
+    }
+    lua_settop(L, anchor);
+  }
+  *count = (size_t)n;
+  return evs;
+}
+
+/* nil, the message, the status's name. */
+static int fail_with(lua_State *L, const char *message, int status) {
+  lua_pushnil(L);
+  lua_pushstring(L, message);
+  lua_pushstring(L, sl_status_name(status));
+  return 3;
+}
+
+/* The boolean option `key` of the table at idx (absent: false). */
+static int check_flag(lua_State *L, int idx, const char *key) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  lua_getfield(L, idx, key);
+  int on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return on;
+}
+
 /* store:insert(events [, { skip_duplicates = false }]) -> inserted, skipped
 ** | nil, message, code. Raises for what is not an event table; an event
 ** the core refuses (unknown type, bad time, ...) is "invalid". */
 static int l_store_insert(lua_State *L) {
   static const char *const insert_keys[] = {"skip_duplicates", NULL};
-  int skip = 0;
-  size_t inserted, skipped;
+  size_t n, inserted, skipped;
   sl_store *s = lsl_check_store(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lsl_check_keys(L, 3, 3, insert_keys, "option");
-    lua_getfield(L, 3, "skip_duplicates");
-    skip = lua_toboolean(L, -1);
   }
+  int skip = check_flag(L, 3, "skip_duplicates");
   lua_settop(L, 3);
-  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
-  if ((lua_Unsigned)n > (size_t)-1 / sizeof(sl_event))
-    return luaL_argerror(L, 2, "too many events");
-  /* The events, and every string the binding makes for them (anchored in
-  ** a table, not on the stack: a list can hold millions), live as long as
-  ** this call's frame. */
-  sl_event *evs = lua_newuserdatauv(L, (size_t)n * sizeof *evs, 0); /* 4 */
-  lua_createtable(L, (int)(n < 1000000 ? n : 1000000), 0);          /* 5 */
-  lua_Integer anchored = 0;
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, 2, i);                                            /* 6 */
-    lsl_check_event(L, 6, 2, i, &evs[i - 1], 0);
-    for (int k = 7; k <= lua_gettop(L); k++) {
-      if (lua_type(L, k) != LUA_TSTRING) continue;
-      lua_pushvalue(L, k);
-      lua_rawseti(L, 5, ++anchored);
-    }
-    lua_settop(L, 5);
-  }
-  int rc = sl_store_insert(s, evs, (size_t)n, skip, &inserted, &skipped);
-  if (rc != SL_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, sl_store_errmsg(s));
-    lua_pushstring(L, sl_status_name(rc));
-    return 3;
-  }
+  sl_event *evs = check_events(L, 2, 2, 0, &n);
+  int rc = sl_store_insert(s, evs, n, skip, &inserted, &skipped);
+  if (rc != SL_OK) return fail_with(L, sl_store_errmsg(s), rc);
   lua_pushinteger(L, (lua_Integer)inserted);
   lua_pushinteger(L, (lua_Integer)skipped);
   return 2;
 }
 
-void lsl_import_register(lua_State *L, int methods) {
+/* ------------------------------------------------------------ Import */
+
+#define LSL_IMPORT "synclua.Import"
+
+typedef struct limport {
+  sl_import *im;               /* NULL once closed                          */
+} limport;
+
+static sl_import *check_import(lua_State *L) {
+  limport *li = luaL_checkudata(L, 1, LSL_IMPORT);
+  if (!li->im) luaL_error(L, "attempt to use a closed " LSL_IMPORT);
+  return li->im;
+}
+
+/* synclua.import([{ skip_duplicates = false, by_time = false }]) ->
+** Import | nil, message, code: events added in chunks (imp:add), held in
+** a temporary file, written into a store at once (imp:commit). */
+static int l_import_new(lua_State *L) {
+  static const char *const import_keys[] = {"skip_duplicates", "by_time",
+                                            NULL};
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lsl_check_keys(L, 1, 1, import_keys, "option");
+  }
+  unsigned flags = 0;
+  if (check_flag(L, 1, "skip_duplicates")) flags |= SL_IMPORT_SKIP_DUPLICATES;
+  if (check_flag(L, 1, "by_time")) flags |= SL_IMPORT_BY_TIME;
+  limport *li = lua_newuserdatauv(L, sizeof *li, 0);
+  li->im = NULL;
+  luaL_setmetatable(L, LSL_IMPORT);
+  sl_import *im;
+  int rc = sl_import_new(flags, &im);
+  if (rc != SL_OK) {
+    if (!im) return luaL_error(L, "not enough memory");
+    lua_pushnil(L);
+    lua_pushstring(L, sl_import_errmsg(im));
+    lua_pushstring(L, sl_status_name(rc));
+    sl_import_free(im);
+    return 3;
+  }
+  li->im = im;
+  return 1;
+}
+
+/* imp:add(events) -> the events added so far | nil, message, code. Raises
+** for what is not an event table (as store:insert); an event the core
+** refuses is "invalid", numbered from the import's first, and nothing of
+** the call is kept. */
+static int l_import_add(lua_State *L) {
+  size_t n;
+  sl_import *im = check_import(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  sl_event *evs = check_events(L, 2, 2,
+                               (lua_Integer)sl_import_count(im), &n);
+  int rc = sl_import_add(im, evs, n);
+  if (rc != SL_OK) return fail_with(L, sl_import_errmsg(im), rc);
+  lua_pushinteger(L, (lua_Integer)sl_import_count(im));
+  return 1;
+}
+
+/* imp:commit(store) -> inserted, skipped | nil, message, code */
+static int l_import_commit(lua_State *L) {
+  size_t inserted, skipped;
+  sl_import *im = check_import(L);
+  sl_store *s = lsl_check_store(L, 2);
+  int rc = sl_import_commit(im, s, &inserted, &skipped);
+  if (rc != SL_OK) return fail_with(L, sl_import_errmsg(im), rc);
+  lua_pushinteger(L, (lua_Integer)inserted);
+  lua_pushinteger(L, (lua_Integer)skipped);
+  return 2;
+}
+
+/* imp:count() -> the events added so far */
+static int l_import_count(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sl_import_count(check_import(L)));
+  return 1;
+}
+
+/* imp:close() -> true: the events not committed are discarded; closing
+** twice is fine (also __gc and __close) */
+static int l_import_close(lua_State *L) {
+  limport *li = luaL_checkudata(L, 1, LSL_IMPORT);
+  sl_import_free(li->im);
+  li->im = NULL;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_import_tostring(lua_State *L) {
+  limport *li = luaL_checkudata(L, 1, LSL_IMPORT);
+  if (li->im)
+    lua_pushfstring(L, LSL_IMPORT " (%I events)",
+                    (lua_Integer)sl_import_count(li->im));
+  else
+    lua_pushliteral(L, LSL_IMPORT " (closed)");
+  return 1;
+}
+
+static const luaL_Reg import_methods[] = {
+  {"add", l_import_add}, {"commit", l_import_commit},
+  {"count", l_import_count}, {"close", l_import_close},
+  {NULL, NULL}};
+
+static const luaL_Reg import_meta[] = {
+  {"__gc", l_import_close},
+  {"__close", l_import_close},
+  {"__tostring", l_import_tostring},
+  {"__index", NULL},
+  {NULL, NULL}};
+
+void lsl_import_register(lua_State *L, int methods, int module) {
   lua_pushcfunction(L, l_store_insert);
   lua_setfield(L, methods, "insert");
+  luaL_newmetatable(L, LSL_IMPORT);
+  luaL_setfuncs(L, import_meta, 0);
+  luaL_newlib(L, import_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1); /* pop metatable */
+  lua_pushcfunction(L, l_import_new);
+  lua_setfield(L, module, "import");
 }

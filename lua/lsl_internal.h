@@ -126,7 +126,9 @@ int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
 void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
                      sl_event *ev, int as_read);
 
-/* Add store:insert (bulk, one transaction) to the methods table. */
-void lsl_import_register(lua_State *L, int methods);
+/* Add store:insert (bulk, one transaction) to the methods table, and
+** synclua.import (the synclua.Import type: a streaming insert) to the
+** module table. */
+void lsl_import_register(lua_State *L, int methods, int module);
 
 #endif

@@ -444,7 +444,7 @@ void lsl_store_register(lua_State *L) {
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
   lsl_emit_register(L, lua_gettop(L), module);
-  lsl_import_register(L, lua_gettop(L));
+  lsl_import_register(L, lua_gettop(L), module);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1); /* pop metatable */
   lua_pushcfunction(L, l_store_open);

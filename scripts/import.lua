@@ -2,10 +2,12 @@
 -- --with-device), SQL, NDJSON and CSV, as `synclua events` and
 -- Spacedrive's `sd sync events` write them -- loaded into one store, so
 -- that the documentation's cross-device SQL queries run on it ("SQL
--- Import for Analysis"). Every file is read and checked first; then all
--- events go in one transaction, oldest first, skipping those already
--- there (same device, instant, type and summary). A bad file writes
--- nothing. The store is created if missing.
+-- Import for Analysis"). Every file is read as a stream and checked, its
+-- events held aside in a temporary file (synclua.import: memory stays flat
+-- whatever the size); then all of them go in one transaction, oldest
+-- first, skipping those already there (same device, instant, type and
+-- summary). A bad file writes nothing. The store is created if missing,
+-- and only once every file has been read.
 local synclua = require "synclua"
 local cli = require "synclua.cli"
 local command = require "synclua.command"
@@ -17,17 +19,19 @@ return command{
   name = "import",
   description = "Load JSON and SQL exports of several devices into one store",
   epilog = "FILE is a JSON export (synclua events -f json, with or without "
-    .. "--with-device) or an\nSQL export (-f sql), written by synclua or "
-    .. "by Spacedrive's sd sync events. Every\nfile is checked before "
-    .. "anything is written; then all events go in at once, in one\n"
-    .. "transaction, skipping those already in the store (same device, "
-    .. "time, type and\nsummary). A JSON export made without --with-device "
-    .. "has no device ids: give --device.",
+    .. "--with-device), an\nSQL export (-f sql), or NDJSON or CSV (-f ndjson, "
+    .. "-f csv), written by synclua or\nby Spacedrive's sd sync events. Every "
+    .. "file is read as a stream and checked\nbefore anything is written; "
+    .. "then all events go in at once, in one transaction,\nskipping those "
+    .. "already in the store (same device, time, type and summary). A\n"
+    .. "JSON export made without --with-device has no device ids: give "
+    .. "--device.",
   inputs = false, window = false,
   formats = { "text", "json" },
   options = {
     { "FILE", positional = true, repeatable = true,
-      help = "an export to load (json or sql; '-' reads standard input)" },
+      help = "an export to load (json, sql, ndjson or csv; '-' reads "
+        .. "standard input)" },
     { "--db", metavar = "PATH", required = true,
       help = "the store to import into (a sync.db or library folder; "
         .. "created if missing)" },
@@ -44,11 +48,6 @@ return command{
     if stdin > 1 then
       error(cli.usage_error("'-' (standard input) given more than once"), 0)
     end
-    local lists = {}
-    for i, path in ipairs(opts.FILE) do
-      lists[i] = runner.check(importer.read(path, { device = opts.device }))
-    end
-    local events = importer.merge(lists)
     -- A folder of devices is many stores: import writes into one.
     local fs = require "synclua.fs"
     if fs.kind(opts.db) == "dir" and not fs.kind(opts.db .. "/sync.db") then
@@ -59,6 +58,12 @@ return command{
         end
       end
     end
+    local imp <close> = runner.check(synclua.import{ skip_duplicates = true,
+                                                     by_time = true })
+    local function add(events) return imp:add(events) end
+    for _, path in ipairs(opts.FILE) do
+      runner.check(importer.stream(path, add, { device = opts.device }))
+    end
     local log <close> = runner.check(synclua.open(opts.db, { mode = "w" }))
     -- Opening to write reads no data page of a store synclua did not make
     -- (it builds no index there): damage is looked for before a row goes in.
@@ -67,8 +72,7 @@ return command{
     if not sound then
       error(runner.failure("corrupt", log:path() .. ": database is corrupt"), 0)
     end
-    local inserted, skipped = runner.check(
-      log:insert(events, { skip_duplicates = true }))
+    local inserted, skipped = runner.check(imp:commit(log))
     local path = log:path()
     runner.check(log:close())
     if ctx.format == "json" then

@@ -887,3 +887,452 @@ describe("synclua.importer", function()
     assert.same({}, importer.merge{})
   end)
 end)
+
+-- ------------------------------------------------------------ streaming
+
+-- A large export, in every format, made once: N events of one device a
+-- quarter second apart (ids follow time), with what strains a reader cut
+-- into chunks -- quotes, commas, line breaks and non-ASCII text in
+-- summaries, nested details, counts, ids -- about 8 MB as JSON: several of
+-- the importer's 1 MiB chunks.
+local N = 20000
+local BIG_ROWS = ([[
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+INSERT INTO sync_event_log (timestamp, device_id, event_type, category,
+  severity, summary, details, correlation_id, peer_device_id, model_types,
+  record_count, duration_ms)
+SELECT strftime('%%Y-%%m-%%dT%%H:%%M:%%S', 1764720000 + i / 4, 'unixepoch')
+         || '.' || printf('%%03d', (i %% 4) * 250 + 1) || '+00:00',
+       '%s',
+       CASE i %% 3 WHEN 0 THEN 'batch_ingestion' WHEN 1 THEN 'state_transition'
+                  ELSE 'sync_error' END,
+       CASE i %% 3 WHEN 0 THEN 'data_flow' WHEN 1 THEN 'lifecycle'
+                  ELSE 'error' END,
+       CASE i %% 3 WHEN 0 THEN 'debug' WHEN 1 THEN 'info' ELSE 'error' END,
+       'Event ' || i || CASE WHEN i %% 7 = 0 THEN ': it''s "quoted", with a'
+         || char(10) || 'line break, é→😀' ELSE ' of a long run' END,
+       CASE i %% 3 WHEN 0 THEN '{"models":{"entry":' || i || ',"tag":'
+         || (i %% 11) || '},"rate":' || (i %% 1000) || '.5}'
+         WHEN 2 THEN '{"error":"missing parent, id ' || i || '"}' END,
+       CASE WHEN i %% 3 = 0 THEN printf('67e55044-10b1-426f-9247-%%012d',
+                                        i / 100) END,
+       CASE WHEN i %% 3 = 0 THEN '1b4e28ba-2fa1-11d2-883f-0016d3cca427' END,
+       CASE WHEN i %% 3 = 0 THEN 'entry,tag' END,
+       CASE WHEN i %% 3 = 0 THEN i END,
+       CASE WHEN i %% 3 = 0 THEN i %% 5000 END
+FROM n;]]):format(N, "2f1a8f8e-0c3b-4d52-9d0e-5b1c2a3d4e5f")
+
+-- Every column of every row, by id.
+local ALL = "SELECT * FROM sync_event_log ORDER BY id"
+
+describe("synclua import, of files of any size", function()
+  local big, dir
+  setup(function()
+    big = support.tmpdir()
+    assert(support.sqlite(big .. "/sync.db", support.DDL) == "")
+    assert(support.sqlite(big .. "/sync.db", BIG_ROWS) == "")
+    for _, f in ipairs{ { "--with-device", "json" },
+                        { "-f ndjson --with-device", "ndjson" },
+                        { "-f csv", "csv" }, { "-f sql", "sql" } } do
+      export(big, f[1], "big." .. f[2])
+    end
+  end)
+  teardown(function() support.rmdir(big) end)
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  local function file(name) return big .. "/" .. name end
+  local function imported(n, files, skipped, db)
+    return ("Imported %s event%s from %d file%s into %s (%s duplicate%s "
+      .. "skipped)\n"):format(n, n == "1" and "" or "s", files,
+      files == 1 and "" or "s", db or "c.db", skipped,
+      skipped == "1" and "" or "s")
+  end
+
+  it("reads each format a chunk at a time, every row as it was stored",
+     function()
+    local want = support.sqlite(file("sync.db"), ALL)
+    for _, f in ipairs{ "json", "ndjson", "csv", "sql" } do
+      local out, err, status = run(dir, "import " .. file("big." .. f)
+                                        .. " --db " .. f .. ".db")
+      assert.equal(imported("20,000", 1, "0", f .. ".db"), out)
+      assert.equal("", err)
+      assert.equal(0, status)
+      assert.equal(want, support.sqlite(dir .. "/" .. f .. ".db", ALL), f)
+    end
+  end)
+
+  it("reads a JSON array in any layout: one line, no serde indentation",
+     function()
+    local doc = synclua.json_decode(support.slurp(file("big.json")),
+                                    { as_text = { details = true } })
+    for _, ev in ipairs(doc) do
+      ev.details = ev.details and synclua.json_decode(ev.details)
+    end
+    local one = synclua.json_encode(doc)
+    assert.is_nil(one:find("\n", 1, true))
+    support.spit(dir .. "/one.json", one)
+    local out, err, status = run(dir, "import one.json --db c.db")
+    assert.equal(imported("20,000", 1, "0"), out)
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal(support.sqlite(file("sync.db"), ALL),
+                 support.sqlite(dir .. "/c.db", ALL))
+  end)
+
+  it("skips the duplicates of a large file given twice, across chunks and "
+     .. "runs", function()
+    local out = run(dir, "import " .. file("big.json") .. " "
+                         .. file("big.json") .. " --db c.db")
+    assert.equal(imported("20,000", 2, "20,000"), out)
+    out = run(dir, "import " .. file("big.csv") .. " --db c.db")
+    assert.equal(imported("0", 1, "20,000"), out)
+    assert.equal(support.sqlite(file("sync.db"), ALL),
+                 support.sqlite(dir .. "/c.db", ALL))
+  end)
+
+  -- The file with `from` replaced by `to` at its last occurrence.
+  local function last_replaced(text, from, to)
+    local at, i = nil, 1
+    while true do
+      local j = text:find(from, i, true)
+      if not j then break end
+      at, i = j, j + 1
+    end
+    return text:sub(1, at - 1) .. to .. text:sub(at + #from), at
+  end
+
+  -- The line of byte position p of text.
+  local function line_of(text, p)
+    return select(2, text:sub(1, p - 1):gsub("\n", "")) + 1
+  end
+
+  -- Import `name` (bytes) into a new store and into one with rows: the
+  -- message, exit 2, and neither store changed.
+  local function refused(name, bytes, message)
+    support.spit(dir .. "/" .. name, bytes)
+    local out, err, status = run(dir, "import " .. name .. " --db new.db")
+    assert.equal("", out)
+    assert.equal("synclua import: " .. message .. "\n", err)
+    assert.equal(2, status)
+    assert.is_false(support.exists(dir .. "/new.db"))
+    store_with(dir, ROWS, "old.db")
+    local before = support.sqlite(dir .. "/old.db", ALL)
+    out, err, status = run(dir, "import " .. name .. " --db old.db")
+    assert.equal("", out)
+    assert.equal("synclua import: " .. message .. "\n", err)
+    assert.equal(2, status)
+    assert.equal(before, support.sqlite(dir .. "/old.db", ALL))
+  end
+
+  local TYPES = table.concat(synclua.event_types, ", ")
+
+  it("writes nothing for a bad event at the very end of a large file, in "
+     .. "every format", function()
+    local text, at = last_replaced(support.slurp(file("big.json")),
+                                   '"event_type": "', '"event_type": "x')
+    refused("end.json", text, ("end.json: line %d: Invalid event type: "
+      .. "xstate_transition (valid: %s)"):format(line_of(text, at), TYPES))
+    -- From a pipe, which cannot be read again: lines counted on the way.
+    local out = support.capture(("cd %s && cat end.json | %s import - --db "
+      .. "new.db 2>&1; echo \"exit $?\""):format(quote(dir), quote(EXE)))
+    assert.equal(("synclua import: stdin: line %d: Invalid event type: "
+      .. "xstate_transition (valid: %s)\nexit 2\n"):format(line_of(text, at),
+      TYPES), out)
+    text, at = last_replaced(support.slurp(file("big.ndjson")),
+                             '"severity":"', '"severity":"x')
+    refused("end.ndjson", text, ("end.ndjson: line %d: Invalid severity: "
+      .. "xinfo (valid: debug, info, warning, error)"):format(
+      line_of(text, at)))
+    text, at = last_replaced(support.slurp(file("big.sql")),
+                             ", 'info', ", ", 'loud', ")
+    refused("end.sql", text, ("end.sql: line %d: Invalid severity: loud "
+      .. "(valid: debug, info, warning, error)"):format(line_of(text, at)))
+    text, at = last_replaced(support.slurp(file("big.csv")), ",lifecycle,",
+                             ",life,")
+    refused("end.csv", text, ("end.csv: line %d: Invalid category: life "
+      .. "(valid: lifecycle, data_flow, network, error)"):format(
+      line_of(text, at)))
+  end)
+
+  -- What the core's parser says of the whole text, as import says it.
+  local function parser_says(name, text)
+    local _, err = synclua.json_decode(text)
+    local reason, l, c = err:match("^(.*) at line (%d+) column (%d+)$")
+    return ("%s: line %s column %s: %s"):format(name, l, c, reason)
+  end
+
+  it("names the place where a large file was cut, as a reader of the "
+     .. "whole file would", function()
+    local json = support.slurp(file("big.json"))
+    for _, cut in ipairs{ 5000000, 5000123, #json - 2 } do
+      local text = json:sub(1, cut)
+      refused("cut.json", text, parser_says("cut.json", text))
+    end
+    local ndjson = support.slurp(file("big.ndjson"))
+    local text = ndjson:sub(1, 4000000)
+    -- NDJSON is read a line at a time: the last line, alone.
+    local last = parser_says("", text:match("[^\n]*$"))
+    refused("cut.ndjson", text, ("cut.ndjson: line %d%s"):format(
+      line_of(text, #text), last:match("^: line 1( column .*)$")))
+    text = support.slurp(file("big.sql")):sub(1, 3000000)
+    refused("cut.sql", text, ("cut.sql: line %d: unexpected end of file "
+      .. "(truncated?)"):format(line_of(text, #text + 1)))
+  end)
+
+  it("names the place of invalid UTF-8 deep in a large file, counting "
+     .. "columns in characters", function()
+    local json = support.slurp(file("big.json"))
+    local at = json:find("é→😀", 6000000, true)
+    local text = json:sub(1, at + 4) .. "\xff" .. json:sub(at + 6)
+    local message = parser_says("utf8.json", text)
+    assert.truthy(message:find(": invalid UTF-8 in string", 1, true),
+                  message)
+    refused("utf8.json", text, message)
+    -- On one line of 8 MB: the column counts every character before it.
+    local one = synclua.json_encode(synclua.json_decode(json))
+    at = one:find("é→😀", 6000000, true)
+    text = one:sub(1, at + 4) .. "\xff" .. one:sub(at + 6)
+    message = parser_says("one.json", text)
+    assert.truthy(message:find("^one%.json: line 1 column %d+: invalid UTF%-8 "
+                               .. "in string$"), message)
+    refused("one.json", text, message)
+    -- From a pipe: the column counted on the way.
+    local out = support.capture(("cd %s && cat one.json | %s import - --db "
+      .. "new.db 2>&1; echo \"exit $?\""):format(quote(dir), quote(EXE)))
+    assert.equal("synclua import: " .. message:gsub("^one%.json", "stdin")
+                 .. "\nexit 2\n", out)
+  end)
+
+  it("refuses /dev/zero and /dev/full after a bounded look, creating "
+     .. "nothing", function()
+    for _, dev in ipairs{ "/dev/zero", "/dev/full" } do
+      local out, err, status = run(dir, "import " .. dev .. " --db c.db",
+                                   "timeout 60")
+      assert.equal("", out)
+      assert.equal("synclua import: " .. dev .. ": line 1: not an export of "
+        .. "sync events (expected a JSON array or an SQL script, as synclua "
+        .. "events -f json or -f sql writes them)\n", err)
+      assert.equal(2, status)
+      assert.is_false(support.exists(dir .. "/c.db"))
+    end
+  end)
+
+  it("refuses an endless input of blank space, or one endless event",
+     function()
+    local function endless(producer)
+      local cmd = ("cd %s && %s | timeout 60 %s import - --db c.db 2>&1; "
+        .. "echo \"exit $?\""):format(quote(dir), producer, quote(EXE))
+      return support.capture(cmd)
+    end
+    assert.equal("synclua import: stdin: line 1: not an export of sync "
+      .. "events (nothing but blank space in its first 4 MiB)\nexit 2\n",
+      endless("yes ''"))
+    assert.equal("synclua import: stdin: line 2: an event of more than "
+      .. "4 MiB: not an export of sync events\nexit 2\n",
+      endless("(printf '[\\n  {\"summary\": \"'; yes x | tr -d '\\n')"))
+    assert.equal("synclua import: stdin: line 1: a line of more than "
+      .. "4 MiB: not an export of sync events\nexit 2\n",
+      endless("(printf '{\"summary\":\"'; yes x | tr -d '\\n')"))
+    assert.is_false(support.exists(dir .. "/c.db"))
+  end)
+
+  it("ends with exit 3 when the store cannot be written (a file-size "
+     .. "limit), and leaves it as it was", function()
+    -- Does this system hold a process to its file-size limit?
+    local probe = support.capture(("cd %s && sh -c 'ulimit -f 1; head -c "
+      .. "10000 /dev/zero > probe' 2>/dev/null; wc -c < probe")
+      :format(quote(dir)))
+    if probe ~= "512\n" then
+      pending("this system does not enforce ulimit -f")
+      return
+    end
+    store_with(dir, ROWS, "c.db")
+    local before = support.slurp(dir .. "/c.db")
+    local lines = {}
+    local n = 0
+    for line in support.slurp(file("big.ndjson")):gmatch("[^\n]+") do
+      n = n + 1
+      lines[n] = line
+      if n == 3000 then break end
+    end
+    support.spit(dir .. "/part.ndjson", table.concat(lines, "\n"))
+    local out = support.capture(("cd %s && sh -c 'ulimit -f 400; exec %s "
+      .. "import part.ndjson --db c.db' 2>&1; echo \"exit $?\"")
+      :format(quote(dir), quote(EXE)))
+    assert.equal("synclua import: c.db: insert: disk I/O error\nexit 3\n", out)
+    assert.equal(before, support.slurp(dir .. "/c.db"))
+    -- The import's own temporary file, past the same limit.
+    out = support.capture(("cd %s && sh -c 'ulimit -f 400; exec %s import "
+      .. "%s --db c.db' 2>&1; echo \"exit $?\"")
+      :format(quote(dir), quote(EXE), quote(file("big.json"))))
+    assert.equal("synclua import: the import's temporary file: disk I/O "
+      .. "error (SQLITE_TMPDIR or TMPDIR chooses its folder)\nexit 3\n", out)
+    assert.equal(before, support.slurp(dir .. "/c.db"))
+  end)
+end)
+
+describe("synclua.import()", function()
+  local dir, log
+  before_each(function()
+    dir = support.tmpdir()
+    log = assert(synclua.open(dir, { mode = "w", device_id = DEV }))
+  end)
+  after_each(function()
+    if log then log:close() end
+    support.rmdir(dir)
+  end)
+
+  local function ev(summary, at, more)
+    local e = { event_type = "state_transition", summary = summary,
+                timestamp = at or "2025-12-03T10:00:00Z" }
+    for k, v in pairs(more or {}) do e[k] = v end
+    return e
+  end
+  local function summaries()
+    return support.sqlite(dir .. "/sync.db", "SELECT group_concat(summary, "
+      .. "' ') FROM (SELECT summary FROM sync_event_log ORDER BY id)")
+  end
+
+  it("holds chunks aside and writes them at commit, oldest first, "
+     .. "duplicates skipped across chunks", function()
+    local imp <close> = assert(synclua.import{ skip_duplicates = true,
+                                                by_time = true })
+    assert.equal("synclua.Import (0 events)", tostring(imp))
+    assert.equal(2, imp:add{ ev("c", "2025-12-03T10:00:03Z"),
+                             ev("b", "2025-12-03T10:00:02Z") })
+    assert.equal(4, imp:add{ ev("c", "2025-12-03T11:00:03+01:00"),
+                             ev("a", "2025-12-03T10:00:01Z") })
+    assert.equal(4, imp:count())
+    assert.equal("\n", summaries())
+    assert.same({ 3, 1 }, { imp:commit(log) })
+    assert.equal("a b c\n", summaries())
+    assert.same({ nil, "import: already committed", "misuse" },
+                { imp:add{ ev("d") } })
+    -- In the order added, without skipping.
+    local again <close> = assert(synclua.import())
+    again:add{ ev("c", "2025-12-03T10:00:03Z"), ev("a", "2025-12-03T10:00:01Z") }
+    assert.same({ 2, 0 }, { again:commit(log) })
+    assert.equal("a b c c a\n", summaries())
+  end)
+
+  it("refuses a chunk with a bad event, numbered among all the events "
+     .. "added, and keeps nothing of it", function()
+    local imp <close> = assert(synclua.import())
+    imp:add{ ev("a"), ev("b") }
+    assert.same({ nil, "event 4: Invalid severity: loud (valid: debug, info, "
+                  .. "warning, error)", "invalid" },
+                { imp:add{ ev("c"), ev("d", nil, { severity = "loud" }) } })
+    assert.same({ nil, "event 3: timestamp: not RFC 3339: today (e.g. "
+                  .. "'2025-12-03T10:15:00.123+00:00')", "invalid" },
+                { imp:add{ ev("c", "today") } })
+    assert.equal(2, imp:count())
+    assert.same({ 2, 0 }, { imp:commit(log) })
+    assert.equal("a b\n", summaries())
+  end)
+
+  it("writes nothing when closed before commit", function()
+    local imp = assert(synclua.import())
+    imp:add{ ev("a") }
+    assert.is_true(imp:close())
+    assert.is_true(imp:close())
+    assert.equal("synclua.Import (closed)", tostring(imp))
+    assert.equal("attempt to use a closed synclua.Import",
+                 support.error_of(function() return imp:add{} end))
+    assert.equal("\n", summaries())
+  end)
+
+  it("returns nil, message, code from a commit the store refuses",
+     function()
+    local imp <close> = assert(synclua.import())
+    imp:add{ ev("a") }
+    log:close()
+    log = assert(synclua.open(dir))
+    assert.same({ nil, dir .. "/sync.db: opened read-only: cannot insert",
+                  "readonly" }, { imp:commit(log) })
+    log:close()
+    log = assert(synclua.open(dir, { mode = "w" }))
+    imp:add{ ev("b", nil, { device_id = OTHER }) }
+    local deviceless <close> = assert(synclua.import())
+    deviceless:add{ ev("b", nil, { device_id = OTHER }), ev("c") }
+    assert.same({ nil, "event 2: device_id: missing (give one, or open the "
+                  .. "store with a device_id)", "invalid" },
+                { deviceless:commit(log) })
+    assert.same({ nil, "event 1: device_id: missing (give one, or open the "
+                  .. "store with a device_id)", "invalid" },
+                { imp:commit(log) })
+    assert.equal("\n", summaries())
+  end)
+
+  it("raises for what is not an event table or an option, as insert does",
+     function()
+    local imp <close> = assert(synclua.import())
+    imp:add{ ev("a") }
+    local function err(fn) return support.error_of(fn) end
+    assert.equal("bad argument #1 to 'add' (event 3: summary: string "
+                 .. "expected, got number)",
+                 err(function() return imp:add{ ev("b"), ev(7) } end))
+    assert.equal("bad argument #1 to 'add' (table expected, got string)",
+                 err(function() return imp:add("x") end))
+    assert.equal("bad argument #1 to 'commit' (synclua.Store expected, got "
+                 .. "no value)", err(function() return imp:commit() end))
+    assert.equal("bad argument #1 to 'import' (unknown option 'order')",
+                 err(function() return synclua.import{ order = "time" } end))
+    assert.equal(1, imp:count())
+  end)
+end)
+
+describe("synclua.importer.stream()", function()
+  local dir
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  local function ndjson(n)
+    local lines = {}
+    for i = 1, n do
+      lines[i] = ('{"device_id":"%s","event_type":"state_transition",'
+        .. '"summary":"%s","timestamp":"2025-12-03T10:00:00Z"}')
+        :format(DEV, ("event %d "):format(i) .. ("x"):rep(200))
+    end
+    return table.concat(lines, "\n") .. "\n"
+  end
+
+  it("hands a large file on a list at a time, in file order", function()
+    support.spit(dir .. "/x.ndjson", ndjson(12000))
+    local calls, seen, ordered = 0, 0, true
+    assert.equal(12000, importer.stream(dir .. "/x.ndjson", function(events)
+      calls = calls + 1
+      for _, e in ipairs(events) do
+        seen = seen + 1
+        ordered = ordered and e.summary:match("^event (%d+) ") == tostring(seen)
+      end
+      return true
+    end))
+    assert.equal(12000, seen)
+    assert.is_true(ordered)
+    assert.is_true(calls >= 2, "one list for " .. seen .. " events")
+  end)
+
+  it("stops when the sink says so, with its message", function()
+    support.spit(dir .. "/x.ndjson", ndjson(3))
+    assert.same({ nil, dir .. "/x.ndjson: event 2: no", "invalid" },
+                { importer.stream(dir .. "/x.ndjson", function()
+                    return nil, "event 2: no", "invalid" end) })
+    assert.same({ nil, "disk full", "ioerr" },
+                { importer.stream(dir .. "/x.ndjson", function()
+                    return nil, "disk full", "ioerr" end) })
+    assert.same({ nil, dir .. "/nowhere: No such file or directory",
+                  "notfound" },
+                { importer.stream(dir .. "/nowhere", function() end) })
+  end)
+
+  it("raises for arguments of the wrong type", function()
+    assert.equal("bad argument #1 to 'stream' (string expected, got nil)",
+                 support.error_of(importer.stream))
+    assert.equal("bad argument #2 to 'stream' (function expected, got nil)",
+                 support.error_of(importer.stream, "x"))
+    assert.equal("bad argument #3 to 'stream' (device: string expected, got "
+                 .. "number)", support.error_of(importer.stream, "x",
+                                                 print, { device = 1 }))
+  end)
+end)

@@ -873,4 +873,53 @@ void sl_merge_free(sl_merge *m);
 int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
                     int skip_duplicates, size_t *inserted, size_t *skipped);
 
+/*
+** A streaming import: events added a chunk at a time, in any number of
+** calls, then written into a store at once -- for input too large to hold
+** (an export read as a stream). Added events are checked and held aside
+** in a private temporary SQLite file (SQLite's temporary folder:
+** SQLITE_TMPDIR, TMPDIR, /var/tmp, /tmp), so memory stays flat whatever
+** their number; the store is touched only by sl_import_commit, which
+** writes them all in one transaction (BEGIN IMMEDIATE ... COMMIT), each
+** row as sl_store_insert writes it, all of them or, on any failure, none.
+** An import is for one thread at a time; it needs no store until commit.
+**
+** sl_import_new: flags are SL_IMPORT_SKIP_DUPLICATES (what
+** sl_store_insert's skip_duplicates does, across every chunk: an event
+** already stored or written earlier in the commit is skipped and counted)
+** and SL_IMPORT_BY_TIME (write oldest first, by instant, events of one
+** instant in the order they were added; else in the order added). *out
+** receives the import even on failure (NULL only without memory), for
+** sl_import_errmsg: free it in every case.
+**
+** sl_import_add: reads evs only, and copies what it keeps. Each event is
+** checked as sl_event_validate checks it; the first bad one refuses the
+** call with SL_INVALID and "event N: <what is wrong>", N counting every
+** event added to the import from 1, and nothing of that call is kept (the
+** import goes on). A failure of the temporary file (SL_IOERR: a full
+** disk) ends the import: later calls return SL_MISUSE.
+**
+** sl_import_commit: SL_OK with the counts (either pointer may be NULL),
+** after which the import takes no more; or the failure, nothing written
+** and the events still held, so that commit may be tried again (after
+** SL_BUSY, say). Failures are those of sl_store_insert -- SL_READONLY,
+** SL_BUSY, SL_IOERR for a write the disk refuses (full, or an I/O error),
+** SL_INVALID for an event without a device on a store that has none --
+** with the message both on the import and on the store.
+**
+** sl_import_errmsg: the message of the import's last failure ("" if none;
+** "out of memory" for NULL), valid until its next call. sl_import_count:
+** the events added so far. sl_import_free accepts NULL; freeing an import
+** not committed discards its events, and the store never saw them.
+*/
+typedef struct sl_import sl_import;
+enum { SL_IMPORT_SKIP_DUPLICATES = 1, SL_IMPORT_BY_TIME = 2 };
+int sl_import_new(unsigned flags, sl_import **out);
+int sl_import_add(sl_import *im, const sl_event *evs, size_t n);
+int sl_import_commit(sl_import *im, sl_store *store, size_t *inserted,
+                     size_t *skipped);
+size_t sl_import_count(const sl_import *im);
+const char *sl_import_errmsg(const sl_import *im);
+void sl_import_free(sl_import *im);
+
 #endif

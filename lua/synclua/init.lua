@@ -29,6 +29,17 @@ local M = {}
 -- "busy", "ioerr", "readonly", ...).
 M.open = core.open
 
+--- A streaming insert, for input too large to hold (`synclua import`):
+-- `import{ skip_duplicates = false, by_time = false }` returns an Import
+-- (or nil, message, code); `imp:add(events)` checks a chunk of the events
+-- `log:insert` takes and holds it in a temporary file, not in memory (the
+-- count added so far, or nil, "event N: ...", "invalid": nothing of that
+-- chunk kept); `imp:commit(log)` writes every event into the store in one
+-- transaction, all or none (oldest first with `by_time`), and returns
+-- inserted, skipped, or nil, message, code; `imp:close()` discards what
+-- was not committed.
+M.import = core.import
+
 --- Parse a point in time as --since takes it ("1 hour ago", "2h",
 -- "yesterday", "2025-12-03 10:00:00", RFC 3339, "@1733220000").
 -- Returns integer nanoseconds since the epoch, or nil, message.
@@ -133,7 +144,9 @@ M.encode_request = core.encode_request
 M.decode_message = core.decode_message
 
 --- `server{ db, listen = "HOST:PORT", key, library, device, max_clients,
--- max_events, handshake_timeout, timeout, idle_timeout, quiet }` opens a
+-- max_events, handshake_timeout (2 s), timeout, idle_timeout,
+-- max_unauthenticated (32), max_per_address (4), refusal_interval (10 s),
+-- served_interval (30 s), quiet }` (times in seconds) opens a
 -- store and listens (port 0 picks a free one): `srv:address()`,
 -- `srv:library_id()`, `srv:device_id()`, and `srv:run([ready])`, which
 -- serves until SIGINT, SIGTERM or `srv:stop()` (`ready` is called once the
@@ -142,7 +155,8 @@ M.server = core.server
 
 --- `fetch{ peers = { "HOST:PORT", ... }, stores = { Store, ... }, key,
 -- library_id, requesting_device, since, event_types, correlation_id,
--- limit, handshake_timeout, timeout }` asks every peer at once and stores
+-- limit, handshake_timeout, timeout, deadline (600 s: a peer's whole
+-- exchange), max_pages (10000) }` asks every peer at once and stores
 -- each one's events in its store; returns one record per peer: `{ peer,
 -- ok, device, received, inserted, pages, capped, unknown_event_types }` or
 -- `{ peer, ok = false, error, code }`.

@@ -807,6 +807,10 @@ local TOPICS = {
   insert = "log:insert(events [, { skip_duplicates = true }]) -> inserted, "
     .. "skipped\n  Writes a list of events at once, in one transaction, "
     .. "all or none.\n",
+  import = "synclua.import([{ skip_duplicates, by_time }]) -> imp\n"
+    .. "  A streaming insert: imp:add(events) holds each chunk in a "
+    .. "temporary file,\n  imp:commit(log) -> inserted, skipped writes "
+    .. "them all in one transaction,\n  imp:close() discards them.\n",
   flush = "log:flush([timeout]) -> true | nil, message, code\n"
     .. "  Waits until the queued events are written (code \"timeout\" when "
     .. "the\n  timeout, a duration or seconds, passes first).\n",

@@ -4,11 +4,16 @@
 ** duplicates within one call and against the store (rows in canonical form
 ** and rows other programs wrote in other forms), the rows exactly as the
 ** writer thread writes them, and refusals (read-only, closed, no device).
+** And sl_import, the streaming insert over it: chunks held in a temporary
+** file and written at commit, oldest first, duplicates skipped across
+** chunks; a bad chunk, a full disk under the store or under the import's
+** own file; misuse.
 */
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "vfs_shim.h"
 #include <synclua/synclua.h>
 
 #define DEVICE "11111111-2222-3333-4444-555555555555"
@@ -58,6 +63,13 @@ static int sql(const char *db_path, const char *text, char *out,
   }
   sqlite3_close(db);
   return ok;
+}
+
+/* The integer the first column of `text` gives, -1 on failure. */
+static int64_t scalar_in(const char *db_path, const char *text) {
+  char n[32];
+  if (!sql(db_path, text, n, sizeof n)) return -1;
+  return atoll(n);
 }
 
 static int64_t rows(const char *db_path) {
@@ -317,12 +329,340 @@ static void test_refusals(void) {
   sl_store_release(s);
 }
 
+/* ------------------------------------------------------ streaming import */
+
+/* The rows of a store, one "id|timestamp|device|type|summary" a line. */
+static void rows_text(const char *db_path, char *out, size_t outsz) {
+  sql(db_path, "SELECT group_concat(r, char(10)) FROM (SELECT id || '|' || "
+               "timestamp || '|' || device_id || '|' || event_type || '|' || "
+               "summary AS r FROM sync_event_log ORDER BY id)", out, outsz);
+}
+
+static sl_import *new_import(unsigned flags) {
+  sl_import *im = NULL;
+  CHECK_EQ_INT(sl_import_new(flags, &im), SL_OK);
+  CHECK_EQ_STR(sl_import_errmsg(im), "");
+  return im;
+}
+
+/* Chunks go in oldest first by instant (ties in the order added), as
+** sl_store_insert writes rows; duplicates are skipped across chunks and
+** against the store, whatever form the stored text has. */
+static void test_stream_order_and_duplicates(void) {
+  char got[2048];
+  size_t in = 99, skip = 99;
+  sl_store *s = open_store("stream.db", DEVICE);
+  CHECK(sql(path_of("stream.db"),
+            "INSERT INTO sync_event_log (timestamp, device_id, event_type,"
+            " category, severity, summary) VALUES ('2025-12-03T10:00:05Z',"
+            " '" DEVICE "', 'state_transition', 'lifecycle', 'info',"
+            " 'stored');", NULL, 0));
+  sl_import *im = new_import(SL_IMPORT_SKIP_DUPLICATES | SL_IMPORT_BY_TIME);
+  /* An export's order, newest first, in two chunks. */
+  sl_event a[3] = {event("2025-12-03T10:00:09Z", "nine"),
+                   event("2025-12-03T10:00:07Z", "seven a"),
+                   event("2025-12-03T10:00:07Z", "seven b")};
+  sl_event b[4] = {event("2025-12-03T12:00:07+02:00", "seven a"), /* dup */
+                   event("2025-12-03T10:00:05.000+00:00", "stored"), /* dup */
+                   event("2025-12-03T10:00:03Z", "three"),
+                   event("2025-12-03T10:00:09Z", "nine")};        /* dup */
+  b[2].device_id = OTHER;
+  CHECK_EQ_INT(sl_import_add(im, a, 3), SL_OK);
+  CHECK_EQ_INT(sl_import_count(im), 3);
+  CHECK_EQ_INT(sl_import_add(im, b, 4), SL_OK);
+  CHECK_EQ_INT(sl_import_add(im, NULL, 0), SL_OK);
+  CHECK_EQ_INT(sl_import_count(im), 7);
+  CHECK_EQ_INT(rows(path_of("stream.db")), 1); /* nothing until commit */
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 4);
+  CHECK_EQ_INT(skip, 3);
+  rows_text(path_of("stream.db"), got, sizeof got);
+  CHECK_EQ_STR(got,
+               "1|2025-12-03T10:00:05Z|" DEVICE "|state_transition|stored\n"
+               "2|2025-12-03T10:00:03+00:00|" OTHER "|state_transition|three\n"
+               "3|2025-12-03T10:00:07+00:00|" DEVICE "|state_transition|"
+               "seven a\n"
+               "4|2025-12-03T10:00:07+00:00|" DEVICE "|state_transition|"
+               "seven b\n"
+               "5|2025-12-03T10:00:09+00:00|" DEVICE "|state_transition|nine");
+  /* Committed: it takes nothing more. */
+  CHECK_EQ_INT(sl_import_add(im, a, 1), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "import: already committed");
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_MISUSE);
+  CHECK_EQ_INT(in, 0);
+  sl_import_free(im);
+
+  /* The same events again: all skipped. In the order added, without
+  ** skipping: all written, as given. */
+  im = new_import(SL_IMPORT_SKIP_DUPLICATES);
+  CHECK_EQ_INT(sl_import_add(im, a, 3), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 0);
+  CHECK_EQ_INT(skip, 3);
+  sl_import_free(im);
+  im = new_import(0);
+  CHECK_EQ_INT(sl_import_add(im, a, 2), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 2);
+  CHECK_EQ_INT(skip, 0);
+  sl_import_free(im);
+  CHECK(sql(path_of("stream.db"), "SELECT group_concat(summary, ',') FROM "
+            "(SELECT summary FROM sync_event_log WHERE id > 5 ORDER BY id)",
+            got, sizeof got));
+  CHECK_EQ_STR(got, "nine,seven a");
+  sl_store_close(s);
+  sl_store_release(s);
+}
+
+/* The rows an import writes are the rows sl_store_insert writes. */
+static void test_stream_rows_as_insert(void) {
+  char by_insert[1024], by_import[1024];
+  static const char cols[] =
+    "SELECT group_concat(r, char(10)) FROM (SELECT id || '|' || timestamp "
+    "|| '|' || device_id || '|' || category || '|' || severity || '|' || "
+    "summary || '|' || coalesce(details, 'NULL') || '|' || "
+    "coalesce(correlation_id, 'NULL') || '|' || coalesce(peer_device_id, "
+    "'NULL') || '|' || coalesce(model_types, 'NULL') || '|' || "
+    "coalesce(record_count, 'NULL') || '|' || coalesce(duration_ms, 'NULL') "
+    "AS r FROM sync_event_log ORDER BY id)";
+  sl_event evs[3] = {event("2025-12-03T12:00:00.5+02:00", "it's"),
+                     event(NULL, "no time, no models"),
+                     event("2016-12-31T23:59:60.5Z", "leap")};
+  evs[0].device_id = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE";
+  evs[0].event_type = "batch_ingestion";
+  evs[0].details = "{ \"z\": [1.50, 2], \"a\": {\"y\": null, \"b\": \"/\"} }";
+  evs[0].correlation_id = "67E55044-10B1-426F-9247-BB680E5FE0C8";
+  evs[0].peer_device_id = "not a uuid";
+  evs[0].model_types = "entry,tag";
+  evs[0].record_count = -1;
+  evs[0].has_record_count = 1;
+  evs[0].duration_ms = 7;
+  evs[0].has_duration_ms = 1;
+  evs[1].instant = INT64_C(1764756000123456000);
+  evs[1].has_instant = 1;
+  evs[1].model_types = "";
+  evs[1].severity = "error";
+  evs[2].summary = "nul \0 inside";
+  evs[2].len[SL_COL_SUMMARY] = 12;
+  sl_store *s = open_store("rows_insert.db", "AAAAAAAA-0000-4000-8000-"
+                                             "000000000000");
+  CHECK_EQ_INT(sl_store_insert(s, evs, 3, 0, NULL, NULL), SL_OK);
+  sl_store_close(s);
+  sl_store_release(s);
+  s = open_store("rows_import.db", "AAAAAAAA-0000-4000-8000-000000000000");
+  sl_import *im = new_import(0);
+  CHECK_EQ_INT(sl_import_add(im, evs, 1), SL_OK);
+  CHECK_EQ_INT(sl_import_add(im, evs + 1, 2), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, s, NULL, NULL), SL_OK);
+  sl_import_free(im);
+  sl_store_close(s);
+  sl_store_release(s);
+  CHECK(sql(path_of("rows_insert.db"), cols, by_insert, sizeof by_insert));
+  CHECK(sql(path_of("rows_import.db"), cols, by_import, sizeof by_import));
+  CHECK_EQ_STR(by_import, by_insert);
+  CHECK_EQ_STR(by_import,
+               "1|2025-12-03T10:00:00.500+00:00|"
+               "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee|data_flow|debug|it's|"
+               "{\"a\":{\"b\":\"/\",\"y\":null},\"z\":[1.5,2]}|"
+               "67e55044-10b1-426f-9247-bb680e5fe0c8|not a uuid|entry,tag|"
+               "-1|7\n"
+               "2|2025-12-03T10:00:00.123456+00:00|"
+               "aaaaaaaa-0000-4000-8000-000000000000|lifecycle|error|"
+               "no time, no models|NULL|NULL|NULL|NULL|NULL|NULL\n"
+               "3|2016-12-31T23:59:60.500+00:00|"
+               "aaaaaaaa-0000-4000-8000-000000000000|lifecycle|info|nul ");
+  CHECK_EQ_INT(scalar_in(path_of("rows_import.db"),
+                         "SELECT length(CAST(summary AS BLOB)) FROM "
+                         "sync_event_log WHERE id = 3"), 12);
+}
+
+/* A bad event refuses its chunk (nothing of it kept: the events before
+** it in the chunk go too) and names its place among all the events added;
+** the import goes on. Freed without commit, nothing reaches the store. */
+static void test_stream_bad_chunk(void) {
+  char got[1024];
+  size_t in, skip;
+  sl_store *s = open_store("bad_chunk.db", DEVICE);
+  sl_import *im = new_import(SL_IMPORT_BY_TIME);
+  sl_event a[2] = {event("2025-12-03T10:00:01Z", "one"),
+                   event("2025-12-03T10:00:02Z", "two")};
+  sl_event b[3] = {event("2025-12-03T10:00:03Z", "three"),
+                   event("2025-12-03T10:00:04Z", "four"),
+                   event("2025-12-03T10:00:05Z", "five")};
+  CHECK_EQ_INT(sl_import_add(im, a, 2), SL_OK);
+  b[2].severity = "loud";
+  CHECK_EQ_INT(sl_import_add(im, b, 3), SL_INVALID);
+  CHECK_EQ_STR(sl_import_errmsg(im), "event 5: Invalid severity: loud "
+                                     "(valid: debug, info, warning, error)");
+  CHECK_EQ_INT(sl_import_count(im), 2);
+  b[2].severity = NULL;
+  b[0].details = "{\"a\":";
+  CHECK_EQ_INT(sl_import_add(im, b, 3), SL_INVALID);
+  CHECK_EQ_STR(sl_import_errmsg(im), "event 3: details: not JSON: "
+                                     "unexpected end of input at line 1 "
+                                     "column 6");
+  b[0].details = NULL;
+  b[1].timestamp = "today";
+  CHECK_EQ_INT(sl_import_add(im, b, 3), SL_INVALID);
+  CHECK_EQ_STR(sl_import_errmsg(im), "event 4: timestamp: not RFC 3339: "
+                                     "today (e.g. "
+                                     "'2025-12-03T10:15:00.123+00:00')");
+  /* Given up on: the store never sees a row. */
+  sl_import_free(im);
+  CHECK_EQ_INT(rows(path_of("bad_chunk.db")), 0);
+
+  /* Going on after a refused chunk: what was kept is written. */
+  im = new_import(SL_IMPORT_BY_TIME);
+  CHECK_EQ_INT(sl_import_add(im, a, 2), SL_OK);
+  CHECK_EQ_INT(sl_import_add(im, b, 3), SL_INVALID);
+  b[1].timestamp = "2025-12-03T10:00:00Z";
+  CHECK_EQ_INT(sl_import_add(im, b, 2), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 4);
+  sl_import_free(im);
+  CHECK(sql(path_of("bad_chunk.db"), "SELECT group_concat(summary, ',') "
+            "FROM (SELECT summary FROM sync_event_log ORDER BY id)", got,
+            sizeof got));
+  CHECK_EQ_STR(got, "four,one,two,three");
+  sl_store_close(s);
+  sl_store_release(s);
+}
+
+/* Writes that fail while `failing` names the file: SQLITE_FULL, as a full
+** disk gives. "" is a temporary file (the import's own). */
+static const char *failing;
+
+static int full_for(const char *name) {
+  const char *f = failing;
+  if (!f) return SQLITE_OK;
+  if (!*f) return *name ? SQLITE_OK : SQLITE_FULL;
+  return strstr(name, f) ? SQLITE_FULL : SQLITE_OK;
+}
+
+/* A full disk under the store at commit: SL_IOERR with SQLite's reason,
+** nothing written, the events still held; commit again once there is
+** room. A full disk under the import's own file: SL_IOERR, and the import
+** is done. */
+static void test_stream_full_disk(void) {
+  char want[400];
+  size_t in = 9, skip = 9;
+  vfs_shim_install(full_for);
+  sl_store *s = open_store("full_store.db", DEVICE);
+  sl_import *im = new_import(SL_IMPORT_SKIP_DUPLICATES | SL_IMPORT_BY_TIME);
+  sl_event evs[2] = {event("2025-12-03T10:00:01Z", "one"),
+                     event("2025-12-03T10:00:02Z", "two")};
+  CHECK_EQ_INT(sl_import_add(im, evs, 2), SL_OK);
+  failing = "full_store.db";
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_IOERR);
+  snprintf(want, sizeof want, "%s: insert: database or disk is full",
+           path_of("full_store.db"));
+  CHECK_EQ_STR(sl_import_errmsg(im), want);
+  CHECK_EQ_STR(sl_store_errmsg(s), want);
+  CHECK_EQ_INT(in, 0);
+  CHECK_EQ_INT(skip, 0);
+  failing = NULL;
+  CHECK_EQ_INT(rows(path_of("full_store.db")), 0);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 2);
+  CHECK_EQ_INT(rows(path_of("full_store.db")), 2);
+  sl_import_free(im);
+
+  /* The import's own file: enough events to spill past SQLite's cache. */
+  enum { N = 20000 };
+  static char summaries[N][48];
+  sl_event *many = calloc(N, sizeof *many);
+  CHECK(many != NULL);
+  for (int i = 0; many && i < N; i++) {
+    snprintf(summaries[i], sizeof summaries[i], "event %d of a long run, "
+             "to fill pages", i);
+    many[i] = event("2025-12-03T11:00:00Z", summaries[i]);
+  }
+  im = new_import(0);
+  failing = "";
+  int rc = SL_OK;
+  for (int i = 0; many && i < N && rc == SL_OK; i += 1000)
+    rc = sl_import_add(im, many + i, 1000);
+  failing = NULL;
+  CHECK_EQ_INT(rc, SL_IOERR);
+  CHECK_EQ_STR(sl_import_errmsg(im), "the import's temporary file: "
+                                     "database or disk is full "
+                                     "(SQLITE_TMPDIR or TMPDIR chooses its "
+                                     "folder)");
+  CHECK_EQ_INT(sl_import_add(im, evs, 1), SL_MISUSE);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "import: unusable after a failure: "
+                                     "the import's temporary file: database "
+                                     "or disk is full (SQLITE_TMPDIR or "
+                                     "TMPDIR chooses its folder)");
+  sl_import_free(im);
+  free(many);
+  CHECK_EQ_INT(rows(path_of("full_store.db")), 2);
+  sl_store_close(s);
+  sl_store_release(s);
+  vfs_shim_remove();
+}
+
+static void test_stream_refusals(void) {
+  char want[300];
+  size_t in = 7, skip = 7;
+  sl_import *im = NULL;
+  sl_event ev = event("2025-12-03T10:00:00Z", "x");
+  CHECK_EQ_INT(sl_import_new(0, NULL), SL_MISUSE);
+  CHECK_EQ_INT(sl_import_new(4, &im), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "import: unknown flags 0x4");
+  sl_import_free(im);
+  sl_import_free(NULL);
+  CHECK_EQ_STR(sl_import_errmsg(NULL), "out of memory");
+  CHECK_EQ_INT(sl_import_count(NULL), 0);
+  CHECK_EQ_INT(sl_import_add(NULL, &ev, 1), SL_MISUSE);
+  CHECK_EQ_INT(sl_import_commit(NULL, NULL, &in, &skip), SL_MISUSE);
+
+  im = new_import(0);
+  CHECK_EQ_INT(sl_import_add(im, NULL, 1), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "import: no events");
+  CHECK_EQ_INT(sl_import_add(im, &ev, 1), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, NULL, &in, &skip), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "import: no store");
+
+  /* A store without a device, for an event without one. */
+  sl_store *s = open_store("no_device.db", NULL);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_INVALID);
+  CHECK_EQ_STR(sl_import_errmsg(im), "event 1: device_id: missing (give "
+                                     "one, or open the store with a "
+                                     "device_id)");
+  CHECK_EQ_STR(sl_store_errmsg(s), sl_import_errmsg(im));
+  sl_store_close(s);
+  sl_store_release(s);
+
+  /* Read-only, then closed. */
+  sl_open_opts o;
+  memset(&o, 0, sizeof o);
+  CHECK_EQ_INT(sl_store_open(path_of("no_device.db"), &o, &s), SL_OK);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_READONLY);
+  snprintf(want, sizeof want, "%s: opened read-only: cannot insert",
+           path_of("no_device.db"));
+  CHECK_EQ_STR(sl_import_errmsg(im), want);
+  sl_store_close(s);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_MISUSE);
+  CHECK_EQ_STR(sl_import_errmsg(im), "store is closed");
+  CHECK_EQ_INT(in, 0);
+  CHECK_EQ_INT(skip, 0);
+  sl_store_release(s);
+  CHECK_EQ_INT(rows(path_of("no_device.db")), 0);
+  sl_import_free(im);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 2;
   test_all_or_nothing();
   test_rows();
   test_duplicates();
   test_refusals();
+  test_stream_order_and_duplicates();
+  test_stream_rows_as_insert();
+  test_stream_bad_chunk();
+  test_stream_full_disk();
+  test_stream_refusals();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
