@@ -232,6 +232,26 @@ describe("output", function()
     assert.equal(2, status)
   end)
 
+  it("with -o onto a device or a pipe writes into it, never replacing it",
+     function()
+    local lfs = require "lfs"
+    local _, err, status = run(dir, "events --db lib/desktop -f ndjson "
+                                    .. "-o /dev/null")
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal("char device", lfs.attributes("/dev/null", "mode"))
+    assert(os.execute("mkfifo " .. support.quote(dir .. "/pipe")))
+    local reader = io.popen("cat " .. support.quote(dir .. "/pipe")
+                            .. " | wc -l")
+    _, err, status = run(dir, "events --db lib/desktop -f ndjson -o pipe")
+    local lines = reader:read("a")
+    reader:close()
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal("117\n", lines)
+    assert.equal("named pipe", lfs.attributes(dir .. "/pipe", "mode"))
+  end)
+
   it("says on stderr what --limit cut, and keeps stdout as Spacedrive "
      .. "prints it", function()
     local out, err = run(dir, "events --db lib/desktop -f ndjson --limit 5")

@@ -39,13 +39,27 @@ end
 -- @treturn string|nil
 function M.kind(path)
   check_path("kind", 1, path)
-  if lfs.attributes(path, "mode") == "directory" then return "dir" end
+  local mode = lfs.attributes(path, "mode")
+  if mode == "directory" then return "dir" end
+  -- A device or a pipe is not opened to find out: a pipe opened to read
+  -- waits for a writer.
+  if mode and mode ~= "file" then return "file" end
   local f = io.open(path, "rb")
   if f then
     f:close()
     return "file"
   end
   return nil
+end
+
+--- Is `path` something that is neither a regular file nor a folder -- a
+-- device, a pipe, a socket -- to be written in place, never replaced?
+-- @tparam string path
+-- @treturn boolean
+function M.special(path)
+  check_path("special", 1, path)
+  local mode = lfs.attributes(path, "mode")
+  return mode ~= nil and mode ~= "file" and mode ~= "directory"
 end
 
 --- The names in a folder (without "." and ".."), sorted; or nil, message,

@@ -2,7 +2,9 @@
 -- line": data to stdout, diagnostics to stderr). `-o FILE` is written
 -- atomically: into a temporary file beside it, renamed over FILE only when
 -- the command succeeded, so a failed run leaves no half file (and an
--- existing FILE as it was).
+-- existing FILE as it was). A FILE that is a device or a pipe
+-- (/dev/null, a FIFO) is written in place: renaming over it would replace
+-- it with a file.
 --
 --     local out <close> = output.open(opts.output)   -- nil: stdout
 --     out:write("...")                               -- any number of strings
@@ -42,7 +44,10 @@ end
 function Output:commit()
   if self.done then return end
   self.done = true
-  if self.tmp then
+  if self.direct then
+    local ok, err = self.file:close()
+    if not ok then fail(self.name, err) end
+  elseif self.tmp then
     local ok, err = self.file:close()
     if not ok then
       os.remove(self.tmp)
@@ -64,7 +69,9 @@ end
 function Output:abort()
   if self.done then return end
   self.done = true
-  if self.tmp then
+  if self.direct then
+    self.file:close()
+  elseif self.tmp then
     self.file:close()
     os.remove(self.tmp)
   end
@@ -85,7 +92,14 @@ function M.open(path)
   if path == nil or path == "-" then
     return setmetatable({ file = io.stdout, name = "stdout" }, Output)
   end
-  if path:sub(-1) == "/" or require("synclua.fs").kind(path) == "dir" then
+  local fs = require "synclua.fs"
+  -- Before anything opens it: a pipe opened to read waits for a writer.
+  if fs.special(path) then
+    local file, err = io.open(path, "wb")
+    if not file then fail(path, (err:gsub("^[^:]*: ", ""))) end
+    return setmetatable({ file = file, name = path, direct = true }, Output)
+  end
+  if path:sub(-1) == "/" or fs.kind(path) == "dir" then
     fail(path, "is a folder (give a file name)")
   end
   local dir = path:match("^(.*)/[^/]*$") or "."
