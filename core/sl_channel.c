@@ -73,12 +73,6 @@ static int fail(sl_channel *ch, int status, const char *fmt, ...) {
   return status;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for `events` or the deadline passes (or the
 ** connection's, if it comes first: then the message says so). */
 static int wait_fd(sl_channel *ch, short events, int64_t deadline,
@@ -86,7 +80,7 @@ static int wait_fd(sl_channel *ch, short events, int64_t deadline,
   int whole = ch->end && ch->end < deadline;
   if (whole) deadline = ch->end;
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - sli_mono_ms();
     if (left <= 0 && whole)
       return fail(ch, SL_IOERR, "past the deadline of the connection (%d "
                   "ms) %s", ch->t.total_ms, doing);
@@ -136,7 +130,7 @@ static int write_full(sl_channel *ch, const void *buf, size_t n,
   return SL_OK;
 }
 
-static int64_t after(int ms) { return now_ms() + ms; }
+static int64_t after(int ms) { return sli_mono_ms() + ms; }
 
 /* ---------------------------------------------------------- handshake */
 
@@ -193,7 +187,7 @@ static int channel_new(int fd, const sl_timeouts *t, sl_channel **out,
   }
   ch->fd = fd;
   fill_timeouts(&ch->t, t);
-  if (ch->t.total_ms > 0) ch->end = now_ms() + ch->t.total_ms;
+  if (ch->t.total_ms > 0) ch->end = sli_mono_ms() + ch->t.total_ms;
   sl_framer_init(&ch->framer, SL_MAX_FRAME);
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -411,7 +405,7 @@ int sl_channel_recv(sl_channel *ch, sl_buf *out, size_t max_frame) {
       ch->plain_len = ch->plain_pos = 0;
     }
     int between = sl_framer_pending(&ch->framer) == 0;
-    if (!between && started == 0) started = now_ms();
+    if (!between && started == 0) started = sli_mono_ms();
     int64_t deadline = between ? idle_deadline : frame_deadline(ch, started);
     int rc = recv_record(ch, deadline, between ? 0 : deadline, between);
     if (rc != SL_OK) return rc;

@@ -132,12 +132,6 @@ static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
   return rc;
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The deadline passed: say so, with what came before it. */
 static void out_of_time(sl_fetch_peer *p, int total_ms) {
   char when[32];
@@ -162,7 +156,7 @@ static void fetch_one(job *j) {
   /* The whole exchange, from the connect: however punctually a peer
   ** answers, one page a second cannot keep us for hours. */
   if (t.total_ms <= 0) t.total_ms = SL_FETCH_DEADLINE_MS;
-  int64_t end = mono_ms() + t.total_ms;
+  int64_t end = sli_mono_ms() + t.total_ms;
   int connect_ms = t.handshake_ms > 0 ? t.handshake_ms : 5000;
   if (connect_ms > t.total_ms) connect_ms = t.total_ms;
   int fd = sli_connect(p->address, connect_ms, err, sizeof err);
@@ -170,7 +164,7 @@ static void fetch_one(job *j) {
     fail(p, fd == -2 ? SL_INVALID : SL_IOERR, "%s", err);
     return;
   }
-  int64_t left = end - mono_ms();
+  int64_t left = end - sli_mono_ms();
   if (left <= 0) {
     out_of_time(p, t.total_ms);
     close(fd);
@@ -180,7 +174,7 @@ static void fetch_one(job *j) {
   rest.total_ms = (int)left;
   rc = sl_channel_client(fd, j->key, &rest, &ch, err, sizeof err);
   if (rc != SL_OK) {
-    if (mono_ms() >= end) out_of_time(p, t.total_ms);
+    if (sli_mono_ms() >= end) out_of_time(p, t.total_ms);
     else fail(p, rc, "%s", err);
     close(fd);
     return;
@@ -205,7 +199,7 @@ static void fetch_one(job *j) {
       break;
     }
     if (rc != SL_OK) {
-      if (mono_ms() >= end) out_of_time(p, t.total_ms);
+      if (sli_mono_ms() >= end) out_of_time(p, t.total_ms);
       else fail(p, rc, "%s", sl_channel_errmsg(ch));
       break;
     }

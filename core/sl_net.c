@@ -140,14 +140,11 @@ int sli_connect(const char *address, int timeout_ms, char *err,
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       struct pollfd p = {fd, POLLOUT, 0};
-      struct timespec t0, t1;
       int n, left = timeout_ms;
-      clock_gettime(CLOCK_MONOTONIC, &t0);
+      int64_t t0 = sli_mono_ms();
       /* An interrupted wait goes on for what is left, not the whole. */
       while ((n = poll(&p, 1, left)) < 0 && errno == EINTR) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        left = timeout_ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-                                  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        left = timeout_ms - (int)(sli_mono_ms() - t0);
         if (left < 0) left = 0;
       }
       if (n == 0) {

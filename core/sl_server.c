@@ -120,12 +120,6 @@ static void say(sl_server *srv, const char *fmt, ...) {
   srv->o.log(srv->o.log_ud, line);
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A span of milliseconds as a person reads it: "10.0 s". */
 static void span(int64_t ms, char *out, size_t outsz) {
   snprintf(out, outsz, "%" PRId64 ".%" PRId64 " s", ms / 1000,
@@ -173,7 +167,7 @@ static void stranger(sl_server *srv, const conn *c, const char *fmt, ...) {
   vsnprintf(reason, sizeof reason, fmt, ap);
   va_end(ap);
   pthread_mutex_lock(&srv->lock);
-  int64_t now = mono_ms();
+  int64_t now = sli_mono_ms();
   noise *e = NULL;
   for (int i = 0; i < srv->n_noises; i++)
     if (strcmp(srv->noises[i].addr, c->addr) == 0) e = &srv->noises[i];
@@ -587,7 +581,7 @@ static void served(sl_server *srv, const conn *c, const sl_request *req,
   requester *r = NULL, done;
   int first = 0, flush = 0;
   pthread_mutex_lock(&srv->lock);
-  int64_t now = mono_ms();
+  int64_t now = sli_mono_ms();
   for (int i = 0; i < srv->n_reqs; i++)
     if (strcmp(srv->reqs[i].device, req->requesting_device) == 0)
       r = &srv->reqs[i];
@@ -666,7 +660,7 @@ static void serve_client(conn *c, sl_channel *ch) {
       say(srv, "%s: %s; closing", c->remote, sl_channel_errmsg(ch));
       break;
     }
-    int64_t started = mono_ms();
+    int64_t started = sli_mono_ms();
     rc = sl_message_parse(frame.data ? frame.data : "", frame.len, &m, err,
                           sizeof err);
     if (rc == SL_OK && m.kind != SL_MSG_REQUEST) {
@@ -695,7 +689,7 @@ static void serve_client(conn *c, sl_channel *ch) {
     }
     if (rc == SL_OK) rc = sl_channel_send(ch, a.frame.data, a.frame.len);
     if (rc == SL_OK) {
-      int64_t took = mono_ms() - started;
+      int64_t took = sli_mono_ms() - started;
       served(srv, c, &m.request, &a, took);
       say(srv, "%s: device %s asked for %" PRIu32 " events: sent %" PRId64
           "%s in %" PRId64 " ms", c->remote, m.request.requesting_device,
@@ -734,7 +728,7 @@ static void *connection_main(void *arg) {
   sl_channel *ch = NULL;
   sl_timeouts t = srv->o.timeouts;
   char err[256];
-  int64_t left = c->deadline - mono_ms();
+  int64_t left = c->deadline - sli_mono_ms();
   t.handshake_ms = left > 1 ? (int)left : 1;
   int rc = sl_channel_server(c->fd, srv->key, &t, &ch, err, sizeof err);
   int full = 0;
@@ -1112,7 +1106,7 @@ static int next_due(sl_server *srv, int64_t now) {
 int sl_server_run(sl_server *srv) {
   if (!srv) return SL_MISUSE;
   for (;;) {
-    int64_t now = mono_ms();
+    int64_t now = sli_mono_ms();
     int timeout = next_due(srv, now), nq = srv->n_quiet;
     srv->polls[0] = (struct pollfd){srv->listen_fd, POLLIN, 0};
     srv->polls[1] = (struct pollfd){srv->stop_pipe[0], POLLIN, 0};
@@ -1121,7 +1115,7 @@ int sl_server_run(sl_server *srv) {
     int n = poll(srv->polls, (nfds_t)nq + 2, timeout);
     if (n < 0 && errno != EINTR) break;
     if (n > 0 && srv->polls[1].revents) break;
-    now = mono_ms();
+    now = sli_mono_ms();
     /* Strangers: those heard go to their handshake, those silent past
     ** their deadline are let go. Oldest first; the array shrinks as it
     ** goes, and the poll's entries stay in step with it. */
@@ -1153,8 +1147,8 @@ int sl_server_run(sl_server *srv) {
     if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
   while (srv->conns) pthread_cond_wait(&srv->idle, &srv->lock);
   pthread_mutex_unlock(&srv->lock);
-  tick_noise(srv, mono_ms(), 1);
-  tick_served(srv, mono_ms(), 1);
+  tick_noise(srv, sli_mono_ms(), 1);
+  tick_served(srv, sli_mono_ms(), 1);
   return sl_store_flush(srv->log);
 }
 

@@ -407,13 +407,24 @@ static void note_files(sl_store *s) {
              (uintmax_t)s->files.dev[0], (uintmax_t)s->files.ino[0]);
 }
 
-/* The writer's connection, the file brought to what writing needs. */
+/* The writer's connection, the file brought to what writing needs.
+** Two programs making the same new file race: the second read the file
+** empty, and SQLite refuses its switch to WAL at once ("database is
+** locked") without waiting, since waiting could deadlock a reader that
+** wants to write. Every step of prepare_file is idempotent, so a busy
+** answer is tried again from the start, within the busy timeout; by then
+** the file is no longer empty. */
 static int open_for_writing(sl_store *s, sqlite3 **out) {
   sqlite3 *db = NULL;
   int rc = open_connection(s, SQLITE_OPEN_READWRITE |
                                  (s->opts.no_create ? 0 : SQLITE_OPEN_CREATE),
                            &db);
-  if (rc == SL_OK) rc = prepare_file(s, db);
+  if (rc == SL_OK) {
+    int64_t until = sli_mono_ms() + s->opts.busy_timeout_ms;
+    while ((rc = prepare_file(s, db)) == SL_BUSY && sli_mono_ms() < until)
+      sqlite3_sleep(10);
+    if (rc == SL_OK) s->errmsg[0] = '\0';  /* a refusal that passed */
+  }
   if (rc != SL_OK) {
     sqlite3_close_v2(db);
     db = NULL;

@@ -287,6 +287,12 @@ int64_t sl_time_now(void) {
   return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
+int64_t sli_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---------------------------------------------------------- point grammar */
 
 static int fail(char *err, size_t errsz, const char *what, const char *text,

@@ -276,6 +276,9 @@ void sli_peer_name(int fd, char *out, size_t outsz);
 /* Copy a string with malloc; NULL in, NULL out. */
 char *sli_strdup(const char *s);
 
+/* Milliseconds on the monotonic clock (sl_time.c): for deadlines. */
+int64_t sli_mono_ms(void);
+
 /* UTF-8 (sl_json.c): the length of the longest well-formed prefix of
 ** s[0..len) (len when it all is), and s appended to b with each maximal
 ** ill-formed subpart replaced by U+FFFD (as sl_json_write_string does). */

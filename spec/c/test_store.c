@@ -3,6 +3,7 @@
 ** cannot reach: appends from several threads at once, a full queue that
 ** drops without blocking, a locked database the writer retries against,
 ** misuse, cursors that outlive their store handle, the open modes,
+** programs creating the same new store at once,
 ** identity and fingerprint as the C API takes them, and the order of rows
 ** of equal instants (Spacedrive's) through every arm and page.
 */
@@ -436,6 +437,83 @@ static void test_misuse(void) {
 
 /* ------------------------------------- modes, identity, fingerprint */
 
+/* ------------------------------------------------- racing creators */
+
+/* Another program holds the write lock of an empty file, as a second
+** creator of the same new store does while it makes the schema: SQLite
+** refuses our switch to WAL at once, without waiting. */
+static void *commit_later(void *arg) {
+  sleep_ms(200);
+  sqlite3_exec((sqlite3 *)arg, "COMMIT", NULL, NULL, NULL);
+  return NULL;
+}
+
+typedef struct creator {
+  const char *path;
+  int         rc;
+  char        msg[300];
+} creator;
+
+static void *create_store(void *arg) {
+  creator *c = arg;
+  sl_open_opts o = writer_opts();
+  sl_store *s = NULL;
+  c->rc = sl_store_open(c->path, &o, &s);
+  snprintf(c->msg, sizeof c->msg, "%s", sl_store_errmsg(s));
+  if (c->rc == SL_OK) c->rc = sl_store_close(s);
+  else sl_store_release(s);
+  return NULL;
+}
+
+static void test_racing_creators(void) {
+  const char *path = path_of("race.db");
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (f) fclose(f);
+  sqlite3 *holder;
+  CHECK_EQ_INT(sqlite3_open(path, &holder), SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+               SQLITE_OK);
+  pthread_t t;
+  pthread_create(&t, NULL, commit_later, holder);
+  creator c = {path, -1, ""};
+  create_store(&c);
+  pthread_join(t, NULL);
+  sqlite3_close(holder);
+  CHECK_EQ_INT(c.rc, SL_OK);
+  CHECK_EQ_STR(c.msg, "");
+  /* The holder's transaction wrote the file's first page: a database
+  ** another program made, which gets Spacedrive's table and indexes. */
+  CHECK_EQ_INT(scalar_at(path, "SELECT count(*) FROM sqlite_master WHERE"
+                               " type = 'index'"), 5);
+
+  /* Four openers of one new file at once, again and again: every one
+  ** opens, and the store is synclua's (its eight indexes, WAL). */
+  int failures = 0, wrong = 0;
+  for (int round = 0; round < 25; round++) {
+    char name[32];
+    snprintf(name, sizeof name, "race-%d.db", round);
+    char file[256];
+    snprintf(file, sizeof file, "%s", path_of(name));
+    creator cs[4];
+    pthread_t ts[4];
+    for (int i = 0; i < 4; i++) {
+      cs[i] = (creator){file, -1, ""};
+      pthread_create(&ts[i], NULL, create_store, &cs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+      pthread_join(ts[i], NULL);
+      if (cs[i].rc != SL_OK) {
+        if (!failures++) fprintf(stderr, "  round %d: %s\n", round, cs[i].msg);
+      }
+    }
+    if (scalar_at(file, "SELECT count(*) FROM sqlite_master WHERE"
+                        " type = 'index'") != 8) wrong++;
+  }
+  CHECK_EQ_INT(failures, 0);
+  CHECK_EQ_INT(wrong, 0);
+}
+
 static void test_open_modes(void) {
   sl_store *s = NULL;
   sl_open_opts o;
@@ -788,6 +866,7 @@ int main(void) {
   test_full_disk();
   test_misuse();
   test_open_modes();
+  test_racing_creators();
   test_tie_order();
   test_long_runs();
   char cmd[300];
