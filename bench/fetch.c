@@ -95,21 +95,22 @@
 ** Usage: bench_fetch [HOST]   (without HOST, (c) and (d) are left out)
 */
 #define _DEFAULT_SOURCE       /* wait4: a child's own peak memory */
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "bench.h"
 #include "sli.h"
+
+/* The flood is test_net.c's, included from spec/c/ rather than copied:
+** the Makefile builds each bench from its one .c, and one copy means the
+** test checks the flood this bench measures. */
+#include "../spec/c/flood.h"
 
 extern char **environ;
 
@@ -1121,71 +1122,6 @@ static int hostile_rss(bench *b, const char *host) {
 
 /* ---------------------------------------------- (d) a silent-socket flood */
 
-/* Sockets opened and left silent, each opened again as soon as the server
-** closes it, from `from`, in a thread of their own. */
-typedef struct flood {
-  const char     *to;             /* "127.0.0.1:PORT"                      */
-  const char     *from;
-  int             sockets;
-  pthread_mutex_t mu;
-  int             stop;           /* under mu                              */
-  long            opened;
-  pthread_t       tid;
-} flood;
-
-static int flood_open(const flood *f) {
-  struct sockaddr_in sa;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  inet_pton(AF_INET, f->from, &sa.sin_addr);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    close(fd);
-    return -1;
-  }
-  sa.sin_port = htons((uint16_t)atoi(strrchr(f->to, ':') + 1));
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 &&
-      errno != EINPROGRESS) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static void *flood_main(void *arg) {
-  flood *f = arg;
-  struct pollfd *p = calloc((size_t)f->sockets, sizeof *p);
-  long opened = 0;
-  int stop = 0;
-  if (!p) return NULL;
-  for (int i = 0; i < f->sockets; i++) p[i].fd = -1;
-  while (!stop) {
-    for (int i = 0; i < f->sockets; i++) {
-      if (p[i].fd >= 0) continue;
-      p[i].fd = flood_open(f);
-      p[i].events = POLLIN;
-      if (p[i].fd >= 0) opened++;
-    }
-    if (poll(p, (nfds_t)f->sockets, 20) < 0 && errno != EINTR) break;
-    for (int i = 0; i < f->sockets; i++)
-      if (p[i].fd >= 0 && p[i].revents) {
-        close(p[i].fd);
-        p[i].fd = -1;
-      }
-    pthread_mutex_lock(&f->mu);
-    stop = f->stop;
-    pthread_mutex_unlock(&f->mu);
-  }
-  for (int i = 0; i < f->sockets; i++)
-    if (p[i].fd >= 0) close(p[i].fd);
-  free(p);
-  f->opened = opened; /* read after the join */
-  return NULL;
-}
-
 /* `synclua fetch --limit 10` again and again for `seconds`: how many
 ** came back whole (exit 0), of how many. */
 static void fetch_loop(const char *host, const char *keyfile,
@@ -1269,19 +1205,10 @@ static int flood_bench(bench *b, const char *host, long seconds,
   for (int k = 0; k < 2 && rc == 0; k++) {
     flood f;
     long ok, tried;
-    memset(&f, 0, sizeof f);
-    f.to = addr;
-    f.from = from[k];
-    f.sockets = (int)sockets;
-    pthread_mutex_init(&f.mu, NULL);
-    pthread_create(&f.tid, NULL, flood_main, &f);
+    flood_start(&f, addr, from[k], (int)sockets);
     int64_t t0 = bench_now();
     fetch_loop(host, keyfile, addr, seconds, &ok, &tried);
-    pthread_mutex_lock(&f.mu);
-    f.stop = 1;
-    pthread_mutex_unlock(&f.mu);
-    pthread_join(f.tid, NULL);
-    pthread_mutex_destroy(&f.mu);
+    long opened = flood_stop(&f);
     double secs = (double)(bench_now() - t0) / 1e9;
     /* What the interval still counted is said within 10 s of the end. */
     nanosleep(&(struct timespec){11, 0}, NULL);
@@ -1290,7 +1217,7 @@ static int flood_bench(bench *b, const char *host, long seconds,
     printf("fetch  flood from %s (%s): %ld of %ld fetches whole (%.1f %%); "
            "%s sockets opened in %.1f s; %s bytes of refusal log\n",
            from[k], label[k], ok, tried, 100.0 * (double)ok / (double)tried,
-           bench_commas(c1, (double)f.opened), secs,
+           bench_commas(c1, (double)opened), secs,
            bench_commas(c2, (double)logged));
     snprintf(what, sizeof what, "fetch under a silent flood, %s", from[k]);
     snprintf(fig, sizeof fig, "%.1f%% whole (%ld/%ld), log %ld B",
