@@ -185,9 +185,7 @@ static int write_end(writer *w, int rc) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     /* What sli_ts_refresh recorded inside the transaction (temp.sl_foreign
     ** and its rows) went with it: let the next look start over. */
-    s->ts_known = 0;
-    s->ts_checked_id = s->ts_noncanonical = s->ts_unparsable = 0;
-    memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+    sli_ts_forget(s);
   }
   return rc;
 }

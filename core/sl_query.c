@@ -182,7 +182,8 @@ static void add_in(builder *b, const char *col, const char *const *v,
 }
 
 typedef struct plan {
-  const sl_filter *f;
+  const sl_filter *f;         /* the caller's filter, or window below       */
+  sl_filter   window;         /* it, bounded to a window (top_window)       */
   int         probing;        /* bounded, and filtered beyond time          */
   int         foreign;        /* the store has rows in other forms          */
   const char *sev[SL_SEVERITY_COUNT]; /* selected severity names            */
@@ -372,8 +373,91 @@ static int store_indexes(sl_store *s, int *out) {
   return SL_OK;
 }
 
+/* What a plan is for: a cursor's rows, or a count. */
+enum { FOR_ROWS, FOR_COUNT };
+
+static int64_t count_rows(sl_store *s, const plan *p, int kind,
+                          int64_t bound, int *rc);
+
+/* The first look of a handle at a large store reads few timestamps (see
+** sl_store.c, "stored timestamps"): the newest limit + offset rows of an
+** unfiltered query lie at the top of the timestamp index, within a window
+** [since, end of time] that a few of its rows place. Only the rows that
+** window can reach are classified, and the plan is bounded to it: exact,
+** since every row in the window is counted before it is trusted. *since
+** is set and *found 1 when such a window holds enough rows. */
+static int top_window(sl_store *s, plan *p, int64_t *since, int *found) {
+  const sl_filter *f = p->f;
+  int64_t want = f->limit + f->offset, top;
+  sqlite3_stmt *st;
+  *found = 0;
+  if (s->ts_full || f->ascending || f->has_since || f->has_until ||
+      f->limit < 0 || f->limit > PROBE_MAX || f->offset > PROBE_MAX ||
+      want == 0 || f->n_event_types || f->n_categories || p->n_sev ||
+      f->peer || f->device || f->correlation_id || f->model_type)
+    return SL_OK;
+  /* A blob sorts above every text, and one that spells a canonical time
+  ** is read in that place, as Spacedrive reads it: it heads the canonical
+  ** rows out of time order, and only the whole merge places the rest
+  ** around it. */
+  int rc = sli_stmt_get(s, "SELECT typeof(timestamp) = 'blob' FROM"
+                           " sync_event_log ORDER BY timestamp DESC LIMIT 1",
+                        &st);
+  if (rc != SL_OK) return rc;
+  int r = sqlite3_step(st);
+  int blob = r == SQLITE_ROW && sqlite3_column_int(st, 0);
+  sli_stmt_put(s, st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return sli_sqlite_fail(s, s->db, r, NULL);
+  if (blob) return SL_OK;
+  /* The want-th time from the top among the texts that can be times. */
+  rc = sli_stmt_get(s, "SELECT timestamp FROM sync_event_log WHERE"
+                       " timestamp < ':' ORDER BY timestamp DESC"
+                       " LIMIT 1 OFFSET ?1", &st);
+  if (rc != SL_OK) return rc;
+  sqlite3_bind_int64(st, 1, want - 1);
+  r = sqlite3_step(st);
+  int placed = r == SQLITE_ROW &&
+               sl_time_parse_rfc3339((const char *)sqlite3_column_text(st, 0),
+                                     (size_t)sqlite3_column_bytes(st, 0),
+                                     &top) == SL_OK;
+  sli_stmt_put(s, st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return sli_sqlite_fail(s, s->db, r, NULL);
+  if (!placed) return SL_OK;  /* a small store, or odd texts: look at all */
+  /* A few tries, the window widening, before looking at every row. */
+  int64_t span = 0;
+  for (int tries = 0; tries < 4; tries++) {
+    char cover[SL_TIME_BUFSZ];
+    int64_t from = top - span;
+    /* 24 h is the widest offset; 2 s more for a leap second's "60". */
+    sl_time_format(from - 24 * 3600 * SL_NS_PER_SEC - 2 * SL_NS_PER_SEC, 0,
+                   cover);
+    cover[10] = ' ';
+    cover[19] = '\0';
+    if ((rc = sli_ts_cover(s, cover)) != SL_OK) return rc;
+    plan w = *p;
+    w.window = *f;
+    w.window.has_since = 1;
+    w.window.since = from;
+    w.f = &w.window;
+    w.foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
+    int64_t n = count_rows(s, &w, CANONICAL, want, &rc);
+    if (rc == SL_OK && w.foreign)
+      n += count_rows(s, &w, FOREIGN, want, &rc);
+    if (rc != SL_OK) return rc;
+    if (n >= want) {
+      *since = from;
+      *found = 1;
+      return SL_OK;
+    }
+    span = span ? 4 * span : 3600 * SL_NS_PER_SEC;
+  }
+  return SL_OK;
+}
+
 /* Check the filter and decide how to run it. */
-static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
+static int make_plan(sl_store *s, const sl_filter *f, plan *p, int purpose) {
   memset(p, 0, sizeof *p);
   p->f = f;
   for (size_t i = 0; i < f->n_event_types; i++)
@@ -402,9 +486,25 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p) {
     if (f->severities & SL_SEV_BIT(i)) p->sev[p->n_sev++] = sl_severity_name(i);
   if (p->n_sev == SL_SEVERITY_COUNT) p->n_sev = 0;
 
-  int rc = sli_ts_refresh(s);
-  if (rc != SL_OK) return rc;
-  p->foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
+  int rc;
+  if (purpose == FOR_COUNT && !f->has_since && !f->has_until) {
+    /* Every row counts, whatever form its time is in: the one arm. */
+    p->foreign = 0;
+  } else {
+    int64_t since = 0;
+    int found = 0;
+    if (purpose == FOR_ROWS && (rc = top_window(s, p, &since, &found)))
+      return rc;
+    if (found) {
+      p->window = *f;
+      p->window.has_since = 1;
+      p->window.since = since;
+      p->f = &p->window;
+    } else if ((rc = sli_ts_refresh(s)) != SL_OK) {
+      return rc;
+    }
+    p->foreign = s->ts_noncanonical > 0 || s->ts_unparsable > 0;
+  }
   /* A type named twice is one arm: two would give its rows twice. */
   size_t n_types = 0;
   for (size_t i = 0; i < f->n_event_types; i++) {
@@ -453,17 +553,24 @@ static int prepare(sl_store *s, builder *b, sqlite3_stmt **out) {
   return SL_OK;
 }
 
-/* Count the rows of one kind. */
-static int64_t count_rows(sl_store *s, const plan *p, int kind, int *rc) {
+/* Count the rows of one kind, no further than bound (-1: all). */
+static int64_t count_rows(sl_store *s, const plan *p, int kind,
+                          int64_t bound, int *rc) {
   builder b;
   sqlite3_stmt *st = NULL;
   int64_t n = 0;
   memset(&b, 0, sizeof b);
-  sl_buf_puts(&b.sql, "SELECT count(*)");
+  sl_buf_puts(&b.sql, bound >= 0 ? "SELECT count(*) FROM (SELECT 1"
+                                 : "SELECT count(*)");
   sl_buf_puts(&b.sql, kind == CANONICAL ? " FROM sync_event_log"
                                         : foreign_from);
   add_conditions(&b, p, 0);
   add_time(&b, p, kind);
+  if (bound >= 0) {
+    sl_buf_puts(&b.sql, " LIMIT ");
+    add_int(&b, bound);
+    sl_buf_puts(&b.sql, ")");
+  }
   *rc = prepare(s, &b, &st);
   if (*rc == SL_OK) {
     int r = sqlite3_step(st);
@@ -569,7 +676,7 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
   if (!s || !f || !out) return SL_MISUSE;
   *out = NULL;
   int rc = sli_store_usable(s);
-  if (rc == SL_OK) rc = make_plan(s, f, &p);
+  if (rc == SL_OK) rc = make_plan(s, f, &p, FOR_ROWS);
   if (rc != SL_OK) return rc;
   sl_cursor *c = calloc(1, sizeof *c);
   if (!c) return sli_fail(s, SL_NOMEM, "out of memory");
@@ -589,14 +696,15 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
     plan whole = p;
     whole.split_col = NULL;
     whole.n_split = 0;
-    int timed = f->has_since || f->has_until;
     rc = add_arm(s, c, &whole, FOREIGN, NULL);
-    /* Rows of unknown time come (last) only when no bound must place them;
-    ** otherwise they are counted as left out. */
-    if (rc == SL_OK && s->ts_unparsable && !timed)
+    /* Rows of unknown time come (last) only when no bound must place them
+    ** (a window holds every row the limit keeps: they come after); a
+    ** bound the caller set leaves them out, counted. */
+    if (rc == SL_OK && s->ts_unparsable && !p.f->has_since &&
+        !p.f->has_until)
       rc = add_arm(s, c, &whole, UNKNOWN, NULL);
-    if (rc == SL_OK && s->ts_unparsable && timed)
-      c->unparsable = count_rows(s, &whole, UNKNOWN, &rc);
+    if (rc == SL_OK && s->ts_unparsable && (f->has_since || f->has_until))
+      c->unparsable = count_rows(s, &whole, UNKNOWN, -1, &rc);
   }
   if (rc != SL_OK) {
     sl_cursor_close(c);
@@ -1060,14 +1168,18 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
   plan p;
   if (!s || !f || !n) return SL_MISUSE;
   int rc = sli_store_usable(s);
-  if (rc == SL_OK) rc = make_plan(s, f, &p);
+  if (rc == SL_OK) rc = make_plan(s, f, &p, FOR_COUNT);
   if (rc != SL_OK) return rc;
   p.split_col = NULL;
   p.n_split = 0;
-  int64_t total = count_rows(s, &p, CANONICAL, &rc);
-  if (rc == SL_OK && p.foreign) total += count_rows(s, &p, FOREIGN, &rc);
-  if (rc == SL_OK && s->ts_unparsable && !f->has_since && !f->has_until)
-    total += count_rows(s, &p, UNKNOWN, &rc);
+  /* A limit counts no further than it can reach. */
+  int64_t bound = f->limit < 0 ? -1
+                : f->limit > INT64_MAX - f->offset ? INT64_MAX
+                                                   : f->limit + f->offset;
+  int64_t total = count_rows(s, &p, CANONICAL, bound, &rc);
+  /* Timed only (see make_plan): rows of unknown time are left out. */
+  if (rc == SL_OK && p.foreign)
+    total += count_rows(s, &p, FOREIGN, bound, &rc);
   if (rc != SL_OK) return rc;
   total = total > f->offset ? total - f->offset : 0;
   if (f->limit >= 0 && total > f->limit) total = f->limit;

@@ -12,12 +12,44 @@
 /* Canonical means exactly what sl_time_format writes: 'T', "+00:00", and a
 ** fraction of 0, 3, 6 or 9 digits whose last three are not all zero (else a
 ** shorter form would have been written). */
+
+/* Two digits at p, or -1. */
+static int two(const char *p) {
+  if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return -1;
+  return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* The shape sl_time_format writes, with fields every month has and a year
+** an instant reaches: nearly every stored row, told without parsing (the
+** classification of a store's timestamps is one call per row). */
+static int plainly_canonical(const char *t, size_t len) {
+  if (len != 25 && len != 29 && len != 32 && len != 35) return 0;
+  if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
+      t[16] != ':' || memcmp(t + len - 6, "+00:00", 6) != 0)
+    return 0;
+  if (len > 25) {
+    if (t[19] != '.') return 0;
+    for (size_t i = 20; i < len - 6; i++)
+      if (t[i] < '0' || t[i] > '9') return 0;
+  }
+  int century = two(t), year = two(t + 2), month = two(t + 5);
+  int day = two(t + 8), hour = two(t + 11), minute = two(t + 14);
+  int second = two(t + 17);
+  if (century < 0 || year < 0) return 0;
+  year += century * 100;
+  return year >= 1678 && year <= 2261 && month >= 1 && month <= 12 &&
+         day >= 1 && day <= 28 && hour >= 0 && hour <= 23 && minute >= 0 &&
+         minute <= 59 && second >= 0 && second <= 59;
+}
+
 int sli_ts_class(const char *text, size_t len, int64_t *instant) {
   int64_t t;
-  if (!text || sl_time_parse_rfc3339(text, len, &t) != SL_OK) return 2;
-  if (instant) *instant = t;
-  if (len < 25 || text[10] != 'T' || memcmp(text + len - 6, "+00:00", 6))
-    return 1;
+  if (instant || !text || !plainly_canonical(text, len)) {
+    if (!text || sl_time_parse_rfc3339(text, len, &t) != SL_OK) return 2;
+    if (instant) *instant = t;
+    if (len < 25 || text[10] != 'T' || memcmp(text + len - 6, "+00:00", 6))
+      return 1;
+  }
   size_t fraction = len - 25; /* the '.' and its digits */
   if (fraction == 0) return 0;
   if (fraction != 4 && fraction != 7 && fraction != 10) return 1;

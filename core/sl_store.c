@@ -663,9 +663,8 @@ static void follow(sl_store *s) {
   }
   sli_db_close(old, &old_files);
   note_files(s);
-  s->ts_known = 0;             /* what we knew of its timestamps is gone */
+  sli_ts_forget(s);            /* what we knew of its timestamps is gone */
   s->indexes_known = 0;
-  s->ts_checked_id = 0;
 }
 
 int sli_store_usable(sl_store *s) {
@@ -808,39 +807,90 @@ static int64_t scalar(sl_store *s, const char *sql, int *rc) {
 ** temp.sl_foreign with their instants (NULL when the time does not parse),
 ** on this connection only, indexed by instant: queries take the canonical
 ** rows in timestamp-index order and the foreign ones in instant order, and
-** merge the two. A TEMP table leaves the file itself untouched. The first
-** look reads the whole timestamp index (smaller than the table); later
-** ones only the new rows, by id. */
-static const char record_foreign_all[] =
-  "INSERT OR IGNORE INTO temp.sl_foreign(id, instant)"
-  " SELECT id, sl_instant(timestamp) FROM sync_event_log"
-  " WHERE sl_ts_class(timestamp) <> 0 AND +id <= ?2 AND ?1 = 0";
-static const char record_foreign_new[] =
-  "INSERT OR IGNORE INTO temp.sl_foreign(id, instant)"
-  " SELECT id, sl_instant(timestamp) FROM sync_event_log"
-  " WHERE id > ?1 AND id <= ?2 AND sl_ts_class(timestamp) <> 0";
+** merge the two. A TEMP table leaves the file itself untouched.
+**
+** Looking at every timestamp costs tens of milliseconds at a million rows,
+** and an answer of the newest thousand needs few of them: a row whose time
+** is at or after T has a local time at or after T - 24 h (no offset is
+** wider), and its text, whatever its form, sorts among the texts of local
+** times from then on (see classify). So the rows up to the first look's highest id are classified by ranges
+** of the timestamp index, from the top down, as far as answers reach
+** (sli_ts_cover), or all at once (sli_ts_refresh); rows added later are
+** classified by id. */
+#define RECORD_FOREIGN \
+  "INSERT OR IGNORE INTO temp.sl_foreign(id, instant)" \
+  " SELECT id, sl_instant(timestamp) FROM sync_event_log WHERE "
+/* Parameters: the texts, then the id bounds. */
+static const char record_all[] =
+  RECORD_FOREIGN "sl_ts_class(timestamp) <> 0 AND +id <= ?1";
+static const char record_top[] =
+  RECORD_FOREIGN "timestamp >= ?1 AND sl_ts_class(timestamp) <> 0"
+  " AND +id <= ?2";
+static const char record_range[] =
+  RECORD_FOREIGN "timestamp >= ?1 AND timestamp < ?2"
+  " AND sl_ts_class(timestamp) <> 0 AND +id <= ?3";
+static const char record_below[] =
+  RECORD_FOREIGN "(timestamp < ?1 OR timestamp IS NULL)"
+  " AND sl_ts_class(timestamp) <> 0 AND +id <= ?2";
+static const char record_new[] =
+  RECORD_FOREIGN "id > ?1 AND id <= ?2 AND sl_ts_class(timestamp) <> 0";
 
-static int exec_range(sl_store *s, const char *sql, int64_t from, int64_t to,
-                      sqlite3_stmt **keep) {
+/* Run one of the statements above: n_text texts, then the ids. */
+static int record(sl_store *s, const char *sql, int n_text,
+                  const char *t1, const char *t2, int64_t i1, int64_t i2) {
   sqlite3_stmt *st;
   int rc = sli_stmt_get(s, sql, &st);
   if (rc != SL_OK) return rc;
-  sqlite3_bind_int64(st, 1, from);
-  sqlite3_bind_int64(st, 2, to);
+  const char *texts[2] = {t1, t2};
+  for (int k = 0; k < n_text; k++)
+    sqlite3_bind_text(st, k + 1, texts[k], -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, n_text + 1, i1);
+  if (sqlite3_bind_parameter_count(st) > n_text + 1)
+    sqlite3_bind_int64(st, n_text + 2, i2);
   int r = sqlite3_step(st);
-  if (keep && r == SQLITE_ROW) {
-    *keep = st; /* the caller reads the row, then puts it back */
-    return SL_OK;
-  }
   sli_stmt_put(s, st);
   return r == SQLITE_DONE ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
 }
 
-int sli_ts_refresh(sl_store *s) {
-  int rc;
+/* The counts and first unparsable ids, from what temp.sl_foreign holds
+** (few rows, unless the store is another program's in another form). */
+static int recount(sl_store *s) {
+  sqlite3_stmt *st;
+  int rc = sli_stmt_get(s, "SELECT count(instant), count(*) - count(instant)"
+                           " FROM temp.sl_foreign", &st);
+  if (rc != SL_OK) return rc;
+  int r = sqlite3_step(st);
+  if (r == SQLITE_ROW) {
+    s->ts_noncanonical = sqlite3_column_int64(st, 0);
+    s->ts_unparsable = sqlite3_column_int64(st, 1);
+  }
+  sli_stmt_put(s, st);
+  if (r != SQLITE_ROW) return sli_sqlite_fail(s, s->db, r, NULL);
+  memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+  if (!s->ts_unparsable) return SL_OK;
+  rc = sli_stmt_get(s, "SELECT id FROM temp.sl_foreign WHERE instant IS NULL"
+                       " ORDER BY id LIMIT 3", &st);
+  if (rc != SL_OK) return rc;
+  for (int k = 0; k < 3 && (r = sqlite3_step(st)) == SQLITE_ROW; k++)
+    s->ts_first_bad[k] = sqlite3_column_int64(st, 0);
+  sli_stmt_put(s, st);
+  return SL_OK;
+}
+
+void sli_ts_forget(sl_store *s) {
+  s->ts_known = s->ts_full = 0;
+  s->ts_base_id = s->ts_checked_id = 0;
+  s->ts_noncanonical = s->ts_unparsable = 0;
+  s->ts_cover[0] = '\0';
+  memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+}
+
+/* Classify the rows of the timestamp index from `cover` up (NULL: all of
+** them), and the rows added since the last look. */
+static int classify(sl_store *s, const char *cover) {
+  int rc, changed = 0;
   int64_t version = scalar(s, "PRAGMA data_version", &rc);
   if (rc != SL_OK) return rc;
-  if (s->ts_known && version == s->ts_data_version) return SL_OK;
   if (!s->ts_known) {
     int r = sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS sl_foreign"
                                 "(id INTEGER PRIMARY KEY, instant INTEGER); "
@@ -850,42 +900,62 @@ int sli_ts_refresh(sl_store *s) {
                                 "DELETE FROM temp.sl_foreign;",
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
-  }
-  int64_t max_id = scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log",
-                          &rc);
-  if (rc != SL_OK) return rc;
-  if (max_id > s->ts_checked_id) {
-    sqlite3_stmt *st = NULL;
-    rc = exec_range(s, s->ts_checked_id ? record_foreign_new
-                                        : record_foreign_all,
-                    s->ts_checked_id, max_id, NULL);
-    if (rc == SL_OK)
-      rc = exec_range(s, "SELECT count(*), count(instant) FROM"
-                         " temp.sl_foreign WHERE id > ?1 AND id <= ?2",
-                      s->ts_checked_id, max_id, &st);
+    sli_ts_forget(s);
+    s->ts_base_id = s->ts_checked_id =
+      scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log", &rc);
     if (rc != SL_OK) return rc;
-    int64_t found = sqlite3_column_int64(st, 0);
-    int64_t timed = sqlite3_column_int64(st, 1);
-    sli_stmt_put(s, st);
-    s->ts_noncanonical += timed;
-    if (found > timed && s->ts_unparsable < 3) {
-      rc = sli_stmt_get(s, "SELECT id FROM temp.sl_foreign WHERE id > ?1"
-                           " AND id <= ?2 AND instant IS NULL ORDER BY id"
-                           " LIMIT 3", &st);
+    s->ts_data_version = version;
+    s->ts_known = 1;
+    changed = 1;
+  } else if (version != s->ts_data_version) {
+    int64_t max_id = scalar(s, "SELECT coalesce(max(id), 0) FROM"
+                               " sync_event_log", &rc);
+    if (rc != SL_OK) return rc;
+    if (max_id > s->ts_checked_id) {
+      rc = record(s, record_new, 0, NULL, NULL, s->ts_checked_id, max_id);
       if (rc != SL_OK) return rc;
-      sqlite3_bind_int64(st, 1, s->ts_checked_id);
-      sqlite3_bind_int64(st, 2, max_id);
-      for (int64_t k = s->ts_unparsable; k < 3 &&
-                                         sqlite3_step(st) == SQLITE_ROW; k++)
-        s->ts_first_bad[k] = sqlite3_column_int64(st, 0);
-      sli_stmt_put(s, st);
+      s->ts_checked_id = max_id;
+      changed = 1;
     }
-    s->ts_unparsable += found - timed;
-    s->ts_checked_id = max_id;
+    s->ts_data_version = version;
   }
-  s->ts_data_version = version;
-  s->ts_known = 1;
-  return SL_OK;
+  if (!s->ts_full && (!cover || !s->ts_cover[0] ||
+                      strcmp(cover, s->ts_cover) < 0)) {
+    /* Local times from cover up to what is covered already (or the top),
+    ** or all that is left below it. Written with a 'T' (or a 't', which
+    ** sorts after it), such a time sorts at or after cover's 'T' form;
+    ** written with a space, after its space form but before any 'T' of its
+    ** day: a second, small range of that day. */
+    int64_t base = s->ts_base_id;
+    char from[24], to[24], day_end[12];
+    if (s->ts_cover[0]) {
+      memcpy(to, s->ts_cover, sizeof to);
+      to[10] = 'T';
+    }
+    if (cover) {
+      snprintf(from, sizeof from, "%s", cover);
+      from[10] = 'T';
+      snprintf(day_end, sizeof day_end, "%.10s!", cover);
+      rc = s->ts_cover[0] ? record(s, record_range, 2, from, to, base, 0)
+                          : record(s, record_top, 1, from, NULL, base, 0);
+      if (rc == SL_OK)
+        rc = record(s, record_range, 2, cover, day_end, base, 0);
+    } else {
+      rc = s->ts_cover[0] ? record(s, record_below, 1, to, NULL, base, 0)
+                          : record(s, record_all, 0, NULL, NULL, base, 0);
+    }
+    if (rc != SL_OK) return rc;
+    if (cover) snprintf(s->ts_cover, sizeof s->ts_cover, "%s", cover);
+    else s->ts_full = 1;
+    changed = 1;
+  }
+  return changed ? recount(s) : SL_OK;
+}
+
+int sli_ts_refresh(sl_store *s) { return classify(s, NULL); }
+
+int sli_ts_cover(sl_store *s, const char *cover) {
+  return classify(s, cover);
 }
 
 int sl_store_time_report(sl_store *s, sl_time_report *out) {
@@ -893,9 +963,7 @@ int sl_store_time_report(sl_store *s, sl_time_report *out) {
   if (rc != SL_OK) return rc;
   if (!out) return SL_MISUSE;
   /* Our own deletions do not show in data_version: start over. */
-  s->ts_known = 0;
-  s->ts_checked_id = s->ts_noncanonical = s->ts_unparsable = 0;
-  memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+  sli_ts_forget(s);
   if ((rc = sli_ts_refresh(s)) != SL_OK) return rc;
   memset(out, 0, sizeof *out);
   out->rows = scalar(s, "SELECT count(*) FROM sync_event_log", &rc);

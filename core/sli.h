@@ -95,12 +95,17 @@ struct sl_store {
   sli_stmt_slot   stmts[SLI_STMT_CACHE];  /* prepared statements by text    */
   unsigned        stmt_clock;             /* ticks for LRU                  */
 
-  /* What we know of the stored timestamps, refreshed incrementally: rows
-  ** with id <= ts_checked_id have been classified. Queries compare text
-  ** (using the indexes) only while every row is in canonical form. */
+  /* What we know of the stored timestamps (sl_store.c, "stored
+  ** timestamps"): the rows classified are those with id > ts_checked_id's
+  ** first value (ts_base_id) up to ts_checked_id, and those up to
+  ** ts_base_id whose text is >= ts_cover -- every one once ts_full. The
+  ** counts and ids below are of the rows classified. */
   int             ts_known;        /* ts_* below are valid                  */
+  int             ts_full;         /* every row up to ts_checked_id         */
   int64_t         ts_data_version; /* PRAGMA data_version when last checked */
+  int64_t         ts_base_id;      /* the highest id at the first look      */
   int64_t         ts_checked_id;   /* highest id classified                 */
+  char            ts_cover[24];    /* "YYYY-MM-DD HH:MM:SS": see above      */
   int64_t         ts_noncanonical; /* parsable, not to_rfc3339 +00:00       */
   int64_t         ts_unparsable;   /* not RFC 3339 at all                   */
   int64_t         ts_first_bad[3]; /* ids of the first unparsable rows      */
@@ -169,8 +174,15 @@ void sli_store_note_bad(sl_store *s, const sl_event *ev);
 #define SLI_IDX_TYPE_TIME     2
 #define SLI_IDX_PEER_TIME     4
 
-/* Bring ts_* up to date with the file (cheap when nothing changed). */
+/* Bring ts_* up to date with the file, every row classified (cheap when
+** nothing changed). */
 int sli_ts_refresh(sl_store *s);
+/* The same for the rows whose text is of a local time at or after cover
+** ("YYYY-MM-DD HH:MM:SS"), in any form, and the rows added since the first
+** look: enough for an answer within a window of time. */
+int sli_ts_cover(sl_store *s, const char *cover);
+/* Forget what ts_* knew (rows deleted, a transaction rolled back). */
+void sli_ts_forget(sl_store *s);
 
 /* The statement cache of the caller's connection. sli_stmt_get prepares or
 ** reuses a statement for `sql` and marks it in use; sli_stmt_put resets it,

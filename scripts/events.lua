@@ -52,8 +52,11 @@ return command{
     end
     if opts.output then ctx:exported(count) end
     if filter.limit and count == filter.limit then
-      local f = ctx.window:filter(query.filter(opts))
-      ctx:cut(count, src.log:count(f))
+      ctx:cut(count, function(limit)
+        local f = ctx.window:filter(query.filter(opts))
+        f.limit = limit
+        return src.log:count(f)
+      end)
     end
     if count == 0 and ctx:survey().events == 0 then
       ctx:note(ctx.window:no_data(ctx:survey()))

@@ -53,7 +53,9 @@ return command{
     end
     if opts.output then ctx:exported(count) end
     if limit and count == limit then
-      ctx:cut(count, timeline.count(ctx.inputs, filter))
+      ctx:cut(count, function(most)
+        return timeline.count(ctx.inputs, filter, most)
+      end)
     end
   end,
 }

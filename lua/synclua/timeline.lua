@@ -181,14 +181,16 @@ function M.write(set, o)
   return count
 end
 
---- The events a filter selects in all the sources (no limit).
+--- The events a filter selects in all the sources, counted no further
+-- than `most` (nil: all) in each.
 -- @tparam table set the sources
 -- @tparam table filter a log:events filter
+-- @tparam[opt] integer most
 -- @treturn integer
-function M.count(set, filter)
+function M.count(set, filter, most)
   local f, total = {}, 0
   for k, v in pairs(filter) do f[k] = v end
-  f.limit, f.offset = nil, nil
+  f.limit, f.offset = most, nil
   for _, src in ipairs(set) do total = total + src.log:count(f) end
   return total
 end

@@ -1,14 +1,17 @@
 /*
 ** support.h -- what several C test programs need besides assertions: a
-** pause, and one integer read from a store's file by a connection of the
-** test's own (not the library's).
+** pause, one integer read from a store's file by a connection of the
+** test's own (not the library's), and the ids a query hands out.
 */
 #ifndef SUPPORT_H
 #define SUPPORT_H
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
+
+#include <synclua/synclua.h>
 
 static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -29,6 +32,24 @@ static inline int64_t scalar_at(const char *path, const char *sql) {
   }
   sqlite3_close(db);
   return n;
+}
+
+/* The ids a query hands out, as "id,id,...", or the store's message. */
+static inline void ids_of(sl_store *s, const sl_filter *f, sl_buf *out) {
+  sl_cursor *c = NULL;
+  const sl_event *ev;
+  char num[24];
+  out->len = 0;
+  sl_buf_puts(out, "");
+  if (sl_query(s, f, &c) != SL_OK) {
+    sl_buf_puts(out, sl_store_errmsg(s));
+    return;
+  }
+  while (sl_cursor_next(c, &ev) == SL_ROW) {
+    snprintf(num, sizeof num, "%lld,", (long long)ev->id);
+    sl_buf_puts(out, num);
+  }
+  sl_cursor_close(c);
 }
 
 #endif

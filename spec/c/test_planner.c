@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 #include <synclua/synclua.h>
 
 #define ROWS 3000
@@ -155,24 +156,6 @@ static int make_questions(question *q, const char *session) {
   f->since = T0 + 300 * SL_NS_PER_SEC, f->has_since = 1, f->peer = peers[0];
 #undef Q
   return n;
-}
-
-/* The ids the query hands out, comma-joined. */
-static void ids_of(sl_store *s, const sl_filter *f, sl_buf *out) {
-  sl_cursor *c = NULL;
-  const sl_event *ev;
-  char num[24];
-  out->len = 0;
-  sl_buf_puts(out, "");
-  if (sl_query(s, f, &c) != SL_OK) {
-    sl_buf_puts(out, sl_store_errmsg(s));
-    return;
-  }
-  while (sl_cursor_next(c, &ev) == SL_ROW) {
-    snprintf(num, sizeof num, "%lld,", (long long)ev->id);
-    sl_buf_puts(out, num);
-  }
-  sl_cursor_close(c);
 }
 
 /* The same through plain SQL: equal instants by ascending id both ways. */
