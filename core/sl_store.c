@@ -441,7 +441,13 @@ int sli_store_open_writer_db(const sl_store *s, sqlite3 **out, char *msg) {
   scratch.path = s->path;
   scratch.opts = s->opts;
   int rc = open_for_writing(&scratch, out);
-  memcpy(msg, scratch.errmsg, SLI_ERRMSG_MAX);
+  /* What is wrong without the "PATH: " the messages start with: the
+  ** writer names the file itself. */
+  const char *why = scratch.errmsg;
+  size_t n = strlen(s->path);
+  if (strncmp(why, s->path, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+    why += n + 2;
+  snprintf(msg, SLI_ERRMSG_MAX, "%s", why);
   return rc;
 }
 

@@ -458,12 +458,9 @@ static int insert_moved_report(sli_writer *w, const char *device,
   return rc;
 }
 
-/* Record why the batch failed, without the path flush and close put
-** before it. */
+/* Record why the batch failed (flush and close put the path before
+** it). */
 static void note_failure(sli_writer *w, const char *why) {
-  size_t n = strlen(w->store->path);
-  if (strncmp(why, w->store->path, n) == 0 && strncmp(why + n, ": ", 2) == 0)
-    why += n + 2;
   pthread_mutex_lock(&w->mu);
   snprintf(w->last_msg, sizeof w->last_msg, "%s", why);
   pthread_mutex_unlock(&w->mu);

@@ -135,8 +135,8 @@ int sli_store_usable(sl_store *s);
 
 /* A new connection for the writer thread to the file now at s's path,
 ** made as sl_store_open makes the writer's (the file created with the
-** schema if it is gone, unless no_create). s is only read; the failure's
-** message goes to msg[SLI_ERRMSG_MAX]. */
+** schema if it is gone, unless no_create). s is only read; what went
+** wrong goes to msg[SLI_ERRMSG_MAX], without the path. */
 int sli_store_open_writer_db(const sl_store *s, sqlite3 **out, char *msg);
 
 /* Set this thread's message (sl_thread_errmsg; printf-style) and return
