@@ -595,6 +595,145 @@ static int first_row(sl_store *s, builder *b, sqlite3_stmt **out) {
   return rc;
 }
 
+/* Run sql with integer parameters ?1.. (n of them) to its first row: its
+** first column into *out (`none` without a row, or for a NULL). */
+static int run_ints(sl_store *s, const char *sql, int n, const int64_t *v,
+                    int64_t none, int64_t *out) {
+  sqlite3_stmt *st;
+  int rc = sli_stmt_get(s, sql, &st);
+  if (rc != SL_OK) return rc;
+  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
+  int r = sqlite3_step(st);
+  if (out)
+    *out = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+         ? sqlite3_column_int64(st, 0) : none;
+  sli_stmt_put(s, st);
+  return r == SQLITE_ROW || r == SQLITE_DONE
+       ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
+}
+
+/* The rows out of (timestamp, id) order (sli.h, late_*): all of them at
+** the first look, in one pass over the timestamp index; later, those the
+** rows appended since make so. A row is out of order when a row before it
+** in (timestamp, id) order has a higher id; an appended row has the
+** highest ids, so it puts out of order the older rows of later times
+** than its own, and those appended with it that it precedes. Only times
+** that compare as text or blob count: the checks compare with a text. A
+** subquery with a LIMIT stays a co-routine, so sl_late sees its rows in
+** its order. */
+static int late_refresh(sl_store *s) {
+  int64_t top;
+  int rc = run_ints(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                    &top);
+  if (rc != SL_OK || (s->late_known && top <= s->late_checked_id)) return rc;
+  int64_t v[3] = {++s->late_run,
+                  s->late_known ? s->late_checked_id : INT64_MIN, top};
+  if (!s->late_known) {
+    int r = sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS sl_late"
+                                "(id INTEGER PRIMARY KEY, ts); "
+                                "CREATE INDEX IF NOT EXISTS"
+                                " temp.sl_late_by_ts ON sl_late(ts); "
+                                "DELETE FROM temp.sl_late;",
+                         NULL, NULL, NULL);
+    if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
+  } else {
+    rc = run_ints(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
+                     " timestamp FROM sync_event_log WHERE timestamp > (SELECT"
+                     " min(timestamp) FROM sync_event_log WHERE id > ?2 AND"
+                     " id <= ?3 AND timestamp >= '') AND id <= ?2",
+                  3, v, 0, NULL);
+  }
+  if (rc == SL_OK)
+    rc = run_ints(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
+                     " ts FROM (SELECT id, timestamp AS ts FROM sync_event_log"
+                     " WHERE id > ?2 AND id <= ?3 AND timestamp >= '' ORDER BY"
+                     " timestamp, id LIMIT -1) WHERE sl_late(id, ?1)",
+                  3, v, 0, NULL);
+  if (rc != SL_OK) return rc;
+  s->late_known = 1;
+  s->late_checked_id = top;
+  return SL_OK;
+}
+
+/* Does the statement built in b give a row? 1 or 0 into *hit. */
+static int any_row(sl_store *s, builder *b, int *hit) {
+  sqlite3_stmt *st = NULL;
+  int rc = first_row(s, b, &st);
+  if (rc == SL_ROW || rc == SL_DONE) sli_stmt_put(s, st);
+  sl_buf_free(&b->sql);
+  memset(b, 0, sizeof *b);
+  *hit = rc == SL_ROW;
+  return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
+}
+
+/*
+** Does a probe's edge hold: is no row at or past its time (newest first:
+** timestamp >= time) with an id beyond its id (id < edge id)? Newest
+** first, such a row has a later time than the probe's row at the edge's
+** time and a lower id: it is out of order, in temp.sl_late -- or it ties
+** with the edge's time. Oldest first, such a row would put every row at
+** the edge's time with a lower id out of order: one that is not proves
+** there is none (a tie with a higher id comes after the probe's rows, and
+** is never kept). Else a walk of the timestamp index over the edge's span
+** answers, an entry per row in it: temp.sl_late is built when one walk
+** would cost half as much as building it, or all the walks so far as
+** much.
+*/
+static int edge_holds(sl_store *s, int ascending, const probe_edge *edge,
+                      int *holds) {
+  int64_t top, bottom;
+  int hit, rc = run_ints(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                         &top);
+  if (rc == SL_OK)
+    rc = run_ints(s, "SELECT min(id) FROM sync_event_log", 0, NULL, 0,
+                  &bottom);
+  if (rc != SL_OK) return rc;
+  int64_t span = ascending ? edge->id - bottom : top - edge->id;
+  int64_t rows = top - bottom + 1;
+  if (s->late_known || 2 * span >= rows || s->probe_work + span >= rows)
+    if ((rc = late_refresh(s)) != SL_OK) return rc;
+  builder b;
+  memset(&b, 0, sizeof b);
+  *holds = 0;
+  if (s->late_known && ascending) {
+    sl_buf_puts(&b.sql, "SELECT 1 FROM sync_event_log WHERE timestamp = ");
+    add_text(&b, edge->time);
+    sl_buf_puts(&b.sql, " AND id <= ");
+    add_int(&b, edge->id);
+    sl_buf_puts(&b.sql, " AND id NOT IN (SELECT id FROM temp.sl_late)"
+                        " LIMIT 1");
+    if ((rc = any_row(s, &b, &hit)) != SL_OK || hit) {
+      *holds = hit;
+      return rc;
+    }
+  } else if (s->late_known) {
+    sl_buf_puts(&b.sql, "SELECT 1 FROM temp.sl_late WHERE ts > ");
+    add_text(&b, edge->time);
+    sl_buf_puts(&b.sql, " AND id < ");
+    add_int(&b, edge->id);
+    sl_buf_puts(&b.sql, " UNION ALL SELECT 1 FROM sync_event_log WHERE"
+                        " timestamp = ");
+    add_text(&b, edge->time);
+    sl_buf_puts(&b.sql, " AND id < ");
+    add_int(&b, edge->id);
+    sl_buf_puts(&b.sql, " LIMIT 1");
+    rc = any_row(s, &b, &hit);
+    *holds = !hit;
+    return rc;
+  }
+  s->probe_work += span;
+  sl_buf_puts(&b.sql, ascending
+    ? "SELECT 1 FROM sync_event_log WHERE timestamp <= "
+    : "SELECT 1 FROM sync_event_log WHERE timestamp >= ");
+  add_text(&b, edge->time);
+  sl_buf_puts(&b.sql, ascending ? " AND id > " : " AND id < ");
+  add_int(&b, edge->id);
+  sl_buf_puts(&b.sql, " LIMIT 1");
+  rc = any_row(s, &b, &hit);
+  *holds = !hit;
+  return rc;
+}
+
 /*
 ** The probe (see the top of this file): the arm's first limit + offset
 ** rows by id, in the direction asked. *found is 1 with the edge to bound
@@ -638,20 +777,7 @@ static int probe_bound(sl_store *s, const plan *p, const char *split_value,
     *found = 1;
     return SL_OK;
   }
-  memset(&b, 0, sizeof b);
-  sl_buf_puts(&b.sql, f->ascending
-    ? "SELECT 1 FROM sync_event_log WHERE timestamp <= "
-    : "SELECT 1 FROM sync_event_log WHERE timestamp >= ");
-  add_text(&b, edge->time);
-  sl_buf_puts(&b.sql, f->ascending ? " AND id > " : " AND id < ");
-  add_int(&b, edge->id);
-  sl_buf_puts(&b.sql, " LIMIT 1");
-  st = NULL;
-  rc = first_row(s, &b, &st);
-  if (rc == SL_ROW || rc == SL_DONE) sli_stmt_put(s, st);
-  sl_buf_free(&b.sql);
-  if (rc == SL_DONE) *found = 1;
-  return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
+  return edge_holds(s, f->ascending, edge, found);
 }
 
 static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,

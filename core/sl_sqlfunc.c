@@ -3,8 +3,10 @@
 ** the core opens (never stored in the file, so Spacedrive can still open
 ** it): sl_instant(ts) gives a row's instant in nanoseconds (NULL when the
 ** text is not RFC 3339) so filters and ordering work on time, not text;
-** sl_ts_class(ts) tells whether text order can stand in for time order.
+** sl_ts_class(ts) tells whether text order can stand in for time order;
+** sl_late(id, run) finds the rows out of (timestamp, id) order.
 */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sli.h"
@@ -74,6 +76,32 @@ static void fn_ts_class(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_int(ctx, sli_ts_class(text, (size_t)len, NULL));
 }
 
+/* sl_late(id, run), called on rows in (timestamp, id) order: 1 when id is
+** below an id seen before in the same run (the row is out of order), else
+** 0. The running maximum is the connection's (one thread at a time uses a
+** connection); a new run token starts it afresh. */
+typedef struct late_state {
+  int64_t run;
+  int64_t max;
+} late_state;
+
+static void fn_late(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  late_state *st = sqlite3_user_data(ctx);
+  int64_t id = sqlite3_value_int64(argv[0]);
+  int64_t run = sqlite3_value_int64(argv[1]);
+  (void)argc;
+  if (st->run != run) {
+    st->run = run;
+    st->max = INT64_MIN;
+  }
+  if (id < st->max) {
+    sqlite3_result_int(ctx, 1);
+    return;
+  }
+  st->max = id;
+  sqlite3_result_int(ctx, 0);
+}
+
 int sli_register_functions(sqlite3 *db) {
   int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
   int rc = sqlite3_create_function(db, "sl_instant", 1, flags, NULL,
@@ -81,5 +109,13 @@ int sli_register_functions(sqlite3 *db) {
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function(db, "sl_ts_class", 1, flags, NULL,
                                  fn_ts_class, NULL, NULL);
+  if (rc == SQLITE_OK) {
+    late_state *st = calloc(1, sizeof *st);
+    /* Not deterministic: its answer depends on the rows before. */
+    rc = st ? sqlite3_create_function_v2(db, "sl_late", 2,
+                                         SQLITE_UTF8 | SQLITE_INNOCUOUS, st,
+                                         fn_late, NULL, NULL, free)
+            : SQLITE_NOMEM;
+  }
   return rc;
 }

@@ -889,6 +889,8 @@ void sli_ts_forget(sl_store *s) {
   s->ts_noncanonical = s->ts_unparsable = 0;
   s->ts_cover[0] = '\0';
   memset(s->ts_first_bad, 0, sizeof s->ts_first_bad);
+  s->late_known = 0;
+  s->late_checked_id = s->probe_work = 0;
 }
 
 /* Classify the rows of the timestamp index from `cover` up (NULL: all of

@@ -110,6 +110,16 @@ struct sl_store {
   int64_t         ts_unparsable;   /* not RFC 3339 at all                   */
   int64_t         ts_first_bad[3]; /* ids of the first unparsable rows      */
 
+  /* The rows out of (timestamp, id) order -- each with a row of an
+  ** earlier time and a higher id -- in temp.sl_late, for the probe's check
+  ** (sl_query.c, edge_holds): built once the checks it saves have walked
+  ** as many index entries as the store has rows, kept up with appended
+  ** rows, forgotten with ts_*. */
+  int             late_known;      /* temp.sl_late holds them               */
+  int64_t         late_checked_id; /* every row up to this id looked at     */
+  int64_t         late_run;        /* the token of sl_late's last pass      */
+  int64_t         probe_work;      /* index entries the checks walked       */
+
   /* Which of synclua's (value, timestamp) indexes the file has, for the
   ** query planner: SLI_IDX_* bits, valid while indexes_known. */
   int             indexes_known;
@@ -159,7 +169,8 @@ int sli_fail(sl_store *s, int status, const char *fmt, ...)
 int sli_sqlite_fail(sl_store *s, sqlite3 *db, int rc, const char *context);
 int sli_status_from_sqlite(int rc);
 
-/* Register sl_instant(text) and sl_ts_class(text) on a connection. */
+/* Register sl_instant(text), sl_ts_class(text) and sl_late(id, run) on a
+** connection (sl_sqlfunc.c). */
 int sli_register_functions(sqlite3 *db);
 
 /* sl_ts_class: 0 canonical (to_rfc3339 +00:00, so text order is time

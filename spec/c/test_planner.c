@@ -181,6 +181,27 @@ static void ids_by_sql(sqlite3 *db, const question *q, sl_buf *out) {
   sqlite3_free(sql);
 }
 
+/* Another program appends: rows of the newest times, and among them one
+** of a time in the middle of the log (late to be written). */
+static void append_rows(const char *path) {
+  sqlite3 *db;
+  char sql[600], ts[SL_TIME_BUFSZ];
+  CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+  for (int i = 0; i < 6; i++) {
+    int64_t t = i == 3 ? T0 + (ROWS / 6) * SL_NS_PER_SEC
+                       : T0 + (ROWS + 10 + i) * SL_NS_PER_SEC;
+    sl_time_format(t, 0, ts);
+    snprintf(sql, sizeof sql, "INSERT INTO sync_event_log (timestamp,"
+             " device_id, event_type, category, severity, summary,"
+             " peer_device_id, model_types) VALUES ('%s', '%s', '%s',"
+             " 'data_flow', '%s', 'x', '%s', 'tag')", ts, devices[i % 2],
+             i == 3 ? "batch_ingestion" : "backfill_session_started",
+             i == 3 ? "warning" : "info", peers[i % 2]);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  }
+  sqlite3_close(db);
+}
+
 static void check_layout(int layout, const char *label) {
   static int64_t t[ROWS];
   static const int64_t pages[][2] = {{10, 0}, {100, 7}, {1000, 0},
@@ -195,33 +216,45 @@ static void check_layout(int layout, const char *label) {
     make_store(path[ours], t, ours);
   }
   int n = make_questions(q, "5e551090-0000-4000-8000-000000000007");
-  sqlite3 *db;
-  CHECK_EQ_INT(sqlite3_open_v2(path[0], &db, SQLITE_OPEN_READONLY, NULL),
-               SQLITE_OK);
   for (int ours = 0; ours < 2; ours++) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open_v2(path[ours], &db, SQLITE_OPEN_READONLY,
+                                 NULL), SQLITE_OK);
+    /* A handle per question (the probe's checks walk the timestamp
+    ** index), then one kept across all of them (it soon finds the rows
+    ** out of order once and checks against those), and the same handle
+    ** again after another program appended rows: one of an old time among
+    ** new ones, which puts the rows of later times out of order. */
     sl_store *s = NULL;
     sl_open_opts ro;
     memset(&ro, 0, sizeof ro);
-    CHECK_EQ_INT(sl_store_open(path[ours], &ro, &s), SL_OK);
-    for (int i = 0; i < n; i++)
-      for (int asc = 0; asc < 2; asc++)
-        for (size_t k = 0; k < sizeof pages / sizeof *pages; k++) {
-          q[i].f.ascending = asc;
-          q[i].f.limit = pages[k][0];
-          q[i].f.offset = pages[k][1];
-          ids_of(s, &q[i].f, &got);
-          ids_by_sql(db, &q[i], &want);
-          if (strcmp(got.data, want.data) != 0)
-            fprintf(stderr, "%s, %s store: %s, %s, limit %lld offset %lld\n",
-                    label, ours ? "synclua's" : "Spacedrive's", q[i].name,
-                    asc ? "oldest first" : "newest first",
-                    (long long)pages[k][0], (long long)pages[k][1]);
-          CHECK_EQ_STR(got.data, want.data);
-        }
+    for (int pass = 0; pass < 3; pass++) {
+      if (pass == 1) CHECK_EQ_INT(sl_store_open(path[ours], &ro, &s), SL_OK);
+      if (pass == 2) append_rows(path[ours]);
+      for (int i = 0; i < n; i++)
+        for (int asc = 0; asc < 2; asc++)
+          for (size_t k = 0; k < sizeof pages / sizeof *pages; k++) {
+            q[i].f.ascending = asc;
+            q[i].f.limit = pages[k][0];
+            q[i].f.offset = pages[k][1];
+            if (pass == 0)
+              CHECK_EQ_INT(sl_store_open(path[ours], &ro, &s), SL_OK);
+            ids_of(s, &q[i].f, &got);
+            if (pass == 0) sl_store_release(s);
+            ids_by_sql(db, &q[i], &want);
+            if (strcmp(got.data, want.data) != 0)
+              fprintf(stderr, "%s, %s store, pass %d: %s, %s, limit %lld"
+                      " offset %lld\n", label,
+                      ours ? "synclua's" : "Spacedrive's", pass, q[i].name,
+                      asc ? "oldest first" : "newest first",
+                      (long long)pages[k][0], (long long)pages[k][1]);
+            CHECK_EQ_STR(got.data, want.data);
+          }
+    }
     sl_store_close(s);
     sl_store_release(s);
+    sqlite3_close(db);
   }
-  sqlite3_close(db);
   sl_buf_free(&got);
   sl_buf_free(&want);
   unlink(path[0]);
