@@ -192,6 +192,8 @@ typedef struct plan {
   const char *const *split_values;
   size_t      n_split;
   const char *types[MAX_ARMS]; /* the event types, each once: one arm each  */
+  int         plus_type;      /* "+event_type": SQLite keeps off its index  */
+  int         plus_peer;      /* "+peer_device_id": the same                */
 } plan;
 
 /* The arms: canonical rows from the main table's indexes; foreign rows
@@ -214,12 +216,14 @@ static void add_conditions(builder *b, const plan *p, int split) {
   const sl_filter *f = p->f;
   sl_buf_puts(&b->sql, " WHERE 1");
   if (f->n_event_types && !(split && p->split_col == col_event_type))
-    add_in(b, "event_type", f->event_types, f->n_event_types);
+    add_in(b, p->plus_type ? "+event_type" : "event_type", f->event_types,
+           f->n_event_types);
   if (f->n_categories) add_in(b, "category", f->categories, f->n_categories);
   if (p->n_sev && !(split && p->split_col == col_severity))
     add_in(b, "severity", p->sev, p->n_sev);
   if (f->peer) {
-    sl_buf_puts(&b->sql, " AND peer_device_id = ");
+    sl_buf_puts(&b->sql, p->plus_peer ? " AND +peer_device_id = "
+                                      : " AND peer_device_id = ");
     add_text(b, normalized_id(b, f->peer));
   }
   if (f->device) {
@@ -287,7 +291,8 @@ static void add_arm_conditions(builder *b, const plan *p, int kind,
                                const char *split_value) {
   add_conditions(b, p, split_value != NULL);
   if (split_value) {
-    sl_buf_puts(&b->sql, " AND ");
+    sl_buf_puts(&b->sql, p->plus_type && p->split_col == col_event_type
+                         ? " AND +" : " AND ");
     sl_buf_puts(&b->sql, p->split_col);
     sl_buf_puts(&b->sql, " = ");
     add_text(b, split_value);
@@ -780,17 +785,70 @@ static int probe_bound(sl_store *s, const plan *p, const char *split_value,
   return edge_holds(s, f->ascending, edge, found);
 }
 
+/* The entries of one index under `value` of col, no further than cap:
+** an index-only count. */
+static int capped_count(sl_store *s, const char *col, const char *value,
+                        int64_t cap, int64_t *n) {
+  builder b;
+  sqlite3_stmt *st = NULL;
+  memset(&b, 0, sizeof b);
+  sl_buf_puts(&b.sql, "SELECT count(*) FROM (SELECT 1 FROM sync_event_log"
+                      " WHERE ");
+  sl_buf_puts(&b.sql, col);
+  sl_buf_puts(&b.sql, " = ");
+  add_text(&b, value);
+  sl_buf_puts(&b.sql, " LIMIT ");
+  add_int(&b, cap);
+  sl_buf_puts(&b.sql, ")");
+  int rc = first_row(s, &b, &st);
+  *n = rc == SL_ROW ? sqlite3_column_int64(st, 0) : 0;
+  if (rc == SL_ROW || rc == SL_DONE) sli_stmt_put(s, st);
+  sl_buf_free(&b.sql);
+  return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
+}
+
+/* An event type and a peer both narrow a probing arm, each through its own
+** index, and SQLite, without statistics, takes the peer's however many
+** rows that peer has: a rare type with a busy peer read the peer's
+** hundred thousand rows to find a thousand. Count both, the type's no
+** further than CHOICE_CAP entries (a fraction of a millisecond; a type
+** that common leaves SQLite its choice), and keep SQLite off the index
+** with more. */
+#define CHOICE_CAP 20000
+
+static int choose_index(sl_store *s, plan *p, const char *split_value) {
+  const sl_filter *f = p->f;
+  const char *type = split_value && p->split_col == col_event_type
+                   ? split_value
+                   : f->n_event_types == 1 ? f->event_types[0] : NULL;
+  if (!type || !f->peer) return SL_OK;
+  char norm[SL_UUID_BUFSZ];
+  const char *peer = sl_uuid_normalize(f->peer, norm) == SL_OK ? norm
+                                                               : f->peer;
+  /* The peer's count need go no further than the type's. */
+  int64_t of_type, of_peer;
+  int rc = capped_count(s, "event_type", type, CHOICE_CAP, &of_type);
+  if (rc != SL_OK || of_type == CHOICE_CAP) return rc; /* SQLite's choice */
+  rc = capped_count(s, "peer_device_id", peer, of_type + 1, &of_peer);
+  if (rc != SL_OK) return rc;
+  p->plus_peer = of_type < of_peer;
+  p->plus_type = !p->plus_peer;
+  return SL_OK;
+}
+
 static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,
                    const char *split_value) {
   builder b;
   probe_edge edge;
   int bounded = 0;
+  plan mine = *p;
   if (kind == CANONICAL && p->probing) {
-    int rc = probe_bound(s, p, split_value, &edge, &bounded);
+    int rc = choose_index(s, &mine, split_value);
+    if (rc == SL_OK) rc = probe_bound(s, &mine, split_value, &edge, &bounded);
     if (rc != SL_OK) return rc;
   }
   memset(&b, 0, sizeof b);
-  build_arm(&b, p, kind, split_value, bounded ? &edge : NULL);
+  build_arm(&b, &mine, kind, split_value, bounded ? &edge : NULL);
   int rc = prepare(s, &b, &c->arms[c->n_arms].stmt);
   sl_buf_free(&b.sql);
   if (rc == SL_OK) c->arms[c->n_arms++].reversing = reverses(p->f, kind);

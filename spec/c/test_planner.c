@@ -154,6 +154,14 @@ static int make_questions(question *q, const char *session) {
   f = Q("time + peer", "timestamp >= '2025-12-03T10:20:00+00:00' AND"
         " peer_device_id = '0a9b8c7d-6e5f-4a3b-9c2d-000000000001'");
   f->since = T0 + 300 * SL_NS_PER_SEC, f->has_since = 1, f->peer = peers[0];
+  /* A type and a peer: the index with fewer entries is walked (a common
+  ** type: the peer's; two rarer types: each type's). */
+  f = Q("type + peer", "event_type = 'batch_ingestion' AND peer_device_id ="
+        " '0a9b8c7d-6e5f-4a3b-9c2d-000000000002'");
+  f->event_types = t_batch, f->n_event_types = 1, f->peer = peers[1];
+  f = Q("two types + peer", "event_type IN ('sync_error', 'peer_connected')"
+        " AND peer_device_id = '0a9b8c7d-6e5f-4a3b-9c2d-000000000002'");
+  f->event_types = t_two, f->n_event_types = 2, f->peer = peers[1];
 #undef Q
   return n;
 }
