@@ -461,7 +461,7 @@ static void *create_store(void *arg) {
   c->rc = sl_store_open(c->path, &o, &s);
   snprintf(c->msg, sizeof c->msg, "%s", sl_store_errmsg(s));
   if (c->rc == SL_OK) c->rc = sl_store_close(s);
-  else sl_store_release(s);
+  sl_store_release(s);
   return NULL;
 }
 
