@@ -671,6 +671,17 @@ static int any_row(sl_store *s, builder *b, int *hit) {
   return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
 }
 
+/* head, the edge's time, " AND id", op and the edge's id: a clause of
+** edge_holds's checks. */
+static void edge_clause(builder *b, const char *head, const probe_edge *edge,
+                        const char *op) {
+  sl_buf_puts(&b->sql, head);
+  add_text(b, edge->time);
+  sl_buf_puts(&b->sql, " AND id");
+  sl_buf_puts(&b->sql, op);
+  add_int(b, edge->id);
+}
+
 /*
 ** Does a probe's edge hold: is no row at or past its time (newest first:
 ** timestamp >= time) with an id beyond its id (id < edge id)? Newest
@@ -701,10 +712,8 @@ static int edge_holds(sl_store *s, int ascending, const probe_edge *edge,
   memset(&b, 0, sizeof b);
   *holds = 0;
   if (s->late_known && ascending) {
-    sl_buf_puts(&b.sql, "SELECT 1 FROM sync_event_log WHERE timestamp = ");
-    add_text(&b, edge->time);
-    sl_buf_puts(&b.sql, " AND id <= ");
-    add_int(&b, edge->id);
+    edge_clause(&b, "SELECT 1 FROM sync_event_log WHERE timestamp = ", edge,
+                " <= ");
     sl_buf_puts(&b.sql, " AND id NOT IN (SELECT id FROM temp.sl_late)"
                         " LIMIT 1");
     if ((rc = any_row(s, &b, &hit)) != SL_OK || hit) {
@@ -712,27 +721,19 @@ static int edge_holds(sl_store *s, int ascending, const probe_edge *edge,
       return rc;
     }
   } else if (s->late_known) {
-    sl_buf_puts(&b.sql, "SELECT 1 FROM temp.sl_late WHERE ts > ");
-    add_text(&b, edge->time);
-    sl_buf_puts(&b.sql, " AND id < ");
-    add_int(&b, edge->id);
-    sl_buf_puts(&b.sql, " UNION ALL SELECT 1 FROM sync_event_log WHERE"
-                        " timestamp = ");
-    add_text(&b, edge->time);
-    sl_buf_puts(&b.sql, " AND id < ");
-    add_int(&b, edge->id);
+    edge_clause(&b, "SELECT 1 FROM temp.sl_late WHERE ts > ", edge, " < ");
+    edge_clause(&b, " UNION ALL SELECT 1 FROM sync_event_log WHERE"
+                    " timestamp = ", edge, " < ");
     sl_buf_puts(&b.sql, " LIMIT 1");
     rc = any_row(s, &b, &hit);
     *holds = !hit;
     return rc;
   }
   s->probe_work += span;
-  sl_buf_puts(&b.sql, ascending
+  edge_clause(&b, ascending
     ? "SELECT 1 FROM sync_event_log WHERE timestamp <= "
-    : "SELECT 1 FROM sync_event_log WHERE timestamp >= ");
-  add_text(&b, edge->time);
-  sl_buf_puts(&b.sql, ascending ? " AND id > " : " AND id < ");
-  add_int(&b, edge->id);
+    : "SELECT 1 FROM sync_event_log WHERE timestamp >= ", edge,
+    ascending ? " > " : " < ");
   sl_buf_puts(&b.sql, " LIMIT 1");
   rc = any_row(s, &b, &hit);
   *holds = !hit;
