@@ -192,8 +192,10 @@ typedef struct plan {
   const char *const *split_values;
   size_t      n_split;
   const char *types[MAX_ARMS]; /* the event types, each once: one arm each  */
+  int         indexes;        /* SLI_IDX_* of synclua's the store has       */
   int         plus_type;      /* "+event_type": SQLite keeps off its index  */
   int         plus_peer;      /* "+peer_device_id": the same                */
+  int         plus_severity;  /* "+severity": the same                      */
 } plan;
 
 /* The arms: canonical rows from the main table's indexes; foreign rows
@@ -220,7 +222,7 @@ static void add_conditions(builder *b, const plan *p, int split) {
            f->n_event_types);
   if (f->n_categories) add_in(b, "category", f->categories, f->n_categories);
   if (p->n_sev && !(split && p->split_col == col_severity))
-    add_in(b, "severity", p->sev, p->n_sev);
+    add_in(b, p->plus_severity ? "+severity" : "severity", p->sev, p->n_sev);
   if (f->peer) {
     sl_buf_puts(&b->sql, p->plus_peer ? " AND +peer_device_id = "
                                       : " AND peer_device_id = ");
@@ -291,8 +293,9 @@ static void add_arm_conditions(builder *b, const plan *p, int kind,
                                const char *split_value) {
   add_conditions(b, p, split_value != NULL);
   if (split_value) {
-    sl_buf_puts(&b->sql, p->plus_type && p->split_col == col_event_type
-                         ? " AND +" : " AND ");
+    int plus = p->split_col == col_event_type ? p->plus_type
+                                                : p->plus_severity;
+    sl_buf_puts(&b->sql, plus ? " AND +" : " AND ");
     sl_buf_puts(&b->sql, p->split_col);
     sl_buf_puts(&b->sql, " = ");
     add_text(b, split_value);
@@ -525,6 +528,7 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p, int purpose) {
   ** id has few rows, and its index finds them all at once. */
   int indexes = 0;
   if ((rc = store_indexes(s, &indexes)) != SL_OK) return rc;
+  p->indexes = indexes;
   p->probing = (!(indexes & SLI_IDX_TYPE_TIME) || f->correlation_id) &&
                f->limit >= 0 && f->limit <= PROBE_MAX &&
                f->offset <= PROBE_MAX - f->limit &&
@@ -808,32 +812,49 @@ static int capped_count(sl_store *s, const char *col, const char *value,
   return rc == SL_ROW || rc == SL_DONE ? SL_OK : rc;
 }
 
-/* An event type and a peer both narrow a probing arm, each through its own
-** index, and SQLite, without statistics, takes the peer's however many
-** rows that peer has: a rare type with a busy peer read the peer's
-** hundred thousand rows to find a thousand. Count both, the type's no
-** further than CHOICE_CAP entries (a fraction of a millisecond; a type
-** that common leaves SQLite its choice), and keep SQLite off the index
-** with more. */
+/* Several equalities narrow an arm -- an event type, a peer, a severity
+** where synclua's (severity, timestamp) index is -- each through its own
+** index, and SQLite, without statistics, takes one whatever its size: the
+** peer's for a rare type with a busy peer (a hundred thousand rows read to
+** find a thousand), the type's for batch_ingestion's errors (half a
+** million rows read to find none). Count each, no further than
+** CHOICE_CAP entries nor than the smallest so far (index-only counts: a
+** fraction of a millisecond), and keep SQLite off all but the smallest;
+** when every one reaches the cap, SQLite's choice stands. */
 #define CHOICE_CAP 20000
 
 static int choose_index(sl_store *s, plan *p, const char *split_value) {
   const sl_filter *f = p->f;
+  typedef struct { const char *col, *value; int *plus; } candidate;
+  candidate c[3];
+  int k = 0;
   const char *type = split_value && p->split_col == col_event_type
                    ? split_value
                    : f->n_event_types == 1 ? f->event_types[0] : NULL;
-  if (!type || !f->peer) return SL_OK;
+  const char *sev = split_value && p->split_col == col_severity
+                  ? split_value : p->n_sev == 1 ? p->sev[0] : NULL;
   char norm[SL_UUID_BUFSZ];
-  const char *peer = sl_uuid_normalize(f->peer, norm) == SL_OK ? norm
-                                                               : f->peer;
-  /* The peer's count need go no further than the type's. */
-  int64_t of_type, of_peer;
-  int rc = capped_count(s, "event_type", type, CHOICE_CAP, &of_type);
-  if (rc != SL_OK || of_type == CHOICE_CAP) return rc; /* SQLite's choice */
-  rc = capped_count(s, "peer_device_id", peer, of_type + 1, &of_peer);
-  if (rc != SL_OK) return rc;
-  p->plus_peer = of_type < of_peer;
-  p->plus_type = !p->plus_peer;
+  if (type) c[k++] = (candidate){"event_type", type, &p->plus_type};
+  if (f->peer)
+    c[k++] = (candidate){"peer_device_id",
+                         sl_uuid_normalize(f->peer, norm) == SL_OK ? norm
+                                                                : f->peer,
+                         &p->plus_peer};
+  if (sev && (p->indexes & SLI_IDX_SEVERITY_TIME))
+    c[k++] = (candidate){"severity", sev, &p->plus_severity};
+  if (k < 2) return SL_OK;
+  int best = -1;
+  int64_t cap = CHOICE_CAP;
+  for (int i = 0; i < k; i++) {
+    int64_t n;
+    int rc = capped_count(s, c[i].col, c[i].value, cap, &n);
+    if (rc != SL_OK) return rc;
+    if (n < cap) {
+      best = i;
+      cap = n;
+    }
+  }
+  for (int i = 0; best >= 0 && i < k; i++) *c[i].plus = i != best;
   return SL_OK;
 }
 
@@ -843,9 +864,10 @@ static int add_arm(sl_store *s, sl_cursor *c, const plan *p, int kind,
   probe_edge edge;
   int bounded = 0;
   plan mine = *p;
-  if (kind == CANONICAL && p->probing) {
+  if (kind == CANONICAL) {
     int rc = choose_index(s, &mine, split_value);
-    if (rc == SL_OK) rc = probe_bound(s, &mine, split_value, &edge, &bounded);
+    if (rc == SL_OK && p->probing)
+      rc = probe_bound(s, &mine, split_value, &edge, &bounded);
     if (rc != SL_OK) return rc;
   }
   memset(&b, 0, sizeof b);
