@@ -4,7 +4,8 @@
 ** store:insert(events [, opts]), which writes a whole list in one
 ** transaction through sl_store_insert, all or nothing; and the
 ** synclua.Import type (synclua.import), a streaming insert through
-** sl_import: chunks added, held in a temporary file, committed at once.
+** sl_import: chunks added (as event tables, or as an export's text the
+** core reads), held in a temporary file, committed at once.
 */
 #include <stdarg.h>
 #include <string.h>
@@ -307,6 +308,33 @@ static int l_import_add(lua_State *L) {
   return 1;
 }
 
+/* imp:add_text(format, text [, i [, j [, device]]]) -> added, next | nil,
+** message, code: the events of text:sub(i, j) (default: all of it) in
+** format -- "json" (a JSON array's elements), "ndjson", "sql" or "csv"
+** (records after the header) -- read by the core up to the first thing it
+** does not take (sl_import_add_text); `next` is the position after what
+** was read (i when nothing was). The caller reads on from there. */
+static int l_import_add_text(lua_State *L) {
+  static const char *const formats[] = {"json", "ndjson", "sql", "csv",
+                                        NULL};
+  size_t len, used, added;
+  sl_import *im = check_import(L);
+  int format = SL_IMPORT_JSON + luaL_checkoption(L, 2, NULL, formats);
+  const char *text = luaL_checklstring(L, 3, &len);
+  lua_Integer i = luaL_optinteger(L, 4, 1);
+  lua_Integer j = luaL_optinteger(L, 5, (lua_Integer)len);
+  const char *device = luaL_optstring(L, 6, NULL);
+  luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 4, "out of range");
+  luaL_argcheck(L, j >= i - 1 && (size_t)j <= len, 5, "out of range");
+  int rc = sl_import_add_text(im, format, text + i - 1, (size_t)(j - i + 1),
+                              device, &used, &added);
+  if (rc == SL_NOMEM) return luaL_error(L, "not enough memory");
+  if (rc != SL_OK) return fail_with(L, sl_import_errmsg(im), rc);
+  lua_pushinteger(L, (lua_Integer)added);
+  lua_pushinteger(L, i + (lua_Integer)used);
+  return 2;
+}
+
 /* imp:commit(store) -> inserted, skipped | nil, message, code */
 static int l_import_commit(lua_State *L) {
   size_t inserted, skipped;
@@ -346,7 +374,8 @@ static int l_import_tostring(lua_State *L) {
 }
 
 static const luaL_Reg import_methods[] = {
-  {"add", l_import_add}, {"commit", l_import_commit},
+  {"add", l_import_add}, {"add_text", l_import_add_text},
+  {"commit", l_import_commit},
   {"count", l_import_count}, {"close", l_import_close},
   {NULL, NULL}};
 

@@ -60,9 +60,8 @@ return command{
     end
     local imp <close> = runner.check(synclua.import{ skip_duplicates = true,
                                                      by_time = true })
-    local function add(events) return imp:add(events) end
     for _, path in ipairs(opts.FILE) do
-      runner.check(importer.stream(path, add, { device = opts.device }))
+      runner.check(importer.stream(path, imp, { device = opts.device }))
     end
     local log <close> = runner.check(synclua.open(opts.db, { mode = "w" }))
     -- Opening to write reads no data page of a store synclua did not make

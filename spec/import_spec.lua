@@ -1336,3 +1336,189 @@ describe("synclua.importer.stream()", function()
                                                  print, { device = 1 }))
   end)
 end)
+
+describe("imp:add_text()", function()
+  local dir
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  local function line(summary, more)
+    return ('{"device_id":"%s","event_type":"state_transition",'
+      .. '"summary":"%s","timestamp":"2025-12-03T10:00:00Z"%s}')
+      :format(DEV, summary, more or "")
+  end
+  local INSERT = "INSERT INTO sync_event_log (timestamp, device_id, "
+    .. "event_type, category, severity, summary, details, correlation_id, "
+    .. "peer_device_id, model_types, record_count, duration_ms) VALUES ("
+  local function insert(summary)
+    return INSERT .. "'2025-12-03T10:00:00+00:00', '" .. DEV .. "', "
+      .. "'state_transition', 'lifecycle', 'info', '" .. summary
+      .. "', NULL, NULL, NULL, NULL, NULL, NULL);"
+  end
+
+  it("adds the events it reads and says where it stopped", function()
+    local imp <close> = assert(synclua.import())
+    local text = line("a") .. "\n" .. line("b") .. "\n"
+    assert.same({ 2, #text + 1 }, { imp:add_text("ndjson", text) })
+    text = line("c") .. ",\n  " .. line("d")
+    assert.same({ 2, #text + 1 }, { imp:add_text("json", text) })
+    text = insert("e") .. "\n" .. insert("f") .. "\nCOMMIT;\n"
+    assert.same({ 2, #insert("e") * 2 + 2 }, { imp:add_text("sql", text) })
+    text = "1,2025-12-03T10:00:00+00:00," .. DEV .. ",state_transition,"
+      .. "lifecycle,info,g,,,,,,\n"
+    assert.same({ 1, #text + 1 }, { imp:add_text("csv", text) })
+    assert.equal(7, imp:count())
+  end)
+
+  it("stops before what it does not take, and keeps what came before",
+     function()
+    local imp <close> = assert(synclua.import())
+    -- an unknown field, a type the core refuses, an escaped key
+    local good = line("a") .. "\n"
+    for _, bad in ipairs{ line("b", ',"bogus":1'),
+                          line("b"):gsub("state_transition", "nope"),
+                          line("b"):gsub('"summary"', '"summ\\u0061ry"') } do
+      assert.same({ 1, #good + 1 },
+                  { imp:add_text("ndjson", good .. bad .. "\n" .. good) })
+    end
+    -- a statement cut short, a record without its line break
+    assert.same({ 1, #insert("e") + 1 },
+                { imp:add_text("sql", insert("e") .. "\n" .. insert("f")
+                                      :sub(1, 60)) })
+    assert.same({ 0, 1 }, { imp:add_text("csv", "1,2025-12-03T10:00:00Z,"
+      .. DEV .. ",state_transition,lifecycle,info,g,,,,,,") })
+    -- from i to j; a JSON event without a device takes the one given
+    local text = "xx" .. line("c"):gsub('"device_id":"[^"]*",', "") .. "yy"
+    assert.same({ 0, 3 }, { imp:add_text("json", text, 3, #text - 2) })
+    assert.same({ 1, #text - 1 },
+                { imp:add_text("json", text, 3, #text - 2, OTHER) })
+    assert.equal(6, imp:count())
+  end)
+
+  it("raises for arguments of the wrong type", function()
+    local imp <close> = assert(synclua.import())
+    assert.equal("bad argument #1 to 'add_text' (invalid option 'xml')",
+                 support.error_of(function() imp:add_text("xml", "") end))
+    assert.equal("bad argument #2 to 'add_text' (string expected, got no "
+                 .. "value)", support.error_of(function()
+                   imp:add_text("sql") end))
+    assert.equal("bad argument #3 to 'add_text' (out of range)",
+                 support.error_of(function()
+                   imp:add_text("sql", "abc", 5) end))
+    assert.equal("bad argument #4 to 'add_text' (out of range)",
+                 support.error_of(function()
+                   imp:add_text("sql", "abc", 1, 4) end))
+  end)
+end)
+
+describe("synclua.importer.stream() into an import", function()
+  local dir
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  -- The rows of `file` read with a function as the sink (the importer's
+  -- own reading) and with the import itself (the core's), each committed
+  -- into a new store.
+  local function both(file, opts)
+    local out = {}
+    for k, fast in ipairs{ false, true } do
+      local imp <close> = assert(synclua.import{ skip_duplicates = true,
+                                                  by_time = true })
+      local sink = fast and imp or function(events) return imp:add(events) end
+      local n, message, code = importer.stream(dir .. "/" .. file, sink, opts)
+      if not n then
+        out[k] = { message, code }
+      else
+        local db = ("%s/%d-%s.db"):format(dir, k, file)
+        local log <close> = assert(synclua.open(db, { mode = "w" }))
+        out[k] = { n, imp:commit(log) }
+        out[k][4] = support.sqlite(db, COLUMNS)
+      end
+    end
+    return out[1], out[2]
+  end
+
+  it("gives the same rows as the importer's own reading, in every format",
+     function()
+    local rows = {}
+    for i = 1, 3000 do  -- several MiB: chunks end inside events
+      local r = ROWS[i % #ROWS + 1]
+      rows[i] = {}
+      for k, v in pairs(r) do rows[i][k] = v end
+      rows[i].summary = r.summary .. " " .. i .. (" pad"):rep(i % 300)
+      rows[i].device_id = DEV
+      rows[i].event_type = r.event_type or "state_transition"
+    end
+    local log <close> = assert(synclua.open(dir .. "/sync.db",
+                                            { mode = "w" }))
+    assert(log:insert(rows))
+    log:close()
+    for _, f in ipairs{ { "--with-device", "a.json" }, { "", "p.json" },
+                        { "-f sql", "a.sql" }, { "-f ndjson", "a.ndjson" },
+                        { "-f csv", "a.csv" } } do
+      export(dir, f[1], f[2])
+      local lua, core = both(f[2], { device = DEV })
+      assert.equal(3000, lua[1])
+      assert.same(lua, core)
+    end
+  end)
+
+  it("refuses a bad file with the importer's own message", function()
+    local good = ('{"device_id":"%s","event_type":"state_transition",'
+      .. '"summary":"s%%d","timestamp":"2025-12-03T10:00:00Z"}'):format(DEV)
+    local lines = {}
+    for i = 1, 5000 do lines[i] = good:format(i) end
+    lines[4000] = lines[4000]:gsub("state_transition", "nope")
+    support.spit(dir .. "/x.ndjson", table.concat(lines, "\n"))
+    local lua, core = both("x.ndjson")
+    assert.same({ dir .. "/x.ndjson: line 4000: Invalid event type: nope "
+                  .. "(valid: " .. table.concat(synclua.event_types, ", ")
+                  .. ")", "invalid" }, lua)
+    assert.same(lua, core)
+  end)
+end)
+
+describe("imp:commit() into an empty store", function()
+  local dir
+  before_each(function() dir = support.tmpdir() end)
+  after_each(function() support.rmdir(dir) end)
+
+  local INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+    .. " ORDER BY name"
+
+  -- Events of three instants, many at each (past what a bulk load keeps
+  -- in memory), with duplicates: the same device in other cases, the same
+  -- event in other time forms.
+  local function events()
+    local evs = {}
+    for i = 1, 900 do
+      evs[i] = { event_type = "sync_error", summary = "s" .. (i % 7),
+        device_id = ({ DEV, DEV:upper(), "Dev-X", "dev-x", "DEV-x" })[i % 5
+                                                                   + 1],
+        timestamp = ("2025-12-03T10:00:0%d%s"):format(i % 3,
+          ({ "Z", ".000+00:00", "+00:00" })[i // 3 % 3 + 1]) }
+    end
+    return evs
+  end
+
+  it("skips the duplicates a store with rows skips, and makes every index "
+     .. "again", function()
+    local got = {}
+    for k, rows in ipairs{ {}, { { timestamp = "2001-01-01T00:00:00+00:00",
+                                   summary = "old" } } } do
+      local db = store_with(dir, rows, k .. ".db")
+      local log <close> = assert(synclua.open(db, { mode = "w" }))
+      local before = support.sqlite(db, INDEXES)
+      local imp <close> = assert(synclua.import{ skip_duplicates = true,
+                                                  by_time = true })
+      assert(imp:add(events()))
+      got[k] = { imp:commit(log) }
+      assert.equal(before, support.sqlite(db, INDEXES))
+      assert.equal("ok\n", support.sqlite(db, "PRAGMA integrity_check"))
+      got[k][3] = support.sqlite(db, "SELECT timestamp, device_id, summary"
+        .. " FROM sync_event_log WHERE summary != 'old' ORDER BY id")
+    end
+    assert.same(got[2], got[1])
+    assert.same({ 67, 833 }, { got[1][1], got[1][2] })
+  end)
+end)

@@ -905,7 +905,35 @@ int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
 ** SL_BUSY, say). Failures are those of sl_store_insert -- SL_READONLY,
 ** SL_BUSY, SL_IOERR for a write the disk refuses (full, or an I/O error),
 ** SL_INVALID for an event without a device on a store that has none --
-** with the message both on the import and on the store.
+** with the message both on the import and on the store. Into a table
+** synclua made that has no row yet (and no sqlite_stat1, nor a UNIQUE
+** index), the rows go in without the table's indexes, which are made again from
+** their own CREATE INDEX before COMMIT, in the same transaction: several
+** times faster, and the same store (the indexes come after any other
+** object sqlite_master lists after them).
+** While it writes, the store's connection has a page cache of 16 MiB
+** (its own setting is put back).
+**
+** sl_import_add_text: the events of an export's text added as
+** sl_import_add adds them, read here rather than by the caller, for speed:
+** text[0..len) in `format` -- SL_IMPORT_JSON, elements of a JSON array
+** (what lies between its brackets, each element followed by a comma or by
+** the end of the text); SL_IMPORT_NDJSON, whole lines of one object each;
+** SL_IMPORT_SQL, INSERT statements as `sd sync events --format sql`
+** writes them; SL_IMPORT_CSV, records of `synclua events -f csv` after
+** its header, each ending with a line break -- the events synclua's Lua
+** importer reads from the same text, as the same sl_event (a JSON event
+** without a device_id gets `device`, or is not read when that is NULL).
+** It reads from the start and stops before the first thing it does not
+** take: a bad event, one the import refuses, a statement that is not an
+** INSERT, a record the text cuts short, or a layout it does not follow
+** (an escaped or repeated JSON key, say). The events before it are added
+** (at most 8,192 a call); *used is the number of bytes read (up to and
+** with the separator after the last event added, 0 when none was) and
+** *added how many events (either pointer may be NULL). The caller reads
+** on from there its own way, which names any trouble. SL_OK whatever was
+** taken; SL_MISUSE for an unknown format; SL_NOMEM; or a failure of the
+** temporary file, as sl_import_add's. Reads text only.
 **
 ** sl_import_errmsg: the message of the import's last failure ("" if none;
 ** "out of memory" for NULL), valid until its next call. sl_import_count:
@@ -914,8 +942,12 @@ int sl_store_insert(sl_store *store, const sl_event *evs, size_t n,
 */
 typedef struct sl_import sl_import;
 enum { SL_IMPORT_SKIP_DUPLICATES = 1, SL_IMPORT_BY_TIME = 2 };
+enum { SL_IMPORT_JSON = 1, SL_IMPORT_NDJSON, SL_IMPORT_SQL, SL_IMPORT_CSV };
 int sl_import_new(unsigned flags, sl_import **out);
 int sl_import_add(sl_import *im, const sl_event *evs, size_t n);
+int sl_import_add_text(sl_import *im, int format, const char *text,
+                       size_t len, const char *device, size_t *used,
+                       size_t *added);
 int sl_import_commit(sl_import *im, sl_store *store, size_t *inserted,
                      size_t *skipped);
 size_t sl_import_count(const sl_import *im);

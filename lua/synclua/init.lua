@@ -34,10 +34,14 @@ M.open = core.open
 -- (or nil, message, code); `imp:add(events)` checks a chunk of the events
 -- `log:insert` takes and holds it in a temporary file, not in memory (the
 -- count added so far, or nil, "event N: ...", "invalid": nothing of that
--- chunk kept); `imp:commit(log)` writes every event into the store in one
--- transaction, all or none (oldest first with `by_time`), and returns
--- inserted, skipped, or nil, message, code; `imp:close()` discards what
--- was not committed.
+-- chunk kept); `imp:add_text(format, text [, i [, j [, device]]])` adds
+-- what the core reads of an export's text ("json" elements, "ndjson",
+-- "sql", "csv" records) up to the first thing it does not take, and
+-- returns the count added and the position after them (importer.stream
+-- uses it when given the Import as its sink); `imp:commit(log)` writes
+-- every event into the store in one transaction, all or none (oldest
+-- first with `by_time`), and returns inserted, skipped, or nil, message,
+-- code; `imp:close()` discards what was not committed.
 M.import = core.import
 
 --- Parse a point in time as --since takes it ("1 hour ago", "2h",

@@ -209,21 +209,24 @@ local function expand(given, names, out)
   end
 end
 
--- Loads an export into a temporary store in `tmp`; returns its path.
+-- Loads an export into a temporary store in `tmp`; returns its path. The
+-- file is read as a stream into an import (synclua.import), held in its
+-- temporary file and written at once: memory stays flat whatever its size.
 local function load_export(src, tmp, index, devices)
   local importer = require "synclua.importer"
   local device
   for _, d in ipairs(devices or {}) do
     if d.key == src.given then device = d.value end
   end
-  local events = runner.check(importer.read(src.path, {
+  -- Exports are newest first: stored oldest first, the events of one
+  -- instant in file order (ascending id, as Spacedrive exports them).
+  local imp <close> = runner.check(synclua.import{ by_time = true })
+  runner.check(importer.stream(src.path, imp, {
     device = device, device_option = "--device-of " .. src.given .. "=UUID" }))
-  -- Exports are newest first: stored oldest first, ties keep id order.
-  events = importer.merge({ events })
   local file = ("%s/%d.db"):format(tmp, index)
-  local log = runner.check(synclua.open(file, { mode = "w",
-                                                 synchronous = "off" }))
-  runner.check(log:insert(events, { skip_duplicates = false }))
+  local log <close> = runner.check(synclua.open(file, {
+    mode = "w", synchronous = "off" }))
+  runner.check(imp:commit(log))
   runner.check(log:close())
   return file
 end

@@ -809,7 +809,8 @@ local TOPICS = {
     .. "all or none.\n",
   import = "synclua.import([{ skip_duplicates, by_time }]) -> imp\n"
     .. "  A streaming insert: imp:add(events) holds each chunk in a "
-    .. "temporary file,\n  imp:commit(log) -> inserted, skipped writes "
+    .. "temporary file\n  (imp:add_text(format, text) reads an export's "
+    .. "text in the core),\n  imp:commit(log) -> inserted, skipped writes "
     .. "them all in one transaction,\n  imp:close() discards them.\n",
   flush = "log:flush([timeout]) -> true | nil, message, code\n"
     .. "  Waits until the queued events are written (code \"timeout\" when "

@@ -7,7 +7,8 @@
 ** And sl_import, the streaming insert over it: chunks held in a temporary
 ** file and written at commit, oldest first, duplicates skipped across
 ** chunks; a bad chunk, a full disk under the store or under the import's
-** own file; misuse.
+** own file; misuse. And an export's text read by the core into an import
+** (sl_import_add_text), committed into an empty store.
 */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -652,6 +653,132 @@ static void test_stream_refusals(void) {
   sl_import_free(im);
 }
 
+/* An export's text read by the core: the events before the first thing
+** it does not take, and where they end; oldest first at commit whether
+** the text was newest first or oldest first; into an empty store (a bulk
+** load) with every index made again. */
+static void test_stream_text(void) {
+  char got[2048];
+  size_t used = 99, added = 99, in, skip;
+  static const char nd[] =
+    "{\"device_id\":\"" DEVICE "\",\"event_type\":\"state_transition\","
+    "\"summary\":\"c\",\"timestamp\":\"2025-12-03T10:00:03Z\"}\n"
+    "\n"
+    "{\"event_type\":\"state_transition\",\"summary\":\"b\","
+    "\"timestamp\":\"2025-12-03T10:00:02Z\"}\n"
+    "{\"event_type\":\"state_transition\",\"summary\":\"x\","
+    "\"timestamp\":\"2025-12-03T10:00:01Z\",\"bogus\":1}\n";
+  static const char ins[] =
+    "INSERT INTO sync_event_log (timestamp, device_id, event_type, category,"
+    " severity, summary, details, correlation_id, peer_device_id,"
+    " model_types, record_count, duration_ms) VALUES"
+    " ('2025-12-03T10:00:01+00:00', '" DEVICE "', 'state_transition',"
+    " 'lifecycle', 'info', 'a', '{\"k\": 1}', NULL, NULL, 'x,y', 7, NULL);";
+  static const char csv[] =
+    "0,2025-12-03T10:00:04Z," DEVICE ",state_transition,lifecycle,info,"
+    "\"d, \"\"q\"\"\",,,,,,\n"
+    "0,2025-12-03T10:00:05Z," DEVICE ",state_transition,lifecycle,info,e,,,,"
+    ",,";
+  sl_import *im = new_import(SL_IMPORT_SKIP_DUPLICATES | SL_IMPORT_BY_TIME);
+  const char *bad_line = strstr(nd, "{\"event_type\":\"state_transition\","
+                                    "\"summary\":\"x\"");
+  /* Without a device for "b": the first line only, and the blank one
+  ** after it. */
+  CHECK_EQ_INT(sl_import_add_text(im, SL_IMPORT_NDJSON, nd, strlen(nd), NULL,
+                                  &used, &added), SL_OK);
+  CHECK_EQ_INT(added, 1);
+  CHECK_EQ_INT(used, strchr(nd, '\n') + 2 - nd);
+  size_t first = used;
+  CHECK_EQ_INT(sl_import_add_text(im, SL_IMPORT_NDJSON, nd + first,
+                                  strlen(nd + first), DEVICE, &used, &added),
+               SL_OK);
+  CHECK_EQ_INT(added, 1);  /* "b"; not the bogus field */
+  CHECK_EQ_INT(first + used, bad_line - nd);
+  /* An INSERT, then what is not one. */
+  char text[1024];
+  snprintf(text, sizeof text, "%s\n%s\nCOMMIT;\n", ins, ins);
+  CHECK_EQ_INT(sl_import_add_text(im, SL_IMPORT_SQL, text, strlen(ins), NULL,
+                                  &used, &added), SL_OK);
+  CHECK_EQ_INT(added, 1);
+  CHECK_EQ_INT(used, strlen(ins));
+  /* A record without its line break is left to the caller. */
+  CHECK_EQ_INT(sl_import_add_text(im, SL_IMPORT_CSV, csv, strlen(csv), NULL,
+                                  &used, &added), SL_OK);
+  CHECK_EQ_INT(added, 1);
+  CHECK_EQ_INT(used, strchr(csv, '\n') + 1 - csv);
+  CHECK_EQ_INT(sl_import_count(im), 4);
+  CHECK_EQ_INT(sl_import_add_text(im, 0, "", 0, NULL, &used, &added),
+               SL_MISUSE);
+  CHECK_EQ_INT(sl_import_add_text(NULL, SL_IMPORT_SQL, "", 0, NULL, &used,
+                                  &added), SL_MISUSE);
+  CHECK_EQ_INT(used, 0);
+  CHECK_EQ_INT(added, 0);
+
+  sl_store *s = open_store("text.db", NULL);
+  static const char indexes[] =
+    "SELECT group_concat(sql, char(10)) FROM (SELECT sql FROM sqlite_master"
+    " WHERE type = 'index' ORDER BY rowid)";
+  char before[2048], after[2048];
+  CHECK(sql(path_of("text.db"), indexes, before, sizeof before));
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 4);
+  CHECK_EQ_INT(skip, 0);
+  rows_text(path_of("text.db"), got, sizeof got);
+  CHECK_EQ_STR(got,
+               "1|2025-12-03T10:00:01+00:00|" DEVICE "|state_transition|a\n"
+               "2|2025-12-03T10:00:02+00:00|" DEVICE "|state_transition|b\n"
+               "3|2025-12-03T10:00:03+00:00|" DEVICE "|state_transition|c\n"
+               "4|2025-12-03T10:00:04+00:00|" DEVICE "|state_transition|"
+               "d, \"q\"");
+  CHECK(sql(path_of("text.db"), "SELECT details || model_types || "
+            "record_count FROM sync_event_log WHERE id = 1", got,
+            sizeof got));
+  CHECK_EQ_STR(got, "{\"k\":1}x,y7");
+  CHECK(sql(path_of("text.db"), indexes, after, sizeof after));
+  CHECK_EQ_STR(after, before);
+  CHECK(strstr(after, "idx_sync_event_log_type_time") != NULL);
+  CHECK(sql(path_of("text.db"), "PRAGMA integrity_check", got, sizeof got));
+  CHECK_EQ_STR(got, "ok");
+  sl_import_free(im);
+  sl_store_close(s);
+  sl_store_release(s);
+}
+
+/* An empty store another program made (Spacedrive's table and five
+** indexes) keeps its schema objects: its indexes are neither dropped nor
+** made again, their pages where they were. */
+static void test_foreign_store_kept(void) {
+  static const char pages[] =
+    "SELECT group_concat(name || ':' || rootpage, ' ') FROM (SELECT name,"
+    " rootpage FROM sqlite_master ORDER BY rowid)";
+  char before[1024], after[1024], got[64];
+  size_t in, skip;
+  CHECK(sql(path_of("foreign.db"), sl_spacedrive_ddl(), NULL, 0));
+  CHECK(sql(path_of("foreign.db"), pages, before, sizeof before));
+  sl_import *im = new_import(SL_IMPORT_BY_TIME);
+  sl_event ev[2];
+  for (int i = 0; i < 2; i++) {
+    memset(&ev[i], 0, sizeof ev[i]);
+    ev[i].event_type = "state_transition";
+    ev[i].summary = i ? "b" : "a";
+    ev[i].device_id = DEVICE;
+    ev[i].instant = INT64_C(1764756000000000000) + i;
+    ev[i].has_instant = 1;
+  }
+  CHECK_EQ_INT(sl_import_add(im, ev, 2), SL_OK);
+  sl_store *s = open_store("foreign.db", NULL);
+  CHECK_EQ_INT(sl_import_commit(im, s, &in, &skip), SL_OK);
+  CHECK_EQ_INT(in, 2);
+  sl_import_free(im);
+  sl_store_close(s);
+  sl_store_release(s);
+  CHECK(sql(path_of("foreign.db"), pages, after, sizeof after));
+  CHECK_EQ_STR(after, before);
+  CHECK(sql(path_of("foreign.db"), "SELECT count(*) FROM sync_event_log",
+            got, sizeof got));
+  CHECK_EQ_STR(got, "2");
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 2;
   test_all_or_nothing();
@@ -663,6 +790,8 @@ int main(void) {
   test_stream_bad_chunk();
   test_stream_full_disk();
   test_stream_refusals();
+  test_stream_text();
+  test_foreign_store_kept();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
