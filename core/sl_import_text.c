@@ -169,44 +169,6 @@ static void skip_json_space(reader *r) {
   while (r->p < r->end && json_space((unsigned char)*r->p)) r->p++;
 }
 
-static int hex_digit(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* The four hex digits after "\u" at q (its backslash), before `close`. */
-static long hex4(const char *q, const char *close) {
-  long v = 0;
-  if (close - q < 6) return -1;
-  for (int i = 2; i < 6; i++) {
-    int h = hex_digit((unsigned char)q[i]);
-    if (h < 0) return -1;
-    v = v * 16 + h;
-  }
-  return v;
-}
-
-static char *put_utf8(char *o, uint32_t cp) {
-  if (cp < 0x80) {
-    *o++ = (char)cp;
-  } else if (cp < 0x800) {
-    *o++ = (char)(0xC0 | (cp >> 6));
-    *o++ = (char)(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *o++ = (char)(0xE0 | (cp >> 12));
-    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-    *o++ = (char)(0x80 | (cp & 0x3F));
-  } else {
-    *o++ = (char)(0xF0 | (cp >> 18));
-    *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-    *o++ = (char)(0x80 | (cp & 0x3F));
-  }
-  return o;
-}
-
 /* The JSON string at r->p (its opening quote), decoded as sl_json_parse
 ** decodes it: the text itself when it has no escape, else a copy. 0 for
 ** one the parser refuses (a raw control character, a bad escape, a lone
@@ -234,45 +196,11 @@ static int json_string(reader *r, const char **out, size_t *len) {
     r->p = q + 1;
     return 1;
   }
-  char *buf = make(r, n), *o = buf;
-  if (!buf) return 0;
-  for (const char *p = s; p < q;) {
-    if (*p != '\\') {
-      *o++ = *p++;
-      continue;
-    }
-    switch (p[1]) {
-    case '"': *o++ = '"'; break;
-    case '\\': *o++ = '\\'; break;
-    case '/': *o++ = '/'; break;
-    case 'b': *o++ = '\b'; break;
-    case 'f': *o++ = '\f'; break;
-    case 'n': *o++ = '\n'; break;
-    case 'r': *o++ = '\r'; break;
-    case 't': *o++ = '\t'; break;
-    case 'u': {
-      long cp = hex4(p, q);
-      if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return 0;
-      if (cp >= 0xD800 && cp <= 0xDBFF) {
-        long lo = p + 7 < q && p[6] == '\\' && p[7] == 'u' ? hex4(p + 6, q)
-                                                          : -1;
-        if (lo < 0xDC00 || lo > 0xDFFF) return 0;
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        p += 6;
-      }
-      o = put_utf8(o, (uint32_t)cp);
-      p += 4;
-      break;
-    }
-    default:
-      return 0;
-    }
-    p += 2;
-  }
-  n = (size_t)(o - buf);
-  /* Escapes make whole characters: the text is UTF-8 when its raw parts
-  ** are, as the parser checks them. */
-  if (sli_utf8_valid_prefix(buf, n) != n) return 0;
+  char *buf = make(r, n);
+  const char *at;
+  long cp;
+  if (!buf || sli_json_unescape(s, q, buf, &n, &at, &cp) != SLI_JSTR_OK)
+    return 0;
   *out = buf;
   *len = n;
   r->p = q + 1;

@@ -179,6 +179,63 @@ static char *put_utf8(char *o, uint32_t cp) {
   return o;
 }
 
+/* See sli.h. */
+int sli_json_unescape(const char *s, const char *q, char *out,
+                      size_t *outlen, const char **at, long *cp_out) {
+  const char *r = s;
+  char *o = out;
+  while (r < q) {
+    unsigned char c = (unsigned char)*r;
+    if (c >= 0x80) {
+      uint32_t cp;
+      size_t n = utf8_decode((const unsigned char *)r,
+                             (const unsigned char *)q, &cp);
+      if (!n) { *at = r; return SLI_JSTR_UTF8; }
+      memcpy(o, r, n);
+      o += n;
+      r += n;
+    } else if (c != '\\') {
+      *o++ = (char)c;
+      r++;
+    } else {
+      switch (r[1]) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '/': *o++ = '/'; break;
+      case 'b': *o++ = '\b'; break;
+      case 'f': *o++ = '\f'; break;
+      case 'n': *o++ = '\n'; break;
+      case 'r': *o++ = '\r'; break;
+      case 't': *o++ = '\t'; break;
+      case 'u': {
+        long cp = hex4(r, q);
+        *at = r;
+        *cp_out = cp;
+        if (cp < 0) return SLI_JSTR_U_ESCAPE;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          long lo = (r + 7 < q && r[6] == '\\' && r[7] == 'u')
+                    ? hex4(r + 6, q) : -1;
+          if (lo < 0xDC00 || lo > 0xDFFF) return SLI_JSTR_SURROGATE;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          r += 6;
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return SLI_JSTR_SURROGATE;
+        }
+        o = put_utf8(o, (uint32_t)cp);
+        r += 4;
+        break;
+      }
+      default:
+        *at = r;
+        return SLI_JSTR_ESCAPE;
+      }
+      r += 2;
+    }
+  }
+  *outlen = (size_t)(o - out);
+  return SLI_JSTR_OK;
+}
+
 /* Does any of the 8 bytes in w need escaping (< 0x20, '"' or '\\')? The
 ** classic has-zero-byte tests: never a miss, and a false alarm only costs
 ** a look at each byte. */
@@ -240,66 +297,31 @@ static int parse_string(parser *ps, char **out, size_t *outlen) {
     memcpy(buf, s, (size_t)(q - s));
     o = buf + (q - s);
   } else {
-    const char *r = s;
-    o = buf;
-    while (r < q) {
-      unsigned char c = (unsigned char)*r;
-      if (c >= 0x80) {
-        uint32_t cp;
-        size_t n = utf8_decode((const unsigned char *)r,
-                               (const unsigned char *)q, &cp);
-        if (!n) { fail(ps, r, "invalid UTF-8 in string"); goto bad; }
-        memcpy(o, r, n);
-        o += n;
-        r += n;
-      } else if (c != '\\') {
-        *o++ = (char)c;
-        r++;
-      } else {
-        char e = r[1];
-        switch (e) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'u': {
-          long cp = hex4(r, q);
-          if (cp < 0) { fail(ps, r, "invalid \\u escape"); goto bad; }
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            long lo = (r + 7 < q && r[6] == '\\' && r[7] == 'u')
-                      ? hex4(r + 6, q) : -1;
-            if (lo < 0xDC00 || lo > 0xDFFF) {
-              snprintf(reason, sizeof reason,
-                       "unpaired surrogate \\u%04lX in string", cp);
-              fail(ps, r, reason);
-              goto bad;
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            r += 6;
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            snprintf(reason, sizeof reason,
-                     "unpaired surrogate \\u%04lX in string", cp);
-            fail(ps, r, reason);
-            goto bad;
-          }
-          o = put_utf8(o, (uint32_t)cp);
-          r += 4;
-          break;
-        }
-        default:
-          describe(ps, r + 1, what, sizeof what);
-          snprintf(reason, sizeof reason, "invalid escape of %s in string",
-                   what);
-          fail(ps, r, reason);
-          goto bad;
-        }
-        r += 2;
-      }
+    const char *at = s;
+    long cp = 0;
+    size_t n = 0;
+    switch (sli_json_unescape(s, q, buf, &n, &at, &cp)) {
+    case SLI_JSTR_OK:
+      break;
+    case SLI_JSTR_UTF8:
+      fail(ps, at, "invalid UTF-8 in string");
+      goto bad;
+    case SLI_JSTR_U_ESCAPE:
+      fail(ps, at, "invalid \\u escape");
+      goto bad;
+    case SLI_JSTR_SURROGATE:
+      snprintf(reason, sizeof reason,
+               "unpaired surrogate \\u%04lX in string", cp);
+      fail(ps, at, reason);
+      goto bad;
+    default:
+      describe(ps, at + 1, what, sizeof what);
+      snprintf(reason, sizeof reason, "invalid escape of %s in string",
+               what);
+      fail(ps, at, reason);
+      goto bad;
     }
+    o = buf + n;
   }
   *o = '\0';
   *out = buf;

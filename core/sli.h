@@ -302,6 +302,16 @@ char *sli_strdup(const char *s);
 /* Milliseconds on the monotonic clock (sl_time.c): for deadlines. */
 int64_t sli_mono_ms(void);
 
+/* Decode the body of a JSON string, s..q (between its quotes, without a
+** raw control character), into out (room for q - s bytes), its length in
+** *outlen: SLI_JSTR_OK, or what is wrong at *at (the byte, or the
+** backslash of the escape; *cp_out the \u value of a surrogate). The one
+** decoder of sl_json_parse and of the import's export reader. */
+enum { SLI_JSTR_OK, SLI_JSTR_UTF8, SLI_JSTR_U_ESCAPE, SLI_JSTR_SURROGATE,
+       SLI_JSTR_ESCAPE };
+int sli_json_unescape(const char *s, const char *q, char *out,
+                      size_t *outlen, const char **at, long *cp_out);
+
 /* UTF-8 (sl_json.c): the length of the longest well-formed prefix of
 ** s[0..len) (len when it all is), and s appended to b with each maximal
 ** ill-formed subpart replaced by U+FFFD (as sl_json_write_string does). */
