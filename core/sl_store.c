@@ -966,6 +966,14 @@ int sli_ts_cover(sl_store *s, const char *cover) {
   return classify(s, cover);
 }
 
+int sl_store_max_id(sl_store *s, int64_t *id) {
+  int rc = sli_store_usable(s);
+  if (rc != SL_OK) return rc;
+  if (!id) return SL_MISUSE;
+  *id = scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log", &rc);
+  return rc;
+}
+
 int sl_store_time_report(sl_store *s, sl_time_report *out) {
   int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;

@@ -110,6 +110,10 @@ void lsl_net_register(lua_State *L, int module);
 /* Register synclua.merge in the module table at `module`. */
 void lsl_merge_register(lua_State *L, int module);
 
+/* Register synclua.watch (the synclua.Watch type) in the module table at
+** `module`. */
+void lsl_watch_register(lua_State *L, int module);
+
 /* store:first() -- pushes the first matching event, or nil. */
 int lsl_cursor_first(lua_State *L, sl_store *store, int filter_idx);
 

@@ -214,6 +214,7 @@ int luaopen_synclua_core(lua_State *L) {
   lsl_render_register(L);
   lsl_merge_register(L, lua_gettop(L));
   lsl_net_register(L, lua_gettop(L));
+  lsl_watch_register(L, lua_gettop(L));
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   lua_pushliteral(L, SL_VERSION);

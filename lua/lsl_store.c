@@ -341,6 +341,16 @@ static int l_store_identity(lua_State *L) {
   return 1;
 }
 
+/* store:max_id() -> integer | nil, message, code */
+static int l_store_max_id(lua_State *L) {
+  int64_t id;
+  sl_store *s = check_open(L);
+  int rc = sl_store_max_id(s, &id);
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_pushinteger(L, (lua_Integer)id);
+  return 1;
+}
+
 /* store:time_report() -> { rows, noncanonical, unparsable, first_bad_ids } */
 static int l_store_time_report(lua_State *L) {
   sl_time_report r;
@@ -428,6 +438,7 @@ static const luaL_Reg store_methods[] = {
   {"immutable", l_store_immutable},
   {"integrity", l_store_integrity},
   {"identity", l_store_identity}, {"fingerprint", l_store_fingerprint},
+  {"max_id", l_store_max_id},
   {"bad_rows", l_store_bad_rows},
   {NULL, NULL}};
 

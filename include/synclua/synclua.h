@@ -546,6 +546,8 @@ typedef struct sl_filter {
   int64_t            offset;         /* rows skipped first                  */
   int                ascending;      /* oldest first; default newest first  */
   int                skipped_last;   /* rows Spacedrive skips come last     */
+  int64_t            after_id;       /* only rows with a higher id ...      */
+  int                has_after_id;   /* ... when set (a follower's mark)    */
 } sl_filter;
 
 /* A filter matching everything, newest first, with no limit. */
@@ -655,6 +657,26 @@ int sl_store_bad_rows(sl_store *store, sl_bad_rows *out, int *at_least);
 const char *sl_cursor_errmsg(const sl_cursor *cur);
 void sl_cursor_close(sl_cursor *cur);
 
+/*
+** Watching a store for rows another process commits (a follower: `events
+** --follow`). sl_watch_new watches the store's file at `path` (a sync.db,
+** as sl_store_path gives it) through its folder, with inotify: no
+** polling, so an idle watch costs nothing. sl_watch_wait returns SL_OK
+** when the file was written, replaced, made or removed, or its -wal
+** written, since the last call (look for new rows: filter.after_id), SL_DONE
+** when timeout_ms (-1: none) passed first or a signal interrupted the
+** wait, and SL_IOERR (with a message) when inotify fails. The watch
+** follows the path, so a file replaced under it is seen too. sl_watch_fd
+** is its descriptor, readable when a change waits, for a poll() over
+** several stores. Each watch belongs to one thread at a time.
+*/
+typedef struct sl_watch sl_watch;
+int sl_watch_new(const char *path, sl_watch **out);
+int sl_watch_wait(sl_watch *w, int timeout_ms);
+int sl_watch_fd(const sl_watch *w);
+const char *sl_watch_errmsg(const sl_watch *w);
+void sl_watch_free(sl_watch *w);
+
 /* Count the rows a query would return (limit and offset applied). */
 int sl_count(sl_store *store, const sl_filter *f, int64_t *n);
 
@@ -676,6 +698,10 @@ int sl_count(sl_store *store, const sl_filter *f, int64_t *n);
 */
 int sl_fingerprint(sl_store *store, const sl_filter *f, int64_t *count,
                    uint64_t *digest);
+
+/* The highest id in the store now (0 when it has no row): a follower's
+** mark, for filter.after_id. SL_OK, or the store's failure. */
+int sl_store_max_id(sl_store *store, int64_t *id);
 
 /* Run SQLite's quick_check. SL_OK when the file is sound; SL_CORRUPT with
 ** its findings (one per line) appended to `report` otherwise. */

@@ -34,13 +34,22 @@ static inline int64_t scalar_at(const char *path, const char *sql) {
   return n;
 }
 
+/* b made "" -- allocated and terminated -- whatever it held: appending
+** nothing leaves an earlier text in place. */
+static inline void buf_empty(sl_buf *b) {
+  sl_buf_reset(b);
+  if (!b->data) {
+    sl_buf_append(b, "", 1);
+    b->len = 0;
+  }
+}
+
 /* The ids a query hands out, as "id,id,...", or the store's message. */
 static inline void ids_of(sl_store *s, const sl_filter *f, sl_buf *out) {
   sl_cursor *c = NULL;
   const sl_event *ev;
   char num[24];
-  out->len = 0;
-  sl_buf_puts(out, "");
+  buf_empty(out);
   if (sl_query(s, f, &c) != SL_OK) {
     sl_buf_puts(out, sl_store_errmsg(s));
     return;

@@ -174,8 +174,7 @@ static void ids_by_sql(sqlite3 *db, const question *q, sl_buf *out) {
     "SELECT id FROM sync_event_log WHERE %s ORDER BY timestamp %s, id ASC"
     " LIMIT %lld OFFSET %lld", q->where, q->f.ascending ? "ASC" : "DESC",
     (long long)q->f.limit, (long long)q->f.offset);
-  out->len = 0;
-  sl_buf_puts(out, "");
+  buf_empty(out);
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
     sl_buf_puts(out, sqlite3_errmsg(db));
     sqlite3_free(sql);
