@@ -11,6 +11,8 @@
 local command = require "synclua.command"
 local query = require "synclua.query"
 local fmt = require "synclua.fmt"
+local cli = require "synclua.cli"
+local follow = require "synclua.follow"
 
 -- Formats whose output ends with its own line terminator: printed as is,
 -- without the newline Spacedrive's println adds to json, sql and markdown.
@@ -21,6 +23,10 @@ options[#options + 1] = { "--limit", type = "int", min = 0, default = 1000,
   help = "Maximum number of events (0: all)" }
 options[#options + 1] = { "--with-device", flag = true,
   help = "Include device name/ID in output" }
+options[#options + 1] = { "--follow", flag = true,
+  help = "After the newest --limit events (oldest first), print each new "
+    .. "one as it is committed, by any process, until Ctrl-C (exit 0); "
+    .. "-f ndjson or csv" }
 options[#options + 1] = { "--all-devices", flag = true,
   help = "Accepted as Spacedrive accepts it (where it has no effect): "
     .. "every device's events in the store are shown unless --device" }
@@ -38,9 +44,30 @@ return command{
   inputs = "one",
   formats = { "json", "sql", "markdown", "ndjson", "csv" },
   options = options,
+  check = function(opts)
+    if not opts.follow then return end
+    if not follow.FORMATS[opts.format] then
+      error(cli.usage_error(("--follow streams rows as they come: -f "
+        .. "ndjson or -f csv (%s ends after its last row)")
+        :format(opts.format)), 0)
+    end
+    if opts.output then
+      error(cli.usage_error("--follow writes to standard output: redirect "
+        .. "it rather than -o"), 0)
+    end
+  end,
   run = function(ctx)
     local opts = ctx.opts
     local src = ctx.inputs[1]
+    if opts.follow then
+      return follow.events(ctx.out, src.log,
+        ctx.window:filter(query.filter(opts)), {
+          format = ctx.format, with_device = opts.with_device,
+          limit = opts.limit,
+          on_replaced = function()
+            ctx:note(src.given .. " was replaced: following the new file")
+          end })
+    end
     local filter = ctx.window:filter(query.filter(opts))
     filter.limit = opts.limit > 0 and opts.limit or nil
     filter.skipped_last = true

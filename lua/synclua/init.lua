@@ -108,6 +108,14 @@ M.array = core.array
 --- Spacedrive's DDL: the table and its five indexes, one statement a line.
 M.spacedrive_ddl = core.spacedrive_ddl
 
+--- Watch a store's file for commits by any process: `synclua.watch(path)`
+-- -> a Watch (or nil, message, code); `watch:wait([ms])` sleeps until
+-- the file is written, made, replaced or removed, or its -wal written
+-- (true), or `ms` passed or a signal came first (false); then look for
+-- rows above `log:max_id()` from before (`filter.after_id`).
+-- `synclua.follow` is built on it.
+M.watch = core.watch
+
 --- The JSON null in decoded details (the same value as cjson.null).
 M.null = core.null
 

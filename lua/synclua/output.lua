@@ -39,6 +39,15 @@ function Output:write(...)
   return self
 end
 
+--- Send what was written on (a follower's rows as they come); a failure
+-- ends the command (exit 3).
+-- @return self
+function Output:flush()
+  local ok, err = self.file:flush()
+  if not ok then fail(self.name, err) end
+  return self
+end
+
 --- Finish: flush stdout, or close the temporary file and rename it over
 -- the destination. A failure ends the command (exit 3).
 function Output:commit()
