@@ -46,7 +46,7 @@ int sl_watch_new(const char *path, sl_watch **out) {
   w->base_len = strlen(w->base);
   w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (w->fd < 0 || inotify_add_watch(w->fd, dir, EVENTS) < 0) {
-    snprintf(w->errmsg, sizeof w->errmsg, "%s: cannot watch (%s)", dir,
+    snprintf(w->errmsg, sizeof w->errmsg, "%.400s: cannot watch (%s)", dir,
              strerror(errno));
     return SL_IOERR;
   }

@@ -871,6 +871,11 @@ local TOPICS = {
   peer_score = "synclua.peer_score(candidate) -> score\n  1000 / "
     .. "max(latency_ms, 1) when latency > 0, + 100 with complete state,\n"
     .. "  - 10 per active sync (f32).\n",
+  max_id = "log:max_id() -> integer\n  The highest id in the store now "
+    .. "(0 when empty): a follower's mark,\n  for filter.after_id.\n",
+  watch = "synclua.watch(path) -> watch\n  watch:wait([ms]) sleeps until "
+    .. "another process commits to the store\n  at path (true), or ms "
+    .. "passed or a signal came (false).\n",
   merge = "synclua.merge(cursors [, opts]) -> iterator\n  Several "
     .. "stores' cursors as one stream by corrected time; opts: offsets,\n"
     .. "  labels, order, limit, render.\n",
