@@ -609,23 +609,6 @@ static int first_row(sl_store *s, builder *b, sqlite3_stmt **out) {
   return rc;
 }
 
-/* Run sql with integer parameters ?1.. (n of them) to its first row: its
-** first column into *out (`none` without a row, or for a NULL). */
-static int run_ints(sl_store *s, const char *sql, int n, const int64_t *v,
-                    int64_t none, int64_t *out) {
-  sqlite3_stmt *st;
-  int rc = sli_stmt_get(s, sql, &st);
-  if (rc != SL_OK) return rc;
-  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
-  int r = sqlite3_step(st);
-  if (out)
-    *out = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
-         ? sqlite3_column_int64(st, 0) : none;
-  sli_stmt_put(s, st);
-  return r == SQLITE_ROW || r == SQLITE_DONE
-       ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
-}
-
 /* The rows out of (timestamp, id) order (sli.h, late_*): all of them at
 ** the first look, in one pass over the timestamp index; later, those the
 ** rows appended since make so. A row is out of order when a row before it
@@ -637,8 +620,8 @@ static int run_ints(sl_store *s, const char *sql, int n, const int64_t *v,
 ** its order. */
 static int late_refresh(sl_store *s) {
   int64_t top;
-  int rc = run_ints(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
-                    &top);
+  int rc = sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                   &top);
   if (rc != SL_OK || (s->late_known && top <= s->late_checked_id)) return rc;
   int64_t v[3] = {++s->late_run,
                   s->late_known ? s->late_checked_id : INT64_MIN, top};
@@ -651,18 +634,18 @@ static int late_refresh(sl_store *s) {
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
   } else {
-    rc = run_ints(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
-                     " timestamp FROM sync_event_log WHERE timestamp > (SELECT"
-                     " min(timestamp) FROM sync_event_log WHERE id > ?2 AND"
-                     " id <= ?3 AND timestamp >= '') AND id <= ?2",
-                  3, v, 0, NULL);
+    rc = sli_run(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
+                    " timestamp FROM sync_event_log WHERE timestamp > (SELECT"
+                    " min(timestamp) FROM sync_event_log WHERE id > ?2 AND"
+                    " id <= ?3 AND timestamp >= '') AND id <= ?2",
+                 3, v, 0, NULL);
   }
   if (rc == SL_OK)
-    rc = run_ints(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
-                     " ts FROM (SELECT id, timestamp AS ts FROM sync_event_log"
-                     " WHERE id > ?2 AND id <= ?3 AND timestamp >= '' ORDER BY"
-                     " timestamp, id LIMIT -1) WHERE sl_late(id, ?1)",
-                  3, v, 0, NULL);
+    rc = sli_run(s, "INSERT OR IGNORE INTO temp.sl_late(id, ts) SELECT id,"
+                    " ts FROM (SELECT id, timestamp AS ts FROM sync_event_log"
+                    " WHERE id > ?2 AND id <= ?3 AND timestamp >= '' ORDER BY"
+                    " timestamp, id LIMIT -1) WHERE sl_late(id, ?1)",
+                 3, v, 0, NULL);
   if (rc != SL_OK) return rc;
   s->late_known = 1;
   s->late_checked_id = top;
@@ -707,11 +690,11 @@ static void edge_clause(builder *b, const char *head, const probe_edge *edge,
 static int edge_holds(sl_store *s, int ascending, const probe_edge *edge,
                       int *holds) {
   int64_t top, bottom;
-  int hit, rc = run_ints(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
-                         &top);
+  int hit, rc = sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                        &top);
   if (rc == SL_OK)
-    rc = run_ints(s, "SELECT min(id) FROM sync_event_log", 0, NULL, 0,
-                  &bottom);
+    rc = sli_run(s, "SELECT min(id) FROM sync_event_log", 0, NULL, 0,
+                 &bottom);
   if (rc != SL_OK) return rc;
   int64_t span = ascending ? edge->id - bottom : top - edge->id;
   int64_t rows = top - bottom + 1;

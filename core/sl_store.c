@@ -797,16 +797,19 @@ int sl_store_bad_rows(sl_store *s, sl_bad_rows *out, int *at_least) {
 
 /* ------------------------------------------------- stored timestamps */
 
-static int64_t scalar(sl_store *s, const char *sql, int *rc) {
+int sli_run(sl_store *s, const char *sql, int n, const int64_t *v,
+            int64_t none, int64_t *out) {
   sqlite3_stmt *st;
-  int64_t v = 0;
-  *rc = sli_stmt_get(s, sql, &st);
-  if (*rc != SL_OK) return 0;
+  int rc = sli_stmt_get(s, sql, &st);
+  if (rc != SL_OK) return rc;
+  for (int i = 0; i < n; i++) sqlite3_bind_int64(st, i + 1, v[i]);
   int r = sqlite3_step(st);
-  if (r == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  else *rc = sli_sqlite_fail(s, s->db, r, NULL);
+  if (out)
+    *out = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+         ? sqlite3_column_int64(st, 0) : none;
   sli_stmt_put(s, st);
-  return v;
+  return r == SQLITE_ROW || r == SQLITE_DONE
+       ? SL_OK : sli_sqlite_fail(s, s->db, r, NULL);
 }
 
 /* Rows not in canonical form (none in Spacedrive's files) go to
@@ -896,8 +899,9 @@ void sli_ts_forget(sl_store *s) {
 /* Classify the rows of the timestamp index from `cover` up (NULL: all of
 ** them), and the rows added since the last look. */
 static int classify(sl_store *s, const char *cover) {
-  int rc, changed = 0;
-  int64_t version = scalar(s, "PRAGMA data_version", &rc);
+  int changed = 0;
+  int64_t version;
+  int rc = sli_run(s, "PRAGMA data_version", 0, NULL, 0, &version);
   if (rc != SL_OK) return rc;
   if (!s->ts_known) {
     int r = sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS sl_foreign"
@@ -909,15 +913,17 @@ static int classify(sl_store *s, const char *cover) {
                          NULL, NULL, NULL);
     if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
     sli_ts_forget(s);
-    s->ts_base_id = s->ts_checked_id =
-      scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log", &rc);
+    rc = sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                 &s->ts_base_id);
     if (rc != SL_OK) return rc;
+    s->ts_checked_id = s->ts_base_id;
     s->ts_data_version = version;
     s->ts_known = 1;
     changed = 1;
   } else if (version != s->ts_data_version) {
-    int64_t max_id = scalar(s, "SELECT coalesce(max(id), 0) FROM"
-                               " sync_event_log", &rc);
+    int64_t max_id;
+    rc = sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0,
+                 &max_id);
     if (rc != SL_OK) return rc;
     if (max_id > s->ts_checked_id) {
       rc = record(s, record_new, 0, NULL, NULL, s->ts_checked_id, max_id);
@@ -970,8 +976,7 @@ int sl_store_max_id(sl_store *s, int64_t *id) {
   int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!id) return SL_MISUSE;
-  *id = scalar(s, "SELECT coalesce(max(id), 0) FROM sync_event_log", &rc);
-  return rc;
+  return sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0, id);
 }
 
 int sl_store_time_report(sl_store *s, sl_time_report *out) {
@@ -982,7 +987,8 @@ int sl_store_time_report(sl_store *s, sl_time_report *out) {
   sli_ts_forget(s);
   if ((rc = sli_ts_refresh(s)) != SL_OK) return rc;
   memset(out, 0, sizeof *out);
-  out->rows = scalar(s, "SELECT count(*) FROM sync_event_log", &rc);
+  rc = sli_run(s, "SELECT count(*) FROM sync_event_log", 0, NULL, 0,
+               &out->rows);
   if (rc != SL_OK) return rc;
   out->noncanonical = s->ts_noncanonical;
   out->unparsable = s->ts_unparsable;

@@ -195,6 +195,13 @@ int sli_ts_cover(sl_store *s, const char *cover);
 /* Forget what ts_* knew (rows deleted, a transaction rolled back). */
 void sli_ts_forget(sl_store *s);
 
+/* Run sql on the caller's connection with integer parameters ?1..?n
+** (v[0..n)) to its first row: that row's first column into *out (when out
+** is not NULL), or `none` without a row or for a NULL. SL_OK, or the
+** failure with "PATH: why" on the store. */
+int sli_run(sl_store *s, const char *sql, int n, const int64_t *v,
+            int64_t none, int64_t *out);
+
 /* The statement cache of the caller's connection. sli_stmt_get prepares or
 ** reuses a statement for `sql` and marks it in use; sli_stmt_put resets it,
 ** clears its bindings and gives it back. */

@@ -8,6 +8,7 @@
 -- field and an empty string a quoted one (""). `with_device` changes nothing:
 -- every column is always there.
 local synclua = require "synclua"
+local query = require "synclua.query"
 
 local ndjson = require "synclua.export.ndjson"
 
@@ -17,10 +18,7 @@ local M = {}
 M.render, M.separator = "csv", ""
 
 local function rendering(filter)
-  local f = {}
-  for k, v in pairs(filter or {}) do f[k] = v end
-  f.render = M.render
-  return f
+  return query.with(filter, { render = M.render })
 end
 
 --- Write the header record, then the rendered rows.

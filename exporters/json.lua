@@ -10,6 +10,8 @@
 -- The elements come rendered from the C core (a cursor opened with
 -- `render = "json"`); this module frames them and streams: memory stays
 -- flat whatever the number of events.
+local query = require "synclua.query"
+
 local M = {}
 
 --- How the rows must come rendered: the render format and the separator a
@@ -18,11 +20,8 @@ M.render, M.separator = "json", ",\n  "
 
 -- The filter plus the cursor options, without changing the caller's table.
 local function rendering(filter, with_device)
-  local f = {}
-  for k, v in pairs(filter or {}) do f[k] = v end
-  f.render, f.with_device, f.separator = M.render, with_device and true,
-                                         M.separator
-  return f
+  return query.with(filter, { render = M.render,
+    with_device = with_device and true, separator = M.separator })
 end
 
 --- Frame rendered rows as the JSON array.

@@ -11,16 +11,11 @@
 -- is read, inside the same read transaction, so it is the number of rows
 -- that follow even while another process writes.
 local synclua = require "synclua"
+local copy = require("synclua.query").with
 
 local M = {}
 
 local FLUSH = 65536           -- bytes gathered before each write
-
-local function copy(filter)
-  local f = {}
-  for k, v in pairs(filter or {}) do f[k] = v end
-  return f
-end
 
 -- A device id as Spacedrive prints a Uuid: lowercase and hyphenated, in
 -- whatever spelling it was stored, when it is one.

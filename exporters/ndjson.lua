@@ -6,16 +6,16 @@
 -- sorted and absent optional fields omitted, as Spacedrive's
 -- EventLogResponse carries an event (spacedrive-compat.md 2.2). Timestamps
 -- in serde's "Z" form, details as serde writes them.
+local query = require "synclua.query"
+
 local M = {}
 
 --- The render format rows come in for `write` (each ends its own line).
 M.render, M.separator = "ndjson", ""
 
 local function rendering(filter, with_device)
-  local f = {}
-  for k, v in pairs(filter or {}) do f[k] = v end
-  f.render, f.with_device = M.render, with_device and true
-  return f
+  return query.with(filter, { render = M.render,
+                              with_device = with_device and true })
 end
 
 --- Write rendered rows, one JSON object a line.

@@ -9,6 +9,7 @@
 --
 -- works as the documentation promises. The id column is not exported.
 local synclua = require "synclua"
+local query = require "synclua.query"
 local ndjson = require "synclua.export.ndjson"
 
 local M = {}
@@ -21,10 +22,7 @@ M.schema = synclua.spacedrive_ddl()
 M.render, M.separator = "sql", ""
 
 local function rendering(filter)
-  local f = {}
-  for k, v in pairs(filter or {}) do f[k] = v end
-  f.render = M.render
-  return f
+  return query.with(filter, { render = M.render })
 end
 
 --- Write the header, the schema and the INSERT lines in one transaction.

@@ -8,6 +8,7 @@
 -- file system does not tell. Ctrl-C ends it cleanly.
 local synclua = require "synclua"
 local runner = require "synclua.runner"
+local with = require("synclua.query").with
 
 local M = {}
 
@@ -17,14 +18,6 @@ M.FORMATS = { ndjson = true, csv = true }
 -- Is `err` the Ctrl-C the host raises in running code?
 local function interrupted(err)
   return type(err) == "string" and err:find("interrupted!", 1, true) ~= nil
-end
-
--- A copy of filter with `extra` set on it.
-local function with(filter, extra)
-  local f = {}
-  for k, v in pairs(filter) do f[k] = v end
-  for k, v in pairs(extra) do f[k] = v end
-  return f
 end
 
 -- Write the newest `limit` events filter selects, oldest first.

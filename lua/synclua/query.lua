@@ -11,6 +11,18 @@ local cli = require "synclua.cli"
 
 local M = {}
 
+--- A copy of a log:events filter (nil: an empty one) with `extra`'s fields
+-- set on it: the caller's table stays as it was.
+-- @tparam[opt] table filter
+-- @tparam[opt] table extra
+-- @treturn table
+function M.with(filter, extra)
+  local f = {}
+  for k, v in pairs(filter or {}) do f[k] = v end
+  for k, v in pairs(extra or {}) do f[k] = v end
+  return f
+end
+
 local function member(list, name)
   for _, v in ipairs(list) do
     if v == name then return true end

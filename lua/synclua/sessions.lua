@@ -13,6 +13,7 @@
 --     end
 local synclua = require "synclua"
 local fmt = require "synclua.fmt"
+local query = require "synclua.query"
 
 local M = {}
 
@@ -25,8 +26,7 @@ local M = {}
 function M.collect(ctx, filter)
   local list = {}
   for si, store in ipairs(ctx.stores) do
-    local f = {}
-    for k, v in pairs(filter or {}) do f[k] = v end
+    local f = query.with(filter)
     if f.since == nil then f.since = ctx.filter.since end
     if f["until"] == nil then f["until"] = ctx.filter["until"] end
     if f.order == nil then f.order = "asc" end

@@ -18,6 +18,7 @@
 local synclua = require "synclua"
 local runner = require "synclua.runner"
 local skew = require "synclua.skew"
+local query = require "synclua.query"
 
 local M = {}
 
@@ -124,13 +125,10 @@ function M.write(set, o)
     flagged[#flagged + 1] = { v.send.index, v.send.id }
   end
 
-  local filter = {}
-  for k, v in pairs(o.filter or {}) do filter[k] = v end
-  filter.order = o.order or "asc"
+  local filter = query.with(o.filter, { order = o.order or "asc" })
   local cursors, labels = {}, {}
   for i, src in ipairs(set) do
-    local f = {}
-    for k, v in pairs(filter) do f[k] = v end
+    local f = query.with(filter)
     f.limit = o.limit -- each source gives at most the whole limit
     cursors[i] = src.log:cursor(f)
     labels[i] = src.label
@@ -188,8 +186,7 @@ end
 -- @tparam[opt] integer most
 -- @treturn integer
 function M.count(set, filter, most)
-  local f, total = {}, 0
-  for k, v in pairs(filter) do f[k] = v end
+  local f, total = query.with(filter), 0
   f.limit, f.offset = most, nil
   for _, src in ipairs(set) do total = total + src.log:count(f) end
   return total
