@@ -33,14 +33,28 @@ int sli_stat_beside(const char *path, const char *sfx, char *name,
   return lstat(name, st);
 }
 
+/* Has db its WAL open (and so its -shm: both are opened at its first read
+** in WAL mode, and stay open until it closes)? */
+static int wal_open(sqlite3 *db) {
+  sqlite3_file *wal = NULL;
+  return sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                              &wal) == SQLITE_OK &&
+         wal && wal->pMethods;
+}
+
 void sli_files_note(sqlite3 *db, sli_files *f) {
   /* SQLite's name for the file: the path with its links resolved, which
   ** is where it puts the -wal and -shm. */
   const char *path = sqlite3_db_filename(db, "main");
   char name[PATH_MAX];
   struct stat st;
+  /* The -wal and -shm only once db holds them open: until then the files
+  ** by those names may be gone by the time it opens its own, and their
+  ** inode numbers given to others. */
+  int upto = wal_open(db) ? 3 : 1;
+  f->wal_noted = upto == 3;
   for (int i = 0; i < 3; i++) {
-    f->known[i] = path && *path &&
+    f->known[i] = i < upto && path && *path &&
                   sli_stat_beside(path, suffix[i], name, &st) == 0 &&
                   S_ISREG(st.st_mode);
     f->dev[i] = f->known[i] ? st.st_dev : 0;
@@ -56,21 +70,14 @@ int sli_db_moved(sqlite3 *db) {
   return moved != 0;
 }
 
-int sli_db_close(sqlite3 *db, const sli_files *f) {
-  if (!db) return 0;
-  int moved = sli_db_moved(db);
-  char path[PATH_MAX];          /* the name dies with the connection */
-  const char *file = sqlite3_db_filename(db, "main");
-  snprintf(path, sizeof path, "%s", file ? file : "");
-  if (moved) {
-    int keep = 1;
-    /* Best effort: a reader open on the old file may hold the WAL back. */
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                              NULL);
-    sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
-  }
-  sqlite3_close_v2(db);
-  if (moved && f && *path) {
+int sli_db_let_go(sqlite3 *db, const sli_files *f) {
+  if (!db || !sli_db_moved(db)) return 0;
+  int keep = 1;
+  /* Best effort: a reader open on the old file may hold the WAL back. */
+  sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
+  const char *path = sqlite3_db_filename(db, "main");
+  if (f && path && *path) {
     char name[PATH_MAX];
     struct stat st;
     for (int i = 1; i < 3; i++)
@@ -80,5 +87,11 @@ int sli_db_close(sqlite3 *db, const sli_files *f) {
           st.st_ino == f->ino[i])
         unlink(name);
   }
+  return 1;
+}
+
+int sli_db_close(sqlite3 *db, const sli_files *f) {
+  int moved = sli_db_let_go(db, f);
+  sqlite3_close_v2(db);
   return moved;
 }

@@ -244,6 +244,10 @@ static void add_conditions(builder *b, const plan *p, int split) {
     sl_buf_puts(&b->sql, " AND id > ");
     add_int(b, f->after_id);
   }
+  if (f->has_through_id) {
+    sl_buf_puts(&b->sql, " AND id <= ");
+    add_int(b, f->through_id);
+  }
   if (f->model_type) {
     /* An element of the comma-joined list, not a substring of one. */
     sl_buf_puts(&b->sql, " AND instr(',' || model_types || ',', ',' || ");
@@ -407,7 +411,7 @@ static int top_window(sl_store *s, plan *p, int64_t *since, int *found) {
       f->limit < 0 || f->limit > PROBE_MAX || f->offset > PROBE_MAX ||
       want == 0 || f->n_event_types || f->n_categories || p->n_sev ||
       f->peer || f->device || f->correlation_id || f->model_type ||
-      f->has_after_id)
+      f->has_after_id || f->has_through_id)
     return SL_OK;
   /* A blob sorts above every text, and one that spells a canonical time
   ** is read in that place, as Spacedrive reads it: it heads the canonical

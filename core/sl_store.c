@@ -215,14 +215,27 @@ static int open_connection(sl_store *s, int flags, sqlite3 **out) {
   return open_connection_to(s, s->path, flags, out);
 }
 
-/* Is the file in WAL mode (its header's read and write versions 2)? */
+/* Is the file in WAL mode (its header's read and write versions 2)? The
+** header is read through SQLite, not fopen(): closing any descriptor of a
+** file drops every POSIX lock this process holds on it, the shared locks
+** of its open connections too, after which another process closing its
+** last connection takes itself for the only one and deletes the -wal and
+** -shm our connections still read (SQLite's own close defers that). */
 static int wal_mode(const char *path) {
+  sqlite3 *db = NULL;
+  sqlite3_file *file = NULL;
   unsigned char h[20];
-  FILE *f = fopen(path, "rb");
-  size_t n = f ? fread(h, 1, sizeof h, f) : 0;
-  if (f) fclose(f);
-  return n == sizeof h && memcmp(h, "SQLite format 3", 16) == 0 &&
-         h[18] == 2 && h[19] == 2;
+  int wal = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+                                           SQLITE_OPEN_NOMUTEX, NULL) ==
+              SQLITE_OK &&
+            sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER,
+                                 &file) == SQLITE_OK &&
+            file && file->pMethods &&
+            file->pMethods->xRead(file, h, sizeof h, 0) == SQLITE_OK &&
+            memcmp(h, "SQLite format 3", 16) == 0 && h[18] == 2 &&
+            h[19] == 2;
+  sqlite3_close_v2(db);
+  return wal;
 }
 
 /* Is there anything by the name PATH + suffix (a link too, even one to
@@ -639,12 +652,16 @@ void sli_stmt_put(sl_store *s, sqlite3_stmt *st) {
 /* ------------------------------------------------------------- logging */
 
 /* The caller's connection to the file now at the path, when the one it
-** has moved and no cursor reads from it. If nothing at the path opens yet
-** (a writer is about to make it anew), it stays on the file it has. */
+** has moved and no cursor reads from it. The old file's -wal and -shm are
+** let go of first: a connection opened while they are still at the path
+** would read through them, never seeing the new file's commits. If
+** nothing at the path opens yet (a writer is about to make it anew), it
+** stays on the file it has. */
 static void follow(sl_store *s) {
   if (!sli_db_moved(s->db)) return;
   for (int i = 0; i < SLI_STMT_CACHE; i++)
     if (s->stmts[i].in_use) return;
+  sli_db_let_go(s->db, &s->files);
   sqlite3 *old = s->db;
   sli_files old_files = s->files;
   int old_immutable = s->immutable;
@@ -677,6 +694,9 @@ int sli_store_usable(sl_store *s) {
   if (!s) return SL_MISUSE;
   if (SLI_LOAD(&s->closed)) return sli_fail(s, SL_MISUSE, "store is closed");
   follow(s);
+  /* After a first read has opened the -wal and -shm, while the file is
+  ** still the one at the path. */
+  if (!s->files.wal_noted && !sli_db_moved(s->db)) note_files(s);
   return SL_OK;
 }
 

@@ -16,11 +16,18 @@
 
 #include "sli.h"
 
-struct sl_watch {
-  int    fd;                  /* the inotify descriptor                    */
-  char  *base;                /* the store's file name, without its folder */
+/* One store watched: its folder's watch and its file's name there. */
+typedef struct watched {
+  int    wd;
+  char  *base;
   size_t base_len;
-  char   errmsg[SLI_ERRMSG_MAX];
+} watched;
+
+struct sl_watch {
+  int      fd;                /* the inotify descriptor                    */
+  watched *stores;
+  size_t   n, cap;
+  char     errmsg[SLI_ERRMSG_MAX];
 };
 
 #define EVENTS (IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
@@ -32,24 +39,48 @@ int sl_watch_new(const char *path, sl_watch **out) {
   sl_watch *w = calloc(1, sizeof *w);
   if (!w) return SL_NOMEM;
   *out = w;
-  w->fd = -1;
+  w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (w->fd < 0) {
+    snprintf(w->errmsg, sizeof w->errmsg, "cannot watch (%s)",
+             strerror(errno));
+    return SL_IOERR;
+  }
+  return sl_watch_add(w, path);
+}
+
+int sl_watch_add(sl_watch *w, const char *path) {
+  if (!w || !path || w->fd < 0) return SL_MISUSE;
   const char *slash = strrchr(path, '/');
   char dir[PATH_MAX];
   if (!slash) strcpy(dir, ".");
   else if (slash == path) strcpy(dir, "/");
   else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-  w->base = sli_strdup(slash ? slash + 1 : path);
-  if (!w->base) {
+  if (w->n == w->cap) {
+    size_t cap = w->cap ? 2 * w->cap : 4;
+    watched *grown = realloc(w->stores, cap * sizeof *grown);
+    if (!grown) {
+      snprintf(w->errmsg, sizeof w->errmsg, "out of memory");
+      return SL_NOMEM;
+    }
+    w->stores = grown;
+    w->cap = cap;
+  }
+  watched *e = &w->stores[w->n];
+  e->base = sli_strdup(slash ? slash + 1 : path);
+  if (!e->base) {
     snprintf(w->errmsg, sizeof w->errmsg, "out of memory");
     return SL_NOMEM;
   }
-  w->base_len = strlen(w->base);
-  w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (w->fd < 0 || inotify_add_watch(w->fd, dir, EVENTS) < 0) {
+  e->base_len = strlen(e->base);
+  /* A second store in one folder gets the folder's watch again. */
+  e->wd = inotify_add_watch(w->fd, dir, EVENTS);
+  if (e->wd < 0) {
     snprintf(w->errmsg, sizeof w->errmsg, "%.400s: cannot watch (%s)", dir,
              strerror(errno));
+    free(e->base);
     return SL_IOERR;
   }
+  w->n++;
   return SL_OK;
 }
 
@@ -59,9 +90,16 @@ int sl_watch_new(const char *path, sl_watch **out) {
 ** with readers and writers but say nothing a write of the file or the
 ** -wal does not. */
 static int ours(const sl_watch *w, const struct inotify_event *ev) {
-  if (!ev->len || strncmp(ev->name, w->base, w->base_len) != 0) return 0;
-  const char *rest = ev->name + w->base_len;
-  return !*rest || (!strcmp(rest, "-wal") && (ev->mask & IN_MODIFY));
+  if (!ev->len) return 0;
+  for (size_t i = 0; i < w->n; i++) {
+    const watched *e = &w->stores[i];
+    if (e->wd != ev->wd || strncmp(ev->name, e->base, e->base_len) != 0)
+      continue;
+    const char *rest = ev->name + e->base_len;
+    if (!*rest || (!strcmp(rest, "-wal") && (ev->mask & IN_MODIFY)))
+      return 1;
+  }
+  return 0;
 }
 
 /* Read what inotify has: 1 when one of the store's files changed (or
@@ -122,6 +160,7 @@ const char *sl_watch_errmsg(const sl_watch *w) {
 void sl_watch_free(sl_watch *w) {
   if (!w) return;
   if (w->fd >= 0) close(w->fd);
-  free(w->base);
+  for (size_t i = 0; i < w->n; i++) free(w->stores[i].base);
+  free(w->stores);
   free(w);
 }

@@ -544,6 +544,7 @@ static int write_batch(sli_writer *w, size_t n, uint64_t drops, sl_buf *json,
     if (rc != SQLITE_OK) return sli_status_from_sqlite(rc);
     if (!sli_db_moved(w->db)) {
       w->moved = SAME_FILE;
+      if (!w->files.wal_noted) sli_files_note(w->db, &w->files);
       return SL_OK;
     }
   }

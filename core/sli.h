@@ -59,6 +59,8 @@ typedef struct sli_files {
   dev_t dev[3];
   ino_t ino[3];
   int   known[3];             /* the file was there (a regular file)        */
+  int   wal_noted;            /* the -wal and -shm noted: the connection had
+                                 them open (else note again later)         */
 } sli_files;
 
 /* lstat of PATH + suffix into st, the name made in name[PATH_MAX]: 0, or
@@ -66,14 +68,22 @@ typedef struct sli_files {
 int sli_stat_beside(const char *path, const char *suffix, char *name,
                     struct stat *st);
 /* Note the files db has open now: its database file (by SQLite's name
-** for it, links resolved), and the -wal and -shm beside that. */
+** for it, links resolved), and the -wal and -shm beside that once db has
+** them open (f->wal_noted; until then call it again after a query, while
+** the file has not moved). Only a file db holds open keeps its inode
+** number: one it let go of may lend it to the next file made. */
 void sli_files_note(sqlite3 *db, sli_files *f);
 /* Is the file db has open no longer the one at its path (replaced,
 ** renamed or deleted)? */
 int sli_db_moved(sqlite3 *db);
-/* Close db (sqlite3_close_v2; NULL is fine). If its file has moved, its
-** -wal is kept, and the -wal and -shm beside its name are removed when
-** they are the ones f noted. Returns whether it had moved. */
+/* If db's file has moved, let go of the names it held: its -wal is kept
+** (checkpointed into it as far as readers allow, and not removed when db
+** closes), and the -wal and -shm beside its name are removed when they are
+** the ones f noted -- before anything opens the file now at the path,
+** which would otherwise take them for its own. db stays usable on the old
+** file through what it has open. Returns whether it had moved. */
+int sli_db_let_go(sqlite3 *db, const sli_files *f);
+/* sli_db_let_go, then close db (sqlite3_close_v2; NULL is fine). */
 int sli_db_close(sqlite3 *db, const sli_files *f);
 
 struct sl_store {
@@ -300,6 +310,16 @@ int sli_listen(const char *address, char *bound, size_t boundsz,
                char *err, size_t errsz);
 int sli_connect(const char *address, int timeout_ms, char *err,
                 size_t errsz);
+
+/* Store one response's events in dest as the fetcher does (sl_fetch.c):
+** at most `asked`, each the responding device's, oldest first (a page
+** comes newest first when newest_first; a follow frame is oldest first
+** already), duplicates skipped. SL_OK, or a status and the message in err;
+** the events read and the rows made are added to *received and *inserted
+** either way. For sl_fetch and the follower (sl_fetch_follow.c). */
+int sli_fetch_store(sl_store *dest, const sl_response *res, uint32_t asked,
+                    int newest_first, int64_t *received, size_t *inserted,
+                    char *err, size_t errsz);
 /* The other end of a connected socket as "HOST:PORT". */
 void sli_peer_name(int fd, char *out, size_t outsz);
 

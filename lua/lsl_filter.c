@@ -126,7 +126,7 @@ static const char *const filter_keys[] = {
   "since", "until", "to", "event_types", "event_type", "categories",
   "category", "severities", "severity", "peer", "model_type",
   "correlation_id", "device", "limit", "offset", "order", "skipped_last",
-  "after_id", "raw",
+  "after_id", "through_id", "raw",
   /* cursor options, read by lsl_cursor_open (rendered rows) */
   "render", "with_device", "separator", NULL};
 
@@ -202,13 +202,18 @@ int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
       f->ascending = o[0] == 'a';
     } else if (!strcmp(key, "skipped_last")) {
       f->skipped_last = lua_toboolean(L, v);
-    } else if (!strcmp(key, "after_id")) {
+    } else if (!strcmp(key, "after_id") || !strcmp(key, "through_id")) {
       if (!lua_isinteger(L, v))
-        luaL_argerror(L, arg, lua_pushfstring(L, "after_id: integer "
-                                                 "expected, got %s",
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s: integer expected, "
+                                                 "got %s", key,
                                               luaL_typename(L, v)));
-      f->after_id = (int64_t)lua_tointeger(L, v);
-      f->has_after_id = 1;
+      if (key[0] == 'a') {
+        f->after_id = (int64_t)lua_tointeger(L, v);
+        f->has_after_id = 1;
+      } else {
+        f->through_id = (int64_t)lua_tointeger(L, v);
+        f->has_through_id = 1;
+      }
     } else if (!strcmp(key, "raw")) {
       raw = lua_toboolean(L, v);
     }

@@ -1,7 +1,8 @@
 /*
 ** lsl_watch.c -- synclua.watch(path) -> a synclua.Watch over sl_watch
 ** (core/sl_watch.c): watch:wait([timeout_ms]) sleeps until another
-** process commits to the store, for a follower (`events --follow`).
+** process commits to one of the stores, for a follower (`events
+** --follow`, `timeline --follow`).
 */
 #include "lsl_internal.h"
 
@@ -17,13 +18,18 @@ static sl_watch *check_watch(lua_State *L) {
   return lw->w;
 }
 
-/* synclua.watch(path) -> Watch, or nil, message, status name. */
+/* synclua.watch(path, ...) -> Watch over every store named, or nil,
+** message, status name. */
 static int l_watch_new(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  int n = lua_gettop(L);
+  luaL_checkstring(L, 1);
+  for (int i = 2; i <= n; i++) luaL_checkstring(L, i);
   lwatch *lw = lua_newuserdatauv(L, sizeof *lw, 0);
   lw->w = NULL;
   luaL_setmetatable(L, LSL_WATCH);
-  int rc = sl_watch_new(path, &lw->w);
+  int rc = sl_watch_new(lua_tostring(L, 1), &lw->w);
+  for (int i = 2; i <= n && rc == SL_OK; i++)
+    rc = sl_watch_add(lw->w, lua_tostring(L, i));
   if (rc != SL_OK) {
     lua_pushnil(L);
     lua_pushstring(L, sl_watch_errmsg(lw->w));

@@ -548,6 +548,10 @@ typedef struct sl_filter {
   int                skipped_last;   /* rows Spacedrive skips come last     */
   int64_t            after_id;       /* only rows with a higher id ...      */
   int                has_after_id;   /* ... when set (a follower's mark)    */
+  int64_t            through_id;     /* only rows with an id at most ...    */
+  int                has_through_id; /* ... when set (the max_id a follower
+                                        took: a row committed after it
+                                        waits for the next look)           */
 } sl_filter;
 
 /* A filter matching everything, newest first, with no limit. */
@@ -666,12 +670,15 @@ void sl_cursor_close(sl_cursor *cur);
 ** written, since the last call (look for new rows: filter.after_id), SL_DONE
 ** when timeout_ms (-1: none) passed first or a signal interrupted the
 ** wait, and SL_IOERR (with a message) when inotify fails. The watch
-** follows the path, so a file replaced under it is seen too. sl_watch_fd
-** is its descriptor, readable when a change waits, for a poll() over
-** several stores. Each watch belongs to one thread at a time.
+** follows the path, so a file replaced under it is seen too. sl_watch_add
+** adds another store to the same watch (a follower of several: a wait
+** then wakes for any of them). sl_watch_fd is its descriptor, readable
+** when a change waits, for a poll() beside other descriptors. Each watch
+** belongs to one thread at a time.
 */
 typedef struct sl_watch sl_watch;
 int sl_watch_new(const char *path, sl_watch **out);
+int sl_watch_add(sl_watch *w, const char *path);
 int sl_watch_wait(sl_watch *w, int timeout_ms);
 int sl_watch_fd(const sl_watch *w);
 const char *sl_watch_errmsg(const sl_watch *w);

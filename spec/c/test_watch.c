@@ -3,11 +3,14 @@
 ** it wakes for a commit by another connection to the store, for its -wal
 ** made or written, for the file replaced or removed; not for a neighbour
 ** in the same folder nor for a reader; it times out when nothing comes,
-** and names a folder it cannot watch. And filter.after_id, the follower's
-** mark, with sl_store_max_id.
+** and names a folder it cannot watch; one watch over several stores. And
+** filter.after_id and through_id, the follower's marks, with
+** sl_store_max_id; a reader following its store replaced.
 */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -91,6 +94,111 @@ static void test_wakes(int wal) {
   sl_watch_free(w);
 }
 
+/* One watch over stores in two folders (and a third beside the first):
+** a commit to any wakes it, a neighbour's file does not. */
+static void test_several(void) {
+  char a[256], b[300], c[256], sub[256];
+  snprintf(a, sizeof a, "%s", path_of("a.db"));
+  snprintf(sub, sizeof sub, "%s", path_of("other"));
+  CHECK_EQ_INT(mkdir(sub, 0700), 0);
+  snprintf(b, sizeof b, "%s/b.db", sub);
+  snprintf(c, sizeof c, "%s", path_of("c.db"));
+  exec_on(a, sl_spacedrive_ddl());
+  exec_on(b, sl_spacedrive_ddl());
+  exec_on(c, sl_spacedrive_ddl());
+  sl_watch *w = NULL;
+  CHECK_EQ_INT(sl_watch_new(a, &w), SL_OK);
+  CHECK_EQ_INT(sl_watch_add(w, b), SL_OK);
+  CHECK_EQ_INT(sl_watch_add(w, c), SL_OK);
+  CHECK_EQ_INT(sl_watch_wait(w, 50), SL_DONE);
+  const char *each[3] = {b, c, a};
+  for (int i = 0; i < 3; i++) {
+    exec_on(each[i], insert_sql);
+    CHECK_EQ_INT(wait_within(w, 5000, 2000), SL_OK);
+    int settled = 0;
+    for (int k = 0; k < 20 && !settled; k++)
+      settled = sl_watch_wait(w, 200) == SL_DONE;
+    CHECK(settled);
+  }
+  exec_on(path_of("d.db"), sl_spacedrive_ddl());
+  CHECK_EQ_INT(sl_watch_wait(w, 100), SL_DONE);
+  CHECK_EQ_INT(sl_watch_add(w, path_of("gone/e.db")), SL_IOERR);
+  char want[300];
+  snprintf(want, sizeof want, "%s: cannot watch (No such file or directory)",
+           path_of("gone"));
+  CHECK_EQ_STR(sl_watch_errmsg(w), want);
+  /* Still watching the others. */
+  exec_on(a, insert_sql);
+  CHECK_EQ_INT(wait_within(w, 5000, 2000), SL_OK);
+  CHECK_EQ_INT(sl_watch_add(NULL, a), SL_MISUSE);
+  CHECK_EQ_INT(sl_watch_add(w, NULL), SL_MISUSE);
+  sl_watch_free(w);
+}
+
+/* A reader whose WAL store is replaced by a rename reads the new file and
+** every row committed to it after: it let go of the old file's -wal and
+** -shm before opening the new one, which would otherwise have read
+** through them and never seen a commit. */
+static void test_reader_follows_replacement(void) {
+  char db[256], repl[256];
+  snprintf(db, sizeof db, "%s", path_of("followed.db"));
+  snprintf(repl, sizeof repl, "%s", path_of("restored.db"));
+  exec_on(db, sl_spacedrive_ddl());
+  exec_on(db, "PRAGMA journal_mode=WAL");
+  exec_on(db, insert_sql);
+  exec_on(repl, sl_spacedrive_ddl());
+  exec_on(repl, "PRAGMA journal_mode=WAL");
+  for (int i = 0; i < 3; i++) exec_on(repl, insert_sql);
+  sl_store *s = NULL;
+  int64_t top = -1;
+  CHECK_EQ_INT(sl_store_open(db, NULL, &s), SL_OK);
+  CHECK_EQ_INT(sl_store_max_id(s, &top), SL_OK);
+  CHECK_EQ_INT(top, 1);
+  char before[64];
+  snprintf(before, sizeof before, "%s", sl_store_identity(s));
+  CHECK_EQ_INT(rename(repl, db), 0);
+  CHECK_EQ_INT(sl_store_max_id(s, &top), SL_OK);
+  CHECK_EQ_INT(top, 3);
+  CHECK(strcmp(before, sl_store_identity(s)) != 0);
+  for (int i = 0; i < 2; i++) {
+    exec_on(db, insert_sql);
+    CHECK_EQ_INT(sl_store_max_id(s, &top), SL_OK);
+    CHECK_EQ_INT(top, 4 + i);
+  }
+  sl_store_release(s);
+}
+
+/* A second handle opened on a store this process already reads must not
+** drop the first one's locks (closing any descriptor of a file drops all
+** of a process's POSIX locks on it): another process that commits and
+** closes its last connection must still see ours, and leave the -wal and
+** -shm we read, so that the first handle sees the commit. */
+static void test_second_handle(void) {
+  char db[256];
+  snprintf(db, sizeof db, "%s", path_of("shared.db"));
+  exec_on(db, sl_spacedrive_ddl());
+  exec_on(db, "PRAGMA journal_mode=WAL");
+  exec_on(db, insert_sql);
+  sl_store *a = NULL, *b = NULL;
+  int64_t top = -1;
+  CHECK_EQ_INT(sl_store_open(db, NULL, &a), SL_OK);
+  CHECK_EQ_INT(sl_store_max_id(a, &top), SL_OK);
+  CHECK_EQ_INT(top, 1);
+  CHECK_EQ_INT(sl_store_open(db, NULL, &b), SL_OK);
+  CHECK_EQ_INT(sl_store_max_id(b, &top), SL_OK);
+  sl_store_release(b);
+  for (int i = 0; i < 2; i++) {
+    /* The sqlite3 tool: a process of its own, as Spacedrive is (a fork
+    ** would carry this process's SQLite state over). */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"%s\"", db, insert_sql);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(sl_store_max_id(a, &top), SL_OK);
+    CHECK_EQ_INT(top, 2 + i);
+  }
+  sl_store_release(a);
+}
+
 static void test_refusals(void) {
   sl_watch *w = NULL;
   char want[300];
@@ -129,6 +237,20 @@ static void test_after_id(void) {
   f.after_id = 3;
   ids_of(s, &f, &got);
   CHECK_EQ_STR(got.data, "");
+  /* The span a look took: a row committed after its max_id waits. */
+  exec_on(db, insert_sql);
+  f.after_id = 1;
+  f.through_id = 3;
+  f.has_through_id = 1;
+  ids_of(s, &f, &got);
+  CHECK_EQ_STR(got.data, "2,3,");
+  f.after_id = 3;
+  f.through_id = 4;
+  ids_of(s, &f, &got);
+  CHECK_EQ_STR(got.data, "4,");
+  f.through_id = 3;
+  ids_of(s, &f, &got);
+  CHECK_EQ_STR(got.data, "");
   CHECK_EQ_INT(sl_store_max_id(s, NULL), SL_MISUSE);
   sl_buf_free(&got);
   sl_store_release(s);
@@ -140,6 +262,9 @@ int main(void) {
   test_wakes(1);
   test_refusals();
   test_after_id();
+  test_several();
+  test_reader_follows_replacement();
+  test_second_handle();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
