@@ -146,24 +146,57 @@ static int flagged(const lmerge *lm, size_t src, int64_t id) {
          bsearch(&key, lm->flags, lm->n_flags, sizeof key, by_flag) != NULL;
 }
 
+/* Append a timeline row to b: the text format's line (width: the labels'
+** column, flagged: "! ") or an export format's row with the label and
+** the adjusted time. SL_OK or SL_NOMEM. */
+static int render_timeline_row(sl_buf *b, int render, size_t width,
+                               const sl_event *ev, int64_t adjusted,
+                               const char *label, size_t len, int flagged) {
+  if (render == RENDER_TEXT)
+    return sl_render_timeline_text(b, ev, adjusted, label, len, width,
+                                   flagged);
+  int rc = render == SL_RENDER_MARKDOWN
+             ? render_markdown(b, ev, adjusted, label, len)
+             : sl_render_event(b, ev, render);
+  if (rc == SL_OK && render != SL_RENDER_MARKDOWN)
+    add_timeline_fields(b, render, label, len, ev, adjusted);
+  return rc != SL_OK ? rc : b->oom ? SL_NOMEM : SL_OK;
+}
+
 /* Append the rendered row of source src to lm->buf. */
 static int render_row(lua_State *L, lmerge *lm, const sl_event *ev,
                       size_t src, int64_t adjusted) {
   size_t len;
   const char *label = label_of(L, src, &len);
-  if (lm->render == RENDER_TEXT) {
-    if (sl_render_timeline_text(&lm->buf, ev, adjusted, label, len,
-                                lm->width, flagged(lm, src, ev->id)) != SL_OK)
-      return luaL_error(L, "not enough memory");
-    return 0;
-  }
-  int rc = lm->render == SL_RENDER_MARKDOWN
-             ? render_markdown(&lm->buf, ev, adjusted, label, len)
-             : sl_render_event(&lm->buf, ev, lm->render);
-  if (rc == SL_OK && lm->render != SL_RENDER_MARKDOWN)
-    add_timeline_fields(&lm->buf, lm->render, label, len, ev, adjusted);
-  if (rc != SL_OK || lm->buf.oom) return luaL_error(L, "not enough memory");
+  int marked = lm->render == RENDER_TEXT && flagged(lm, src, ev->id);
+  if (render_timeline_row(&lm->buf, lm->render, lm->width, ev, adjusted,
+                          label, len, marked) != SL_OK)
+    return luaL_error(L, "not enough memory");
   return 0;
+}
+
+/* synclua.render_timeline(event, format, label, adjusted [, width]) -> one
+** row as the merge renders it: "text" (the label padded to width) or an
+** export format, with the label and the adjusted instant (ns). For rows
+** that come one at a time (a follower). */
+static int l_render_timeline(lua_State *L) {
+  int render = lua_type(L, 2) == LUA_TSTRING &&
+                   strcmp(lua_tostring(L, 2), "text") == 0
+               ? RENDER_TEXT
+               : lsl_check_render_format(L, 2, 2, "format", 1);
+  size_t len;
+  const char *label = luaL_checklstring(L, 3, &len);
+  int64_t adjusted = (int64_t)luaL_checkinteger(L, 4);
+  lua_Integer width = luaL_optinteger(L, 5, 0);
+  luaL_argcheck(L, width >= 0 && width <= 4096, 5, "width: 0 to 4096");
+  sl_event ev;
+  lsl_check_event(L, 1, 1, 0, &ev, 1);
+  sl_buf *b = lsl_buf_push(L);
+  if (render_timeline_row(b, render, (size_t)width, &ev, adjusted, label,
+                          len, 0) != SL_OK)
+    return luaL_error(L, "not enough memory");
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
+  return 1;
 }
 
 /* merge:chunk([bytes]) -> rendered rows, count | nil at the end: rows until
@@ -460,4 +493,6 @@ void lsl_merge_register(lua_State *L, int module) {
   lua_pop(L, 1); /* pop metatable */
   lua_pushcfunction(L, l_merge);
   lua_setfield(L, module, "merge");
+  lua_pushcfunction(L, l_render_timeline);
+  lua_setfield(L, module, "render_timeline");
 }

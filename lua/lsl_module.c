@@ -5,6 +5,7 @@
 ** files.
 */
 #include <string.h>
+#include <time.h>
 
 #include "lsl.h"
 #include "lsl_render.h"
@@ -66,6 +67,15 @@ static int l_parse_duration(lua_State *L) {
 /* now() -> the current instant */
 static int l_now(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)sl_time_now());
+  return 1;
+}
+
+/* monotonic() -> milliseconds on a clock that never jumps (a follower's
+** hold times) */
+static int l_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
   return 1;
 }
 
@@ -197,6 +207,7 @@ static const luaL_Reg module_fns[] = {
   {"format_time", l_format_time},
   {"parse_duration", l_parse_duration},
   {"now", l_now},
+  {"monotonic", l_monotonic},
   {"uuid", l_uuid},
   {"parse_uuid", l_parse_uuid},
   {"severity_set", l_severity_set},

@@ -11,7 +11,6 @@
 local command = require "synclua.command"
 local query = require "synclua.query"
 local fmt = require "synclua.fmt"
-local cli = require "synclua.cli"
 local follow = require "synclua.follow"
 
 -- Formats whose output ends with its own line terminator: printed as is,
@@ -44,18 +43,7 @@ return command{
   inputs = "one",
   formats = { "json", "sql", "markdown", "ndjson", "csv" },
   options = options,
-  check = function(opts)
-    if not opts.follow then return end
-    if not follow.FORMATS[opts.format] then
-      error(cli.usage_error(("--follow streams rows as they come: -f "
-        .. "ndjson or -f csv (%s ends after its last row)")
-        :format(opts.format)), 0)
-    end
-    if opts.output then
-      error(cli.usage_error("--follow writes to standard output: redirect "
-        .. "it rather than -o"), 0)
-    end
-  end,
+  check = function(opts) follow.check(opts, follow.FORMATS) end,
   run = function(ctx)
     local opts = ctx.opts
     local src = ctx.inputs[1]
@@ -63,10 +51,9 @@ return command{
       return follow.events(ctx.out, src.log,
         ctx.window:filter(query.filter(opts)), {
           format = ctx.format, with_device = opts.with_device,
-          limit = opts.limit,
-          on_replaced = function()
-            ctx:note(src.given .. " was replaced: following the new file")
-          end })
+          limit = opts.limit > 0 and opts.limit or nil, name = src.given,
+          live = ctx.window:live_filter(query.filter(opts)),
+          note = function(m) ctx:note(m) end })
     end
     local filter = ctx.window:filter(query.filter(opts))
     filter.limit = opts.limit > 0 and opts.limit or nil

@@ -62,6 +62,10 @@ M.parse_duration = core.parse_duration
 --- The current instant (integer nanoseconds since the epoch).
 M.now = core.now
 
+--- Milliseconds on a clock that never jumps (not the time of day): for
+-- measuring waits.
+M.monotonic = core.monotonic
+
 --- A fresh random correlation id (UUID v4, lowercase).
 M.uuid = core.uuid
 
@@ -95,6 +99,13 @@ M.peer_score = core.peer_score
 -- device_label and adjusted_timestamp. The cursors belong to the merge.
 M.merge = core.merge
 
+--- One timeline row as the merge renders it, for rows that come one at a
+-- time (a follower): `synclua.render_timeline(ev, format, label,
+-- adjusted [, width])`, format "text" (the label padded to `width`) or an
+-- export format (with device_label and adjusted_timestamp), `adjusted`
+-- the corrected instant (ns).
+M.render_timeline = core.render_timeline
+
 --- Decode JSON text (null becomes synclua.null). Returns value or nil, msg.
 M.json_decode = core.json_decode
 
@@ -108,11 +119,12 @@ M.array = core.array
 --- Spacedrive's DDL: the table and its five indexes, one statement a line.
 M.spacedrive_ddl = core.spacedrive_ddl
 
---- Watch a store's file for commits by any process: `synclua.watch(path)`
--- -> a Watch (or nil, message, code); `watch:wait([ms])` sleeps until
--- the file is written, made, replaced or removed, or its -wal written
--- (true), or `ms` passed or a signal came first (false); then look for
--- rows above `log:max_id()` from before (`filter.after_id`).
+--- Watch stores' files for commits by any process: `synclua.watch(path,
+-- ...)` -> a Watch over them all (or nil, message, code);
+-- `watch:wait([ms])` sleeps until a file is written, made, replaced or
+-- removed, or its -wal written (true), or `ms` passed or a signal came
+-- first (false); then look for rows above `log:max_id()` from before
+-- (`filter.after_id`, and `through_id` the max_id taken for the look).
 -- `synclua.follow` is built on it.
 M.watch = core.watch
 

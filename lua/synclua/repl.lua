@@ -873,9 +873,15 @@ local TOPICS = {
     .. "  - 10 per active sync (f32).\n",
   max_id = "log:max_id() -> integer\n  The highest id in the store now "
     .. "(0 when empty): a follower's mark,\n  for filter.after_id.\n",
-  watch = "synclua.watch(path) -> watch\n  watch:wait([ms]) sleeps until "
-    .. "another process commits to the store\n  at path (true), or ms "
+  watch = "synclua.watch(path, ...) -> watch\n  watch:wait([ms]) sleeps "
+    .. "until another process commits to one of the\n  stores (true), or ms "
     .. "passed or a signal came (false).\n",
+  monotonic = "synclua.monotonic() -> ms\n  Milliseconds on a clock that "
+    .. "never jumps (for measuring waits).\n",
+  render_timeline = "synclua.render_timeline(event, format, label, "
+    .. "adjusted [, width]) -> bytes\n  One timeline row as the merge "
+    .. "renders it (text, or an export format\n  with device_label and "
+    .. "adjusted_timestamp).\n",
   merge = "synclua.merge(cursors [, opts]) -> iterator\n  Several "
     .. "stores' cursors as one stream by corrected time; opts: offsets,\n"
     .. "  labels, order, limit, render.\n",
@@ -913,6 +919,10 @@ local TOPICS = {
     .. "requesting_device [, since,\n  event_types, correlation_id, limit] "
     .. "} -> results\n  Asks every peer at once; each one's events go "
     .. "into its store.\n",
+  fetch_follow = "synclua.fetch_follow{ peers, stores, key, library_id, "
+    .. "requesting_device [, ...,\n  heartbeat] } -> follow\n  Streams each "
+    .. "peer's new events into its store; follow:lines(), :wait([s]),\n"
+    .. "  :peers(), :stop().\n",
   event_types = "synclua.event_types\n  " .. type_list() .. "\n",
   categories = "synclua.categories\n  "
     .. table.concat(synclua.categories, " ") .. "\n",

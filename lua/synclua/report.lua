@@ -31,6 +31,7 @@
 local synclua = require "synclua"
 local command = require "synclua.command"
 local fmt = require "synclua.fmt"
+local follow = require "synclua.follow"
 
 local M = {}
 
@@ -142,10 +143,79 @@ function M.write(spec, result, format, out)
   end
 end
 
+-- The result of a report over the window w, as M.write takes it.
+local function evaluate(spec, ctx, w)
+  local survey = w:survey(ctx.inputs)
+  local result
+  if survey.events == 0 then
+    result = { verdict = w:no_data(survey), status = "no_data",
+               findings = synclua.array() }
+  else
+    result = spec.analyze({
+      stores = ctx.inputs, set = ctx.inputs, window = w, opts = ctx.opts,
+      now = w.now, filter = { since = w.since, ["until"] = w["until"] } })
+    if type(result) ~= "table" or type(result.verdict) ~= "string" then
+      error(("%s: analyze returned no verdict"):format(spec.name), 0)
+    end
+    result.status = result.status == 1 and "finding" or "ok"
+  end
+  result.exit = result.status == "finding" and 1 or 0
+  result.window = w:json(survey)
+  result.window_line = w:header(survey)
+  return result
+end
+
+-- Watch mode (--follow): after the report, evaluate it again as rows are
+-- committed (at most once a second), over the window as it stands then
+-- (--since alone reaching the new now), and print the verdict each time
+-- it changes -- in text with the time and the findings not shown before,
+-- in JSON the whole result, one object a line -- until Ctrl-C.
+local function watch(spec, ctx, first)
+  local seen = {}
+  local function remember(result)
+    for _, f in ipairs(result.findings) do seen[f.summary or f.kind] = true end
+  end
+  remember(first)
+  local verdict = first.verdict
+  local opts = ctx.opts
+  follow.changes(ctx.inputs, function()
+    local now = command.now()
+    local w = require("synclua.window").new(opts.since,
+      ctx.window.until_given and opts["until"] or nil, now)
+    local result = evaluate(spec, ctx, w)
+    if result.verdict == verdict then return end
+    verdict = result.verdict
+    if ctx.format == "json" then
+      M.write(spec, result, "json", ctx.out)
+    else
+      local new = {}
+      for _, f in ipairs(arrays(result).findings) do
+        if not seen[f.summary or f.kind] then new[#new + 1] = f end
+      end
+      ctx.out:write(("\n%s  %s\n"):format(fmt.clock(now), result.verdict))
+      M.write_findings(new, ctx.out)
+    end
+    remember(result)
+    ctx.out:flush()
+  end, { note = function(m) ctx:note(m) end })
+end
+
+-- The report's options and --follow.
+local function with_follow(options)
+  local list = {}
+  for i, o in ipairs(options or {}) do list[i] = o end
+  list[#list + 1] = { "--follow", flag = true,
+    help = "after the report, evaluate it again as events are committed "
+      .. "to the stores and print the verdict each time it changes, until "
+      .. "Ctrl-C (exit 0); -f text or json" }
+  return list
+end
+
 --- Declare a report command: the script's return value. The frame adds
 -- the common options; this runs `analyze(ctx)` on the inputs read-only and
 -- writes its result; the exit status is 1 when result.status is 1, else
--- 0 (2 for bad usage, 3 when an input cannot be read).
+-- 0 (2 for bad usage, 3 when an input cannot be read). With --follow it
+-- then watches (see watch above), and Ctrl-C ends it with status 0.
 -- @tparam table spec { name, description, usage, epilog, options,
 --   analyze, text }
 -- @treturn table a declaration for synclua.runner
@@ -164,31 +234,21 @@ function M.command(spec)
   return command.command{
     analyze = spec.analyze, text = spec.text,
     name = spec.name, description = spec.description, usage = spec.usage,
-    epilog = spec.epilog, options = spec.options or spec.args,
-    check = spec.check, demo = true,
+    epilog = spec.epilog, options = with_follow(spec.options or spec.args),
+    check = function(opts)
+      follow.check(opts, { "text", "json" })
+      if spec.check then return spec.check(opts) end
+    end,
+    demo = true,
     formats = { "text", "json", "markdown" },
     run = function(ctx)
-      local survey = ctx:survey()
-      local w = ctx.window
-      local result
-      if survey.events == 0 then
-        result = { verdict = w:no_data(survey), status = "no_data",
-                   findings = synclua.array() }
-      else
-        result = spec.analyze({
-          stores = ctx.inputs, set = ctx.inputs, window = w, opts = ctx.opts,
-          now = ctx.now,
-          filter = { since = w.since, ["until"] = w["until"] } })
-        if type(result) ~= "table" or type(result.verdict) ~= "string" then
-          error(("%s: analyze returned no verdict"):format(spec.name), 0)
-        end
-        result.status = result.status == 1 and "finding" or "ok"
-      end
-      result.exit = result.status == "finding" and 1 or 0
-      result.window = w:json(survey)
-      result.window_line = w:header(survey)
+      if ctx.opts.follow then follow.check_stores(ctx.inputs) end
+      local result = evaluate(spec, ctx, ctx.window)
       M.write(spec, result, ctx.format, ctx.out)
-      return result.exit
+      if not ctx.opts.follow then return result.exit end
+      ctx.out:flush()
+      watch(spec, ctx, result)
+      return 0
     end,
   }
 end

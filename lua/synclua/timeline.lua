@@ -69,6 +69,18 @@ local function write_markdown(out, merge, count, now)
   return total
 end
 
+-- The rows of a newest-first merge, oldest first: each is rendered alone
+-- (chunk(1): a row a chunk), kept, and given back in reverse, as the
+-- merge's own chunk() gives rows.
+local function reversed(merge)
+  local rows = {}
+  for chunk in function() return merge:chunk(1) end do rows[#rows + 1] = chunk end
+  return { chunk = function()
+    local row = table.remove(rows)
+    if row then return row, 1 end
+  end }
+end
+
 --- Write several devices' logs as one stream, in order of corrected time:
 -- rows to `o.out`, the clock-offset header and causality violations to
 -- stderr (the header in the output itself for "text"), each stderr line
@@ -81,8 +93,11 @@ end
 --   "DEV=+1.5s,..."), `limit` (at most this many in all; nil: all),
 --   `order` ("asc" or "desc"), `now` (the markdown and sql headers'
 --   instant), `name` (the command, for stderr), `header` (more lines for
---   the text header)
+--   the text header), `through` (each source's highest id to read, by
+--   index: a follower's marks), `newest` (only the newest this many,
+--   still oldest first; instead of `limit` and `order`)
 -- @treturn integer the number of events written
+-- @treturn table the clock offsets applied (ns, by source index)
 function M.write(set, o)
   if type(set) ~= "table" then
     error(("bad argument #1 to 'write' (table expected, got %s)")
@@ -125,11 +140,14 @@ function M.write(set, o)
     flagged[#flagged + 1] = { v.send.index, v.send.id }
   end
 
-  local filter = query.with(o.filter, { order = o.order or "asc" })
+  local filter = query.with(o.filter, {
+    order = o.newest and "desc" or o.order or "asc" })
+  o = o.newest and query.with(o, { limit = o.newest }) or o
   local cursors, labels = {}, {}
   for i, src in ipairs(set) do
     local f = query.with(filter)
     f.limit = o.limit -- each source gives at most the whole limit
+    f.through_id = o.through and o.through[i]
     cursors[i] = src.log:cursor(f)
     labels[i] = src.label
   end
@@ -145,6 +163,7 @@ function M.write(set, o)
     label_width = format == "text" and width or nil,
     flagged = format == "text" and flagged or nil })
   local closing <close> = merge
+  if o.newest then merge = reversed(merge) end
 
   local out = o.out
   local count
@@ -176,7 +195,7 @@ function M.write(set, o)
     io.stderr:write("synclua ", name, ": causality violation: ",
                     violation_text(v), "\n")
   end
-  return count
+  return count, offsets
 end
 
 --- The events a filter selects in all the sources, counted no further

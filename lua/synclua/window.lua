@@ -33,8 +33,8 @@ function M.new(since, until_, now)
     error(runner.failure("invalid", ("--since (%s) is after --until (%s)")
       :format(fmt.clock(since), fmt.clock(until_))), 0)
   end
-  return setmetatable({ since = since, ["until"] = until_, now = now },
-                      Window)
+  return setmetatable({ since = since, ["until"] = until_, now = now,
+                        until_given = given }, Window)
 end
 
 --- Is the window bounded at all?
@@ -52,6 +52,19 @@ function Window:filter(extra)
   for k, v in pairs(extra or {}) do f[k] = v end
   if f.since == nil then f.since = self.since end
   if f["until"] == nil then f["until"] = self["until"] end
+  return f
+end
+
+--- The filter for the rows a follower sees committed from now on: as
+-- `filter`, but --since alone leaves them unbounded (it means "until now"
+-- only for the rows there are now).
+-- @tparam[opt] table extra
+-- @treturn table
+function Window:live_filter(extra)
+  local f = self:filter(extra)
+  if not self.until_given and (extra or {})["until"] == nil then
+    f["until"] = nil
+  end
   return f
 end
 
