@@ -8,12 +8,16 @@
 ** on pages) or cost too much memory (one response held at a time, and
 ** weighed before it is decoded: sl_message_parse).
 */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,48 +91,66 @@ static void oldest_first(sl_event *evs, size_t n) {
   }
 }
 
-/* Store one response's events; SL_OK or the failure recorded on p. */
-static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
+/*
+** Store one response's events in dest: at most `asked` of them, each the
+** responding device's (a peer answers for its own log only, as
+** Spacedrive's handler does: another device's events from it would be
+** stored as that device's). A page of a response comes newest first, equal
+** instants by ascending id (newest_first): it is stored oldest first, and
+** events of the same instant keep their order through the ids they are
+** given here; a follow stream's frame is already oldest first. SL_OK, or a
+** status and the message in err; the events read and the rows made are
+** added to *received and *inserted either way.
+*/
+int sli_fetch_store(sl_store *dest, const sl_response *res, uint32_t asked,
+                    int newest_first, int64_t *received, size_t *inserted,
+                    char *err, size_t errsz) {
   sl_event *evs = NULL;
-  size_t n = 0, inserted = 0;
+  size_t n = 0, made = 0;
   sl_buf arena = {0};
-  char err[200];
+  char why[200];
   int rc;
-  if (res->events->length > asked)
-    return fail(p, SL_INVALID, "sent %zu events when %" PRIu32 " were asked "
-                "for", res->events->length, asked);
-  rc = sl_response_events(res->events, &evs, &n, &arena, err, sizeof err);
+  if (res->events->length > asked) {
+    snprintf(err, errsz, "sent %zu events when %" PRIu32 " were asked for",
+             res->events->length, asked);
+    return SL_INVALID;
+  }
+  rc = sl_response_events(res->events, &evs, &n, &arena, why, sizeof why);
   if (rc != SL_OK) {
     sl_buf_free(&arena);
-    return fail(p, rc, "sent a response that cannot be stored: %s", err);
+    snprintf(err, errsz, "sent a response that cannot be stored: %s", why);
+    return rc;
   }
-  /* A peer answers for its own log only (as Spacedrive's handler does):
-  ** another device's events from it would be stored as that device's. */
   for (size_t i = 0; i < n; i++) {
     char id[SL_UUID_BUFSZ];
     size_t len;
     const char *dev = sl_event_text(&evs[i], SL_COL_DEVICE_ID, &len);
     if (sl_uuid_parse(dev, len, id) != SL_OK ||
         strcmp(id, res->responding_device) != 0) {
-      rc = fail(p, SL_INVALID, "sent garbage: event %zu is device %.40s's, "
-                "not the responding device %s's", i + 1, evs[i].device_id,
-                res->responding_device);
+      snprintf(err, errsz, "sent garbage: event %zu is device %.40s's, not "
+               "the responding device %s's", i + 1, evs[i].device_id,
+               res->responding_device);
       free(evs);
       sl_buf_free(&arena);
-      return rc;
+      return SL_INVALID;
     }
   }
-  /* Responses come newest first, equal instants by ascending id; stored
-  ** oldest first, events of the same instant keep their order through the
-  ** ids they are given here. */
-  oldest_first(evs, n);
-  rc = sl_store_insert(p->dest, evs, n, 1, &inserted, NULL);
-  if (rc != SL_OK)
-    fail(p, rc, "%s", sl_store_errmsg(p->dest));
+  if (newest_first) oldest_first(evs, n);
+  rc = sl_store_insert(dest, evs, n, 1, &made, NULL);
+  if (rc != SL_OK) snprintf(err, errsz, "%s", sl_store_errmsg(dest));
   free(evs);
   sl_buf_free(&arena);
-  p->received += (int64_t)n;
-  p->inserted += inserted;
+  *received += (int64_t)n;
+  *inserted += made;
+  return rc;
+}
+
+/* Store one response's events; SL_OK or the failure recorded on p. */
+static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
+  char err[256];
+  int rc = sli_fetch_store(p->dest, res, asked, 1, &p->received, &p->inserted,
+                        err, sizeof err);
+  if (rc != SL_OK) fail(p, rc, "%s", err);
   return rc;
 }
 
@@ -303,3 +325,4 @@ int sl_fetch(sl_fetch_peer *peers, size_t n, const sl_request *req,
   free(jobs);
   return rc;
 }
+

@@ -72,6 +72,14 @@ void sl_request_write(sl_buf *b, const sl_request *req) {
     sl_buf_puts(b, ",\"before\":");
     sli_put_position(b, req->before, req->before_id);
   }
+  if (req->has_follow) {
+    sl_buf_puts(b, ",\"follow\":{\"after\":");
+    if (req->has_follow_after) put_i64(b, req->follow_after);
+    else sl_buf_puts(b, "null");
+    sl_buf_puts(b, ",\"heartbeat_ms\":");
+    put_i64(b, req->heartbeat_ms);
+    sl_buf_puts(b, "}");
+  }
   sl_buf_puts(b, "}}");
 }
 
@@ -289,11 +297,65 @@ static int read_strings(reader *r, const sl_json *v, const char *field,
   return SL_OK;
 }
 
+/* An integer from lo to hi; a number out of range is named in the
+** message ("..., got -1"), as serde names it. */
+static int read_ranged(reader *r, const sl_json *v, const char *field,
+                       int64_t lo, int64_t hi, int64_t *out) {
+  char what[80];
+  if (v->kind == SL_JSON_INTEGER && v->integer >= lo && v->integer <= hi) {
+    *out = v->integer;
+    return SL_OK;
+  }
+  snprintf(what, sizeof what, "an integer from %" PRId64 " to %" PRId64, lo,
+           hi);
+  if (v->kind == SL_JSON_INTEGER || v->kind == SL_JSON_UNSIGNED ||
+      v->kind == SL_JSON_FLOAT) {
+    sl_buf num = {0};
+    if (v->kind == SL_JSON_INTEGER) put_i64(&num, v->integer);
+    else if (v->kind == SL_JSON_UNSIGNED) sl_json_write_uint(&num, v->uinteger);
+    else sl_json_write_double(&num, v->number);
+    if (r->err && r->errsz)
+      snprintf(r->err, r->errsz, "%s.%s: expected %s, got %s", r->variant,
+               field, what, num.data ? num.data : "a number");
+    sl_buf_free(&num);
+    return SL_INVALID;
+  }
+  return refuse(r, field, what, v);
+}
+
+/* synclua's "follow": {"after": row id or null, "heartbeat_ms": N}. */
+static int read_follow(reader *r, const sl_json *v, sl_request *req) {
+  static const char *const fields[] = {"after", "heartbeat_ms", NULL};
+  char name[64];
+  int64_t n;
+  int rc;
+  if (v->kind != SL_JSON_OBJECT)
+    return refuse(r, "follow", "an object {\"after\", \"heartbeat_ms\"}",
+                  v);
+  snprintf(name, sizeof name, "%s.follow", r->variant);
+  reader in = {name, r->err, r->errsz};
+  if ((rc = check_members(&in, v, fields)) != SL_OK) return rc;
+  const sl_json *a = member(v, "after"), *h = member(v, "heartbeat_ms");
+  if (!is_none(a)) {
+    if ((rc = read_ranged(&in, a, "after", 0, INT64_MAX, &n)) != SL_OK)
+      return rc;
+    req->follow_after = n;
+    req->has_follow_after = 1;
+  }
+  if (!h) return refuse(&in, "heartbeat_ms", "missing (required)", NULL);
+  rc = read_ranged(&in, h, "heartbeat_ms", SL_HEARTBEAT_MIN_MS,
+                   SL_HEARTBEAT_MAX_MS, &n);
+  if (rc != SL_OK) return rc;
+  req->heartbeat_ms = (uint32_t)n;
+  return SL_OK;
+}
+
 static int parse_request(reader *r, const sl_json *o, sl_request *req) {
   static const char *const fields[] = {
     "library_id", "requesting_device", "since", "event_types",
-    "correlation_id", "limit", "before", NULL};
+    "correlation_id", "limit", "before", "follow", NULL};
   const sl_json *v;
+  int64_t n;
   int rc;
   if ((rc = check_members(r, o, fields)) != SL_OK) return rc;
   if ((rc = read_uuid(r, o, "library_id", 0, NULL, req->library_id)) ||
@@ -317,31 +379,19 @@ static int parse_request(reader *r, const sl_json *o, sl_request *req) {
     return rc;
   v = member(o, "limit");
   if (!v) return refuse(r, "limit", "missing (required)", NULL);
-  if (v->kind != SL_JSON_INTEGER || v->integer < 0 ||
-      v->integer > (int64_t)UINT32_MAX) {
-    if (v->kind == SL_JSON_INTEGER || v->kind == SL_JSON_UNSIGNED ||
-        v->kind == SL_JSON_FLOAT) {
-      /* Name the number given ("..., got -1"), as serde does. */
-      sl_buf num = {0};
-      if (v->kind == SL_JSON_INTEGER) put_i64(&num, v->integer);
-      else if (v->kind == SL_JSON_UNSIGNED)
-        sl_json_write_uint(&num, v->uinteger);
-      else sl_json_write_double(&num, v->number);
-      if (r->err && r->errsz)
-        snprintf(r->err, r->errsz,
-                 "%s.limit: expected an integer from 0 to 4294967295, got %s",
-                 r->variant, num.data ? num.data : "a number");
-      sl_buf_free(&num);
-      return SL_INVALID;
-    }
-    return refuse(r, "limit", "an integer from 0 to 4294967295", v);
-  }
-  req->limit = (uint32_t)v->integer;
+  if ((rc = read_ranged(r, v, "limit", 0, UINT32_MAX, &n)) != SL_OK)
+    return rc;
+  req->limit = (uint32_t)n;
   v = member(o, "before");
   if (!is_none(v)) {
     rc = read_position(r, v, "before", &req->before, &req->before_id);
     if (rc != SL_OK) return rc;
     req->has_before = 1;
+  }
+  v = member(o, "follow");
+  if (!is_none(v)) {
+    if ((rc = read_follow(r, v, req)) != SL_OK) return rc;
+    req->has_follow = 1;
   }
   return SL_OK;
 }
@@ -349,8 +399,9 @@ static int parse_request(reader *r, const sl_json *o, sl_request *req) {
 static int parse_response(reader *r, sl_json *o, sl_response *res) {
   static const char *const fields[] = {
     "library_id", "responding_device", "events", "unknown_event_types",
-    "next", NULL};
+    "next", "mark", NULL};
   const sl_json *v;
+  int64_t n;
   int rc;
   if ((rc = check_members(r, o, fields)) != SL_OK) return rc;
   if ((rc = read_uuid(r, o, "library_id", 0, NULL, res->library_id)) ||
@@ -379,6 +430,13 @@ static int parse_response(reader *r, sl_json *o, sl_response *res) {
     if ((rc = read_position(r, v, "next", &res->next, &res->next_id)))
       return rc;
     res->has_next = 1;
+  }
+  v = member(o, "mark");
+  if (!is_none(v)) {
+    if ((rc = read_ranged(r, v, "mark", 0, INT64_MAX, &n)) != SL_OK)
+      return rc;
+    res->mark = n;
+    res->has_mark = 1;
   }
   return SL_OK;
 }

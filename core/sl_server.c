@@ -17,6 +17,11 @@
 ** answering never opens the database for writing; the one write is the
 ** events of requests served, aggregated per requester and appended from
 ** any thread to the writer's lock-free queue.
+**
+** A follow request (net.h, "Following") keeps its connection and its slot:
+** its thread sends the first answer, then waits on the store's watch
+** beside the socket and streams each commit's new rows, with a heartbeat
+** when nothing went for a while.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -294,10 +299,51 @@ static size_t count_unknown(const sl_request *req) {
   return n;
 }
 
+/* A response's opening, up to its events. */
+static void frame_open(const sl_server *srv, sl_buf *b) {
+  sl_buf_puts(b, "{\"EventLogResponse\":{\"library_id\":\"");
+  sl_buf_puts(b, srv->library_id);
+  sl_buf_puts(b, "\",\"responding_device\":\"");
+  sl_buf_puts(b, srv->device_id);
+  sl_buf_puts(b, "\",\"events\":[");
+}
+
+/* A follow stream's "mark", closing a frame's fields. */
+static void put_mark(sl_buf *b, int64_t mark) {
+  char num[40];
+  snprintf(num, sizeof num, ",\"mark\":%" PRId64, mark);
+  sl_buf_puts(b, num);
+}
+
+/* The filter of what a request asks for, but time: the server's own
+** device, the event types (each known name once, at most 13, in `known`),
+** the correlation id, since. 0 when nothing can match: only names that
+** are no event type (Spacedrive would drop the filter; an empty list
+** filters nothing, as in Spacedrive). */
+static int matching(const sl_server *srv, const sl_request *req,
+                    const char **known, size_t *n_known, sl_filter *f) {
+  sl_filter_init(f);
+  f->device = srv->device_id;
+  if (req->has_since) { f->since = req->since; f->has_since = 1; }
+  if (req->has_correlation_id) f->correlation_id = req->correlation_id;
+  if (!req->has_event_types) return 1;
+  for (size_t i = 0; i < req->n_event_types; i++) {
+    int t = sl_event_type_from_name(req->event_types[i]);
+    size_t j = 0;
+    while (j < *n_known && strcmp(known[j], req->event_types[i])) j++;
+    if (t >= 0 && j == *n_known) known[(*n_known)++] = req->event_types[i];
+  }
+  f->event_types = known;
+  f->n_event_types = *n_known;
+  return *n_known > 0 || count_unknown(req) == 0;
+}
+
 /* Build the response. The cursor is read lazily: a request for the 100
-** newest events of a million-row store reads about 100 rows. */
+** newest events of a million-row store reads about 100 rows. With a mark
+** (>= 0: the first answer of a follow stream), rows above it are left out
+** -- the stream sends them -- and the frame ends with "mark". */
 static int build(sl_server *srv, sl_store *h, const sl_request *req,
-                 answer *a, char *err, size_t errsz) {
+                 int64_t mark, answer *a, char *err, size_t errsz) {
   sl_filter f;
   sl_cursor *cur = NULL;
   sl_buf one = {0};
@@ -306,16 +352,12 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   uint32_t want = req->limit < srv->o.max_events ? req->limit
                                                  : srv->o.max_events;
   /* Room for the closing fields: the unknown names and "next". */
-  size_t tail = 160;
+  size_t tail = 160 + (mark >= 0 ? 32 : 0);
   for (size_t i = 0; i < req->n_event_types; i++)
     tail += 8 + 6 * strlen(req->event_types[i]);
   int rc = SL_OK;
 
-  sl_buf_puts(&a->frame, "{\"EventLogResponse\":{\"library_id\":\"");
-  sl_buf_puts(&a->frame, srv->library_id);
-  sl_buf_puts(&a->frame, "\",\"responding_device\":\"");
-  sl_buf_puts(&a->frame, srv->device_id);
-  sl_buf_puts(&a->frame, "\",\"events\":[");
+  frame_open(srv, &a->frame);
   /* What the client will spend decoding it (sl_decode_cost adds up: the
   ** opening, each event, and the closing fields at their longest). */
   size_t cost = sl_decode_cost(a->frame.data, a->frame.len, 0, NULL);
@@ -325,6 +367,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
     put_strings(&closing, req->event_types, req->n_event_types, 1);
     sl_buf_puts(&closing, ",\"next\":");
     sli_put_position(&closing, INT64_MAX, INT64_MAX);
+    if (mark >= 0) put_mark(&closing, INT64_MAX);
     sl_buf_puts(&closing, "}}");
     cost += sl_decode_cost(closing.data, closing.len, 3, NULL);
     sl_buf_free(&closing);
@@ -334,27 +377,9 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
   ** row dated after this server's clock is not sent, since or no since;
   ** "before" narrows it further. */
   int64_t now = sl_time_now();
-  sl_filter_init(&f);
-  f.device = srv->device_id;
-  if (req->has_since) { f.since = req->since; f.has_since = 1; }
+  if (!matching(srv, req, a->known, &a->n_known, &f)) want = 0;
   f.has_until = 1;
   f.until = req->has_before && req->before < now ? req->before : now;
-  if (req->has_correlation_id) f.correlation_id = req->correlation_id;
-  if (req->has_event_types) {
-    for (size_t i = 0; i < req->n_event_types; i++) {
-      int t = sl_event_type_from_name(req->event_types[i]);
-      size_t j = 0;
-      while (j < a->n_known && strcmp(a->known[j], req->event_types[i]))
-        j++;
-      if (t >= 0 && j == a->n_known) /* each type once: at most 13 */
-        a->known[a->n_known++] = req->event_types[i];
-    }
-    f.event_types = a->known;
-    f.n_event_types = a->n_known;
-  }
-  /* Unknown names match nothing (Spacedrive would drop the filter); an
-  ** empty list filters nothing, as in Spacedrive. */
-  if (req->has_event_types && a->n_known == 0 && unknown > 0) want = 0;
 
   if (want > 0) rc = sl_query(h, &f, &cur);
   if (rc != SL_OK) snprintf(err, errsz, "%s", sl_store_errmsg(h));
@@ -371,6 +396,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
       break;
     }
     rc = SL_OK;
+    if (mark >= 0 && ev->id > mark) continue; /* the stream's to send */
     /* Newest first, equal instants by ascending id: at the position's
     ** instant, what comes after it has a higher id. */
     if (req->has_before && ev->instant == req->before &&
@@ -447,6 +473,7 @@ static int build(sl_server *srv, sl_store *h, const sl_request *req,
     sl_buf_puts(&a->frame, ",\"next\":");
     sli_put_position(&a->frame, last, last_id);
   }
+  if (mark >= 0) put_mark(&a->frame, mark);
   sl_buf_puts(&a->frame, "}}");
   if (a->frame.oom) {
     snprintf(err, errsz, "out of memory");
@@ -642,6 +669,325 @@ static void tick_served(sl_server *srv, int64_t now, int all) {
   for (int i = 0; i < n; i++) log_sum(srv, &done[i]);
 }
 
+/* -------------------------------------------------- follow streams */
+
+/* A follow stream (net.h, "Following"): the rows it has covered, and
+** what it has said. One per connection, in the connection's thread. */
+typedef struct stream {
+  conn             *c;
+  sl_channel       *ch;
+  const sl_request *req;
+  sl_filter         f;          /* what it streams, from `mark` on         */
+  const char       *known[SL_EVENT_TYPE_COUNT];
+  size_t            n_known;
+  int               none;       /* only unknown types: nothing matches     */
+  int64_t           mark;       /* the highest row id covered              */
+  int64_t           sent;       /* events streamed                         */
+  int64_t           frames;     /* frames streamed, heartbeats too         */
+  int64_t           last_send;  /* when the last frame went (mono ms)      */
+  size_t            cost0;      /* decode cost of a frame with no events   */
+  size_t            opening;    /* its bytes up to the events              */
+  size_t            empty;      /* its bytes at most (the longest mark)    */
+} stream;
+
+typedef struct streamed_row {
+  int64_t id;
+  size_t  at, len;              /* its JSON in the window's text           */
+} streamed_row;
+
+static int by_id(const void *x, const void *y) {
+  int64_t a = ((const streamed_row *)x)->id, b = ((const streamed_row *)y)->id;
+  return a < b ? -1 : a > b;
+}
+
+/* Send a frame of a stream: its events (opened by frame_open, joined by
+** ","), then the mark. */
+static int stream_send(stream *s, sl_buf *frame, int64_t mark) {
+  sl_buf_puts(frame, "]");
+  put_mark(frame, mark);
+  sl_buf_puts(frame, "}}");
+  if (frame->oom) return SL_NOMEM;
+  int rc = sl_channel_send(s->ch, frame->data, frame->len);
+  s->frames++;
+  s->last_send = sli_mono_ms();
+  return rc;
+}
+
+/* The matching rows with ids in (s->mark, hi], at most max_events of
+** them (ids are never reused: AUTOINCREMENT), oldest first by id, in
+** frames under the caps; each frame's mark is its last row's id, the
+** last one's hi. A window with nothing to send moves the mark alone: the
+** next frame or heartbeat carries it. A row that alone breaks a cap
+** cannot be sent to anyone: it is said in the log and left out. */
+static int stream_window(stream *s, sl_store *h, int64_t hi, char *err,
+                         size_t errsz) {
+  sl_server *srv = s->c->srv;
+  sl_buf text = {0}, frame = {0};
+  streamed_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  sl_cursor *cur = NULL;
+  const sl_event *ev;
+  int rc = SL_OK;
+  s->f.after_id = s->mark;
+  if (!s->none) {
+    rc = sl_query(h, &s->f, &cur);
+    if (rc != SL_OK) snprintf(err, errsz, "%s", sl_store_errmsg(h));
+  }
+  while (rc == SL_OK && cur) {
+    rc = sl_cursor_next(cur, &ev);
+    if (rc == SL_DONE) { rc = SL_OK; break; }
+    if (rc != SL_ROW) {
+      snprintf(err, errsz, "%s", sl_cursor_errmsg(cur));
+      break;
+    }
+    rc = SL_OK;
+    /* Above hi: committed since the look, the next window's. */
+    if (ev->id > hi || sl_event_skipped(ev)) continue;
+    if (n == cap) {
+      size_t more = cap ? 2 * cap : 64;
+      streamed_row *r = realloc(rows, more * sizeof *r);
+      if (!r) { rc = SL_NOMEM; break; }
+      rows = r;
+      cap = more;
+    }
+    rows[n].id = ev->id;
+    rows[n].at = text.len;
+    rc = sl_render_event_reads(&text, ev, SL_RENDER_NDJSON_DEVICE,
+                               SL_JSON_READS_PROTOCOL);
+    if (rc != SL_OK) {
+      snprintf(err, errsz, "event %" PRId64 ": %s", ev->id,
+               sl_status_name(rc));
+      break;
+    }
+    text.len--; /* the newline */
+    rows[n].len = text.len - rows[n].at;
+    n++;
+  }
+  sl_cursor_close(cur);
+  if (rc == SL_OK && text.oom) rc = SL_NOMEM;
+  if (rc == SL_NOMEM) snprintf(err, errsz, "out of memory");
+  if (rc == SL_OK && n > 1) qsort(rows, n, sizeof *rows, by_id);
+  size_t count = 0, cost = s->cost0;
+  int64_t last = s->mark;
+  for (size_t i = 0; rc == SL_OK && i < n; i++) {
+    const char *json = text.data + rows[i].at;
+    size_t its = sl_decode_cost(json, rows[i].len, 3, NULL);
+    if (s->cost0 + its > srv->o.max_decode ||
+        s->empty + rows[i].len > srv->o.max_frame) {
+      say(srv, "%s: event %" PRId64 " alone is over the limits of a frame: "
+          "not streamed", s->c->remote, rows[i].id);
+      continue;
+    }
+    if (count > 0 && (count == srv->o.max_events ||
+                      frame.len + 1 + rows[i].len + s->empty - s->opening >
+                        srv->o.max_frame ||
+                      cost + its > srv->o.max_decode)) {
+      rc = stream_send(s, &frame, last);
+      count = 0;
+    }
+    if (count == 0) {
+      sl_buf_reset(&frame);
+      frame_open(srv, &frame);
+      cost = s->cost0;
+    } else {
+      sl_buf_puts(&frame, ",");
+    }
+    sl_buf_append(&frame, json, rows[i].len);
+    cost += its;
+    count++;
+    s->sent++;
+    last = rows[i].id;
+  }
+  if (rc == SL_OK && count > 0) rc = stream_send(s, &frame, hi);
+  if (rc == SL_OK) s->mark = hi;
+  else if (!*err) snprintf(err, errsz, "%s", frame.oom ? "out of memory"
+                                            : sl_channel_errmsg(s->ch));
+  free(rows);
+  sl_buf_free(&text);
+  sl_buf_free(&frame);
+  return rc;
+}
+
+/* Stream what was committed since the last look. */
+static int stream_look(stream *s, char *err, size_t errsz) {
+  sl_store *h = NULL;
+  int64_t top = 0;
+  int rc = borrow(s->c->srv, &h, err, errsz);
+  if (rc != SL_OK) return rc;
+  if ((rc = sl_store_max_id(h, &top)) != SL_OK)
+    snprintf(err, errsz, "%s", sl_store_errmsg(h));
+
+  while (rc == SL_OK && top > s->mark) {
+    int64_t room = s->c->srv->o.max_events;
+    rc = stream_window(s, h, top - s->mark > room ? s->mark + room : top,
+                       err, errsz);
+  }
+  give_back(s->c->srv, h);
+  return rc;
+}
+
+/* A frame with no events and the mark: the stream lives. */
+static int heartbeat(stream *s) {
+  sl_buf frame = {0};
+  frame_open(s->c->srv, &frame);
+  int rc = stream_send(s, &frame, s->mark);
+  sl_buf_free(&frame);
+  return rc;
+}
+
+/* A start's first answer: the pages a request gets, rows above the mark
+** left out, sent one after another; the events sent go in *count. */
+static int first_answer(stream *s, sl_store *h, int64_t *count, char *err,
+                        size_t errsz) {
+  sl_server *srv = s->c->srv;
+  sl_request r = *s->req;
+  int rc;
+  *count = 0;
+  for (;;) {
+    answer a;
+    memset(&a, 0, sizeof a);
+    rc = build(srv, h, &r, s->mark, &a, err, errsz);
+    if (rc == SL_OK) {
+      rc = sl_channel_send(s->ch, a.frame.data, a.frame.len);
+      if (rc != SL_OK) snprintf(err, errsz, "%s", sl_channel_errmsg(s->ch));
+    }
+    sl_buf_free(&a.frame);
+    if (rc != SL_OK) return rc;
+    s->frames++;
+    s->last_send = sli_mono_ms();
+    *count += a.count;
+    if (!a.has_next || a.count == 0) return SL_OK;
+    r.has_before = 1;
+    r.before = a.next;
+    r.before_id = a.next_id;
+    r.limit = s->req->limit - (uint32_t)*count;
+  }
+}
+
+/* Why a stream's client is gone, when its socket is readable: it closed,
+** or sent something (a client sends nothing while it follows), or its
+** connection broke. NULL when nothing was there after all. */
+static const char *client_gone(conn *c, char *why, size_t whysz) {
+  char b;
+  ssize_t r = recv(c->fd, &b, 1, MSG_PEEK);
+  if (r > 0) return "the client sent more than its request";
+  if (r == 0) return "the client closed the connection";
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return NULL;
+  snprintf(why, whysz, "%s", strerror(errno));
+  return why;
+}
+
+/*
+** A follow request: the first answer (unless it resumes), then each
+** commit's new rows as the store's watch tells of them, and a heartbeat
+** when nothing went for heartbeat_ms. The watch is made before the mark
+** is taken, so that no commit falls between them; when the system gives
+** no watch, the store is looked at every heartbeat instead. The wait is a
+** poll of the socket beside the watch: sl_server_run's shutdown of the
+** socket, or the client going, ends it at once. One request served is
+** counted for the aggregated events however long the stream lasts.
+*/
+static void follow(conn *c, sl_channel *ch, const sl_request *req,
+                   int64_t started) {
+  sl_server *srv = c->srv;
+  sl_watch *w = NULL;
+  sl_store *h = NULL;
+  stream s;
+  char err[256] = "", why[160] = "", took[32];
+  const char *end = NULL;
+  int rc;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.ch = ch;
+  s.req = req;
+  s.none = !matching(srv, req, s.known, &s.n_known, &s.f);
+  s.f.ascending = 1;
+  s.f.has_after_id = 1;
+  {
+    sl_buf closing = {0}, opening = {0};
+    frame_open(srv, &opening);
+    sl_buf_puts(&closing, "]");
+    put_mark(&closing, INT64_MAX);
+    sl_buf_puts(&closing, "}}");
+    s.cost0 = sl_decode_cost(opening.data, opening.len, 0, NULL) +
+              sl_decode_cost(closing.data, closing.len, 3, NULL);
+    s.opening = opening.len;
+    s.empty = opening.len + closing.len;
+    sl_buf_free(&opening);
+    sl_buf_free(&closing);
+  }
+  if (sl_watch_new(srv->db_path, &w) != SL_OK) {
+    say(srv, "%s: cannot watch the store (%s): looking every %" PRIu32
+        " ms instead", c->remote, sl_watch_errmsg(w), req->heartbeat_ms);
+    sl_watch_free(w);
+    w = NULL;
+  }
+  answer sum;
+  memset(&sum, 0, sizeof sum);
+  rc = borrow(srv, &h, err, sizeof err);
+  if (rc == SL_OK && (rc = sl_store_max_id(h, &s.mark)) != SL_OK)
+    snprintf(err, sizeof err, "%s", sl_store_errmsg(h));
+  if (rc == SL_OK && req->has_follow_after) s.mark = req->follow_after;
+  else if (rc == SL_OK) rc = first_answer(&s, h, &sum.count, err, sizeof err);
+  if (h) give_back(srv, h);
+  if (rc != SL_OK) {
+    say(srv, "%s: could not answer: %s; closing", c->remote, err);
+    sl_watch_free(w);
+    return;
+  }
+  served(srv, c, req, &sum, sli_mono_ms() - started);
+  if (req->has_follow_after)
+    say(srv, "%s: device %s follows, resuming after event %" PRId64
+        " (heartbeat %" PRIu32 " ms)", c->remote, req->requesting_device,
+        s.mark, req->heartbeat_ms);
+  else
+    say(srv, "%s: device %s follows: sent %" PRId64 " events up to event %"
+        PRId64 ", streaming from there (heartbeat %" PRIu32 " ms)",
+        c->remote, req->requesting_device, sum.count, s.mark,
+        req->heartbeat_ms);
+
+  /* A resume's first frame goes at once: what came after its mark, or a
+  ** heartbeat that says the stream is on. */
+  int64_t frames = s.frames;
+  rc = stream_look(&s, err, sizeof err);
+  if (rc == SL_OK && req->has_follow_after && s.frames == frames)
+    rc = heartbeat(&s);
+  while (rc == SL_OK) {
+    struct pollfd p[2] = {{c->fd, POLLIN, 0}, {sl_watch_fd(w), POLLIN, 0}};
+    int64_t due = s.last_send + req->heartbeat_ms - sli_mono_ms();
+    int n = poll(p, w ? 2 : 1, due > 0 ? (int)due : 0);
+    if (n < 0 && errno != EINTR) {
+      snprintf(why, sizeof why, "poll: %s", strerror(errno));
+      end = why;
+      break;
+    }
+    if (n > 0 && p[0].revents &&
+        (end = client_gone(c, why, sizeof why)) != NULL)
+      break;
+    if (n > 0 && w && p[1].revents) {
+      rc = sl_watch_wait(w, 0); /* what it says is read: it may say again */
+      if (rc == SL_IOERR) {
+        say(srv, "%s: the store's watch failed (%s): looking every %" PRIu32
+            " ms instead", c->remote, sl_watch_errmsg(w), req->heartbeat_ms);
+        sl_watch_free(w);
+        w = NULL;
+      }
+      rc = stream_look(&s, err, sizeof err);
+    } else if (sli_mono_ms() >= s.last_send + req->heartbeat_ms) {
+      /* A look too, should the file system not have told. */
+      frames = s.frames;
+      rc = stream_look(&s, err, sizeof err);
+      if (rc == SL_OK && s.frames == frames) rc = heartbeat(&s);
+    }
+  }
+  if (rc != SL_OK && !end) end = *err ? err : sl_channel_errmsg(ch);
+  span(sli_mono_ms() - started, took, sizeof took);
+  say(srv, "%s: device %s stopped following (%s): %" PRId64 " events "
+      "streamed in %s, up to event %" PRId64, c->remote,
+      req->requesting_device, end, s.sent, took, s.mark);
+  sl_watch_free(w);
+}
+
 /* ---------------------------------------------------- one connection */
 
 /* A client through the handshake: its requests until it goes. */
@@ -679,12 +1025,18 @@ static void serve_client(conn *c, sl_channel *ch) {
       sl_message_clear(&m);
       break;
     }
+    if (m.request.has_follow) {
+      /* The connection is the stream's from here to its end. */
+      follow(c, ch, &m.request, started);
+      sl_message_clear(&m);
+      break;
+    }
     answer a;
     sl_store *h = NULL;
     memset(&a, 0, sizeof a);
     rc = borrow(srv, &h, err, sizeof err);
     if (rc == SL_OK) {
-      rc = build(srv, h, &m.request, &a, err, sizeof err);
+      rc = build(srv, h, &m.request, -1, &a, err, sizeof err);
       give_back(srv, h);
     }
     if (rc == SL_OK) rc = sl_channel_send(ch, a.frame.data, a.frame.len);

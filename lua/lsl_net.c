@@ -1,7 +1,8 @@
 /*
 ** lsl_net.c -- the protocol from Lua: keys, the EventLogRequest and
-** EventLogResponse messages, the synclua.Server type (`synclua serve`) and
-** fetch (`synclua fetch`). Misuse raises; the network or a peer failing
+** EventLogResponse messages, the synclua.Server type (`synclua serve`),
+** fetch (`synclua fetch`) and the synclua.Follow type (`synclua fetch
+** --follow`). Misuse raises; the network or a peer failing
 ** returns nil, message, code (or a per-peer record, for fetch).
 */
 #include <errno.h>
@@ -575,13 +576,201 @@ static int l_fetch(lua_State *L) {
   return 1;
 }
 
+
+/* ------------------------------------------------------------ follow */
+
+#define LSL_FOLLOW "synclua.Follow"
+
+typedef struct lfollow {
+  sl_fetch_follow *f;           /* NULL once stopped and freed             */
+  size_t           n;
+} lfollow;
+
+static const char *const follow_keys[] = {
+  "peers", "stores", "key", "library_id", "requesting_device", "since",
+  "event_types", "correlation_id", "limit", "heartbeat", "handshake_timeout",
+  "timeout", NULL};
+
+static const char *const follow_states[] = {
+  "", "connecting", "streaming", "answered", "failed", "stopped"};
+
+/* The records as tables: {peer, state, ok, error, code, device, received,
+** inserted, reconnects, mark}. */
+static void push_follow_peers(lua_State *L, const sl_follow_peer *p,
+                              size_t n) {
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++, p++) {
+    lua_createtable(L, 0, 10);
+    set_str(L, "peer", p->address);
+    set_str(L, "state", follow_states[p->state]);
+    lua_pushboolean(L, p->state != SL_FOLLOW_FAILED);
+    lua_setfield(L, -2, "ok");
+    if (p->errmsg[0]) {
+      set_str(L, "error", p->errmsg);
+      set_str(L, "code", sl_status_name(p->status));
+    }
+    if (p->responding_device[0]) set_str(L, "device", p->responding_device);
+    lua_pushinteger(L, p->received);
+    lua_setfield(L, -2, "received");
+    lua_pushinteger(L, p->inserted);
+    lua_setfield(L, -2, "inserted");
+    lua_pushinteger(L, p->reconnects);
+    lua_setfield(L, -2, "reconnects");
+    if (p->has_mark) {
+      lua_pushinteger(L, p->mark);
+      lua_setfield(L, -2, "mark");
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* fetch_follow{ peers = {addr...}, stores = {Store...}, key, library_id,
+** requesting_device, [since, event_types, correlation_id, limit,
+** heartbeat (seconds, 0.1 to 60; default 5), handshake_timeout, timeout] }
+** -> Follow | nil, message, code. Each store is the follower's until
+** follow:stop(): read the file through another Store meanwhile. */
+static int l_fetch_follow(lua_State *L) {
+  sl_request req;
+  sl_timeouts to;
+  char err[ERRSZ];
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lsl_check_keys(L, 1, 1, follow_keys, "option");
+  lua_getfield(L, 1, "peers");
+  lua_getfield(L, 1, "stores");
+  int peers = lua_gettop(L) - 1, stores = peers + 1;
+  luaL_argcheck(L, lua_istable(L, peers) && lua_istable(L, stores), 1,
+                "peers and stores: lists needed");
+  size_t n = lua_rawlen(L, peers);
+  luaL_argcheck(L, n <= MAX_PEERS, 1, "peers: at most 1024");
+  luaL_argcheck(L, lua_rawlen(L, stores) == n, 1,
+                "stores: one per peer needed");
+  lua_getfield(L, 1, "key");
+  const unsigned char *key = check_key(L, -1, 1);
+  check_request(L, 1, 1, &req);
+  luaL_argcheck(L, !req.has_before, 1, "before: not for a follow");
+  memset(&to, 0, sizeof to);
+  to.handshake_ms = opt_ms(L, 1, "handshake_timeout", 1);
+  to.io_ms = opt_ms(L, 1, "timeout", 1);
+  int heartbeat = 5000;
+  if (lua_getfield(L, 1, "heartbeat") != LUA_TNIL) {
+    lua_Number sec = lua_tonumber(L, -1);
+    if (!lua_isnumber(L, -1) || !(sec >= SL_HEARTBEAT_MIN_MS / 1000.0 &&
+                                  sec <= SL_HEARTBEAT_MAX_MS / 1000.0))
+      luaL_argerror(L, 1, "heartbeat: seconds from 0.1 to 60 expected");
+    heartbeat = (int)(sec * 1000 + 0.5);
+  }
+  lua_pop(L, 1);
+  sl_follow_peer *list = lua_newuserdatauv(L, (n ? n : 1) * sizeof *list, 0);
+  memset(list, 0, (n ? n : 1) * sizeof *list);
+  for (size_t i = 0; i < n; i++) {
+    if (lua_rawgeti(L, peers, (lua_Integer)i + 1) != LUA_TSTRING)
+      luaL_argerror(L, 1, "peers: list of HOST:PORT strings expected");
+    list[i].address = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the peers list keeps it; start copies it */
+    lua_rawgeti(L, stores, (lua_Integer)i + 1);
+    list[i].dest = lsl_check_store(L, -1);
+    lua_pop(L, 1);
+    for (size_t j = 0; j < i; j++)
+      if (list[j].dest == list[i].dest)
+        luaL_argerror(L, 1, lua_pushfstring(L, "stores: the same store for "
+                                            "peers %d and %d", (int)j + 1,
+                                            (int)i + 1));
+  }
+  /* Created closed, given its metatable, then started; the stores table
+  ** is its user value, so that they outlive the threads that write them. */
+  lfollow *lf = lua_newuserdatauv(L, sizeof *lf, 1);
+  lf->f = NULL;
+  lf->n = n;
+  luaL_setmetatable(L, LSL_FOLLOW);
+  lua_pushvalue(L, stores);
+  lua_setiuservalue(L, -2, 1);
+  int rc = sl_fetch_follow_start(list, n, &req, key, &to, heartbeat, &lf->f,
+                                 err, sizeof err);
+  if (rc == SL_NOMEM) return luaL_error(L, "not enough memory");
+  if (rc != SL_OK) return fail(L, err, rc);
+  return 1;
+}
+
+static lfollow *check_follow(lua_State *L) {
+  lfollow *lf = luaL_checkudata(L, 1, LSL_FOLLOW);
+  if (!lf->f) luaL_error(L, "attempt to use a stopped synclua.Follow");
+  return lf;
+}
+
+/* follow:lines() -> { line... }: the status lines queued since the last
+** call (never blocks) */
+static int l_follow_lines(lua_State *L) {
+  lfollow *lf = check_follow(L);
+  sl_buf *b = lsl_buf_push(L);
+  sl_fetch_follow_lines(lf->f, b);
+  lua_newtable(L);
+  int k = 0;
+  for (size_t at = 0; at < b->len;) {
+    const char *nl = memchr(b->data + at, '\n', b->len - at);
+    size_t len = nl ? (size_t)(nl - (b->data + at)) : b->len - at;
+    lua_pushlstring(L, b->data + at, len);
+    lua_rawseti(L, -2, ++k);
+    at += len + 1;
+  }
+  return 1;
+}
+
+/* follow:wait([seconds]) -> true when a line was queued or events were
+** stored since the last wait, false when the time passed first (or no
+** peer follows any longer); blocks at most `seconds` (default 1, at most
+** a day) */
+static int l_follow_wait(lua_State *L) {
+  lfollow *lf = check_follow(L);
+  lua_Number sec = luaL_optnumber(L, 2, 1);
+  luaL_argcheck(L, sec >= 0 && sec <= 86400, 2, "seconds from 0 to 86400 "
+                "expected");
+  lua_pushboolean(L, sl_fetch_follow_wait(lf->f, (int)(sec * 1000)) == SL_OK);
+  return 1;
+}
+
+/* follow:peers() -> { {peer, state, ok, error, code, device, received,
+** inserted, reconnects, mark}, ... } as they stand (never blocks) */
+static int l_follow_peers(lua_State *L) {
+  lfollow *lf = check_follow(L);
+  sl_follow_peer *list = lua_newuserdatauv(L, (lf->n ? lf->n : 1) *
+                                           sizeof *list, 0);
+  sl_fetch_follow_peers(lf->f, list);
+  push_follow_peers(L, list, lf->n);
+  return 1;
+}
+
+/* follow:stop() -> the peers' records, as peers() gives them; ends every
+** thread (within about 100 ms) and gives the stores back */
+static int l_follow_stop(lua_State *L) {
+  lfollow *lf = check_follow(L);
+  sl_follow_peer *list = lua_newuserdatauv(L, (lf->n ? lf->n : 1) *
+                                           sizeof *list, 0);
+  sl_fetch_follow_stop(lf->f, list);
+  push_follow_peers(L, list, lf->n); /* before the addresses are freed */
+  sl_fetch_follow_free(lf->f);
+  lf->f = NULL;
+  return 1;
+}
+
+static int l_follow_close(lua_State *L) {
+  lfollow *lf = luaL_checkudata(L, 1, LSL_FOLLOW);
+  sl_fetch_follow_free(lf->f);
+  lf->f = NULL;
+  return 0;
+}
+
 void lsl_net_register(lua_State *L, int module) {
   static const luaL_Reg fns[] = {
     {"keygen", l_keygen}, {"write_key", l_write_key},
     {"read_key", l_read_key},
     {"library_id", l_library_id}, {"encode_request", l_encode_request},
     {"decode_message", l_decode_message}, {"server", l_server},
-    {"fetch", l_fetch}, {NULL, NULL}};
+    {"fetch", l_fetch}, {"fetch_follow", l_fetch_follow}, {NULL, NULL}};
+  static const luaL_Reg follow_meta[] = {
+    {"__gc", l_follow_close}, {"__close", l_follow_close}, {NULL, NULL}};
+  static const luaL_Reg follow_methods[] = {
+    {"lines", l_follow_lines}, {"wait", l_follow_wait},
+    {"peers", l_follow_peers}, {"stop", l_follow_stop}, {NULL, NULL}};
   static const luaL_Reg meta[] = {
     {"__gc", l_server_close}, {"__close", l_server_close}, {NULL, NULL}};
   static const luaL_Reg methods[] = {
@@ -591,6 +780,11 @@ void lsl_net_register(lua_State *L, int module) {
   luaL_newmetatable(L, LSL_SERVER);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LSL_FOLLOW);
+  luaL_setfuncs(L, follow_meta, 0);
+  luaL_newlib(L, follow_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushvalue(L, module);

@@ -14,6 +14,8 @@ local runner = require "synclua.runner"
 local fs = require "synclua.fs"
 local fmt = require "synclua.fmt"
 local timeline = require "synclua.timeline"
+local follow = require "synclua.follow"
+local cli = require "synclua.cli"
 
 local query_options = require("synclua.query").options()
 
@@ -36,13 +38,14 @@ end
 -- events, the `limit` newest that pass the filters -- into a store at
 -- `dest`, oldest first as fetched pages are stored, in batches so that
 -- memory stays flat whatever the limit.
-local function copy_local(path, device, filter, limit, dest, now)
+local function copy_local(path, device, filter, limit, dest, now, through)
   local log <close> = runner.check(synclua.open(path))
   local out <close> = runner.check(synclua.open(dest, { mode = "w",
                                                        synchronous = "off" }))
   local query = { device = device, since = filter.since, ["until"] = now,
                   event_types = filter.event_types,
-                  correlation_id = filter.correlation_id, raw = true }
+                  correlation_id = filter.correlation_id, raw = true,
+                  through_id = through }
   if limit == 0 then return 0 end
   -- The oldest of the `limit` newest (newest first: instant descending,
   -- then id ascending, as a server sends them).
@@ -90,6 +93,56 @@ local function describe(r)
   return text
 end
 
+-- --follow, after the answers were written: each peer streams what it
+-- commits into its store (synclua.fetch_follow: a thread each, resumed
+-- after a lost connection), and the stores -- this device's own, when
+-- --db is given -- are followed as one timeline (synclua.follow) from the
+-- rows written so far, with what the streams say on stderr; Ctrl-C ends
+-- it with status 0.
+local function follow_peers(ctx, o)
+  local opts = ctx.opts
+  local paths = {}
+  if o.db then paths[1] = o.db end
+  for _, f in ipairs(o.files) do paths[#paths + 1] = f end
+  local set <close> = inputs.resolve(paths, {
+    note = function(m) ctx:note(m) end })
+  -- What was written so far: the local copy's rows (up to the mark it was
+  -- taken at) and every row the peers' stores hold now.
+  local marks = {}
+  for i, src in ipairs(set) do
+    marks[i] = (o.db and i == 1) and o.mark or runner.check(src.log:max_id())
+  end
+  local writers = {}
+  for i, f in ipairs(o.files) do
+    writers[i] = runner.check(synclua.open(f, { mode = "w",
+      device_id = o.device, synchronous = opts.save and "normal" or "off" }))
+  end
+  local streams = runner.check(synclua.fetch_follow{
+    peers = opts.peer, stores = writers, key = o.key, library_id = o.library,
+    requesting_device = o.device, since = o.filter.since,
+    event_types = o.filter.event_types,
+    correlation_id = o.filter.correlation_id, limit = opts.limit,
+    heartbeat = opts.heartbeat, handshake_timeout = o.timeout,
+    timeout = o.timeout })
+  local function tell()
+    for _, line in ipairs(streams:lines()) do say("%s", line) end
+  end
+  local ok, err = pcall(follow.timeline, set, {
+    out = ctx.out, format = ctx.format, skew = opts.skew,
+    filter = o.filter,
+    -- what comes: --since alone does not end at the answers' now
+    live = { since = o.filter.since, event_types = o.filter.event_types,
+             correlation_id = o.filter.correlation_id },
+    history = false, marks = marks, name = "fetch", on_look = tell,
+    window = opts.window,
+    note = function(m) ctx:note(m) end })
+  tell()
+  streams:stop()
+  for _, w in ipairs(writers) do w:close() end
+  if not ok then error(err, 0) end
+  return 0
+end
+
 return command{
   name = "fetch",
   description = "Ask peers for their logs and merge them into one timeline",
@@ -134,7 +187,20 @@ return command{
         .. "day)" },
     { "--max-pages", type = "int", default = 10000, min = 1,
       max = 2147483647, help = "responses one peer may take to answer" },
+    { "--follow", flag = true,
+      help = "then print each event a peer (or --db) commits, as it comes: "
+        .. "a stream from each peer, resumed after a lost connection, "
+        .. "until Ctrl-C (exit 0); -f text, ndjson or csv" },
+    { "--window", type = "duration", default = "2s",
+      help = "--follow: how long an event is held so that one of another "
+        .. "device that arrives later but belongs before it comes first "
+        .. "(as timeline --follow)" },
+    { "--heartbeat", metavar = "SECONDS", default = "5",
+      check = require("synclua.cli").seconds("--heartbeat"),
+      help = "--follow: a quiet peer says it is there this often; silent "
+        .. "three times as long, it is reconnected" },
   },
+  check = function(opts) follow.check(opts, follow.TIMELINE_FORMATS) end,
   run = function(ctx)
     local opts = ctx.opts
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
@@ -172,11 +238,16 @@ return command{
     local tmp = runner.check(fs.tmpdir())
     local dir = opts.save or tmp
     local stores, files, fresh = {}, {}, {}
+    local local_mark
     local ok, err = pcall(function()
       if opts.db then
         paths[1] = tmp .. "/local.db"
+        if opts.follow then
+          local log <close> = runner.check(synclua.open(db_path))
+          local_mark = runner.check(log:max_id())
+        end
         local n = copy_local(db_path, device, filter, opts.limit, paths[1],
-                             now)
+                             now, local_mark)
         say("%s (this device, %s): %d event%s", opts.db, device, n,
             n == 1 and "" or "s")
       end
@@ -213,7 +284,7 @@ return command{
           paths[#paths + 1] = files[i]
         else
           failed = failed + 1
-          if fresh[i] then fs.remove_tree(files[i]) end
+          if fresh[i] and not opts.follow then fs.remove_tree(files[i]) end
         end
       end
       local count = 0
@@ -227,6 +298,11 @@ return command{
         if count == 0 and ctx.format == "text" then
           ctx.out:write("# ", w:no_data(w:survey(set)), "\n")
         end
+      end
+      if opts.follow then
+        return follow_peers(ctx, { db = db_path, mark = local_mark,
+          files = files, device = device, key = key, library = library,
+          filter = filter, timeout = timeout })
       end
       if opts.output then ctx:exported(count) else ctx.out:commit() end
       if failed > 0 then

@@ -16,17 +16,53 @@
 ** section 2), as synclua speaks them over TCP. The messages are
 ** Spacedrive's bytes: externally tagged JSON, fields in declaration order,
 ** null for an absent option, each framed by a 4-byte big-endian length.
-** synclua adds three optional fields that serde ignores and that are
-** written only when they say something: the request's "before" (paging:
-** only events older than a position), the response's "unknown_event_types"
-** (requested names that are no event type) and "next" (the position to
-** page from when the response was cut short by a cap).
+** synclua adds optional fields that serde ignores and that are written
+** only when they say something: the request's "before" (paging: only
+** events older than a position) and "follow" (stream new events, below),
+** the response's "unknown_event_types" (requested names that are no event
+** type), "next" (the position to page from when the response was cut
+** short by a cap) and "mark" (how far a follow stream has come). Each goes
+** after the fields before it, in this order, so that a message without
+** them keeps every byte Spacedrive's serde writes.
 **
 ** A position is {"timestamp":"<RFC 3339 Z>","id":N}: an event's instant
 ** and row id, in the order responses are sorted (newest first, equal
 ** instants by ascending id, as sl_query): "before" asks for the events
 ** after it in that order, older ones or, at its instant, higher ids.
 */
+/*
+** Following. A request with
+**     ,"follow":{"after":N,"heartbeat_ms":M}      ("after":null: a start)
+** after its other fields asks a synclua server to keep the connection and
+** stream. On a start the server takes its store's highest row id, MARK,
+** and first answers as it answers any request (the newest `limit` events
+** newest first; more than its cap are sent as pages one after another,
+** each but the last with "next", without being asked), leaving out rows
+** above MARK; with "after" (a resume) that answer is skipped and the
+** stream starts after row N. Then every new row of the server's store with
+** a higher id that matches the request (its device, event types,
+** correlation id and since -- with no upper time bound: a row dated in the
+** future is streamed too; `limit` does not apply) is sent as it is
+** committed, in frames of at most the server's max_events, oldest first by
+** row id. Every frame of a stream ends with
+**     ,"mark":N
+** (after "next", if any): the highest row id the stream has covered. The
+** client resumes after the mark of the last frame it stored that was not
+** a page of the first answer (a frame with "next" is one; its mark becomes
+** the resume point with the last page): so a reconnect sends nothing twice
+** and misses nothing. When nothing was sent for heartbeat_ms (from
+** SL_HEARTBEAT_MIN_MS to SL_HEARTBEAT_MAX_MS) the server sends a
+** heartbeat: a response with "events":[] and the mark. A resume's first
+** frame comes at once (the rows after N, or a heartbeat). The stream ends
+** when the client closes (or sends anything), when the server stops or a
+** write times out (timeouts.io_ms), or at the server's total_ms. The
+** authentication, the caps on frames and decoding and the client slots
+** are those of every request. Spacedrive's serde ignores "follow": a
+** Spacedrive peer answers once, without a mark, and closes.
+*/
+#define SL_HEARTBEAT_MIN_MS 100
+#define SL_HEARTBEAT_MAX_MS 60000
+
 #define SL_KEY_BYTES      32                /* the library's pre-shared key */
 #define SL_KEY_HEXSZ      (2 * SL_KEY_BYTES + 1)
 #define SL_MAX_EVENTS     10000             /* events in one response        */
@@ -48,6 +84,10 @@ typedef struct sl_request {
   int          has_before;            /* synclua: page from this position   */
   int64_t      before;                /* instant                            */
   int64_t      before_id;
+  int          has_follow;            /* synclua: stream (above)            */
+  int          has_follow_after;      /* resume: only rows with a higher id */
+  int64_t      follow_after;
+  uint32_t     heartbeat_ms;          /* SL_HEARTBEAT_MIN_MS to _MAX_MS     */
 } sl_request;
 
 typedef struct sl_response {
@@ -59,6 +99,8 @@ typedef struct sl_response {
   int          has_next;              /* cut short: page from here          */
   int64_t      next;                  /* instant                            */
   int64_t      next_id;
+  int          has_mark;              /* a follow stream's frame            */
+  int64_t      mark;                  /* the highest row id it covers       */
 } sl_response;
 
 typedef enum sl_message_kind {
@@ -72,7 +114,8 @@ typedef struct sl_message {
 } sl_message;
 
 /* Write a request as Spacedrive's serde_json::to_vec writes it (plus
-** "before" when has_before). The event_types strings are only read. */
+** "before" when has_before, then "follow" when has_follow). The
+** event_types strings are only read. */
 void sl_request_write(sl_buf *b, const sl_request *req);
 
 /*
@@ -101,7 +144,8 @@ size_t sl_decode_cost(const char *json, size_t len, int depth,
 ** 32 hex digits, "{...}", "urn:uuid:...", any case) and kept lowercase
 ** and hyphenated. SL_OK, SL_NOMEM, or SL_INVALID with a message naming the field
 ** and what is wrong ("EventLogRequest.limit: expected an integer from 0 to
-** 4294967295, got -1"). A message whose decoding would cost more than
+** 4294967295, got -1"; "EventLogRequest.follow.heartbeat_ms: expected an
+** integer from 100 to 60000, got 50"). A message whose decoding would cost more than
 ** SL_MAX_DECODE bytes (sl_decode_cost) is refused before anything is
 ** allocated for it, whatever its shape: a 16 MiB frame of zeros in a
 ** response's events ("message: 8388541 JSON values would take 3523186128
@@ -259,6 +303,15 @@ void sl_channel_free(sl_channel *ch);
 ** "dropped: silent while newer connections waited", "handshake failed:
 ** <why>".
 **
+** A follow request (above, "Following") is one request served for what
+** is stored, whatever it streams, and two lines: "127.0.0.1:5000: device D
+** follows: sent N events up to event M, streaming from there (heartbeat H
+** ms)" (or "follows, resuming after event M (heartbeat H ms)"), and at its
+** end "127.0.0.1:5000: device D stopped following (WHY): N events
+** streamed in 12.3 s, up to event M". Each stream holds a client slot and
+** a watch of the store (inotify; without one it looks every heartbeat).
+** sl_server_stop ends streams at once.
+**
 ** What is stored. Requests served are logged in the store as
 ** backfill_request_received events (network, debug) from the requesting
 ** device, model type "sync_event_log", aggregated per requester as the
@@ -365,5 +418,101 @@ typedef struct sl_fetch_peer {
 
 int sl_fetch(sl_fetch_peer *peers, size_t n, const sl_request *req,
              const unsigned char key[SL_KEY_BYTES], const sl_timeouts *t);
+
+/* ---------------------------------------------------------------- follow */
+
+/*
+** Follow peers: a thread per peer keeps a follow stream open (above,
+** "Following") and stores every event it is sent in that peer's store as
+** sl_fetch stores them (skipping duplicates; the first answer's pages
+** oldest first, equal instants in the order sent; streamed frames in the
+** order sent, oldest first by the peer's row id). Each thread remembers
+** the mark of the last frame it stored, and when its connection is lost
+** -- reset, refused, closed by the peer, or silent for more than 3 x the
+** heartbeat, which is how a dead peer is noticed -- it connects again
+** after a pause (250 ms, doubling up to 8 s, back to 250 ms once a stream
+** is on again) and resumes after that mark: nothing stored twice, nothing
+** missed. What ends a peer for good: its key or library is not ours, it
+** sends garbage (as sl_fetch says it), its store cannot be written, or a
+** malformed address; and a peer that does not stream (Spacedrive, or a
+** synclua too old to follow: a response without a mark), whose answer is
+** kept and reported once. The connection has no deadline of its own
+** (timeouts total_ms is not used); handshake_ms is each connect's and each
+** handshake's, io_ms each frame's once begun; idle_ms is 3 x the heartbeat.
+**
+** What happens is said in lines queued for the caller (sl_fetch_follow_lines),
+** each "peer HOST:PORT: ...":
+**     following device D: N events, up to event M
+**     resumed after event M
+**     connection lost (WHY), reconnecting in 0.5 s
+**     cannot connect (WHY), trying again in 1 s
+**     connection lost (silent for 3 s: no heartbeat), reconnecting in 0.25 s
+**     does not stream: it answered once (N events) without a mark; not
+**       reconnecting
+**     stopped: WHY                       (a failure that ends the peer)
+** At most SL_FOLLOW_LINES_MAX lines wait; more are counted, and the next
+** take begins with "N status lines were dropped".
+*/
+#define SL_FOLLOW_LINES_MAX 1024
+
+typedef enum sl_follow_state {
+  SL_FOLLOW_CONNECTING = 1,     /* connecting, or waiting to reconnect     */
+  SL_FOLLOW_STREAMING,          /* its stream is on                        */
+  SL_FOLLOW_ANSWERED,           /* does not stream: its answer kept, done  */
+  SL_FOLLOW_FAILED,             /* ended by a failure: status, errmsg      */
+  SL_FOLLOW_STOPPED             /* ended by sl_fetch_follow_stop           */
+} sl_follow_state;
+
+typedef struct sl_follow_peer {
+  const char   *address;              /* "HOST:PORT" (copied at the start;
+                                         in results, the copy: valid until
+                                         sl_fetch_follow_free)              */
+  sl_store     *dest;                 /* where its events go: the peer's
+                                         thread's from start to stop        */
+  /* results */
+  sl_follow_state state;
+  int           status;               /* SL_OK, or why it failed            */
+  char          errmsg[256];          /* the last failure, retried or not   */
+  char          responding_device[SL_UUID_BUFSZ];
+  int64_t       received;             /* events in its frames               */
+  int64_t       inserted;             /* new rows in dest                   */
+  int64_t       reconnects;           /* connections tried after the first  */
+  int           has_mark;
+  int64_t       mark;                 /* the peer's row id to resume after  */
+} sl_follow_peer;
+
+typedef struct sl_fetch_follow sl_fetch_follow;
+
+/* Start following: copies peers (addresses too), req (which must not ask
+** for "before" or carry its own "follow"), the key and timeouts; the dest
+** stores are retained, and each is its thread's until sl_fetch_follow_stop
+** (the caller must not use it meanwhile; another handle on the same file
+** may read it). heartbeat_ms from SL_HEARTBEAT_MIN_MS to _MAX_MS (0:
+** 5000). Does not block. SL_OK and *out; SL_MISUSE (a NULL or shared
+** dest, a bad heartbeat), SL_NOMEM or SL_ERROR (no thread) with the
+** message in err and *out NULL. */
+int sl_fetch_follow_start(const sl_follow_peer *peers, size_t n,
+                          const sl_request *req,
+                          const unsigned char key[SL_KEY_BYTES],
+                          const sl_timeouts *t, int heartbeat_ms,
+                          sl_fetch_follow **out, char *err, size_t errsz);
+/* Take the queued status lines, each ending "\n", appended to out; the
+** number taken. Never blocks (beyond a lock held for a copy); any thread. */
+size_t sl_fetch_follow_lines(sl_fetch_follow *f, sl_buf *out);
+/* Wait until a line is queued or events stored since the last wait:
+** SL_OK; SL_DONE when timeout_ms (-1: none) passed first, or at once when
+** no peer is following any longer and nothing is new. Blocks at most
+** timeout_ms. */
+int sl_fetch_follow_wait(sl_fetch_follow *f, int timeout_ms);
+/* The peers' records as they stand (n of them into out). Never blocks. */
+void sl_fetch_follow_peers(sl_fetch_follow *f, sl_follow_peer *out);
+/* End every thread and wait for them: within about 100 ms (the time a
+** store insert takes to finish), except that a connect under way is not
+** interrupted (it ends within its timeout, handshake_ms). The records go
+** into out (NULL: not wanted); those still following are made
+** SL_FOLLOW_STOPPED. Idempotent; SL_OK. */
+int sl_fetch_follow_stop(sl_fetch_follow *f, sl_follow_peer *out);
+/* Stop (if need be) and free; releases the dest stores. NULL is fine. */
+void sl_fetch_follow_free(sl_fetch_follow *f);
 
 #endif

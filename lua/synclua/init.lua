@@ -186,6 +186,18 @@ M.server = core.server
 -- `{ peer, ok = false, error, code }`.
 M.fetch = core.fetch
 
+--- `fetch_follow{ peers, stores, key, library_id, requesting_device, since,
+-- event_types, correlation_id, limit, heartbeat (seconds, default 5),
+-- handshake_timeout, timeout }` follows every peer at once, a thread
+-- each: the newest `limit` events, then each one the peer commits, into
+-- its store (which is the follower's until stop: read the file through
+-- another Store), reconnecting and resuming after the last event seen.
+-- Returns a Follow: `lines()` (status lines queued since the last call),
+-- `wait([s])`, `peers()` (`{ peer, state, ok, error, code, device,
+-- received, inserted, reconnects, mark }`) and `stop()`; or nil, message,
+-- code.
+M.fetch_follow = core.fetch_follow
+
 --- Events in one response at most (a larger limit pages).
 M.max_events = core.max_events
 
