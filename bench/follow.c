@@ -3,8 +3,9 @@
 ** process (issue 14): how long from a commit to the follower's line, and
 ** what the follower costs while nothing happens.
 **
-** The follower is the synclua program (`events --follow -f ndjson --limit
-** 0` on a store in BENCH_DIR), its stdout a pipe read here. This process
+** The follower is the synclua program (`events --follow -f ndjson` on a
+** store in BENCH_DIR; then `timeline --follow --window 0` of that store
+** and a quiet one), its stdout a pipe read here. This process
 ** writes, through its own SQLite connection as Spacedrive would, one row
 ** per transaction at a steady rate (10 and 2,000 events/s), each summary
 ** carrying the monotonic time of its COMMIT's return; a reader thread
@@ -138,13 +139,11 @@ static void *poll_rows(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  const char *host = argc > 1 ? argv[1] : "build/synclua";
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  long seconds = bench_env_long("BENCH_FOLLOW_SECONDS", 5);
-  long idle = bench_env_long("BENCH_FOLLOW_IDLE", 5);
-  char path[1200], cmd[2600];
-  snprintf(path, sizeof path, "%s/follow.db", bench_dir());
+/* One follower (`synclua ARGS` beside the store at path), measured: idle,
+** then at each rate; `what` names it in the figures. */
+static int measure(const char *host, const char *what, const char *args,
+                   const char *path, long seconds, long idle) {
+  char cmd[2600];
   unlink(path);
   sqlite3 *db;
   if (sqlite3_open(path, &db) != SQLITE_OK ||
@@ -155,8 +154,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* The follower, its pid first on the pipe. */
-  snprintf(cmd, sizeof cmd, "echo $$; exec %s events --db %s --follow -f "
-           "ndjson --limit 0", host, path);
+  snprintf(cmd, sizeof cmd, "echo $$; exec %s %s", host, args);
   FILE *in = popen(cmd, "r");
   char first[64];
   long pid = 0;
@@ -174,8 +172,9 @@ int main(int argc, char **argv) {
   struct timespec quiet = {idle, 0};
   nanosleep(&quiet, NULL);
   double idle_ms = cpu_ms((pid_t)pid) - c0;
-  printf("follow  idle: %.1f ms of CPU in %ld s (%.3f %% of a core) | "
-         "target about 0\n", idle_ms, idle, idle_ms / (double)idle / 10.0);
+  printf("%s  idle: %.1f ms of CPU in %ld s (%.3f %% of a core) | "
+         "target about 0\n", what, idle_ms, idle,
+         idle_ms / (double)idle / 10.0);
 
   static int64_t lat[MAX_SAMPLES], base[MAX_SAMPLES];
   static const long rates[] = {10, 2000};
@@ -195,20 +194,22 @@ int main(int argc, char **argv) {
     pthread_join(tp, NULL);
     double p50 = pct(lat, r.n, 0.50), p99 = pct(lat, r.n, 0.99);
     double b50 = pct(base, p.n, 0.50), b99 = pct(base, p.n, 0.99);
-    printf("follow  %ld events/s: %ld of %ld lines, commit to line p50 %.2f "
+    printf("%s  %ld events/s: %ld of %ld lines, commit to line p50 %.2f "
            "ms, p99 %.2f ms | polling max(id) each ms: p50 %.2f, p99 %.2f "
-           "ms | target p99 <= 100 ms%s\n", rate, r.n, count, p50, p99, b50,
-           b99, r.n == count && p99 <= 100 ? "" : "  MISSED");
-    char what[64], fig[64], bl[64];
-    snprintf(what, sizeof what, "follow %ld ev/s, commit to line p99", rate);
+           "ms | target p99 <= 100 ms%s\n", what, rate, r.n, count, p50,
+           p99, b50, b99, r.n == count && p99 <= 100 ? "" : "  MISSED");
+    char name[96], fig[64], bl[64];
+    snprintf(name, sizeof name, "%s %ld ev/s, commit to line p99", what,
+             rate);
     snprintf(fig, sizeof fig, "%.2f ms (p50 %.2f)", p99, p50);
     snprintf(bl, sizeof bl, "polling 1 ms: %.2f ms", b99);
-    bench_result(what, fig, bl, NULL, "<= 100 ms",
+    bench_result(name, fig, bl, NULL, "<= 100 ms",
                  r.n == count && p99 <= 100);
   }
-  char fig[64];
+  char name[96], fig[64];
+  snprintf(name, sizeof name, "%s idle", what);
   snprintf(fig, sizeof fig, "%.1f ms CPU in %ld s", idle_ms, idle);
-  bench_result("follow idle", fig, NULL, NULL, "about 0",
+  bench_result(name, fig, NULL, NULL, "about 0",
                idle_ms <= 10.0 * (double)idle);
   kill((pid_t)pid, SIGINT);
   /* Read to the end before closing: a follower writing its last lines to
@@ -216,9 +217,36 @@ int main(int argc, char **argv) {
   char rest[4096];
   while (fgets(rest, sizeof rest, in)) {}
   int status = pclose(in);
-  printf("follow  Ctrl-C: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status)
-                                                        : 128 + WTERMSIG(status));
+  printf("%s  Ctrl-C: exit %d\n", what,
+         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   sqlite3_close(db);
   unlink(path);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *host = argc > 1 ? argv[1] : "build/synclua";
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  long seconds = bench_env_long("BENCH_FOLLOW_SECONDS", 5);
+  long idle = bench_env_long("BENCH_FOLLOW_IDLE", 5);
+  char path[1200], other[1200], args[2600];
+  snprintf(path, sizeof path, "%s/follow.db", bench_dir());
+  snprintf(other, sizeof other, "%s/follow-other.db", bench_dir());
+  snprintf(args, sizeof args, "events --db %s --follow -f ndjson", path);
+  if (measure(host, "follow", args, path, seconds, idle) != 0) return 1;
+  /* timeline --follow of the written store and a quiet one, without a
+  ** reorder window: what merging and placing cost. */
+  sqlite3 *db;
+  unlink(other);
+  if (sqlite3_open(other, &db) != SQLITE_OK ||
+      sqlite3_exec(db, sl_spacedrive_ddl(), NULL, NULL, NULL) != SQLITE_OK) {
+    fprintf(stderr, "follow: %s: %s\n", other, sqlite3_errmsg(db));
+    return 1;
+  }
+  sqlite3_close(db);
+  snprintf(args, sizeof args, "timeline --db %s --db %s --follow -f ndjson "
+           "--window 0", path, other);
+  int rc = measure(host, "timeline follow", args, path, seconds, idle);
+  unlink(other);
+  return rc;
 }
