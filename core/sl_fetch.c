@@ -145,6 +145,26 @@ int sli_fetch_store(sl_store *dest, const sl_response *res, uint32_t asked,
   return rc;
 }
 
+int sli_fetch_response(sl_buf *in, const char *library, sl_message *m,
+                       char *err, size_t errsz) {
+  int rc = sl_message_parse(in->data ? in->data : "", in->len, m, err,
+                            errsz);
+  /* The tree holds what it needs: one response's bytes at a time (the
+  ** channel reads the next into a buffer of its own). */
+  sl_buf_free(in);
+  if (rc == SL_OK && m->kind != SL_MSG_RESPONSE) {
+    snprintf(err, errsz, "expected an EventLogResponse, got an "
+             "EventLogRequest");
+    rc = SL_INVALID;
+  }
+  if (rc == SL_OK && strcmp(m->response.library_id, library) != 0) {
+    snprintf(err, errsz, "answered for library %s, not %s",
+             m->response.library_id, library);
+    rc = SL_INVALID;
+  }
+  return rc;
+}
+
 /* Store one response's events; SL_OK or the failure recorded on p. */
 static int take(sl_fetch_peer *p, const sl_response *res, uint32_t asked) {
   char err[256];
@@ -225,20 +245,7 @@ static void fetch_one(job *j) {
       else fail(p, rc, "%s", sl_channel_errmsg(ch));
       break;
     }
-    rc = sl_message_parse(in.data ? in.data : "", in.len, &m, err, sizeof err);
-    /* The tree holds what it needs: one response's bytes at a time (the
-    ** channel reads the next into a buffer of its own). */
-    sl_buf_free(&in);
-    if (rc == SL_OK && m.kind != SL_MSG_RESPONSE) {
-      snprintf(err, sizeof err, "expected an EventLogResponse, got an "
-               "EventLogRequest");
-      rc = SL_INVALID;
-    }
-    if (rc == SL_OK && strcmp(m.response.library_id, r.library_id) != 0) {
-      snprintf(err, sizeof err, "answered for library %s, not %s",
-               m.response.library_id, r.library_id);
-      rc = SL_INVALID;
-    }
+    rc = sli_fetch_response(&in, r.library_id, &m, err, sizeof err);
     if (rc != SL_OK) {
       fail(p, rc, "sent garbage: %s", err);
       sl_message_clear(&m);

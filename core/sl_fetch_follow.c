@@ -226,19 +226,7 @@ static int follow_once(follower *j, int *connected, int *streamed,
                 "%s", sl_channel_errmsg(ch));
       break;
     }
-    rc = sl_message_parse(in.data ? in.data : "", in.len, &m, err,
-                          sizeof err);
-    sl_buf_free(&in);   /* one frame's bytes held at a time */
-    if (rc == SL_OK && m.kind != SL_MSG_RESPONSE) {
-      snprintf(err, sizeof err, "expected an EventLogResponse, got an "
-               "EventLogRequest");
-      rc = SL_INVALID;
-    }
-    if (rc == SL_OK && strcmp(m.response.library_id, r.library_id) != 0) {
-      snprintf(err, sizeof err, "answered for library %s, not %s",
-               m.response.library_id, r.library_id);
-      rc = SL_INVALID;
-    }
+    rc = sli_fetch_response(&in, r.library_id, &m, err, sizeof err);
     if (rc == SL_OK && j->p.responding_device[0] &&
         strcmp(j->p.responding_device, m.response.responding_device)) {
       snprintf(err, sizeof err, "answered as device %s, then as %s",

@@ -320,6 +320,12 @@ int sli_connect(const char *address, int timeout_ms, char *err,
 int sli_fetch_store(sl_store *dest, const sl_response *res, uint32_t asked,
                     int newest_first, int64_t *received, size_t *inserted,
                     char *err, size_t errsz);
+/* The frame in `in` read as the answer to a request about `library`: parsed
+** into m (in is freed: one frame's bytes held at a time), an
+** EventLogResponse, for that library. SL_OK, or a status and the message
+** in err. */
+int sli_fetch_response(sl_buf *in, const char *library, sl_message *m,
+                       char *err, size_t errsz);
 /* The other end of a connected socket as "HOST:PORT". */
 void sli_peer_name(int fd, char *out, size_t outsz);
 

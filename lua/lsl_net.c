@@ -500,6 +500,29 @@ static const char *const fetch_keys[] = {
   "event_types", "correlation_id", "limit", "handshake_timeout", "timeout",
   "idle_timeout", "deadline", "max_pages", NULL};
 
+/* What fetch and fetch_follow both take from their options table: the
+** peers and their stores (pushed, the peers at *peers and the stores just
+** above), the key and the request. Returns how many peers. */
+static size_t check_peers(lua_State *L, const char *const *keys, int *peers,
+                          const unsigned char **key, sl_request *req) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lsl_check_keys(L, 1, 1, keys, "option");
+  lua_getfield(L, 1, "peers");
+  lua_getfield(L, 1, "stores");
+  *peers = lua_gettop(L) - 1;
+  luaL_argcheck(L, lua_istable(L, *peers) && lua_istable(L, *peers + 1), 1,
+                "peers and stores: lists needed");
+  /* Raw lengths: a __len metamethod must not size the C array below. */
+  size_t n = lua_rawlen(L, *peers);
+  luaL_argcheck(L, n <= MAX_PEERS, 1, "peers: at most 1024");
+  luaL_argcheck(L, lua_rawlen(L, *peers + 1) == n, 1,
+                "stores: one per peer needed");
+  lua_getfield(L, 1, "key");
+  *key = check_key(L, -1, 1);
+  check_request(L, 1, 1, req);
+  return n;
+}
+
 /* fetch{ peers = {addr...}, stores = {Store...}, key, library_id,
 ** requesting_device, [since, event_types, correlation_id, limit,
 ** timeouts, deadline, max_pages] } -> { {peer, ok, device, received,
@@ -508,21 +531,10 @@ static const char *const fetch_keys[] = {
 static int l_fetch(lua_State *L) {
   sl_request req;
   sl_timeouts to;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lsl_check_keys(L, 1, 1, fetch_keys, "option");
-  lua_getfield(L, 1, "peers");
-  lua_getfield(L, 1, "stores");
-  int peers = lua_gettop(L) - 1, stores = peers + 1;
-  luaL_argcheck(L, lua_istable(L, peers) && lua_istable(L, stores), 1,
-                "peers and stores: lists needed");
-  /* Raw lengths: a __len metamethod must not size the C array below. */
-  size_t n = lua_rawlen(L, peers);
-  luaL_argcheck(L, n <= MAX_PEERS, 1, "peers: at most 1024");
-  luaL_argcheck(L, lua_rawlen(L, stores) == n, 1,
-                "stores: one per peer needed");
-  lua_getfield(L, 1, "key");
-  const unsigned char *key = check_key(L, -1, 1);
-  check_request(L, 1, 1, &req);
+  const unsigned char *key;
+  int peers;
+  size_t n = check_peers(L, fetch_keys, &peers, &key, &req);
+  int stores = peers + 1;
   check_timeouts(L, 1, 1, &to, 1);
   int max_pages = (int)opt_int(L, 1, "max_pages", 1, SL_FETCH_MAX_PAGES, 1,
                                INT32_MAX);
@@ -633,20 +645,10 @@ static int l_fetch_follow(lua_State *L) {
   sl_request req;
   sl_timeouts to;
   char err[ERRSZ];
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lsl_check_keys(L, 1, 1, follow_keys, "option");
-  lua_getfield(L, 1, "peers");
-  lua_getfield(L, 1, "stores");
-  int peers = lua_gettop(L) - 1, stores = peers + 1;
-  luaL_argcheck(L, lua_istable(L, peers) && lua_istable(L, stores), 1,
-                "peers and stores: lists needed");
-  size_t n = lua_rawlen(L, peers);
-  luaL_argcheck(L, n <= MAX_PEERS, 1, "peers: at most 1024");
-  luaL_argcheck(L, lua_rawlen(L, stores) == n, 1,
-                "stores: one per peer needed");
-  lua_getfield(L, 1, "key");
-  const unsigned char *key = check_key(L, -1, 1);
-  check_request(L, 1, 1, &req);
+  const unsigned char *key;
+  int peers;
+  size_t n = check_peers(L, follow_keys, &peers, &key, &req);
+  int stores = peers + 1;
   luaL_argcheck(L, !req.has_before, 1, "before: not for a follow");
   memset(&to, 0, sizeof to);
   to.handshake_ms = opt_ms(L, 1, "handshake_timeout", 1);

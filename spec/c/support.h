@@ -1,6 +1,6 @@
 /*
-** support.h -- what several C test programs need besides assertions: a
-** pause, one integer read from a store's file by a connection of the
+** support.h -- what several C test programs need besides assertions: the
+** monotonic clock and a pause, one integer read from a store's file by a connection of the
 ** test's own (not the library's), and the ids a query hands out.
 */
 #ifndef SUPPORT_H
@@ -12,6 +12,13 @@
 #include <time.h>
 
 #include <synclua/synclua.h>
+
+/* Milliseconds on the monotonic clock. */
+static inline int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -28,40 +28,11 @@
 #include "support.h"
 #include <synclua/net.h>
 
-#define LIB_ID  "a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e"
-#define DEV_A   "11111111-2222-4333-8444-555555555555"
-#define DEV_ME  "c0ffee00-1234-4567-89ab-cdef01234567"
-#define SEC     SL_NS_PER_SEC
-#define T0      (INT64_C(1764756900) * SEC)   /* 2025-12-03T10:15:00Z */
-
-#define RQ(body) "{\"EventLogRequest\":{" body "}}"
-#define RS(body) "{\"EventLogResponse\":{" body "}}"
-#define IDS      "\"library_id\":\"" LIB_ID "\",\"requesting_device\":\"" \
-                 DEV_ME "\""
-#define RIDS     "\"library_id\":\"" LIB_ID "\",\"responding_device\":\"" \
-                 DEV_A "\""
-
-static unsigned char key[SL_KEY_BYTES];       /* 00 01 ... 1f */
-static unsigned char wrong_key[SL_KEY_BYTES]; /* ff ff ... ff */
-static const sl_timeouts quick = {2000, 2000, 2000, 0};
-static const sl_open_opts write_opts = {.mode = SL_OPEN_WRITE};
 static char dir[] = "/tmp/synclua-follow-XXXXXX";
+#include "net_fixture.h"
+
 static char st_name[] = "state_transition";
 static char *only_st[] = {st_name};
-
-static const char *path_of(const char *name) {
-  static char bufs[4][256];
-  static int next;
-  char *b = bufs[next++ % 4];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ============================================================ messages */
 
@@ -717,12 +688,8 @@ static void test_wrong_key_and_refused(void) {
 }
 
 int main(void) {
-  for (int i = 0; i < SL_KEY_BYTES; i++) {
-    key[i] = (unsigned char)i;
-    wrong_key[i] = 0xff;
-  }
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
+  if (net_fixture_init() != 0) {
+    perror("synclua-follow");
     return 1;
   }
   test_bytes();

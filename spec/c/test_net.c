@@ -40,53 +40,16 @@
 #include "support.h"
 #include <synclua/net.h>
 
-/* The key 00 01 02 ... 1f and the library id it stands for. */
-#define LIB_ID    "a5851768-6f4c-8571-bdf9-d1e2fc3c6d9e"
-/* The key ff ff ... ff and its library id. */
-#define LIB_FF    "7fdd8be1-7de3-889f-a7a4-b043762cbe39"
 #define OTHER_LIB "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
-#define DEV_A     "11111111-2222-4333-8444-555555555555"
 #define DEV_B     "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
-#define DEV_ME    "c0ffee00-1234-4567-89ab-cdef01234567"
 #define DEV_RAW   "0badc0de-0000-4000-8000-000000000001"
 #define DEV_RAW_(n) "0badc0de-0000-4000-8000-00000000000" #n
 #define SESSION   "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"
 
-#define SEC SL_NS_PER_SEC
-/* 2025-12-03T10:15:00Z, as `date -u -d @1764756900` says. */
-#define T0  (INT64_C(1764756900) * SEC)
-
 #define ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
 
-/* A request's opening, the ids of most tests. */
-#define RQ(body)  "{\"EventLogRequest\":{" body "}}"
-#define RS(body)  "{\"EventLogResponse\":{" body "}}"
-#define IDS       "\"library_id\":\"" LIB_ID "\",\"requesting_device\":\"" \
-                  DEV_ME "\""
-#define RIDS      "\"library_id\":\"" LIB_ID "\",\"responding_device\":\"" \
-                  DEV_A "\""
-
-static unsigned char key[SL_KEY_BYTES];       /* 00 01 ... 1f */
-static unsigned char wrong_key[SL_KEY_BYTES]; /* ff ff ... ff */
-static const sl_timeouts quick = {2000, 2000, 2000, 0};
-static const sl_open_opts write_opts = {.mode = SL_OPEN_WRITE};
-
 static char dir[] = "/tmp/synclua-net-XXXXXX";
-
-static const char *path_of(const char *name) {
-  static char bufs[4][256];
-  static int next;
-  char *b = bufs[next++ % 4];
-  snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-  return b;
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+#include "net_fixture.h"
 
 static void put_be32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)(v >> 24);
@@ -4427,11 +4390,7 @@ static void test_cli_fetch(void) {
 }
 
 int main(int argc, char **argv) {
-  if (sodium_init() < 0 || !mkdtemp(dir)) return 2;
-  for (int i = 0; i < SL_KEY_BYTES; i++) {
-    key[i] = (unsigned char)i;
-    wrong_key[i] = 0xff;
-  }
+  if (net_fixture_init() != 0) return 2;
   test_request_write();
   test_decode_cost();
   test_request_parse();
