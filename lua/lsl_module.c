@@ -5,7 +5,9 @@
 ** files.
 */
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lsl.h"
 #include "lsl_render.h"
@@ -77,6 +79,18 @@ static int l_monotonic(lua_State *L) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
   return 1;
+}
+
+/* terminal() -> columns, rows of the terminal stdout is, or nil when it
+** is none (a pipe, a file) */
+static int l_terminal(lua_State *L) {
+  struct winsize ws;
+  if (!isatty(STDOUT_FILENO) ||
+      ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+    return 0;
+  lua_pushinteger(L, ws.ws_col);
+  lua_pushinteger(L, ws.ws_row);
+  return 2;
 }
 
 /* uuid() -> a fresh v4 uuid, lowercase */
@@ -208,6 +222,7 @@ static const luaL_Reg module_fns[] = {
   {"parse_duration", l_parse_duration},
   {"now", l_now},
   {"monotonic", l_monotonic},
+  {"terminal", l_terminal},
   {"uuid", l_uuid},
   {"parse_uuid", l_parse_uuid},
   {"severity_set", l_severity_set},

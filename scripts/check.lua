@@ -7,6 +7,7 @@ local synclua = require "synclua"
 local command = require "synclua.command"
 local inputs = require "synclua.inputs"
 local pictures = require "synclua.pictures"
+local term = require "synclua.term"
 local runner = require "synclua.runner"
 
 local BUCKETS = 12
@@ -115,7 +116,8 @@ local function text(r)
   end
   if r.activity then
     add("  events over time:")
-    out[#out + 1] = (pictures.bars(r.activity, 30, { indent = "    " })
+    out[#out + 1] = (pictures.bars(r.activity, term.cells(30, 40),
+                                   { indent = "    " })
                      :gsub("\n$", ""))
   end
   return table.concat(out, "\n")

@@ -11,6 +11,7 @@ local report = require "synclua.report"
 local analysis = require "synclua.sessions"
 local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
+local term = require "synclua.term"
 local peers_of = require "synclua.peers"
 
 local SPARK_WIDTH = 24
@@ -167,6 +168,9 @@ local function text(result, out)
   local rows = { { "peer", "seen", "online", "chosen",
                    "latency ms (min/avg/max)", "avg score", "latency",
                    "score", "load", "from" } }
+  -- On a terminal, the three sparklines share what the other columns
+  -- (about 50) leave.
+  local spark = term.cells(3 * SPARK_WIDTH, 50) // 3
   for _, p in ipairs(result.peers) do
     local lat, score, load = {}, {}, {}
     for i, h in ipairs(p.history) do
@@ -183,9 +187,9 @@ local function text(result, out)
       l ~= synclua.null and ("%s / %s / %s"):format(ms(l.min), ms(l.mean),
                                                    ms(l.max)) or "-",
       p.score ~= synclua.null and ("%.2f"):format(p.score.mean) or "-",
-      pictures.sparkline(lat, { n = n, width = SPARK_WIDTH }),
-      pictures.sparkline(score, { n = n, width = SPARK_WIDTH }),
-      pictures.sparkline(load, { n = n, width = SPARK_WIDTH, min = 0 }),
+      pictures.sparkline(lat, { n = n, width = spark }),
+      pictures.sparkline(score, { n = n, width = spark }),
+      pictures.sparkline(load, { n = n, width = spark, min = 0 }),
       from_text(p.from),
     }
   end
@@ -201,7 +205,8 @@ local function text(result, out)
                           p.chosen, result.selections, p.formula_choice) }
   end
   out:write("\n  chosen\n")
-  out:write(pictures.bars(bars, 20, { indent = "  ", max = result.selections }))
+  out:write(pictures.bars(bars, term.cells(20, 60),
+                          { indent = "  ", max = result.selections }))
 end
 
 return report.command{

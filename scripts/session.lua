@@ -13,6 +13,7 @@ local report = require "synclua.report"
 local analysis = require "synclua.sessions"
 local fmt = require "synclua.fmt"
 local pictures = require "synclua.pictures"
+local term = require "synclua.term"
 local runner = require "synclua.runner"
 local skew = require "synclua.skew"
 
@@ -394,7 +395,12 @@ local function text(result, out)
     if to - from < 60 * 1000000000 then
       left, right = fmt.clock_ms(from):sub(12), fmt.clock_ms(to):sub(12)
     end
-    out:write("\n", pictures.gantt(spans, GANTT_WIDTH, from, to,
+    local lw = 0
+    for _, sp in ipairs(spans) do
+      lw = math.max(lw, utf8.len(sp.label) or #sp.label)
+    end
+    out:write("\n", pictures.gantt(spans, term.cells(GANTT_WIDTH, lw + 20),
+                                   from, to,
                                    { indent = "  ", left = left,
                                      right = right }))
   end

@@ -42,6 +42,7 @@
 -- otherwise), and note(msg) / warn(msg) for stderr.
 local synclua = require "synclua"
 local cli = require "synclua.cli"
+local term = require "synclua.term"
 local runner = require "synclua.runner"
 local output = require "synclua.output"
 
@@ -100,6 +101,15 @@ local function common(decl)
       help = "output format: " .. cli.either(decl.formats) }
     after[#after + 1] = { "-o", "--output", metavar = "FILE",
       help = "write to FILE (atomically) instead of stdout" }
+  end
+  if decl.formats and decl.formats[1] == "text" then
+    after[#after + 1] = { "--color", type = "enum", default = "auto",
+      values = { "auto", "always", "never" }, metavar = "WHEN",
+      help = "colour severities, verdicts and devices: auto (on a "
+        .. "terminal, unless NO_COLOR), always or never" }
+    after[#after + 1] = { "--no-pager", flag = true,
+      help = "on a terminal, write long text straight out instead of "
+        .. "through $PAGER (default: less -FRX)" }
   end
   return list, after
 end
@@ -193,9 +203,26 @@ local function main(decl, argv, name)
     for i, src in ipairs(set) do paths[i] = src.path end
     output.guard(opts.output, paths)
   end
-  local out <close> = decl.formats and output.open(opts.output) or nil
+  local decided = decl.formats and term.setup{ format = opts.format,
+    output = opts.output, color = opts.color, pager = not opts.no_pager,
+    streaming = opts.follow }
+  if decided and set then
+    local labels = {}
+    for i, src in ipairs(set) do labels[i] = src.label end
+    term.devices(labels)
+  end
+  local out <close> = decl.formats and output.open(opts.output, decided)
+                      or nil
   ctx.out = out
+  local pictures = require "synclua.pictures"
+  pictures.legend()   -- nothing drawn yet
   local status, message, code = decl.run(ctx)
+  -- A person at a terminal is told what the pictures' characters mean.
+  local legend = pictures.legend()
+  if out and decided.tty and not opts.follow and legend ~= "" and
+     (status == 0 or status == 1 or (status == nil and not message)) then
+    out:write("\n", legend)
+  end
   -- A result, or a finding: the output is whole. A failure (`nil,
   -- message`, or any other status) leaves no file.
   if out and (status == 0 or status == 1 or (status == nil and not message))

@@ -66,6 +66,10 @@ M.now = core.now
 -- measuring waits.
 M.monotonic = core.monotonic
 
+--- The size of the terminal stdout is: columns, rows; nil when stdout is
+-- no terminal (a pipe, a file).
+M.terminal = core.terminal
+
 --- A fresh random correlation id (UUID v4, lowercase).
 M.uuid = core.uuid
 

@@ -33,16 +33,44 @@ end
 -- @return self
 function Output:write(...)
   for i = 1, select("#", ...) do
-    local ok, err = self.file:write((select(i, ...)))
+    local s = (select(i, ...))
+    if self.shape then s = self:shaped(s) end
+    local ok, err = self.file:write(s)
     if not ok then fail(self.name, err) end
   end
   return self
+end
+
+-- The whole lines of what was written so far, each shaped for the
+-- terminal (self.shape); a line not ended yet waits for its end.
+function Output:shaped(s)
+  local text = self.partial .. s
+  local last = text:match(".*()\n")
+  if not last then
+    self.partial = text
+    return ""
+  end
+  self.partial = text:sub(last + 1)
+  return (text:sub(1, last):gsub("([^\n]*)\n", function(line)
+    return self.shape(line) .. "\n"
+  end))
+end
+
+-- Write what waits of an unended line.
+local function drain(self)
+  if self.shape and self.partial ~= "" then
+    local rest = self.shape(self.partial)
+    self.partial = ""
+    local ok, err = self.file:write(rest)
+    if not ok then fail(self.name, err) end
+  end
 end
 
 --- Send what was written on (a follower's rows as they come); a failure
 -- ends the command (exit 3).
 -- @return self
 function Output:flush()
+  drain(self)
   local ok, err = self.file:flush()
   if not ok then fail(self.name, err) end
   return self
@@ -52,8 +80,13 @@ end
 -- the destination. A failure ends the command (exit 3).
 function Output:commit()
   if self.done then return end
+  drain(self)
   self.done = true
-  if self.direct then
+  if self.pager then
+    -- The pager's own status (the reader quit early) is not ours: wait
+    -- for it to end, so that the prompt comes back after it.
+    self.file:close()
+  elseif self.direct then
     local ok, err = self.file:close()
     if not ok then fail(self.name, err) end
   elseif self.tmp then
@@ -78,7 +111,9 @@ end
 function Output:abort()
   if self.done then return end
   self.done = true
-  if self.direct then
+  if self.pager then
+    pcall(self.file.close, self.file)
+  elseif self.direct then
     self.file:close()
   elseif self.tmp then
     self.file:close()
@@ -90,16 +125,33 @@ Output.__close = Output.abort
 Output.__gc = Output.abort
 
 --- Open the output: stdout when `path` is nil or "-", else a temporary file
--- beside `path` (exit 3, naming `path`, when it cannot be created).
+-- beside `path` (exit 3, naming `path`, when it cannot be created). On
+-- stdout, `term` (synclua.term's decision) may put a pager between, and
+-- shape each line: cut to the terminal's width, its columns painted.
 -- @tparam[opt] string path
+-- @tparam[opt] table term { pager, width, color }
 -- @treturn table an output with write, commit and abort (to-be-closed)
-function M.open(path)
+function M.open(path, term)
   if path ~= nil and type(path) ~= "string" then
     error(("bad argument #1 to 'open' (string expected, got %s)")
       :format(type(path)), 2)
   end
   if path == nil or path == "-" then
-    return setmetatable({ file = io.stdout, name = "stdout" }, Output)
+    local out = setmetatable({ file = io.stdout, name = "stdout",
+                               partial = "" }, Output)
+    if term and term.pager then
+      io.stdout:flush()
+      local pipe = io.popen(term.pager, "w")
+      if pipe then out.file, out.pager = pipe, term.pager end
+    end
+    if term and (term.width or term.color) then
+      local t = require "synclua.term"
+      out.shape = function(line)
+        line = t.paint_line(line)
+        return term.width and t.cut(line, term.width) or line
+      end
+    end
+    return out
   end
   local fs = require "synclua.fs"
   -- Before anything opens it: a pipe opened to read waits for a writer.

@@ -36,12 +36,45 @@ local function argcheck(cond, n, fname, msg)
   end
 end
 
--- Should this call draw in ASCII?
+--- The kinds of picture drawn since the last M.legend (sparkline, bars,
+-- gantt), each with whether in ASCII: what a legend explains.
+M.drawn = {}
+
+-- Should this call draw in ASCII? Notes the kind as drawn.
 local function ascii_of(opts, n, fname)
   argcheck(opts == nil or type(opts) == "table", n, fname,
            "table expected, got " .. typename(opts))
-  if opts and opts.ascii ~= nil then return opts.ascii and true or false end
-  return not fmt.unicode()
+  local ascii
+  if opts and opts.ascii ~= nil then ascii = opts.ascii and true or false
+  else ascii = not fmt.unicode() end
+  M.drawn[fname == "histogram" and "bars" or fname] = ascii
+  return ascii
+end
+
+-- What each kind's characters mean, Unicode then ASCII.
+local LEGENDS = {
+  { "sparkline", "▁▂▃▄▅▆▇█", "_.-=#", "sparkline: a step of time each, "
+    .. "low to high within its row" },
+  { "bars", "█▏", "#", "bar: its value against the largest" },
+  { "gantt", "│█▸▏", "|=>+", "Gantt: the time axis, a span, no end yet, "
+    .. "no length" },
+}
+
+--- The legend of the pictures drawn since the last call (M.drawn), a line
+-- each ("legend: ▁▂▃▄▅▆▇█ a sparkline: ..."), or "" when none was; M.drawn
+-- is emptied.
+-- @treturn string
+function M.legend()
+  local lines = {}
+  for _, l in ipairs(LEGENDS) do
+    local ascii = M.drawn[l[1]]
+    if ascii ~= nil then
+      lines[#lines + 1] = ("legend: %s %s\n"):format(ascii and l[3] or l[2],
+                                                     l[4])
+    end
+  end
+  M.drawn = {}
+  return table.concat(lines)
 end
 
 -- The display width of a string: its UTF-8 characters (every character

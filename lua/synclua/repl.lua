@@ -878,6 +878,8 @@ local TOPICS = {
     .. "passed or a signal came (false).\n",
   monotonic = "synclua.monotonic() -> ms\n  Milliseconds on a clock that "
     .. "never jumps (for measuring waits).\n",
+  terminal = "synclua.terminal() -> columns, rows | nil\n  The size of the "
+    .. "terminal stdout is; nil for a pipe or a file.\n",
   render_timeline = "synclua.render_timeline(event, format, label, "
     .. "adjusted [, width]) -> bytes\n  One timeline row as the merge "
     .. "renders it (text, or an export format\n  with device_label and "

@@ -32,6 +32,7 @@ local synclua = require "synclua"
 local command = require "synclua.command"
 local fmt = require "synclua.fmt"
 local follow = require "synclua.follow"
+local term = require "synclua.term"
 
 local M = {}
 
@@ -135,7 +136,7 @@ function M.write(spec, result, format, out)
   elseif format == "markdown" then
     write_markdown(spec.name, result, out, line)
   else
-    out:write(result.verdict, "\n")
+    out:write(term.paint(result.status, result.verdict), "\n")
     if line then out:write(line, "\n") end
     if result.status == "no_data" then return end
     if spec.text then spec.text(result, out)
