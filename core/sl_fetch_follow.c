@@ -234,6 +234,17 @@ static int follow_once(follower *j, int *connected, int *streamed,
       rc = SL_INVALID;
     }
     if (rc == SL_OK && m.response.has_mark && j->p.has_mark &&
+        m.response.mark < j->p.mark && resumed && frames == 0) {
+      /* A resume answered as a start: the peer's store is not the one our
+      ** mark is of (replaced, or emptied). Its first answer is taken as a
+      ** start's (duplicates are skipped as they are stored). */
+      say(j, "its log started over (its mark went back from %" PRId64
+          " to %" PRId64 "): taking it from there", j->p.mark,
+          m.response.mark);
+      j->p.has_mark = 0;
+      first = 1;
+    }
+    if (rc == SL_OK && m.response.has_mark && j->p.has_mark &&
         m.response.mark < j->p.mark) {
       snprintf(err, sizeof err, "its mark went back from %" PRId64 " to %"
                PRId64, j->p.mark, m.response.mark);

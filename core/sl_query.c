@@ -240,12 +240,13 @@ static void add_conditions(builder *b, const plan *p, int split) {
     sl_buf_puts(&b->sql, " AND correlation_id = ");
     add_text(b, normalized_id(b, f->correlation_id));
   }
+  /* Qualified: a foreign arm joins temp.sl_foreign, which has an id too. */
   if (f->has_after_id) {
-    sl_buf_puts(&b->sql, " AND id > ");
+    sl_buf_puts(&b->sql, " AND sync_event_log.id > ");
     add_int(b, f->after_id);
   }
   if (f->has_through_id) {
-    sl_buf_puts(&b->sql, " AND id <= ");
+    sl_buf_puts(&b->sql, " AND sync_event_log.id <= ");
     add_int(b, f->through_id);
   }
   if (f->model_type) {

@@ -682,6 +682,7 @@ typedef struct stream {
   size_t            n_known;
   int               none;       /* only unknown types: nothing matches     */
   int64_t           mark;       /* the highest row id covered              */
+  char              identity[64]; /* the file the mark is of ("DEV:INO")   */
   int64_t           sent;       /* events streamed                         */
   int64_t           frames;     /* frames streamed, heartbeats too         */
   int64_t           last_send;  /* when the last frame went (mono ms)      */
@@ -816,6 +817,12 @@ static int stream_look(stream *s, char *err, size_t errsz) {
   if (rc != SL_OK) return rc;
   if ((rc = sl_store_max_id(h, &top)) != SL_OK)
     snprintf(err, errsz, "%s", sl_store_errmsg(h));
+  /* The file was replaced: its ids are not the ones the mark counts. The
+  ** stream ends; the client's resume is answered as a start. */
+  if (rc == SL_OK && strcmp(sl_store_identity(h), s->identity) != 0) {
+    snprintf(err, errsz, "the store was replaced");
+    rc = SL_DONE;
+  }
 
   while (rc == SL_OK && top > s->mark) {
     int64_t room = s->c->srv->o.max_events;
@@ -927,7 +934,12 @@ static void follow(conn *c, sl_channel *ch, const sl_request *req,
   rc = borrow(srv, &h, err, sizeof err);
   if (rc == SL_OK && (rc = sl_store_max_id(h, &s.mark)) != SL_OK)
     snprintf(err, sizeof err, "%s", sl_store_errmsg(h));
-  if (rc == SL_OK && req->has_follow_after) s.mark = req->follow_after;
+  if (rc == SL_OK)
+    snprintf(s.identity, sizeof s.identity, "%s", sl_store_identity(h));
+  /* A resume after an id this store does not reach has a mark of another
+  ** file (this one replaced it): it is answered as a start. */
+  int resume = req->has_follow_after && req->follow_after <= s.mark;
+  if (rc == SL_OK && resume) s.mark = req->follow_after;
   else if (rc == SL_OK) rc = first_answer(&s, h, &sum.count, err, sizeof err);
   if (h) give_back(srv, h);
   if (rc != SL_OK) {
@@ -936,7 +948,7 @@ static void follow(conn *c, sl_channel *ch, const sl_request *req,
     return;
   }
   served(srv, c, req, &sum, sli_mono_ms() - started);
-  if (req->has_follow_after)
+  if (resume)
     say(srv, "%s: device %s follows, resuming after event %" PRId64
         " (heartbeat %" PRIu32 " ms)", c->remote, req->requesting_device,
         s.mark, req->heartbeat_ms);
@@ -950,12 +962,18 @@ static void follow(conn *c, sl_channel *ch, const sl_request *req,
   ** heartbeat that says the stream is on. */
   int64_t frames = s.frames;
   rc = stream_look(&s, err, sizeof err);
-  if (rc == SL_OK && req->has_follow_after && s.frames == frames)
+  if (rc == SL_OK && resume && s.frames == frames)
     rc = heartbeat(&s);
+  /* A commit's first write to the -wal wakes the watch before readers see
+  ** the commit: a wake whose look finds nothing looks again after 2, 4,
+  ** ... 64 ms (as a local follower does), not at the next heartbeat. */
+  int retry = 0;
   while (rc == SL_OK) {
     struct pollfd p[2] = {{c->fd, POLLIN, 0}, {sl_watch_fd(w), POLLIN, 0}};
     int64_t due = s.last_send + req->heartbeat_ms - sli_mono_ms();
-    int n = poll(p, w ? 2 : 1, due > 0 ? (int)due : 0);
+    int wait = due > 0 ? (int)due : 0;
+    if (retry && retry < wait) wait = retry;
+    int n = poll(p, w ? 2 : 1, wait);
     if (n < 0 && errno != EINTR) {
       snprintf(why, sizeof why, "poll: %s", strerror(errno));
       end = why;
@@ -972,7 +990,13 @@ static void follow(conn *c, sl_channel *ch, const sl_request *req,
         sl_watch_free(w);
         w = NULL;
       }
+      frames = s.frames;
       rc = stream_look(&s, err, sizeof err);
+      retry = rc == SL_OK && s.frames == frames ? 2 : 0;
+    } else if (retry) {
+      frames = s.frames;
+      rc = stream_look(&s, err, sizeof err);
+      retry = rc == SL_OK && s.frames == frames && retry < 64 ? 2 * retry : 0;
     } else if (sli_mono_ms() >= s.last_send + req->heartbeat_ms) {
       /* A look too, should the file system not have told. */
       frames = s.frames;

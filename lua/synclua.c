@@ -84,12 +84,26 @@ static void message(const host *h, const char *msg) {
   fflush(stderr);
 }
 
+/* Set when a script ended by Ctrl-C before a command's frame could catch
+** it (while modules load): the process then exits 128 + SIGINT, silent,
+** as the shell's convention has it. */
+static int interrupted_exit = 0;
+
+/* Is msg's first line the error on_interrupt raises ("...interrupted!")? */
+static int is_interrupt(const char *msg) {
+  static const char word[] = "interrupted!";
+  size_t n = strcspn(msg, "\n");
+  return n >= sizeof word - 1 &&
+         memcmp(msg + n - (sizeof word - 1), word, sizeof word - 1) == 0;
+}
+
 /* Prints and pops the error message on top if 'status' is an error. */
 static int report(lua_State *L, const host *h, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     if (msg == NULL) msg = "(error object is not a string)";
-    message(h, msg);
+    if (!h->interactive && is_interrupt(msg)) interrupted_exit = 1;
+    else message(h, msg);
     lua_pop(L, 1);                   /* pop message */
   }
   return status;
@@ -1279,5 +1293,5 @@ int main(int argc, char **argv) {
   code = (status == LUA_OK) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
   report(L, &h, status);
   lua_close(L);
-  return code;
+  return interrupted_exit ? 128 + SIGINT : code;
 }

@@ -196,9 +196,9 @@ return command{
         .. "device that arrives later but belongs before it comes first "
         .. "(as timeline --follow)" },
     { "--heartbeat", metavar = "SECONDS", default = "5",
-      check = require("synclua.cli").seconds("--heartbeat"),
-      help = "--follow: a quiet peer says it is there this often; silent "
-        .. "three times as long, it is reconnected" },
+      check = cli.seconds("--heartbeat", 0.1, 60),
+      help = "--follow: a quiet peer says it is there this often (0.1 to 60);"
+        .. " silent three times as long, it is reconnected" },
   },
   check = function(opts) follow.check(opts, follow.TIMELINE_FORMATS) end,
   run = function(ctx)

@@ -175,6 +175,36 @@ describe("synclua.fetch_follow", function()
     to:close()
   end)
 
+  it("starts over when the served store is replaced: the new file's rows "
+     .. "come, and what is committed to it", function()
+    local srv = support.serve(dir, "served.db", "--device " .. DEV_A)
+    local to = assert(synclua.open(dir .. "/to.db", { mode = "w" }))
+    local f <close> = assert(follow(srv.address, to))
+    local seen = {}
+    await(f, seen, function(l) return l:find("following") end)
+    -- A restore: a smaller file moved into place.
+    local new = assert(synclua.open(dir .. "/restore.db", { mode = "w",
+                                                           device_id = DEV_A }))
+    assert(new:insert({ { event_type = "state_transition", summary = "R 0",
+                          timestamp = "2025-12-03T12:00:00Z" } }))
+    new:close()
+    assert(os.rename(dir .. "/restore.db", dir .. "/served.db"))
+    await(f, seen, function(l) return l:find("started over", 1, true) end)
+    local log = assert(synclua.open(dir .. "/served.db", { mode = "w",
+                                                          device_id = DEV_A }))
+    assert(log:insert({ { event_type = "state_transition", summary = "R 1",
+                          timestamp = "2025-12-03T12:00:01Z" } }))
+    log:close()
+    support.wait_for(function() return rows(dir .. "/to.db") == 4 end,
+                     "4 rows")
+    f:stop()
+    assert.same({ "S 0", "S 1", "R 0", "R 1" }, summaries(dir .. "/to.db"))
+    assert.truthy(table.concat(seen, "\n"):find(("peer %s: its log started "
+      .. "over (its mark went back from 2 to 1): taking it from there")
+      :format(srv.address), 1, true), table.concat(seen, "\n"))
+    to:close()
+  end)
+
   it("checks its arguments", function()
     local to = assert(synclua.open(dir .. "/to.db", { mode = "w" }))
     local key = assert(synclua.read_key(dir .. "/key"))

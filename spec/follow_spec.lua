@@ -463,3 +463,148 @@ describe("reports --follow", function()
     end
   end)
 end)
+
+describe("report --follow", function()
+  local dir
+
+  before_each(function()
+    dir = support.tmpdir()
+    local _, err, status = support.synclua(dir, "simulate --out lib "
+      .. "--devices 3 --hours 12 --seed 5 --start 2025-12-03T12:00:00Z")
+    assert.equal(0, status, err)
+  end)
+
+  after_each(function()
+    support.stop_children()
+    support.rmdir(dir)
+  end)
+
+  it("prints a new result when a scenario's findings change under a "
+     .. "verdict that does not", function()
+    local child = follower(dir, "report --db lib --follow -f json",
+                           "SYNCLUA_NOW=2025-12-04T00:00:00Z")
+    local first = synclua.json_decode(child:line())
+    -- Another buffer overflow on the phone, as the first one was logged.
+    assert.equal("", support.sqlite(dir .. "/lib/phone/sync.db",
+      "INSERT INTO sync_event_log (timestamp, device_id, event_type, "
+      .. "category, severity, summary, details) SELECT "
+      .. "'2025-12-03T15:00:00.000000000+00:00', device_id, event_type, "
+      .. "category, severity, 'Buffer overflow: 5000 updates dropped during "
+      .. "backfill', replace(details, '2794', '5000') FROM sync_event_log "
+      .. "WHERE summary LIKE 'Buffer overflow%'"))
+    local second = synclua.json_decode(child:line())
+    assert.equal(first.verdict, second.verdict)
+    local function lost(r)
+      for _, f in ipairs(r.findings) do
+        if f.scenario == "lost_data" then return f.summary end
+      end
+    end
+    assert.are_not.equal(lost(first), lost(second))
+    assert.truthy(lost(second):find("7,794", 1, true), lost(second))
+    child:signal("INT")
+    local rest, status = child:wait()
+    assert.equal("", rest)
+    assert.equal(0, status)
+  end)
+end)
+
+describe("--follow at the edges", function()
+  local dir, a, b
+  local A = "aaaaaaaa-0000-4000-8000-000000000001"
+  local B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+  local function row(dev, s, summary, ts)
+    return (insert(s, summary):gsub(DEV:gsub("%-", "%%-"), dev)
+      :gsub("'2025%-12%-03T10:00:%d%d%+00:00'", ts and ("'" .. ts .. "'")
+            or "%0"))
+  end
+
+  before_each(function()
+    dir = support.tmpdir()
+    a, b = dir .. "/a.db", dir .. "/b.db"
+    assert.equal("", support.sqlite(a, support.DDL .. row(A, 10, "a-ten")))
+    assert.equal("", support.sqlite(b, support.DDL .. row(B, 11, "b-eleven")))
+  end)
+
+  after_each(function()
+    support.stop_children()
+    support.rmdir(dir)
+  end)
+
+  local function stop(child)
+    support.wait_for(function() return child:catches(2) end, "its handler")
+    child:signal("INT")
+    return child:wait()
+  end
+
+  it("marks a row that belongs before the rows printed first, and not the "
+     .. "rows after one dated in the future", function()
+    local child = follower(dir, "timeline --db a.db --db b.db --follow "
+                                .. "--window 0 --skew none")
+    assert.truthy(lines(child, 3):find("b-eleven", 1, true))
+    assert.equal("", support.sqlite(b, row(B, 5, "b-five")))
+    assert.truthy(lines(child, 1):find("b-five  [late by 6.0 s]\n", 1, true))
+    -- A clock a year ahead: in its place, and the rows after it on time.
+    assert.equal("", support.sqlite(a, row(A, 0, "a-future",
+                                           "2099-01-01T00:00:00+00:00")))
+    assert.truthy(lines(child, 1):find("a-future\n", 1, true))
+    assert.equal("", support.sqlite(b, row(B, 20, "b-twenty")))
+    assert.truthy(lines(child, 1):find("b-twenty\n", 1, true))
+    local rest, status = stop(child)
+    assert.equal("", rest)
+    assert.equal(0, status)
+  end)
+
+  it("follows rows in other timestamp forms, and events of one instant in "
+     .. "ascending id", function()
+    assert.equal("", support.sqlite(a, row(A, 12, "same-1") .. row(A, 12,
+      "same-2")))
+    local child = follower(dir, "events --db a.db --follow -f ndjson "
+                                .. "--limit 2")
+    local got = lines(child, 2)
+    assert.truthy(got:find('"summary":"same%-1".*"summary":"same%-2"'), got)
+    assert.equal("", support.sqlite(a, row(A, 0, "zulu",
+                                           "2025-12-03T10:00:13Z")))
+    assert.truthy(lines(child, 1):find('"summary":"zulu"', 1, true))
+    local rest, status = stop(child)
+    assert.equal("", rest)
+    assert.equal(0, status)
+  end)
+
+  it("waits out a store that cannot be read, and says so", function()
+    local child = follower(dir, "events --db a.db --follow -f ndjson")
+    assert.truthy(lines(child, 1):find("a-ten", 1, true))
+    -- Emptied in place (the same file), then made a store again.
+    io.open(a, "w"):close()
+    assert.equal("synclua events: note: a.db cannot be read now (no such "
+      .. "table: sync_event_log): waiting for it\n", lines(child, 1))
+    assert.equal("", support.sqlite(a, support.DDL .. row(A, 1, "one")
+      .. row(A, 2, "two")))
+    -- Depending on when it looks, the empty table made first lets "one"
+    -- through as new too: the note and "two" come either way.
+    local seen, note = {}, false
+    while not (note and seen.two) do
+      local l = assert(child:line())
+      if l == "synclua events: note: a.db can be read again" then
+        note = true
+      else
+        seen[assert(l:match('"summary":"(%a+)"'), l)] = true
+      end
+    end
+    assert.is_nil(seen["ten"])
+    local rest, status = stop(child)
+    assert.equal("", rest)
+    assert.equal(0, status)
+  end)
+
+  it("ends quietly on a Ctrl-C at once: 0 once following, else the "
+     .. "shell's 130", function()
+    for _ = 1, 3 do
+      local child = support.spawn(dir, "events --db a.db --follow -f ndjson")
+      child:signal("INT")
+      local rest, status = child:wait()
+      assert.is_nil(rest:find("synclua", 1, true), rest)
+      assert.truthy(status == 0 or status == 130, status)
+    end
+  end)
+end)

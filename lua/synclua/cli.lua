@@ -224,15 +224,22 @@ local function what(r)
 end
 
 --- A `check` for a number of seconds over 0 and at most a day (the
--- network's timeouts): the number, or nil and the message naming `option`.
+-- network's timeouts), or from `least` to `most`: the number, or nil and
+-- the message naming `option`.
 -- @tparam string option
+-- @tparam[opt] number least
+-- @tparam[opt] number most
 -- @treturn function
-function M.seconds(option)
+function M.seconds(option, least, most)
+  most = most or 86400
+  local range = least and ("from %s to %s"):format(least, most)
+                or ("above 0 and at most %s"):format(most)
   return function(value)
     local n = tonumber(value)
-    if not n or n <= 0 or n > 86400 then
-      return nil, ("%s: a number of seconds above 0 and at most 86400 "
-        .. "expected, got '%s' (e.g. 10)"):format(option, value)
+    if not n or n ~= n or n > most or (least and n < least)
+       or (not least and n <= 0) then
+      return nil, ("%s: a number of seconds %s expected, got '%s' (e.g. "
+        .. "10)"):format(option, range, value)
     end
     return n
   end

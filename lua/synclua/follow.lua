@@ -66,10 +66,7 @@ local CAUSAL = {
 -- The offsets are estimated again at most this often (ms).
 local REESTIMATE_MS = 1000
 
--- Is `err` the Ctrl-C the host raises in running code?
-local function interrupted(err)
-  return type(err) == "string" and err:find("interrupted!", 1, true) ~= nil
-end
+local interrupted = runner.interrupted
 
 -- A followed source: its store, the highest id read so far, and the
 -- identity of the file that id belongs to.
@@ -111,6 +108,30 @@ local function span(t, note)
   local from = t.mark
   t.mark = top
   return from, top
+end
+
+-- Look at a source through fn(): a store that cannot be read now (a copy
+-- half made at its path, a truncated file, garbage) is said once and
+-- waited out, not the end; what the look took of its ids is given back,
+-- so that nothing is skipped. Returns what fn returns, or nil.
+local function guarded(t, note, fn)
+  local mark = t.mark
+  local ok, a, b = pcall(fn)
+  local name = t.src.given or t.log:path()
+  if ok then
+    if t.broken then note(("%s can be read again"):format(name)) end
+    t.broken = nil
+    return a, b
+  end
+  if interrupted(a) then error(a, 0) end
+  t.mark = mark
+  if not t.broken then
+    local why = type(a) == "table" and a.message or tostring(a)
+    note(("%s cannot be read now (%s): waiting for it"):format(name,
+      (why:gsub("^" .. name:gsub("%p", "%%%0") .. ": ", ""))))
+    t.broken = true
+  end
+  return nil
 end
 
 -- Look on each wake of `watch` until Ctrl-C: look() says whether it found
@@ -155,8 +176,17 @@ local function history(out, log, filter, format, with_device, limit)
   for ev in log:events(with(filter, { limit = limit, raw = true })) do
     rows[#rows + 1] = ev
   end
-  for i = #rows, 1, -1 do
-    out:write(synclua.render(rows[i], format, with_device))
+  -- Newest first, but the events of one instant in ascending id: the
+  -- instants are reversed, each one's events kept in their order.
+  local i = #rows
+  while i >= 1 do
+    local j = i
+    while j > 1 and rows[j - 1].instant and
+          rows[j - 1].instant == rows[i].instant do
+      j = j - 1
+    end
+    for k = j, i do out:write(synclua.render(rows[k], format, with_device)) end
+    i = j - 1
   end
 end
 
@@ -185,18 +215,20 @@ function M.events(out, log, filter, opts)
   if not ok and not interrupted(err) then error(err, 0) end
   if not ok then return end
   run(watch, function()
-    local from, to = span(t, note)
-    if not from then return false end
-    local cur <close> = log:cursor(with(opts.live or filter, {
-      after_id = from, through_id = to, order = "asc", render = format,
-      with_device = opts.with_device or nil }))
-    local chunk = cur:chunk()
-    while chunk do
-      out:write(chunk)
-      chunk = cur:chunk()
-    end
-    out:flush()
-    return true
+    return guarded(t, note, function()
+      local from, to = span(t, note)
+      if not from then return false end
+      local cur <close> = log:cursor(with(opts.live or filter, {
+        after_id = from, through_id = to, order = "asc", render = format,
+        with_device = opts.with_device or nil }))
+      local chunk = cur:chunk()
+      while chunk do
+        out:write(chunk)
+        chunk = cur:chunk()
+      end
+      out:flush()
+      return true
+    end) or false
   end, function() return opts.interval or 1000 end)
 end
 
@@ -218,7 +250,7 @@ function M.changes(set, changed, opts)
   run(watch, function()
     local found = false
     for _, t in ipairs(tails) do
-      local from, to = span(t, note)
+      local from, to = guarded(t, note, function() return span(t, note) end)
       if from then
         pending, found = pending + (to - from), true
       end
@@ -227,7 +259,14 @@ function M.changes(set, changed, opts)
     if pending > 0 and now - last >= every then
       local n = pending
       pending, last = 0, now
-      changed(n)
+      -- A store that cannot be read now fails the evaluation: said, and
+      -- tried again at the next change.
+      local ok, err = pcall(changed, n)
+      if not ok then
+        if interrupted(err) then error(err, 0) end
+        note(("cannot evaluate now (%s): trying again at the next change")
+          :format(type(err) == "table" and err.message or tostring(err)))
+      end
     end
     return found
   end, function()
@@ -302,7 +341,17 @@ function M.timeline(set, o)
   local width = 1
   for _, src in ipairs(set) do width = math.max(width, #src.label) end
   local held, sorted = {}, true   -- rows waiting out the window
-  local last                      -- the latest instant printed
+  -- The latest instant printed, from the rows so far on: a row that
+  -- belongs before it comes late. A row dated beyond the present (a clock
+  -- far ahead) does not move it, or every row after would be late.
+  local last
+  for i, src in ipairs(set) do
+    for ev in src.log:events(with(o.filter, { order = "desc", limit = 1,
+        through_id = marks[i], raw = true })) do
+      local at = ev.instant and ev.instant - offsets[i]
+      if at and at <= synclua.now() then last = math.max(last or at, at) end
+    end
+  end
   local dirty, estimated = false, synclua.monotonic()
   local auto = (o.skew or "auto") == "auto" and #set > 1
 
@@ -322,7 +371,8 @@ function M.timeline(set, o)
       e.adjusted or 0, format == "text" and width or nil)
     if e.adjusted and last and e.adjusted < last then
       row = mark_late(format, row, last - e.adjusted, e, say)
-    elseif e.adjusted then
+    elseif e.adjusted and e.adjusted <= synclua.now() + window_ms * 1000000
+    then
       last = e.adjusted
     end
     out:write(row)
@@ -362,24 +412,30 @@ function M.timeline(set, o)
     if o.on_look then o.on_look() end
     local found = false
     for i, t in ipairs(tails) do
-      local from, to = span(t, note)
-      if from then
-        local now = synclua.monotonic()
+      local rows = guarded(t, note, function()
+        local from, to = span(t, note)
+        local list = {}
+        if not from then return list end
         for ev in t.log:events(with(o.live or o.filter, { after_id = from,
             through_id = to, order = "asc", raw = true })) do
-          local e = { ev = ev, index = i, label = set[i].label,
-                      due = now + window_ms }
-          place(e)
-          held[#held + 1] = e
-          -- A store that was empty names its device with its first row,
-          -- for the offsets' estimate (its label stays what it was).
-          if not set[i].device and ev.device_id and ev.device_id ~= "" then
-            set[i].device = ev.device_id:lower()
-          end
-          sorted = false
-          dirty = dirty or (auto and CAUSAL[ev.event_type] or false)
-          found = true
+          list[#list + 1] = ev
         end
+        return list
+      end) or {}
+      local now = synclua.monotonic()
+      for _, ev in ipairs(rows) do
+        local e = { ev = ev, index = i, label = set[i].label,
+                    due = now + window_ms }
+        place(e)
+        held[#held + 1] = e
+        -- A store that was empty names its device with its first row,
+        -- for the offsets' estimate (its label stays what it was).
+        if not set[i].device and ev.device_id and ev.device_id ~= "" then
+          set[i].device = ev.device_id:lower()
+        end
+        sorted = false
+        dirty = dirty or (auto and CAUSAL[ev.event_type] or false)
+        found = true
       end
     end
     local now = synclua.monotonic()

@@ -166,26 +166,39 @@ local function evaluate(spec, ctx, w)
   return result
 end
 
+-- What a watch compares: the verdict and its findings' summaries (a
+-- scenario of `report` may change under a verdict that does not).
+local function gist(result)
+  local parts = { result.verdict }
+  for _, f in ipairs(result.findings or {}) do
+    parts[#parts + 1] = f.summary or f.kind
+  end
+  table.sort(parts, function(a, b) return a < b end)
+  return table.concat(parts, "\0")
+end
+
 -- Watch mode (--follow): after the report, evaluate it again as rows are
 -- committed (at most once a second), over the window as it stands then
 -- (--since alone reaching the new now), and print the verdict each time
--- it changes -- in text with the time and the findings not shown before,
--- in JSON the whole result, one object a line -- until Ctrl-C.
+-- it or its findings change -- in text with the time and the findings not
+-- shown before, in JSON the whole result, one object a line -- until
+-- Ctrl-C.
 local function watch(spec, ctx, first)
   local seen = {}
   local function remember(result)
     for _, f in ipairs(result.findings) do seen[f.summary or f.kind] = true end
   end
   remember(first)
-  local verdict = first.verdict
+  local last = gist(first)
   local opts = ctx.opts
   follow.changes(ctx.inputs, function()
     local now = command.now()
     local w = require("synclua.window").new(opts.since,
       ctx.window.until_given and opts["until"] or nil, now)
     local result = evaluate(spec, ctx, w)
-    if result.verdict == verdict then return end
-    verdict = result.verdict
+    local g = gist(result)
+    if g == last then return end
+    last = g
     if ctx.format == "json" then
       M.write(spec, result, "json", ctx.out)
     else

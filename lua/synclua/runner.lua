@@ -133,8 +133,18 @@ end
 
 -- The message handler: failures pass through; anything else is a bug,
 -- kept as its message (and its traceback when debugging).
+--- Is `err` the error the host raises in running code on Ctrl-C?
+-- @param err
+-- @treturn boolean
+function M.interrupted(err)
+  return type(err) == "string" and
+         (err:match("^[^\n]*interrupted!$") or
+          err:match("^[^\n]*interrupted!\n")) ~= nil
+end
+
 local function handler(e)
   if as_failure(e) then return e end
+  if M.interrupted(e) then return { interrupted = true } end
   local msg = e
   if type(e) ~= "string" then
     local mt = getmetatable(e)
@@ -165,6 +175,9 @@ function M.protect(name, fn, ...)
   local r = table.pack(xpcall(fn, handler, ...))
   if not r[1] then
     local e = r[2]
+    -- Ctrl-C: the shell's convention, 128 + SIGINT, and nothing said
+    -- (a follower catches it itself and ends with 0).
+    if e.interrupted then return 130 end
     local f = as_failure(e)
     if f then
       say(name, f.message)

@@ -249,6 +249,19 @@ static void test_after_id(void) {
   f.through_id = 3;
   ids_of(s, &f, &got);
   CHECK_EQ_STR(got.data, "");
+  /* Rows in other timestamp forms are read through temp.sl_foreign, whose
+  ** id must not be taken for the table's. */
+  exec_on(db, "INSERT INTO sync_event_log (timestamp, device_id, event_type,"
+              " category, severity, summary) VALUES ('2025-12-03T10:00:01Z',"
+              " '6f1c2a3b-4d5e-4f60-8a71-000000000001', 'state_transition',"
+              " 'lifecycle', 'info', 'z')");
+  f.after_id = 3;
+  f.through_id = 5;
+  ids_of(s, &f, &got);
+  CHECK_EQ_STR(got.data, "4,5,");
+  f.ascending = 0;
+  ids_of(s, &f, &got);
+  CHECK_EQ_STR(got.data, "5,4,");
   CHECK_EQ_INT(sl_store_max_id(s, NULL), SL_MISUSE);
   sl_buf_free(&got);
   sl_store_release(s);
