@@ -124,8 +124,18 @@ local function follow_peers(ctx, o)
     correlation_id = o.filter.correlation_id, limit = opts.limit,
     heartbeat = opts.heartbeat, handshake_timeout = o.timeout,
     timeout = o.timeout })
-  local function tell()
+  -- What the streams say; and with no --db to follow, the end once no
+  -- peer will stream again (each failed for good, or does not stream).
+  local function said()
     for _, line in ipairs(streams:lines()) do say("%s", line) end
+  end
+  local function tell()
+    said()
+    if o.db then return end
+    for _, p in ipairs(streams:peers()) do
+      if p.state ~= "failed" and p.state ~= "answered" then return end
+    end
+    error(runner.failure("ioerr", "no peer streams any longer"), 0)
   end
   local ok, err = pcall(follow.timeline, set, {
     out = ctx.out, format = ctx.format, skew = opts.skew,
@@ -136,7 +146,7 @@ local function follow_peers(ctx, o)
     history = false, marks = marks, name = "fetch", on_look = tell,
     window = opts.window,
     note = function(m) ctx:note(m) end })
-  tell()
+  said()
   streams:stop()
   for _, w in ipairs(writers) do w:close() end
   if not ok then error(err, 0) end

@@ -311,6 +311,21 @@ describe("synclua fetch --follow", function()
       :format(address), 1, true))
   end)
 
+  it("ends with status 3 when no peer will stream again", function()
+    local srv = support.serve(dir, "served.db", "--device " .. DEV_A)
+    assert(synclua.write_key(dir .. "/other.key"))
+    local out, err, status = support.synclua(dir, ("fetch --peer %s "
+      .. "--key-file other.key --follow --heartbeat 0.2"):format(srv.address))
+    assert.equal("", out)
+    assert.equal(3, status)
+    assert.equal(("synclua fetch: %s: failed: the peer does not hold this "
+      .. "library's key (its handshake proof does not verify)\n"
+      .. "synclua fetch: peer %s: stopped: the peer does not hold this "
+      .. "library's key (its handshake proof does not verify)\n"
+      .. "synclua fetch: no peer streams any longer\n"):format(srv.address,
+      srv.address), err)
+  end)
+
   it("refuses formats that end and -o", function()
     local out, err, status = support.synclua(dir, "fetch --peer 127.0.0.1:1 "
       .. "--key-file key --follow -f json")
