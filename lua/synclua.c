@@ -84,11 +84,6 @@ static void message(const host *h, const char *msg) {
   fflush(stderr);
 }
 
-/* Set when a script ended by Ctrl-C before a command's frame could catch
-** it (while modules load): the process then exits 128 + SIGINT, silent,
-** as the shell's convention has it. */
-static int interrupted_exit = 0;
-
 /* Is msg's first line the error on_interrupt raises ("...interrupted!")? */
 static int is_interrupt(const char *msg) {
   static const char word[] = "interrupted!";
@@ -102,8 +97,7 @@ static int report(lua_State *L, const host *h, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     if (msg == NULL) msg = "(error object is not a string)";
-    if (!h->interactive && is_interrupt(msg)) interrupted_exit = 1;
-    else message(h, msg);
+    message(h, msg);
     lua_pop(L, 1);                   /* pop message */
   }
   return status;
@@ -594,9 +588,10 @@ static int ends_with(const char *s, const char *suffix) {
 ** pushed) after saying that NAME is unknown. '*name' is what the runner
 ** calls the script: the name as typed, NULL for stdin. */
 static int load_script(lua_State *L, const host *h, int script, int sdir,
-                       const char **name) {
+                       const char **name, int *bundled) {
   const char *fname = (script < h->argc) ? h->argv[script] : "-";
   *name = fname;
+  *bundled = 0;
   if (script == h->argc ||
       (strcmp(fname, "-") == 0 && strcmp(h->argv[script - 1], "--") != 0)) {
     *name = NULL;
@@ -617,6 +612,7 @@ static int load_script(lua_State *L, const host *h, int script, int sdir,
     }
     status = luaL_loadfile(L, path);
     lua_remove(L, -2);               /* pop path */
+    *bundled = 1;
     return status;
   }
   return luaL_loadfile(L, fname);
@@ -629,13 +625,21 @@ static int load_script(lua_State *L, const host *h, int script, int sdir,
 static int handle_script(lua_State *L, const host *h, int script, int sdir,
                          int *failed) {
   const char *name;
+  int bundled;
   int base = lua_gettop(L);
-  int status = load_script(L, h, script, sdir, &name);
+  int status = load_script(L, h, script, sdir, &name, &bundled);
   *failed = 1;
   if (status == -1) return EXIT_USAGE;
   if (status == LUA_OK) {
     int n = pushargs(L, h, script);
     status = docall(L, n, LUA_MULTRET);
+  }
+  /* A bundled command stopped by Ctrl-C before its frame runs (while its
+  ** modules load) ends as the frame ends it: silent, 128 + SIGINT. */
+  if (status == LUA_ERRRUN && bundled && lua_type(L, -1) == LUA_TSTRING &&
+      is_interrupt(lua_tostring(L, -1))) {
+    lua_pop(L, 1);
+    return 128 + SIGINT;
   }
   if (status != LUA_OK) {
     report(L, h, status);
@@ -1293,5 +1297,5 @@ int main(int argc, char **argv) {
   code = (status == LUA_OK) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
   report(L, &h, status);
   lua_close(L);
-  return interrupted_exit ? 128 + SIGINT : code;
+  return code;
 }
