@@ -150,8 +150,15 @@ APT_LISTS  ?= /var/lib/apt/lists
 apt_install = if ! ls $(APT_LISTS)/*_Packages* >/dev/null 2>&1; then \
   apt-get update -qq; fi; \
   $(APT_INSTALL) $(1) || { apt-get update -qq && $(APT_INSTALL) $(1); }
+# The browser suite (spec/browser/) runs Debian's Chromium and Node.js (a
+# Node.js of NodeSource's, which carries its own npm, stays: Debian's npm
+# would conflict with it), then the npm modules exactly as its
+# package-lock.json pins them (playwright-core, @paulirish/trace_engine).
+BROWSER_PACKAGES = chromium nodejs
 deps:
-	$(call apt_install,$(DEBIAN_PACKAGES))
+	$(call apt_install,$(DEBIAN_PACKAGES) $(BROWSER_PACKAGES))
+	command -v npm >/dev/null 2>&1 || { $(call apt_install,npm); }
+	cd spec/browser && npm ci --no-audit --no-fund
 
 bench: all $(BENCHES)
 	@sh bench/run $(BUILD)

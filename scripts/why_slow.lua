@@ -66,28 +66,7 @@ local function measure(ctx, s, opts)
   elseif n >= 1 then
     m.first_rate = batch_rate(batches, 1, math.max(1, n // 2))
   end
-  -- gaps: time without records between the session's start, its batches
-  -- (each covering [instant - duration_ms, instant]) and its end
-  m.gaps, m.gap_ns = {}, 0
-  local prev_end, prev_ev = s.start, nil
-  for _, b in ipairs(batches) do
-    local began = b.instant - math.max(b.duration_ms or 0, 0) * 1000000
-    if prev_end and began - prev_end >= opts.gap then
-      m.gaps[#m.gaps + 1] = { ns = began - prev_end, after = prev_ev,
-                              before = b }
-    end
-    if prev_end and began > prev_end then m.gap_ns = m.gap_ns + began - prev_end end
-    if not prev_end or b.instant > prev_end then prev_end = b.instant end
-    prev_ev = b
-  end
-  local ending = s.completed or s.failed
-  if ending and ending.instant and prev_end and ending.instant > prev_end then
-    if ending.instant - prev_end >= opts.gap then
-      m.gaps[#m.gaps + 1] = { ns = ending.instant - prev_end, after = prev_ev,
-                              before = ending }
-    end
-    m.gap_ns = m.gap_ns + ending.instant - prev_end
-  end
+  m.gaps, m.gap_ns = analysis.gaps(s, batches, opts.gap)
   if s.start and stop and stop > s.start then
     m.series, m.bucket_ns = analysis.rate_series(batches, s.start, stop, 12)
     for i, v in ipairs(m.series) do m.series[i] = r1(v) end

@@ -543,7 +543,7 @@ describe("synclua fetch", function()
       { "--peer 127.0.0.1:1", "option '--key-file' is required" },
       { "--key-file key", "at least one --peer HOST:PORT is needed" },
       { P .. " -f xml", "Unknown format: xml. Use text, json, ndjson, csv, "
-        .. "sql or markdown" },
+        .. "sql, markdown, html or trace" },
       { P .. " --limit -1", "option '--limit' must be from 0 to 4294967295, "
         .. "got '-1' (e.g. 10000)" },
       { P .. " --timeout 0", "--timeout: a number of seconds above 0 and at most "

@@ -593,8 +593,8 @@ describe("synclua.report", function()
     assert.truthy(err:find("^synclua why_slow: %-%-since: "))
     _, err, status = run(dir, "why_failed --format xml --db x")
     assert.equal(2, status)
-    assert.equal("synclua why_failed: Unknown format: xml. Use text, json or "
-                 .. "markdown\n", err)
+    assert.equal("synclua why_failed: Unknown format: xml. Use text, json, "
+                 .. "markdown, html or trace\n", err)
     _, err, status = run(dir, "lost_data --grace soon --db x")
     assert.equal(2, status)
     _, err, status = run(dir, "lost_data --db missing.db")

@@ -290,10 +290,10 @@ describe("skew.estimate()", function()
     assert.same({ {
       a = A, b = B, a_label = "a", b_label = "b",
       low_ns = 400 * MS, high_ns = 10 * MS,
-      lower = { kind = "response", correlation_id = S1,
+      lower = { kind = "response", correlation_id = S1, n = 1,
                 send = ev(2, B, 2, "backfill_response_sent", 500),
                 receive = ev(2, A, 1, "batch_ingestion", 100) },
-      upper = { kind = "request", correlation_id = S1,
+      upper = { kind = "request", correlation_id = S1, n = 1,
                 send = ev(1, A, 1, "backfill_request_sent", 0),
                 receive = ev(1, B, 2, "backfill_request_received", 10) },
     } }, r.violations)

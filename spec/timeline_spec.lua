@@ -257,7 +257,7 @@ describe("synclua timeline", function()
     local _, err, status = synclua_run(dir, dbs() .. " -f xml")
     assert.equal(2, status)
     assert.equal("synclua timeline: Unknown format: xml. Use text, json, "
-                 .. "ndjson, csv, sql or markdown\n", err)
+                 .. "ndjson, csv, sql, markdown, html or trace\n", err)
     _, err, status = synclua_run(dir, "--db lib/" .. manifest.devices[1].name
                                  .. " --label nobody=x")
     assert.equal(2, status)
@@ -327,7 +327,7 @@ describe("synclua.timeline.write()", function()
     assert.equal("bad argument #1 to 'write' (table expected, got nil)",
                  support.error_of(timeline.write))
     assert.equal("bad argument #2 to 'write' (format: one of text, json, "
-                 .. "ndjson, csv, sql, markdown expected, got xml)",
+                 .. "ndjson, csv, sql, markdown, html, trace expected, got xml)",
                  support.error_of(timeline.write, set,
                                   { out = sink, format = "xml" }))
     assert.equal("bad argument #2 to 'write' (order: 'asc' or 'desc' "

@@ -18,7 +18,8 @@ local runner = require "synclua.runner"
 local M = {}
 
 --- The format names every command shares, and the one alias.
-M.FORMATS = { "text", "json", "ndjson", "csv", "markdown", "sql" }
+M.FORMATS = { "text", "json", "ndjson", "csv", "markdown", "sql", "html",
+              "trace" }
 M.ALIASES = { md = "markdown" }
 
 local Output = {}

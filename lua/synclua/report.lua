@@ -214,6 +214,29 @@ local function watch(spec, ctx, first)
   end, { note = function(m) ctx:note(m) end })
 end
 
+--- Write a report's result as a picture (-f html or trace: see
+-- synclua.view): the events of the window on every device, clock-corrected,
+-- with the sessions, the causal links, and the verdict and findings on top
+-- linking to their evidence; `session` draws its own session alone. The
+-- offsets are stated on stderr, as timeline does for every format but text.
+-- @tparam table spec the report's declaration
+-- @tparam table ctx the command's context
+-- @tparam table result as evaluate made it
+-- @treturn integer the exit status
+function M.picture(spec, ctx, result)
+  arrays(result)
+  local session = type(result.session) == "table" and result.session or nil
+  local count, model = require("synclua.view").write(ctx.inputs, {
+    format = ctx.format, out = ctx.out, filter = ctx.window:filter(),
+    name = spec.name, now = ctx.now, result = result,
+    grace = ctx.opts.grace, gap = ctx.opts.gap,
+    correlation_id = session and session.correlation_id or nil,
+    title = ("%s: %s"):format(spec.name, result.verdict) })
+  for _, line in ipairs(model.clock) do ctx:note(line) end
+  if ctx.opts.output then ctx:exported(count) end
+  return result.exit
+end
+
 -- The report's options and --follow.
 local function with_follow(options)
   local list = {}
@@ -254,10 +277,13 @@ function M.command(spec)
       if spec.check then return spec.check(opts) end
     end,
     demo = true,
-    formats = { "text", "json", "markdown" },
+    formats = { "text", "json", "markdown", "html", "trace" },
     run = function(ctx)
       if ctx.opts.follow then follow.check_stores(ctx.inputs) end
       local result = evaluate(spec, ctx, ctx.window)
+      if require("synclua.view").is_view(ctx.format) then
+        return M.picture(spec, ctx, result)
+      end
       M.write(spec, result, ctx.format, ctx.out)
       if not ctx.opts.follow then return result.exit end
       ctx.out:flush()

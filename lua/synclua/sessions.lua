@@ -442,6 +442,42 @@ function M.batch_window(s)
   }
 end
 
+--- The stretches without records in a session: between its start, its
+-- batches (each covering [instant - duration_ms, instant]) and its end
+-- (completion or failure), those of `gap` ns or more, oldest first; and
+-- the whole time without records (every stretch, however short). Each
+-- gap: { ns, from, to (instants), after (the batch before it, nil at the
+-- start), before (the batch or the ending event after it) }.
+-- @tparam table s a session from M.list
+-- @tparam table batches its batches (M.batches)
+-- @tparam integer gap ns
+-- @treturn table gaps
+-- @treturn integer total ns
+function M.gaps(s, batches, gap)
+  local gaps, total = {}, 0
+  local prev_end, prev_ev = s.start, nil
+  for _, b in ipairs(batches) do
+    local began = b.instant - math.max(b.duration_ms or 0, 0) * 1000000
+    if prev_end and began - prev_end >= gap then
+      gaps[#gaps + 1] = { ns = began - prev_end, from = prev_end, to = began,
+                          after = prev_ev, before = b }
+    end
+    if prev_end and began > prev_end then total = total + began - prev_end end
+    if not prev_end or b.instant > prev_end then prev_end = b.instant end
+    prev_ev = b
+  end
+  local ending = s.completed or s.failed
+  if ending and ending.instant and prev_end and ending.instant > prev_end then
+    if ending.instant - prev_end >= gap then
+      gaps[#gaps + 1] = { ns = ending.instant - prev_end, from = prev_end,
+                          to = ending.instant, after = prev_ev,
+                          before = ending }
+    end
+    total = total + ending.instant - prev_end
+  end
+  return gaps, total
+end
+
 --- Records per second over time of a list of batches: each batch's
 -- records spread evenly over [its instant - duration_ms, its instant],
 -- summed into `n` equal buckets between `from` and `to`. Returns the list

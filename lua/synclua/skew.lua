@@ -266,17 +266,18 @@ local function session_pairs(s, list, emit)
     if m1 and m2 and m1 ~= m2 then return end
   end
   for n = 1, #reqs do
-    emit{ kind = "request", correlation_id = s.cid, send = reqs[n].ev,
-          receive = recv[n].ev }
+    emit{ kind = "request", correlation_id = s.cid, n = n,
+          send = reqs[n].ev, receive = recv[n].ev }
   end
   for n = 1, k - 1 do
-    emit{ kind = "response", correlation_id = s.cid, send = resp[n].ev,
-          receive = found[n] }
+    emit{ kind = "response", correlation_id = s.cid, n = n,
+          send = resp[n].ev, receive = found[n] }
   end
 end
 
 -- Every causal pair among the stores, in a fixed order: emit(pair) with
--- pair = { kind = "request" | "response", correlation_id, send, receive },
+-- pair = { kind = "request" | "response", correlation_id, n (the k-th
+-- request of the session, or the response to it), send, receive },
 -- send and receive = { id, device, label, index, event_type, instant }.
 local function each_pair(list, emit)
   local index_of = {}
@@ -793,6 +794,23 @@ function M.describe(result)
   return lines
 end
 
+-- The stores estimate takes for a list of sources (synclua.inputs: log,
+-- device, label): one per device, in the sources' order, leaving out
+-- sources without a device (no rows) and repeats of a device; and the
+-- source index of each.
+local function estimate_inputs(sources)
+  local inputs, index, seen = {}, {}, {}
+  for i, src in ipairs(sources) do
+    if src.device and not seen[src.device:lower()] then
+      seen[src.device:lower()] = true
+      inputs[#inputs + 1] = { store = src.log, device = src.device,
+                              label = src.label }
+      index[#inputs] = i
+    end
+  end
+  return inputs, index
+end
+
 --- The clock offsets of a list of sources (synclua.inputs: log, device,
 -- label), as the timelines apply them: `how` is "auto" (estimated),
 -- "none" (clocks trusted) or a manual spec ("phone=+1.5s,laptop=-200ms",
@@ -812,15 +830,7 @@ function M.offsets(sources, how)
   local offsets = {}
   for i = 1, #sources do offsets[i] = 0 end
   if how == "none" then return offsets, {}, {} end
-  local inputs, index, seen = {}, {}, {}
-  for i, src in ipairs(sources) do
-    if src.device and not seen[src.device:lower()] then
-      seen[src.device:lower()] = true
-      inputs[#inputs + 1] = { store = src.log, device = src.device,
-                              label = src.label }
-      index[#inputs] = i
-    end
-  end
+  local inputs, index = estimate_inputs(sources)
   if #inputs < 2 then
     if how ~= "auto" then
       local manual, err = M.parse_manual(how)
@@ -841,6 +851,32 @@ function M.offsets(sources, how)
     v.send.index, v.receive.index = index[v.send.index], index[v.receive.index]
   end
   return offsets, M.describe(result), violations
+end
+
+--- The causal pairs among a list of sources (synclua.inputs: log,
+-- device, label) that the offsets rest on, in a fixed order: a request
+-- sent and its receipt, a response sent and the requester's first event
+-- proving it arrived (a batch holding its records, the next request, the
+-- completion). Each pair: { kind = "request" | "response", correlation_id,
+-- n (the session's k-th request, or the response to it), send, receive },
+-- send and receive = { id, device, label, index (the source's), event_type,
+-- instant (device clock) }. The request n of a session, its receipt, the
+-- response n and its arrival are one causal chain.
+-- @tparam table sources
+-- @treturn table pairs
+function M.pairs(sources)
+  if type(sources) ~= "table" then
+    error(("bad argument #1 to 'pairs' (table expected, got %s)")
+      :format(typename(sources)), 2)
+  end
+  local inputs, index = estimate_inputs(sources)
+  local found = {}
+  if #inputs < 2 then return found end
+  each_pair(check_stores(inputs, "pairs"), function(p)
+    p.send.index, p.receive.index = index[p.send.index], index[p.receive.index]
+    found[#found + 1] = p
+  end)
+  return found
 end
 
 return M

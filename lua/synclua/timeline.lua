@@ -23,7 +23,8 @@ local query = require "synclua.query"
 local M = {}
 
 --- The formats a timeline is written in.
-M.FORMATS = { "text", "json", "ndjson", "csv", "sql", "markdown" }
+M.FORMATS = { "text", "json", "ndjson", "csv", "sql", "markdown", "html",
+              "trace" }
 
 local invalid = runner.invalid
 
@@ -140,6 +141,23 @@ function M.write(set, o)
     flagged[#flagged + 1] = { v.send.index, v.send.id }
   end
 
+  if require("synclua.view").is_view(format) then
+    -- The pictures (synclua.view): oldest first whatever --order says,
+    -- the offsets as estimated here, stated on stderr as for every format
+    -- but text.
+    local count = require("synclua.view").write(set, {
+      format = format, out = o.out, filter = o.filter, limit = o.limit,
+      offsets = offsets, clock = header, now = o.now, name = name,
+      title = o.title or name })
+    for _, line in ipairs(header) do
+      io.stderr:write("synclua ", name, ": ", line, "\n")
+    end
+    for _, v in ipairs(violations) do
+      io.stderr:write("synclua ", name, ": causality violation: ",
+                      violation_text(v), "\n")
+    end
+    return count, offsets
+  end
   local filter = query.with(o.filter, {
     order = o.newest and "desc" or o.order or "asc" })
   o = o.newest and query.with(o, { limit = o.newest }) or o
