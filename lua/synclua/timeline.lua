@@ -42,6 +42,18 @@ local function violation_text(v)
     v.receive.id, v.by_ns / 1e9, v.send.label, v.send.event_type, v.send.id)
 end
 
+-- On stderr: the clock-offset lines (the text format has them in its
+-- header instead) and the causality violations.
+local function tell(name, header, violations)
+  for _, line in ipairs(header) do
+    io.stderr:write("synclua ", name, ": ", line, "\n")
+  end
+  for _, v in ipairs(violations) do
+    io.stderr:write("synclua ", name, ": causality violation: ",
+                    violation_text(v), "\n")
+  end
+end
+
 -- The text format, rendered in the core (sl_render_timeline_text):
 -- adjusted time, device, raw time when the clock was corrected, severity,
 -- type, summary; "!" marks a causality violation. The header first.
@@ -149,13 +161,7 @@ function M.write(set, o)
       format = format, out = o.out, filter = o.filter, limit = o.limit,
       offsets = offsets, clock = header, now = o.now, name = name,
       title = o.title or name })
-    for _, line in ipairs(header) do
-      io.stderr:write("synclua ", name, ": ", line, "\n")
-    end
-    for _, v in ipairs(violations) do
-      io.stderr:write("synclua ", name, ": causality violation: ",
-                      violation_text(v), "\n")
-    end
+    tell(name, header, violations)
     return count, offsets
   end
   local filter = query.with(o.filter, {
@@ -201,18 +207,10 @@ function M.write(set, o)
   else
     count = exporter.write(out, merge)
   end
-  if format ~= "text" then
-    for _, line in ipairs(header) do
-      io.stderr:write("synclua ", name, ": ", line, "\n")
-    end
-  end
   if format == "json" or format == "markdown" or format == "sql" then
     out:write("\n")
   end
-  for _, v in ipairs(violations) do
-    io.stderr:write("synclua ", name, ": causality violation: ",
-                    violation_text(v), "\n")
-  end
+  tell(name, format ~= "text" and header or {}, violations)
   return count, offsets
 end
 
