@@ -45,21 +45,25 @@ local function rows(db)
   return tonumber(support.sqlite(db, "SELECT count(*) FROM sync_event_log"))
 end
 
+-- A scratch folder with served.db (DEV_A's rows "S 0" and "S 1") and
+-- the library's key: the folder.
+local function served()
+  local dir = support.tmpdir()
+  local log = assert(synclua.open(dir .. "/served.db", { mode = "w",
+                                                        device_id = DEV_A }))
+  assert(log:insert({
+    { event_type = "state_transition", summary = "S 0",
+      timestamp = "2025-12-03T10:00:00Z" },
+    { event_type = "state_transition", summary = "S 1",
+      timestamp = "2025-12-03T10:00:01Z" } }))
+  log:close()
+  assert(synclua.write_key(dir .. "/key"))
+  return dir
+end
+
 describe("synclua.fetch_follow", function()
   local dir
-  before_each(function()
-    dir = support.tmpdir()
-    local log = assert(synclua.open(dir .. "/served.db", { mode = "w",
-                                                          device_id = DEV_A }))
-    assert(log:insert({
-      { event_type = "state_transition", summary = "S 0",
-        timestamp = "2025-12-03T10:00:00Z" },
-      { event_type = "state_transition", summary = "S 1",
-        timestamp = "2025-12-03T10:00:01Z" },
-    }))
-    log:close()
-    assert(synclua.write_key(dir .. "/key"))
-  end)
+  before_each(function() dir = served() end)
   after_each(function()
     support.stop_children()
     support.rmdir(dir)
@@ -251,18 +255,7 @@ end)
 
 describe("synclua fetch --follow", function()
   local dir
-  before_each(function()
-    dir = support.tmpdir()
-    local log = assert(synclua.open(dir .. "/served.db", { mode = "w",
-                                                          device_id = DEV_A }))
-    assert(log:insert({
-      { event_type = "state_transition", summary = "S 0",
-        timestamp = "2025-12-03T10:00:00Z" },
-      { event_type = "state_transition", summary = "S 1",
-        timestamp = "2025-12-03T10:00:01Z" } }))
-    log:close()
-    assert(synclua.write_key(dir .. "/key"))
-  end)
+  before_each(function() dir = served() end)
   after_each(function()
     support.stop_children()
     support.rmdir(dir)

@@ -50,6 +50,46 @@ local function lines(child, n)
   return table.concat(got)
 end
 
+-- Ctrl-C to a follower once its handler is in place: the rest of its
+-- output and its exit status.
+local function interrupt(child)
+  support.wait_for(function() return child:catches(2) end, "its handler")
+  child:signal("INT")
+  return child:wait()
+end
+
+-- Ctrl-C, and a follower that ends as it should: nothing more printed,
+-- status 0.
+local function stop(child)
+  local rest, status = interrupt(child)
+  assert.equal("", rest)
+  assert.equal(0, status)
+end
+
+-- Two devices, for the timelines.
+local A = "aaaaaaaa-0000-4000-8000-000000000001"
+local B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+-- An INSERT of a row of device `dev` at second `s` (or at the time text
+-- `ts`), as insert() makes it.
+local function row(dev, s, summary, ts)
+  return (insert(s, summary):gsub(DEV:gsub("%-", "%%-"), dev)
+    :gsub("'2025%-12%-03T10:00:%d%d%+00:00'", ts and ("'" .. ts .. "'")
+          or "%0"))
+end
+
+-- A scratch folder with a.db (device A) and b.db (device B), each a row
+-- given as { s, summary }: dir, a, b.
+local function two_stores(first, second)
+  local dir = support.tmpdir()
+  local a, b = dir .. "/a.db", dir .. "/b.db"
+  assert.equal("", support.sqlite(a, support.DDL .. row(A, first[1],
+                                                        first[2])))
+  assert.equal("", support.sqlite(b, support.DDL .. row(B, second[1],
+                                                        second[2])))
+  return dir, a, b
+end
+
 describe("synclua events --follow", function()
   local dir, db
 
@@ -85,11 +125,7 @@ describe("synclua events --follow", function()
                        timestamp = "2025-12-03T10:00:07Z" })
     assert(log:flush())
     assert.equal(rendered(db, "ndjson", { 7 }), lines(child, 1))
-    support.wait_for(function() return child:catches(2) end, "its handler")
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("writes CSV: the header, the rows, then each new record", function()
@@ -104,10 +140,7 @@ describe("synclua events --follow", function()
       .. insert(9, "nine")))
     assert.equal(rendered(db, "csv", { 5 }):gsub("\r\n$", "\r") .. "\n",
                  lines(child, 1))
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("refuses a format that is written whole, and -o", function()
@@ -146,14 +179,6 @@ describe("synclua events --follow, the store changing under it", function()
     support.stop_children()
     support.rmdir(dir)
   end)
-
-  local function stop(child)
-    support.wait_for(function() return child:catches(2) end, "its handler")
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
-  end
 
   it("reopens a file replaced by a rename, says so, and shows what is "
      .. "committed to the new one", function()
@@ -219,13 +244,6 @@ end)
 
 describe("synclua timeline --follow", function()
   local dir, a, b
-  local A = "aaaaaaaa-0000-4000-8000-000000000001"
-  local B = "bbbbbbbb-0000-4000-8000-000000000002"
-
-  -- A row of device `dev` at second `s` (text "10:00:SS").
-  local function row(dev, s, summary)
-    return (insert(s, summary):gsub(DEV:gsub("%-", "%%-"), dev))
-  end
 
   -- The text line `synclua timeline` prints for a row (no offsets).
   local function text(dev, s, summary, extra)
@@ -234,22 +252,13 @@ describe("synclua timeline --follow", function()
   end
 
   before_each(function()
-    dir = support.tmpdir()
-    a, b = dir .. "/a.db", dir .. "/b.db"
-    assert.equal("", support.sqlite(a, support.DDL .. row(A, 1, "a-one")))
-    assert.equal("", support.sqlite(b, support.DDL .. row(B, 2, "b-two")))
+    dir, a, b = two_stores({ 1, "a-one" }, { 2, "b-two" })
   end)
 
   after_each(function()
     support.stop_children()
     support.rmdir(dir)
   end)
-
-  local function stop(child)
-    support.wait_for(function() return child:catches(2) end, "its handler")
-    child:signal("INT")
-    return child:wait()
-  end
 
   it("merges the stores so far, then each commit in order within the "
      .. "window, and marks a row later than it", function()
@@ -268,9 +277,7 @@ describe("synclua timeline --follow", function()
     assert.equal(text(B, 5, "b-five", "  [late by 5.0 s]"), lines(child, 1))
     assert.equal("", support.sqlite(a, row(A, 11, "a-eleven")))
     assert.equal(text(A, 11, "a-eleven"), lines(child, 1))
-    local rest, status = stop(child)
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("prints what it holds when Ctrl-C comes, in order", function()
@@ -282,7 +289,7 @@ describe("synclua timeline --follow", function()
     assert.equal("", support.sqlite(a, row(A, 20, "a-twenty")))
     assert.equal("", support.sqlite(b, row(B, 19, "b-nineteen")))
     support.sleep(0.5)
-    local rest, status = stop(child)
+    local rest, status = interrupt(child)
     assert.equal(text(B, 19, "b-nineteen") .. text(A, 20, "a-twenty"), rest)
     assert.equal(0, status)
   end)
@@ -357,9 +364,7 @@ describe("synclua timeline --follow", function()
     assert.equal(195, #whole)
     local got = { (child:line()) }
     for _ = 3, #whole do got[#got + 1] = child:line() end
-    local rest, status = stop(child)
-    assert.equal(0, status)
-    assert.equal("", rest)
+    stop(child)
     assert.equal("# clock offsets now (relative to desktop): laptop +4.331 s "
       .. "±0.012 (100 pairs); rows from here on are placed by them", got[1])
     for i = 3, #whole do assert.equal(whole[i], got[i - 1]) end
@@ -390,8 +395,6 @@ end)
 
 describe("reports --follow", function()
   local dir, db
-  local A = "aaaaaaaa-0000-4000-8000-000000000001"
-  local B = "bbbbbbbb-0000-4000-8000-000000000002"
   local C = "cccccccc-0000-4000-8000-000000000003"
 
   local function session_row(t, type, category, summary, records, ms)
@@ -429,11 +432,7 @@ describe("reports --follow", function()
       20000) })
     assert.equal("", child:line())
     assert.equal("2025-12-03 12:00:00  1 session: 1 completed", child:line())
-    support.wait_for(function() return child:catches(2) end, "its handler")
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("writes each new result as one JSON line with -f json", function()
@@ -447,10 +446,7 @@ describe("reports --follow", function()
     assert.equal("1 session: 1 completed", second.verdict)
     assert.equal("ok", second.status)
     assert.equal(1000, second.sessions[1].records)
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("refuses Markdown, -o and exports", function()
@@ -507,41 +503,21 @@ describe("report --follow", function()
     end
     assert.are_not.equal(lost(first), lost(second))
     assert.truthy(lost(second):find("7,794", 1, true), lost(second))
-    child:signal("INT")
-    local rest, status = child:wait()
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 end)
 
 describe("--follow at the edges", function()
   local dir, a, b
-  local A = "aaaaaaaa-0000-4000-8000-000000000001"
-  local B = "bbbbbbbb-0000-4000-8000-000000000002"
-
-  local function row(dev, s, summary, ts)
-    return (insert(s, summary):gsub(DEV:gsub("%-", "%%-"), dev)
-      :gsub("'2025%-12%-03T10:00:%d%d%+00:00'", ts and ("'" .. ts .. "'")
-            or "%0"))
-  end
 
   before_each(function()
-    dir = support.tmpdir()
-    a, b = dir .. "/a.db", dir .. "/b.db"
-    assert.equal("", support.sqlite(a, support.DDL .. row(A, 10, "a-ten")))
-    assert.equal("", support.sqlite(b, support.DDL .. row(B, 11, "b-eleven")))
+    dir, a, b = two_stores({ 10, "a-ten" }, { 11, "b-eleven" })
   end)
 
   after_each(function()
     support.stop_children()
     support.rmdir(dir)
   end)
-
-  local function stop(child)
-    support.wait_for(function() return child:catches(2) end, "its handler")
-    child:signal("INT")
-    return child:wait()
-  end
 
   it("marks a row that belongs before the rows printed first, and not the "
      .. "rows after one dated in the future", function()
@@ -556,9 +532,7 @@ describe("--follow at the edges", function()
     assert.truthy(lines(child, 1):find("a-future\n", 1, true))
     assert.equal("", support.sqlite(b, row(B, 20, "b-twenty")))
     assert.truthy(lines(child, 1):find("b-twenty\n", 1, true))
-    local rest, status = stop(child)
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("follows rows in other timestamp forms, and events of one instant in "
@@ -572,9 +546,7 @@ describe("--follow at the edges", function()
     assert.equal("", support.sqlite(a, row(A, 0, "zulu",
                                            "2025-12-03T10:00:13Z")))
     assert.truthy(lines(child, 1):find('"summary":"zulu"', 1, true))
-    local rest, status = stop(child)
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("waits out a store that cannot be read, and says so", function()
@@ -598,9 +570,7 @@ describe("--follow at the edges", function()
       end
     end
     assert.is_nil(seen["ten"])
-    local rest, status = stop(child)
-    assert.equal("", rest)
-    assert.equal(0, status)
+    stop(child)
   end)
 
   it("ends quietly on a Ctrl-C at once: 0 once following, else the "
