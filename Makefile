@@ -7,7 +7,7 @@ PREFIX     ?= /usr/local
 PKG_CONFIG ?= pkg-config
 LUA_PKG    ?= lua5.4
 EDIT_PKG   ?= libedit
-DEPS        = $(LUA_PKG) sqlite3 uuid libsodium
+DEPS        = $(LUA_PKG) sqlite3 uuid libsodium libpq
 
 ifneq ($(SANITIZE),)
 # ThreadSanitizer builds apart: its runtime cannot share a build with
@@ -27,7 +27,7 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CFLAGS ?= $(OPT)
 # The core (and the C tests and benchmarks over it) is compiled without
 # Lua's include path or -Ilua: the build itself keeps it from reaching up.
-CORE_DEPS   = sqlite3 uuid libsodium
+CORE_DEPS   = sqlite3 uuid libsodium libpq
 CORE_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Iinclude -Icore \
               $(WARN) $(SANFLAGS) -MMD -MP \
               $(shell $(PKG_CONFIG) --cflags $(CORE_DEPS)) $(CFLAGS)
@@ -140,9 +140,11 @@ check:
 # machine, with no package lists yet, `apt-get update` runs first; it runs
 # again (once) when an install fails for want of current lists.
 # zlib1g-dev: sqlite3's static link needs -lz (pkg-config --static).
+# libpq-dev: the PostgreSQL store; postgresql: the server the specs and
+# benchmarks start a throwaway cluster of (spec/pg_cluster).
 DEBIAN_PACKAGES = build-essential pkg-config lua5.4 liblua5.4-dev \
   libsqlite3-dev sqlite3 lua-cjson lua-filesystem uuid-dev lua-busted \
-  libedit-dev libsodium-dev groff-base zlib1g-dev
+  libedit-dev libsodium-dev groff-base zlib1g-dev libpq-dev postgresql
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y \
   --no-install-recommends
 APT_LISTS  ?= /var/lib/apt/lists
@@ -179,7 +181,7 @@ FUZZ_BUILD  = build/fuzz
 FUZZ_SAN    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Icore $(WARN) $(FUZZ_SAN) \
-              -O1 -g -MMD -MP $(shell $(PKG_CONFIG) --cflags sqlite3 uuid libsodium)
+              -O1 -g -MMD -MP $(shell $(PKG_CONFIG) --cflags $(CORE_DEPS))
 FUZZ_OBJ    = $(CORE_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
               $(FUZZ_BUILD)/obj/fuzz/fuzz_protocol.o \
               $(FUZZ_BUILD)/obj/fuzz/protocol_check.o

@@ -141,6 +141,9 @@ static int writable(sl_store *s) {
   if (s->readonly)
     return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot insert",
                     s->path);
+  if (s->pg)
+    return sli_fail(s, SL_MISUSE, "%s: a PostgreSQL fleet store takes rows "
+                    "by push (synclua push --to), not import", s->path);
   return SL_OK;
 }
 

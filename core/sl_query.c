@@ -109,6 +109,7 @@ typedef struct arm {
 
 struct sl_cursor {
   sl_store     *store;        /* retained                                   */
+  sli_pgcur    *pg;           /* a PostgreSQL store's rows (then no arms)   */
   arm           arms[MAX_ARMS + 2]; /* canonical arms, foreign, unknown   */
   int           n_arms;
   int           current;      /* arm whose row was handed out, or -1        */
@@ -129,6 +130,8 @@ struct sl_cursor {
   int64_t       taken;        /* rows the first read took past the offset   */
   int64_t       owed;         /* rows it passed over, owed by the second    */
   char          errmsg[SLI_ERRMSG_MAX];
+  sl_event      red;          /* the current row redacted (store->redactor) */
+  sl_buf        red_text;     /* its text (sl_redact_event's scratch)       */
 };
 
 void sl_filter_init(sl_filter *f) {
@@ -475,9 +478,7 @@ static int top_window(sl_store *s, plan *p, int64_t *since, int *found) {
 }
 
 /* Check the filter and decide how to run it. */
-static int make_plan(sl_store *s, const sl_filter *f, plan *p, int purpose) {
-  memset(p, 0, sizeof *p);
-  p->f = f;
+int sli_filter_check(sl_store *s, const sl_filter *f) {
   for (size_t i = 0; i < f->n_event_types; i++)
     if (sl_event_type_from_name(f->event_types[i]) < 0)
       return sli_fail(s, SL_INVALID, "Invalid event type: %s (valid: %s)",
@@ -500,11 +501,18 @@ static int make_plan(sl_store *s, const sl_filter *f, plan *p, int purpose) {
     return sli_fail(s, SL_INVALID,
                     "model_type: one model type, without ',' (got '%s')",
                     f->model_type);
+  return SL_OK;
+}
+
+static int make_plan(sl_store *s, const sl_filter *f, plan *p, int purpose) {
+  memset(p, 0, sizeof *p);
+  p->f = f;
+  int rc = sli_filter_check(s, f);
+  if (rc != SL_OK) return rc;
   for (int i = 0; i < SL_SEVERITY_COUNT; i++)
     if (f->severities & SL_SEV_BIT(i)) p->sev[p->n_sev++] = sl_severity_name(i);
   if (p->n_sev == SL_SEVERITY_COUNT) p->n_sev = 0;
 
-  int rc;
   if (purpose == FOR_COUNT && !f->has_since && !f->has_until) {
     /* Every row counts, whatever form its time is in: the one arm. */
     p->foreign = 0;
@@ -876,7 +884,8 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
   if (!s || !f || !out) return SL_MISUSE;
   *out = NULL;
   int rc = sli_store_usable(s);
-  if (rc == SL_OK) rc = make_plan(s, f, &p, FOR_ROWS);
+  if (rc == SL_OK)
+    rc = s->pg ? sli_filter_check(s, f) : make_plan(s, f, &p, FOR_ROWS);
   if (rc != SL_OK) return rc;
   sl_cursor *c = calloc(1, sizeof *c);
   if (!c) return sli_fail(s, SL_NOMEM, "out of memory");
@@ -887,6 +896,15 @@ int sl_query(sl_store *s, const sl_filter *f, sl_cursor **out) {
   c->skip = c->offset = f->offset;
   c->remaining = f->limit;
   c->skipped_last = f->skipped_last;
+  if (s->pg) {
+    rc = sli_pg_query(s, f, &c->pg, &c->unparsable);
+    if (rc != SL_OK) {
+      sl_cursor_close(c);
+      return rc;
+    }
+    *out = c;
+    return SL_OK;
+  }
   if (p.n_split)
     for (size_t i = 0; rc == SL_OK && i < p.n_split; i++)
       rc = add_arm(s, c, &p, CANONICAL, p.split_values[i]);
@@ -1237,6 +1255,15 @@ static void finish(sl_cursor *c) {
 ** into c->ev: SL_ROW, SL_DONE, or an error status. */
 static int next_row(sl_cursor *c) {
   int rc;
+  if (c->pg) {
+    /* The offset and the limit counted here, as for the arms. */
+    while ((rc = sli_pg_next(c->pg, &c->ev, &c->fix, c->errmsg)) == SL_ROW &&
+           c->skip > 0)
+      c->skip--;
+    if (rc != SL_ROW || c->remaining == 0) return rc == SL_ROW ? SL_DONE : rc;
+    if (c->remaining > 0) c->remaining--;
+    return SL_ROW;
+  }
   if (!c->started) {
     c->started = 1;
     for (int i = 0; i < c->n_arms; i++)
@@ -1285,6 +1312,7 @@ static int next_row(sl_cursor *c) {
 /* Start the second read: every arm from its first row again, the same
 ** offset, and as many rows as the first read took. */
 static void reread(sl_cursor *c) {
+  if (c->pg) sli_pg_rewind(c->pg);
   for (int i = 0; i < c->n_arms; i++) {
     arm *a = &c->arms[i];
     if (a->stmt) sqlite3_reset(a->stmt); /* bindings stay */
@@ -1327,6 +1355,16 @@ int sl_cursor_next(sl_cursor *c, const sl_event **ev) {
       sli_store_note_bad(c->store, &c->ev); /* each row once, over all
                                               ** queries */
     }
+    if (c->store->redactor) { /* a redacting store hands out the copy */
+      if (sl_redact_event(c->store->redactor, &c->ev, &c->red,
+                          &c->red_text) != SL_OK) {
+        snprintf(c->errmsg, sizeof c->errmsg, "%s: out of memory redacting "
+                 "a row", c->store->path);
+        return SL_NOMEM;
+      }
+      *ev = &c->red;
+      return SL_ROW;
+    }
     *ev = &c->ev;
     return SL_ROW;
   }
@@ -1353,6 +1391,7 @@ const char *sl_cursor_errmsg(const sl_cursor *c) {
 
 void sl_cursor_close(sl_cursor *c) {
   if (!c) return;
+  if (c->pg) sli_pg_close(c->pg);
   finish(c);
   for (int i = 0; i < c->n_arms; i++) {
     if (c->arms[i].kept) sli_stmt_put(c->store, c->arms[i].kept);
@@ -1361,6 +1400,7 @@ void sl_cursor_close(sl_cursor *c) {
   }
   sl_buf_free(&c->fix);
   sl_store_release(c->store);
+  sl_buf_free(&c->red_text);
   free(c);
 }
 
@@ -1368,18 +1408,24 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
   plan p;
   if (!s || !f || !n) return SL_MISUSE;
   int rc = sli_store_usable(s);
-  if (rc == SL_OK) rc = make_plan(s, f, &p, FOR_COUNT);
+  if (rc == SL_OK)
+    rc = s->pg ? sli_filter_check(s, f) : make_plan(s, f, &p, FOR_COUNT);
   if (rc != SL_OK) return rc;
-  p.split_col = NULL;
-  p.n_split = 0;
   /* A limit counts no further than it can reach. */
   int64_t bound = f->limit < 0 ? -1
                 : f->limit > INT64_MAX - f->offset ? INT64_MAX
                                                    : f->limit + f->offset;
-  int64_t total = count_rows(s, &p, CANONICAL, bound, &rc);
-  /* Timed only (see make_plan): rows of unknown time are left out. */
-  if (rc == SL_OK && p.foreign)
-    total += count_rows(s, &p, FOREIGN, bound, &rc);
+  int64_t total = 0;
+  if (s->pg) {
+    rc = sli_pg_count(s, f, bound, &total);
+  } else {
+    p.split_col = NULL;
+    p.n_split = 0;
+    total = count_rows(s, &p, CANONICAL, bound, &rc);
+    /* Timed only (see make_plan): rows of unknown time are left out. */
+    if (rc == SL_OK && p.foreign)
+      total += count_rows(s, &p, FOREIGN, bound, &rc);
+  }
   if (rc != SL_OK) return rc;
   total = total > f->offset ? total - f->offset : 0;
   if (f->limit >= 0 && total > f->limit) total = f->limit;
@@ -1389,10 +1435,9 @@ int sl_count(sl_store *s, const sl_filter *f, int64_t *n) {
 
 /* ---------------------------------------------------------- fingerprint */
 
-#define FNV_OFFSET UINT64_C(14695981039346656037)
-#define FNV_PRIME  UINT64_C(1099511628211)
+#define FNV_PRIME  SLI_FNV_PRIME
 
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n, int lower) {
+uint64_t sli_fnv1a(uint64_t h, const char *s, size_t n, int lower) {
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = p[i];
@@ -1407,15 +1452,15 @@ static uint64_t fnv1a_col(uint64_t h, const sl_event *ev, int col,
                           int lower) {
   size_t n;
   const char *s = sl_event_text(ev, col, &n);
-  return fnv1a(h, s, n, lower);
+  return sli_fnv1a(h, s, n, lower);
 }
 
 /* One row's hash: its fields joined by a 0 byte, as synclua.h says. */
 static uint64_t row_hash(const sl_event *ev) {
   char ts[SL_TIME_BUFSZ];
-  uint64_t h = FNV_OFFSET;
+  uint64_t h = SLI_FNV_OFFSET;
   if (ev->has_instant)
-    h = fnv1a(h, ts, sl_time_format(ev->instant, 0, ts), 0);
+    h = sli_fnv1a(h, ts, sl_time_format(ev->instant, 0, ts), 0);
   else
     h = fnv1a_col(h, ev, SL_COL_TIMESTAMP, 0);
   h *= FNV_PRIME; /* the separator: h ^ 0 is h */

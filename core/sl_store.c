@@ -500,6 +500,10 @@ int sl_store_open(const char *path, const sl_open_opts *opts,
                                                         : opts->device_id);
     if (!s->device_id) return sli_fail(s, SL_NOMEM, "out of memory");
   }
+  if (sl_store_is_database && sl_store_is_database(path)) {
+    if ((rc = sli_pg_open(s, path)) != SL_OK) goto fail;
+    return SL_OK;
+  }
   if ((rc = resolve_path(s, path)) != SL_OK) goto fail;
 
   if (s->readonly) {
@@ -560,6 +564,9 @@ static void destroy(sl_store *s) {
     free(s->stmts[i].sql);
   }
   sli_db_close(s->db, &s->files);
+  if (s->pg) sli_pg_release(s);
+  free(s->pg_library);
+  free(s->pg_device);
   pthread_mutex_destroy(&s->refs_lock);
   pthread_mutex_destroy(&s->bad_lock);
   free(s->bad_ids.slots);
@@ -693,6 +700,7 @@ static void follow(sl_store *s) {
 int sli_store_usable(sl_store *s) {
   if (!s) return SL_MISUSE;
   if (SLI_LOAD(&s->closed)) return sli_fail(s, SL_MISUSE, "store is closed");
+  if (s->pg) return SL_OK; /* a database, not a file that may move */
   follow(s);
   /* After a first read has opened the -wal and -shm, while the file is
   ** still the one at the path. */
@@ -996,6 +1004,7 @@ int sl_store_max_id(sl_store *s, int64_t *id) {
   int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!id) return SL_MISUSE;
+  if (s->pg) return sli_pg_max_id(s, id);
   return sli_run(s, "SELECT max(id) FROM sync_event_log", 0, NULL, 0, id);
 }
 
@@ -1003,6 +1012,7 @@ int sl_store_time_report(sl_store *s, sl_time_report *out) {
   int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!out) return SL_MISUSE;
+  if (s->pg) return sli_pg_time_report(s, out);
   /* Our own deletions do not show in data_version: start over. */
   sli_ts_forget(s);
   if ((rc = sli_ts_refresh(s)) != SL_OK) return rc;
@@ -1021,6 +1031,7 @@ int sl_store_integrity(sl_store *s, sl_buf *report) {
   int rc = sli_store_usable(s);
   if (rc != SL_OK) return rc;
   if (!report) return SL_MISUSE;
+  if (s->pg) return SL_OK; /* the server keeps its own pages sound */
   int r = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
   if (r != SQLITE_OK) return sli_sqlite_fail(s, s->db, r, NULL);
   int sound = 1;
@@ -1114,9 +1125,21 @@ int sl_store_prune(sl_store *s, int64_t older_than, int dry_run,
     return sli_fail(s, SL_READONLY, "%s: opened read-only: cannot prune",
                     s->path);
   if (older_than < 0) older_than = s->opts.retention;
+  if (s->pg)
+    return sli_pg_prune(s, sl_time_now() - older_than, dry_run, out);
   rc = sli_prune(s->db, s, sl_time_now() - older_than, dry_run, out);
   if (rc != SL_OK) return rc;
   if ((rc = sl_store_time_report(s, &report)) != SL_OK) return rc;
   out->unparsable = report.unparsable;
   return SL_OK;
+}
+
+/* ------------------------------------------------------------ redaction */
+
+void sl_store_redact(sl_store *s, sl_redactor *r) {
+  if (s) s->redactor = r;
+}
+
+sl_redactor *sl_store_redactor(const sl_store *s) {
+  return s ? s->redactor : NULL;
 }

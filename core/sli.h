@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <synclua/net.h>
+#include <synclua/redact.h>
 
 #define SLI_ERRMSG_MAX 512
 #define SLI_STMT_CACHE 16
@@ -31,6 +32,8 @@ extern const char sli_index_sql[];
 #define SLI_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 typedef struct sli_writer sli_writer;
+typedef struct sli_pg sli_pg;
+typedef struct sli_pgcur sli_pgcur;
 typedef struct sli_batches sli_batches;
 
 /* The distinct rows a store's cursors handed out read leniently are kept
@@ -100,6 +103,11 @@ struct sl_store {
   sl_open_opts    opts;       /* with defaults filled in                    */
   sqlite3        *db;         /* the caller's connection                    */
   sli_writer     *writer;     /* NULL for a read-only store                 */
+  sli_pg         *pg;         /* a PostgreSQL store: its connection (shared
+                                 with the handles scoped from it), else
+                                 NULL and db is the store (sl_pg.c)       */
+  char           *pg_library; /* scope: only this library_id, or NULL      */
+  char           *pg_device;  /* scope: only this device_id, or NULL       */
   char            errmsg[SLI_ERRMSG_MAX]; /* last failure on this handle    */
 
   sli_stmt_slot   stmts[SLI_STMT_CACHE];  /* prepared statements by text    */
@@ -145,6 +153,9 @@ struct sl_store {
   int             bad_first_n;     /* ids in bad.first_ids                  */
   int             bad_capped;      /* an id could not be kept: count is a
                                       lower bound                          */
+
+  sl_redactor    *redactor;        /* its cursors hand out rows redacted
+                                      (sl_store_redact), or NULL; not owned */
 };
 
 /* SL_MISUSE (with the message) for a closed store; else SL_OK, the
@@ -328,6 +339,53 @@ int sli_fetch_response(sl_buf *in, const char *library, sl_message *m,
                        char *err, size_t errsz);
 /* The other end of a connected socket as "HOST:PORT". */
 void sli_peer_name(int fd, char *out, size_t outsz);
+
+/* ------------------------------------------------- PostgreSQL (sl_pg.c) */
+
+/* The PostgreSQL backend (sl_pg.c, sl_pg_push.c) is referenced weakly from
+** the rest of the core: a program that links the static library and never
+** calls one of its public functions (sl_store_push, sl_store_devices, ...)
+** carries neither it nor libpq, and then these are NULL -- sl_store_open
+** reads every path as a file. Only code that holds a PostgreSQL store
+** (s->pg) calls them without looking. */
+#ifdef __GNUC__
+#define SLI_WEAK __attribute__((weak))
+#else
+#define SLI_WEAK
+#endif
+
+/* Connect s (path, opts and mode set) to the database `conninfo` names:
+** reading checks the fleet table is there; writing makes the fleet schema
+** when it is missing. SL_OK, or the failure on s. */
+int sli_pg_open(sl_store *s, const char *conninfo) SLI_WEAK;
+/* Let go of s's share of its connection (the last one closes it). */
+void sli_pg_release(sl_store *s) SLI_WEAK;
+/* The filter checks every backend makes (sl_query.c): SL_OK, or
+** SL_INVALID with the message on s. */
+int sli_filter_check(sl_store *s, const sl_filter *f);
+/* A cursor's rows from PostgreSQL: start it (the filter is copied: the
+** caller's may go), the next row into ev (SL_ROW, SL_DONE or a failure
+** with the message in errmsg), start again from the first row (the
+** second read of skipped_last), and close. */
+int sli_pg_query(sl_store *s, const sl_filter *f, sli_pgcur **out,
+                 int64_t *unparsable) SLI_WEAK;
+int sli_pg_next(sli_pgcur *pc, sl_event *ev, sl_buf *fix, char *errmsg) SLI_WEAK;
+void sli_pg_rewind(sli_pgcur *pc) SLI_WEAK;
+void sli_pg_close(sli_pgcur *pc) SLI_WEAK;
+int sli_pg_count(sl_store *s, const sl_filter *f, int64_t bound,
+                 int64_t *n) SLI_WEAK;
+int sli_pg_max_id(sl_store *s, int64_t *id) SLI_WEAK;
+int sli_pg_time_report(sl_store *s, sl_time_report *out) SLI_WEAK;
+int sli_pg_prune(sl_store *s, int64_t cutoff, int dry_run,
+                 sl_prune_result *out) SLI_WEAK;
+/* sl_store_open asks this of every path (NULL without the backend). */
+int sl_store_is_database(const char *path) SLI_WEAK;
+
+/* FNV-1a over s[0..n) from h (lower: ASCII letters folded to lowercase):
+** the fingerprint's row hash (sl_query.c), and keys elsewhere. */
+#define SLI_FNV_OFFSET UINT64_C(14695981039346656037)
+#define SLI_FNV_PRIME  UINT64_C(1099511628211)
+uint64_t sli_fnv1a(uint64_t h, const char *s, size_t n, int lower);
 
 /* Copy a string with malloc; NULL in, NULL out. */
 char *sli_strdup(const char *s);

@@ -146,7 +146,8 @@ static unsigned severity_set(lua_State *L, int idx, int arg) {
   return mask;
 }
 
-int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
+/* The filter table at idx into f (lsl_filter_check but for pseudonyms). */
+static int read_filter(lua_State *L, int idx, int arg, sl_filter *f) {
   int raw = 0;
   sl_filter_init(f);
   if (lua_isnoneornil(L, idx)) return 0;
@@ -218,6 +219,25 @@ int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
       raw = lua_toboolean(L, v);
     }
     lua_pop(L, 1);
+  }
+  return raw;
+}
+
+/* An id of the filter given as a pseudonym r handed out: the id stored,
+** pushed (the stack keeps it until the query starts). */
+static void reveal(lua_State *L, sl_redactor *r, const char **id) {
+  char out[SL_UUID_BUFSZ];
+  if (*id && sl_redact_reveal(r, *id, strlen(*id), out) == SL_OK)
+    *id = lua_pushstring(L, out);
+}
+
+int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f) {
+  int raw = read_filter(L, idx, arg, f);
+  sl_redactor *r = lsl_redactor_of(L, 1);
+  if (r) {
+    reveal(L, r, &f->device);
+    reveal(L, r, &f->peer);
+    reveal(L, r, &f->correlation_id);
   }
   return raw;
 }

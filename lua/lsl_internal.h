@@ -10,11 +10,13 @@
 #include <lua.h>
 
 #include <synclua/net.h>
+#include <synclua/redact.h>
 
 #define LSL_STORE  "synclua.Store"
 #define LSL_CURSOR "synclua.Cursor"
 #define LSL_BOX    "synclua.Box"
 #define LSL_ARRAY  "synclua.array"
+#define LSL_REDACTOR "synclua.Redactor"
 
 /* A userdata owning a C pointer, freed by __gc (or at once by lsl_box_free)
 ** so that memory survives no error raised while it is held. */
@@ -53,7 +55,10 @@ int lsl_json_decode(lua_State *L, const char *text, size_t len);
 /* Read the filter table at idx into f and return its `raw` flag (details
 ** as text); strings stay owned by Lua values on
 ** the stack below the returned top, so keep them until the query starts.
-** Raises bad argument #arg for a bad filter. */
+** Raises bad argument #arg for a bad filter. A filter is the argument of
+** a store's method: when the value at index 1 (its self) is a store that
+** redacts (store:redact), device, peer and correlation_id given as a
+** pseudonym its redactor handed out are read as the id stored, pushed. */
 int lsl_filter_check(lua_State *L, int idx, int arg, sl_filter *f);
 
 /* Raise bad argument #arg, "unknown <what> 'k'", for a key of the table at
@@ -134,5 +139,18 @@ void lsl_check_event(lua_State *L, int idx, int arg, lua_Integer position,
 ** synclua.import (the synclua.Import type: a streaming insert) to the
 ** module table. */
 void lsl_import_register(lua_State *L, int methods, int module);
+
+/* Register synclua.redactor (the synclua.Redactor type) and
+** synclua.redact_allowed in the module table at `module` (lsl_redact.c). */
+void lsl_redact_register(lua_State *L, int module);
+
+/* store:redact(r): the store s (its userdata at store_idx) hands out rows
+** redacted by the synclua.Redactor at r_idx (nil: as stored), and keeps it
+** alive. Raises for anything else at r_idx. */
+void lsl_redact_store(lua_State *L, sl_store *s, int store_idx, int r_idx);
+
+/* The redactor of the store userdata at store_idx (store:redact), or NULL
+** (for anything else too). */
+sl_redactor *lsl_redactor_of(lua_State *L, int store_idx);
 
 #endif

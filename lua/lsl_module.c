@@ -241,6 +241,7 @@ int luaopen_synclua_core(lua_State *L) {
   lsl_merge_register(L, lua_gettop(L));
   lsl_net_register(L, lua_gettop(L));
   lsl_watch_register(L, lua_gettop(L));
+  lsl_redact_register(L, lua_gettop(L));
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   lua_pushliteral(L, SL_VERSION);

@@ -351,6 +351,109 @@ static int l_store_max_id(lua_State *L) {
   return 1;
 }
 
+/* synclua.is_database(text) -> boolean: does synclua.open take text for a
+** PostgreSQL database rather than a file? */
+static int l_store_is_database(lua_State *L) {
+  lua_pushboolean(L, sl_store_is_database(luaL_checkstring(L, 1)));
+  return 1;
+}
+
+/* store:backend() -> "sqlite" | "postgresql" */
+static int l_store_backend(lua_State *L) {
+  lua_pushstring(L, sl_store_backend(check_open(L)));
+  return 1;
+}
+
+static int push_device(void *ctx, const sl_device_info *d) {
+  lua_State *L = ctx;
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, d->library_id);
+  lua_setfield(L, -2, "library_id");
+  lua_pushstring(L, d->device_id);
+  lua_setfield(L, -2, "device_id");
+  if (d->label) {
+    lua_pushstring(L, d->label);
+    lua_setfield(L, -2, "label");
+  }
+  lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+  return 0;
+}
+
+/* store:devices() -> { {library_id, device_id, label}, ... } | nil, message,
+** code: a fleet store's devices, by library, in the order first pushed */
+static int l_store_devices(lua_State *L) {
+  sl_store *s = check_open(L);
+  lua_newtable(L);
+  int rc = sl_store_devices(s, push_device, L);
+  if (rc == SL_MISUSE) return luaL_error(L, "%s", sl_store_errmsg(s));
+  if (rc != SL_OK) return fail(L, s, rc);
+  return 1;
+}
+
+/* Field `key` of the table at idx: a string or nil. */
+static const char *opt_string(lua_State *L, int idx, const char *key) {
+  int t = lua_getfield(L, idx, key);
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s: string expected, got %s",
+                                          key, luaL_typename(L, -1)));
+  return lua_tostring(L, -1); /* the table keeps it alive */
+}
+
+/* store:scope{ library_id =, device_id = } -> Store | nil, message, code:
+** a read-only handle on one library's (and device's) rows of a fleet */
+static int l_store_scope(lua_State *L) {
+  static const char *const keys[] = {"library_id", "device_id", NULL};
+  sl_store *s = check_open(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lsl_check_keys(L, 2, 2, keys, "option");
+  const char *lib = opt_string(L, 2, "library_id");
+  const char *dev = opt_string(L, 2, "device_id");
+  lstore *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  ls->s = NULL;
+  luaL_setmetatable(L, LSL_STORE);
+  int rc = sl_store_scope(s, lib, dev, &ls->s);
+  if (rc == SL_MISUSE || rc == SL_INVALID)
+    return luaL_argerror(L, rc == SL_MISUSE ? 1 : 2, sl_store_errmsg(s));
+  if (rc != SL_OK) return fail(L, s, rc);
+  return 1;
+}
+
+/* store:push(source, { library_id =, device_id =, label =, once = })
+** -> { read, inserted, duplicates, after_id } | nil, message, code:
+** source's rows into this fleet store (opened to write) as that device's
+** log, one transaction (once: read whole, no mark kept) */
+static int l_store_push(lua_State *L) {
+  static const char *const keys[] = {"library_id", "device_id", "label",
+                                     "once", NULL};
+  sl_push_result r;
+  sl_push_opts o;
+  memset(&o, 0, sizeof o);
+  sl_store *s = check_open(L);
+  sl_store *src = lsl_check_store(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lsl_check_keys(L, 3, 3, keys, "option");
+  o.library_id = opt_string(L, 3, "library_id");
+  o.device_id = opt_string(L, 3, "device_id");
+  o.label = opt_string(L, 3, "label");
+  lua_getfield(L, 3, "once");
+  o.once = lua_toboolean(L, -1);
+  if (!o.library_id) return luaL_argerror(L, 3, "library_id: required");
+  int rc = sl_store_push(s, src, &o, &r);
+  if (rc == SL_MISUSE || rc == SL_INVALID)
+    return luaL_argerror(L, rc == SL_MISUSE ? 1 : 3, sl_store_errmsg(s));
+  if (rc != SL_OK) return fail(L, s, rc);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)r.read);
+  lua_setfield(L, -2, "read");
+  lua_pushinteger(L, (lua_Integer)r.inserted);
+  lua_setfield(L, -2, "inserted");
+  lua_pushinteger(L, (lua_Integer)r.duplicates);
+  lua_setfield(L, -2, "duplicates");
+  lua_pushinteger(L, (lua_Integer)r.after_id);
+  lua_setfield(L, -2, "after_id");
+  return 1;
+}
+
 /* store:time_report() -> { rows, noncanonical, unparsable, first_bad_ids } */
 static int l_store_time_report(lua_State *L) {
   sl_time_report r;
@@ -428,6 +531,14 @@ static int l_store_tostring(lua_State *L) {
   return 1;
 }
 
+/* store:redact(redactor | nil) -> store: every row its cursors hand out
+** from now on is redacted by the synclua.Redactor (nil: as stored) */
+static int l_store_redact(lua_State *L) {
+  lsl_redact_store(L, check_open(L), 1, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
 static const luaL_Reg store_methods[] = {
   {"append", l_store_append}, {"flush", l_store_flush},
   {"close", l_store_close},   {"stats", l_store_stats},
@@ -439,7 +550,10 @@ static const luaL_Reg store_methods[] = {
   {"integrity", l_store_integrity},
   {"identity", l_store_identity}, {"fingerprint", l_store_fingerprint},
   {"max_id", l_store_max_id},
+  {"backend", l_store_backend}, {"devices", l_store_devices},
+  {"scope", l_store_scope},     {"push", l_store_push},
   {"bad_rows", l_store_bad_rows},
+  {"redact", l_store_redact},
   {NULL, NULL}};
 
 static const luaL_Reg store_meta[] = {
@@ -460,4 +574,6 @@ void lsl_store_register(lua_State *L) {
   lua_pop(L, 1); /* pop metatable */
   lua_pushcfunction(L, l_store_open);
   lua_setfield(L, -2, "open");
+  lua_pushcfunction(L, l_store_is_database);
+  lua_setfield(L, -2, "is_database");
 }

@@ -12,6 +12,7 @@ local command = require "synclua.command"
 local query = require "synclua.query"
 local fmt = require "synclua.fmt"
 local follow = require "synclua.follow"
+local runner = require "synclua.runner"
 
 -- Formats whose output ends with its own line terminator: printed as is,
 -- without the newline Spacedrive's println adds to json, sql and markdown.
@@ -26,12 +27,17 @@ options[#options + 1] = { "--follow", flag = true,
   help = "After the newest --limit events (oldest first), print each new "
     .. "one as it is committed, by any process, until Ctrl-C (exit 0); "
     .. "-f ndjson or csv" }
+options[#options + 1] = { "--dialect", type = "enum", default = "sqlite",
+  values = { "sqlite", "postgresql" },
+  help = "with -f sql: the script for sqlite3 (Spacedrive's) or for psql "
+    .. "(PostgreSQL types; a NUL in a value becomes U+FFFD)" }
 options[#options + 1] = { "--all-devices", flag = true,
   help = "Accepted as Spacedrive accepts it (where it has no effect): "
     .. "every device's events in the store are shown unless --device" }
 
 return command{
   name = "events",
+  redact = true,
   description = "Export events as Spacedrive does (json, sql, markdown), "
     .. "or as ndjson or csv",
   epilog = "Newest first. Times: '1 hour ago', '2h', 'yesterday', "
@@ -43,11 +49,18 @@ return command{
   inputs = "one",
   formats = { "json", "sql", "markdown", "ndjson", "csv" },
   options = options,
-  check = function(opts) follow.check(opts, follow.FORMATS) end,
+  check = function(opts)
+    follow.check(opts, follow.FORMATS)
+    if opts.dialect ~= "sqlite" and opts.format ~= "sql" then
+      runner.invalid(("--dialect %s: only for -f sql (not %s)")
+        :format(opts.dialect, opts.format))
+    end
+  end,
   run = function(ctx)
     local opts = ctx.opts
     local src = ctx.inputs[1]
     if opts.follow then
+      follow.check_stores(ctx.inputs)
       return follow.events(ctx.out, src.log,
         ctx.window:filter(query.filter(opts)), {
           format = ctx.format, with_device = opts.with_device,
@@ -59,8 +72,8 @@ return command{
     filter.limit = opts.limit > 0 and opts.limit or nil
     filter.skipped_last = true
     local exporter = require("synclua.export." .. ctx.format)
-    local count, cur = exporter.export(ctx.out, src.log, filter, {
-      with_device = opts.with_device, now = ctx.now })
+    local count, cur, nuls = exporter.export(ctx.out, src.log, filter, {
+      with_device = opts.with_device, now = ctx.now, dialect = opts.dialect })
     if not TERMINATED[ctx.format] and not opts.output then
       ctx.out:write("\n")
     end
@@ -82,6 +95,10 @@ return command{
         cur:skipped() == 1 and "is" or "are",
         untimed > 0 and ("%d with a timestamp that does not parse, written "
           .. "as stored; "):format(untimed) or ""))
+    end
+    if (nuls or 0) > 0 then
+      ctx:warn(("%s in values written as U+FFFD: PostgreSQL text cannot "
+        .. "hold one"):format(fmt.plural(nuls, "NUL")))
     end
     if cur:unparsable() > 0 then
       ctx:warn(("%d events left out: their timestamps do not parse, so the "

@@ -79,9 +79,15 @@ local function copy_local(path, device, filter, limit, dest, now, through)
   return n + #batch
 end
 
-local function describe(r)
+-- A device id as the output shows it: its pseudonym with --redact.
+local function shown(ctx, id)
+  return ctx.redactor and id and ctx.redactor:id(id, "device") or id
+end
+
+local function describe(ctx, r)
   if not r.ok then return ("%s: failed: %s"):format(r.peer, r.error) end
-  local text = ("%s (device %s): %d event%s"):format(r.peer, r.device,
+  local text = ("%s (device %s): %d event%s"):format(r.peer,
+    shown(ctx, r.device),
     r.received, r.received == 1 and "" or "s")
   if r.inserted ~= r.received then
     text = text .. (", %d new"):format(r.inserted)
@@ -105,7 +111,7 @@ local function follow_peers(ctx, o)
   if o.db then paths[1] = o.db end
   for _, f in ipairs(o.files) do paths[#paths + 1] = f end
   local set <close> = inputs.resolve(paths, {
-    note = function(m) ctx:note(m) end })
+    redact = ctx.redactor, note = function(m) ctx:note(m) end })
   -- What was written so far: the local copy's rows (up to the mark it was
   -- taken at) and every row the peers' stores hold now.
   local marks = {}
@@ -155,6 +161,7 @@ end
 
 return command{
   name = "fetch",
+  redact = true,
   description = "Ask peers for their logs and merge them into one timeline",
   epilog = "Each --peer runs 'synclua serve' with the same key. Asks for "
     .. "each peer's own\nevents, newest first, up to --limit (responses of "
@@ -210,7 +217,14 @@ return command{
       help = "--follow: a quiet peer says it is there this often (0.1 to 60);"
         .. " silent three times as long, it is reconnected" },
   },
-  check = function(opts) follow.check(opts, follow.TIMELINE_FORMATS) end,
+  check = function(opts)
+    follow.check(opts, follow.TIMELINE_FORMATS)
+    if opts.save and (opts.redact or opts.redact_key) then
+      invalid("--save keeps each peer's answer as it came, not redacted: "
+        .. "save without --redact, then write it with synclua timeline "
+        .. "--db DIR --redact")
+    end
+  end,
   run = function(ctx)
     local opts = ctx.opts
     if #opts.peer == 0 then invalid("at least one --peer HOST:PORT is needed") end
@@ -258,8 +272,8 @@ return command{
         end
         local n = copy_local(db_path, device, filter, opts.limit, paths[1],
                              now, local_mark)
-        say("%s (this device, %s): %d event%s", opts.db, device, n,
-            n == 1 and "" or "s")
+        say("%s (this device, %s): %d event%s", opts.db,
+            shown(ctx, device), n, n == 1 and "" or "s")
       end
       local seen = {}
       for i, peer in ipairs(opts.peer) do
@@ -285,7 +299,7 @@ return command{
       local failed = 0
       for i, r in ipairs(results) do
         stores[i]:close()
-        say("%s", describe(r))
+        say("%s", describe(ctx, r))
         if r.unknown_event_types then
           say("%s does not know the event types %s", r.peer,
               r.unknown_event_types)
@@ -300,7 +314,7 @@ return command{
       local count = 0
       if #paths > 0 then
         local set <close> = inputs.resolve(paths, {
-          note = function(m) ctx:note(m) end })
+          redact = ctx.redactor, note = function(m) ctx:note(m) end })
         local w = require("synclua.window").new(opts.since, nil, now)
         count = timeline.write(set, { out = ctx.out, format = ctx.format,
           skew = opts.skew, filter = filter, order = "asc", now = now,

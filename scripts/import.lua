@@ -48,6 +48,10 @@ return command{
     if stdin > 1 then
       error(cli.usage_error("'-' (standard input) given more than once"), 0)
     end
+    if synclua.is_database(opts.db) then
+      runner.invalid(("--db %s: import writes a sync.db; a PostgreSQL fleet "
+        .. "store takes exports by synclua push --to"):format(opts.db))
+    end
     -- A folder of devices is many stores: import writes into one.
     local fs = require "synclua.fs"
     if fs.kind(opts.db) == "dir" and not fs.kind(opts.db .. "/sync.db") then

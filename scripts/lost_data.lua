@@ -317,6 +317,7 @@ end
 
 return report.command{
   name = "lost_data",
+  redact = true,
   description = "Did we lose data? Dropped updates, stuck records, forced "
     .. "full syncs, unfinished backfills",
   epilog = "Loss: updates dropped by buffer overflows, records stuck waiting "

@@ -211,6 +211,7 @@ end
 
 return report.command{
   name = "peers",
+  redact = true,
   description = "Peer-score report: each peer's candidacies, scores, "
     .. "latency and load over time",
   epilog = "Each peer that was a backfill candidate: how often, from which "

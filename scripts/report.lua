@@ -110,6 +110,7 @@ end
 
 return report.command{
   name = "report",
+  redact = true,
   description = "One-page triage: each scenario's verdict and worst "
     .. "finding, device by device",
   epilog = "Runs why_failed, lost_data, why_slow, which_peer and sessions "

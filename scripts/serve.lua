@@ -72,7 +72,9 @@ return command{
     if #entries ~= 1 or entries[1].kind ~= "store" then
       runner.invalid(("--db %s: serve answers for one store (a sync.db or "
         .. "a library folder), not %s"):format(opts.db or "sync.db",
-        #entries ~= 1 and ("%d stores"):format(#entries) or "an export"))
+        #entries ~= 1 and ("%d stores"):format(#entries)
+          or entries[1].kind == "fleet" and "a PostgreSQL fleet store"
+          or "an export"))
     end
     local path = entries[1].path
     local srv <close> = runner.check(synclua.server{

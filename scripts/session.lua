@@ -55,22 +55,32 @@ local function resolve(ctx, given)
   where = table.concat(where, ", ")
   if full then
     for _, st in ipairs(ctx.stores) do
-      if st.log:count{ correlation_id = full } > 0 then return full end
+      if st.log:count{ correlation_id = full } > 0 then
+        -- redacted (--redact), the rows carry its pseudonym
+        return ctx.redactor and ctx.redactor:id(full) or full
+      end
     end
-    invalid(("no session %s in %s"):format(full, where))
+    if not ctx.redactor then
+      invalid(("no session %s in %s"):format(full, where))
+    end
+    text = full -- a pseudonym, looked for in the rows as they come out
   end
   local found, list = {}, {}
   for _, st in ipairs(ctx.stores) do
     for ev in st.log:events{ raw = true, order = "asc" } do
       local c = ev.correlation_id
-      if c and not found[c:lower()] and c:lower():sub(1, #text) == text then
+      -- redacted, the id's own prefix names its pseudonym too
+      local real = c and ctx.redactor and ctx.redactor:reveal(c) or c
+      if c and not found[c:lower()] and (c:lower():sub(1, #text) == text
+                                         or real:sub(1, #text) == text) then
         found[c:lower()] = true
         list[#list + 1] = c:lower()
       end
     end
   end
   if #list == 0 then
-    invalid(("no session %s... in %s"):format(text, where))
+    invalid(("no session %s%s in %s"):format(text, full and "" or "...",
+                                             where))
   elseif #list > 1 then
     table.sort(list)
     invalid(("ID %s matches %d sessions: %s (give more of it)")
@@ -426,6 +436,7 @@ end
 
 return report.command{
   name = "session",
+  redact = true,
   description = "One session (correlation id) across devices: a "
     .. "timeline with duration bars",
   usage = "ID [--db PATH ...] [options]",

@@ -99,6 +99,7 @@ end
 
 return report.command{
   name = "sessions",
+  redact = true,
   description = "Every backfill and catch-up session: device, peer, "
     .. "duration, records/s, outcome",
   epilog = "One line per session (a correlation id on one device), oldest "

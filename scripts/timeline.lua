@@ -34,6 +34,7 @@ options[#options + 1] = { "--window", type = "duration", default = "2s",
 
 return command{
   name = "timeline",
+  redact = true,
   description = "Merge several devices' logs into one timeline, with "
     .. "their clocks corrected",
   epilog = "Each --db is a sync.db, a library folder, a folder of devices, "

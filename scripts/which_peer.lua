@@ -399,6 +399,7 @@ end
 
 return report.command{
   name = "which_peer",
+  redact = true,
   description = "Which peer was selected and why? Every candidate "
     .. "scored with Spacedrive's formula",
   epilog = "Per backfill session: each candidate's score by Spacedrive's "

@@ -394,6 +394,7 @@ end
 
 return report.command{
   name = "why_failed",
+  redact = true,
   description = "Why did sync fail? Errors by kind, failed and unfinished "
     .. "backfill sessions, the peer's side",
   epilog = "Groups the errors and warnings (buffer overflow, stuck "

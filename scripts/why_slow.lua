@@ -309,6 +309,7 @@ end
 
 return report.command{
   name = "why_slow",
+  redact = true,
   description = "Why is backfill slow? Each backfill session's records/s "
     .. "over time, and the tell-tales",
   epilog = "Batches belong to a session by correlation id, or (Spacedrive's "

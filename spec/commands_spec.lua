@@ -213,6 +213,7 @@ describe("synclua --list", function()
       "lost_data   Did we lose data? Dropped updates, stuck records, forced full syncs, unfinished backfills",
       "peers       Peer-score report: each peer's candidacies, scores, latency and load over time",
       "prune       Delete events older than the retention period",
+      "push        Load devices' logs into a PostgreSQL fleet store",
       "report      One-page triage: each scenario's verdict and worst finding, device by device",
       "serve       Answer peers' requests for this device's event log",
       "session     One session (correlation id) across devices: a timeline with duration bars",

@@ -104,7 +104,7 @@ describe("synclua(1), the man page", function()
     local vars = {}
     for v in section:gmatch("%.TP\n%.BR? ([%u_]+)") do vars[#vars + 1] = v end
     assert.same({ "SYNCLUA_DB", "SYNCLUA_NOW", "SYNCLUA_DEBUG",
-                  "SYNCLUA_UNICODE", "XDG_CACHE_HOME",
+                  "SYNCLUA_UNICODE", "SYNCLUA_REDACT_KEY", "XDG_CACHE_HOME",
                   "SYNCLUA_HOME", "LUA_INIT" }, vars)
   end)
 

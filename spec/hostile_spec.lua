@@ -110,6 +110,12 @@ local INVOKE = {
   end },
   -- serve is run on the store, then asked for its events by fetch.
   serve = { serve = true, writes = true },
+  -- push reads the store into the suite's throwaway PostgreSQL server.
+  push = { args = function(db)
+    return ("--to %s --library 7d1e0f4a-3b2c-4d5e-8f60-718293a4b5c6 --db %s")
+      :format(quote(assert(os.getenv("SYNCLUA_PG"), "no SYNCLUA_PG: spec/run "
+        .. "starts a PostgreSQL server")), quote(db))
+  end },
   simulate = { skip = "writes a new library from a seed: reads no store" },
   keygen = { skip = "makes a key: reads no store" },
 }

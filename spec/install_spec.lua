@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
       assert.truthy(support.capture("readelf -d " .. quote(prefix
         .. "/lib/libsynclua.so." .. version)):find("Library soname: "
         .. "[libsynclua.so." .. major .. "]", 1, true))
-      assert.same({ "json.h", "net.h", "synclua.h" },
+      assert.same({ "json.h", "net.h", "redact.h", "synclua.h" },
                   names(prefix .. "/include/synclua", "^(.+%.h)$"))
       assert.same({ "synclua" }, names(prefix .. "/include", "^(.+)$"))
       assert.truthy(support.slurp(prefix .. "/lib/libsynclua.a"))

@@ -405,6 +405,9 @@ log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:cursor(filter)  log:fingerprint(filter)  log:identity()
   log:append(event)  log:insert(events)  log:flush()  log:close()
   log:stats()  log:prune{...}  log:emit_*{...}
+  log:redact(synclua.redactor{ key = K })   -- rows as --redact writes them
+fleet = synclua.open("postgresql:///fleet")  -- a fleet store in PostgreSQL
+  fleet:devices()  fleet:scope{...}  fleet:push(log, {...})  log:backend()
 filter: since until/to event_type(s) category severity peer device
   correlation_id model_type limit offset order skipped_last raw render
 event: id timestamp instant event_type category severity summary details

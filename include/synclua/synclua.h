@@ -726,6 +726,92 @@ typedef struct sl_time_report {
 ** the file changes). */
 int sl_store_time_report(sl_store *store, sl_time_report *out);
 
+/* ------------------------------------------------------ the fleet store */
+
+/*
+** A PostgreSQL database is a store too: sl_store_open takes a
+** postgresql:// or postgres:// URI, or libpq's keyword=value pairs, and
+** what the URI leaves out comes from libpq's environment (PGHOST, PGUSER,
+** ...). It holds the logs of many libraries and devices in one fleet
+** schema (README, "A fleet in PostgreSQL"): Spacedrive's columns plus
+** library_id, the device's label, the time as timestamptz beside the
+** original text, partitioned by month. Read, it answers sl_query,
+** sl_count, sl_fingerprint, sl_store_max_id and sl_store_time_report with
+** the same rows, in the same order, as the SQLite stores pushed into it;
+** opened to write (SL_OPEN_WRITE) it makes the schema when missing and
+** takes sl_store_push and sl_store_prune (which drops whole months). A
+** fleet store does not log (sl_store_append: SL_READONLY) and is not
+** watched. Cursors on one handle (and the handles scoped from it) share
+** its connection: one thread.
+*/
+
+/* Does sl_store_open take `path` for a PostgreSQL database (a
+** postgresql:// or postgres:// URI, or libpq keyword=value pairs) rather
+** than a file? */
+int sl_store_is_database(const char *path);
+
+/* "postgresql" for a fleet store, else "sqlite". */
+const char *sl_store_backend(const sl_store *store);
+
+/* One device of a fleet store, as sl_store_devices hands it out: valid
+** during the call. */
+typedef struct sl_device_info {
+  const char *library_id;     /* lowercase hyphenated UUID                  */
+  const char *device_id;      /* as its rows have it                        */
+  const char *label;          /* the label pushed with it, or NULL          */
+} sl_device_info;
+
+/* Call each(ctx, device) for every device of a fleet store (of its scope,
+** for a scoped handle), by library, then in the order they were first
+** pushed; a non-zero return stops. SL_OK; SL_MISUSE for a SQLite store; or the failure. */
+int sl_store_devices(sl_store *store,
+                     int (*each)(void *ctx, const sl_device_info *device),
+                     void *ctx);
+
+/* A read-only handle on the rows of one library (library_id; NULL: any)
+** and one device's log (device_id, as pushed; NULL: any) of fleet store
+** `fleet`, sharing its connection: every query is scoped, as if the
+** device's own sync.db were read. *out is a new handle to close (NULL on failure, with the
+** message on fleet). SL_OK; SL_MISUSE for a SQLite store. */
+int sl_store_scope(sl_store *fleet, const char *library_id,
+                   const char *device_id, sl_store **out);
+
+typedef struct sl_push_result {
+  int64_t read;               /* rows of the source read                    */
+  int64_t inserted;           /* of them, new to the fleet                  */
+  int64_t duplicates;         /* already there (same device, instant, type
+                                 and summary), or twice in the source     */
+  int64_t after_id;           /* the source's rows up to this id were
+                                 pushed before and are not read (0: none) */
+} sl_push_result;
+
+/* What sl_store_push files the rows under. Zero-initialise, then set. */
+typedef struct sl_push_opts {
+  const char *library_id;     /* the library (a UUID): required            */
+  const char *device_id;      /* whose sync.db src is (NULL: none, kept as
+                                 ""): a handle scoped to it reads every row
+                                 of src, whatever device a row carries    */
+  const char *label;          /* the device's label, or NULL               */
+  int         once;           /* src is read whole, and no mark is kept:
+                                 for a source that is no lasting file (an
+                                 export loaded for the push)              */
+} sl_push_opts;
+
+/*
+** Load store `src` (any store: a sync.db, an import, a fleet's scoped
+** handle) into the fleet store `fleet` (opened to write) as opts say. One
+** transaction: every row or none. The rows go through COPY into a
+** staging table, and from there in only when new: a row with the same
+** device, instant, type and summary as one of the device's log in the
+** fleet (or earlier in the source) is a duplicate, as sl_import_commit
+** decides, so pushing again adds nothing. The fleet remembers how far it
+** has read each source file (by its identity and first row), and a later
+** push reads only what came after. SL_OK with the counts (out may be
+** NULL); a failure leaves the fleet as it was, the message on fleet.
+*/
+int sl_store_push(sl_store *fleet, sl_store *src, const sl_push_opts *opts,
+                  sl_push_result *out);
+
 /* ------------------------------------------------------ batch aggregation */
 
 /*

@@ -35,11 +35,17 @@
 --   formats   the -f/--format names (from text, json, ndjson, csv,
 --             markdown, sql; "md" is markdown), the first the default;
 --             with them comes -o/--output
+--   redact    true: --redact and --redact-key KEY, for a command that
+--             writes events or their ids: ctx.redactor is then made once
+--             for the run (synclua.redactor), every input's rows come out
+--             redacted through it (synclua.inputs' `redact`), and a
+--             successful run says on stderr what was replaced
 --
 -- `ctx`: opts (parsed, typed), argv, name, now (SYNCLUA_NOW or the clock),
 -- inputs (the set of sources, closed after run), window, format, out (the
 -- output: write(...); committed after a successful run, removed
--- otherwise), and note(msg) / warn(msg) for stderr.
+-- otherwise), redactor (with --redact, else nil), and note(msg) /
+-- warn(msg) for stderr.
 local synclua = require "synclua"
 local cli = require "synclua.cli"
 local term = require "synclua.term"
@@ -83,6 +89,9 @@ local function common(decl)
         .. (decl.inputs == "one" and "" or "(repeat for several) ")
         .. "(default $SYNCLUA_DB, then ./sync.db"
         .. (decl.demo and ", then the demo library)" or ")") }
+    list[#list + 1] = { "--library", type = "uuid", what = "library id",
+      help = "of a PostgreSQL fleet store given as --db, only this "
+        .. "library's devices" }
     list[#list + 1] = { "--device-of", metavar = "FILE=UUID",
       repeatable = true, check = M.pair("--device-of"),
       help = "the device of an export that carries none (a JSON export "
@@ -101,6 +110,24 @@ local function common(decl)
       help = "output format: " .. cli.either(decl.formats) }
     after[#after + 1] = { "-o", "--output", metavar = "FILE",
       help = "write to FILE (atomically) instead of stdout" }
+  end
+  if decl.redact then
+    after[#after + 1] = { "--redact", flag = true,
+      help = "share safely: device, peer, correlation and library ids "
+        .. "become pseudonyms (valid UUIDs), ids and paths in summaries and "
+        .. "strings in details are replaced, labels come from the "
+        .. "pseudonyms; times, types, counts and durations are kept "
+        .. "(a random key: pseudonyms of this run only)" }
+    after[#after + 1] = { "--redact-key", metavar = "KEY",
+      check = function(v)
+        if v == "" then
+          return nil, "option '--redact-key' expects a non-empty key"
+        end
+        return v
+      end,
+      help = "--redact with pseudonyms keyed by KEY (any text; "
+        .. "$SYNCLUA_REDACT_KEY when --redact is given alone): the same key "
+        .. "gives the same pseudonyms in every run" }
   end
   if decl.formats and decl.formats[1] == "text" then
     after[#after + 1] = { "--color", type = "enum", default = "auto",
@@ -177,6 +204,41 @@ local function warn_bad_rows(ctx, src)
     table.concat(shown, ", "), n > #ids and ", ..." or ""))
 end
 
+--- The redactor of a run given --redact or --redact-key (nil without):
+-- keyed by --redact-key, else by $SYNCLUA_REDACT_KEY when set and not
+-- empty, else by a random key.
+-- @tparam table opts the parsed options
+-- @treturn Redactor|nil
+function M.redactor(opts)
+  if not opts.redact and not opts.redact_key then return nil end
+  local key = opts.redact_key or os.getenv("SYNCLUA_REDACT_KEY")
+  return synclua.redactor{ key = key ~= "" and key or nil }
+end
+
+--- What a redactor replaced, in one line for stderr (without the
+-- "synclua NAME: " before it): "redacted 5 device ids, 5 peer ids, 38
+-- correlation ids, 52 ids in summaries, 96 strings in details (keyed: the
+-- same key gives the same pseudonyms)"; library ids and paths in
+-- summaries are named when there were any.
+-- @tparam Redactor r
+-- @treturn string
+function M.redacted(r)
+  local fmt = require "synclua.fmt"
+  local c = r:counts()
+  local parts = { fmt.plural(c.device, "device id"),
+                  fmt.plural(c.peer, "peer id"),
+                  fmt.plural(c.correlation, "correlation id") }
+  if c.library > 0 then parts[#parts + 1] = fmt.plural(c.library, "library id") end
+  parts[#parts + 1] = fmt.plural(c.summary_id, "id") .. " in summaries"
+  if c.summary_path > 0 then
+    parts[#parts + 1] = fmt.plural(c.summary_path, "path") .. " in summaries"
+  end
+  parts[#parts + 1] = fmt.plural(c.details, "string") .. " in details"
+  return ("redacted %s (%s)"):format(table.concat(parts, ", "),
+    r:keyed() and "keyed: the same key gives the same pseudonyms"
+              or "a random key: these pseudonyms match no other run")
+end
+
 -- Runs a declared command on its arguments: the frame's main.
 local function main(decl, argv, name)
   local now = M.now()
@@ -188,12 +250,18 @@ local function main(decl, argv, name)
     ctx.window = require("synclua.window").new(opts.since, opts["until"], now)
   end
   if decl.check then decl.check(opts, ctx) end
+  ctx.redactor = decl.redact and M.redactor(opts) or nil
   -- Closed however run ends: the stores, and a -o file not committed.
   local set <close> = decl.inputs ~= false and
     require("synclua.inputs").resolve(opts.db, {
-      demo = decl.demo, devices = opts.device_of,
-      note = function(s) ctx:note(s) end }) or nil
+      demo = decl.demo, devices = opts.device_of, library = opts.library,
+      redact = ctx.redactor, note = function(s) ctx:note(s) end }) or nil
   ctx.inputs = set
+  -- A fleet (or a folder) of devices, and --device names one of them.
+  if decl.inputs == "one" and #set > 1 and opts.device then
+    set:only(ctx.redactor and ctx.redactor:id(opts.device, "device")
+             or opts.device)
+  end
   if decl.inputs == "one" and #set > 1 then
     error(runner.failure("invalid", ("%d devices given: %s reads one "
       .. "(several devices: synclua timeline)"):format(#set, name)), 0)
@@ -230,6 +298,11 @@ local function main(decl, argv, name)
     out:commit()
   end
   for _, src in ipairs(set or {}) do warn_bad_rows(ctx, src) end
+  -- What was replaced, once the run wrote its output (fetch writes it
+  -- with status 3 too: a peer failed, the others were written).
+  if ctx.redactor and not (status == nil and message) then
+    io.stderr:write("synclua ", name, ": ", M.redacted(ctx.redactor), "\n")
+  end
   return status, message, code
 end
 

@@ -300,6 +300,13 @@ function M.man(commands, opts)
       ".B 0",
       "forces Unicode or ASCII pictures; by default Unicode on a terminal "
         .. "with a UTF\\-8 locale.",
+      ".TP", ".B SYNCLUA_REDACT_KEY",
+      "The key of",
+      ".B \\-\\-redact",
+      "when no",
+      ".B \\-\\-redact\\-key",
+      "is given (any text; not empty): the same key gives the same "
+        .. "pseudonyms in every run. It is never printed.",
       ".TP", ".B XDG_CACHE_HOME",
       "Where the demo library is made on first use (default",
       ".IR ~/.cache ).",

@@ -75,14 +75,17 @@ local function tail(src)
            identity = src.log:identity() }
 end
 
---- Refuse inputs that never grow (exports): --follow follows stores (exit
--- 2 otherwise).
+--- Refuse inputs that are not files growing (exports, a fleet store in
+-- PostgreSQL, which a push fills all at once): --follow follows sync.db
+-- files (exit 2 otherwise).
 -- @tparam table set the sources (synclua.inputs)
 function M.check_stores(set)
   for _, src in ipairs(set) do
     if src.kind ~= "store" then
       error(cli.usage_error(("--follow follows stores as they grow: %s is "
-        .. "an export"):format(src.given)), 0)
+        .. "%s"):format(src.given, src.kind == "fleet"
+          and "a PostgreSQL fleet store (follow the sync.db files pushed)"
+          or "an export")), 0)
     end
   end
 end

@@ -27,7 +27,22 @@ local M = {}
 -- "full" | "off"), batch_interval, batch_records.
 -- Returns a Store, or nil, message, code ("notfound", "notdb", "corrupt",
 -- "busy", "ioerr", "readonly", ...).
+--
+-- `path` may name a PostgreSQL fleet store instead ("postgresql://...",
+-- "postgres://...", or libpq's "host=... dbname=..."; libpq's PG*
+-- environment fills the gaps): read, it answers the same queries as a
+-- sync.db; log:devices() lists its { library_id, device_id, label },
+-- log:scope{ library_id =, device_id = } is a handle on one device's rows
+-- (as if its own sync.db), log:backend() says "postgresql". Opened with
+-- mode = "w", the fleet schema is made when missing, and
+-- fleet:push(source_log, { library_id =, device_id =, label =, once = })
+-- loads a store's rows as that device's log
+-- with COPY (idempotent: { read, inserted, duplicates, after_id }).
 M.open = core.open
+
+--- Does synclua.open take `text` for a PostgreSQL database rather than a
+-- file?
+M.is_database = core.is_database
 
 --- A streaming insert, for input too large to hold (`synclua import`):
 -- `import{ skip_duplicates = false, by_time = false }` returns an Import
@@ -72,6 +87,27 @@ M.terminal = core.terminal
 
 --- A fresh random correlation id (UUID v4, lowercase).
 M.uuid = core.uuid
+
+--- A redactor, for logs a user can share (`--redact`):
+-- `redactor{ key = KEY }` turns every id into a pseudonym under KEY (a
+-- non-empty string: the same key, the same pseudonyms, in any run);
+-- `redactor()` under a random key of its own (pseudonyms that match
+-- nothing outside it). `log:redact(r)` makes every row the store's
+-- cursors hand out redacted: ids become pseudonyms (valid lowercase
+-- UUIDs), UUIDs and paths in summaries are replaced, and so are the
+-- strings in details but for the keys of `redact_allowed()`; times,
+-- types, severities, counts and durations are kept. `r:id(uuid [,
+-- kind])` is a pseudonym (nil for text that is no UUID; kind "device",
+-- "peer", "correlation" or "library" counts it), `r:reveal(pseudonym)`
+-- the id r turned into it (or nil), `r:counts()` the distinct values
+-- replaced so far by kind ({ device, peer, correlation, library,
+-- summary_id, summary_path, details }), `r:keyed()` whether a key was
+-- given. See README, "Sharing logs safely: --redact".
+M.redactor = core.redactor
+
+--- The details keys whose string values redaction keeps (cleaned of ids
+-- and paths): a list of names.
+M.redact_allowed = core.redact_allowed
 
 --- A UUID in any spelling the uuid crate reads (hyphenated, simple 32 hex
 -- digits, braced, `urn:uuid:`, any case), as Spacedrive writes it back:

@@ -10,7 +10,10 @@
 --   the words that follow it), where a devices.json only lends its names;
 -- * an export: JSON (with or without device data), SQL, NDJSON or CSV, as
 --   `synclua events` or Spacedrive's `sd sync events` write them, loaded
---   into a temporary store removed when the set is closed.
+--   into a temporary store removed when the set is closed;
+-- * a PostgreSQL fleet store ('postgresql://...', or libpq's keywords):
+--   each of its devices (of `opts.library` only, when given) is a source,
+--   labelled as it was pushed, read through a scoped handle.
 --
 -- Given no --db: $SYNCLUA_DB (a ':'-separated list), then ./sync.db, then
 -- (for the commands that allow it) the demo library.
@@ -149,6 +152,10 @@ end
 -- The entries `given` stands for: { path, given, kind = "store" | "export",
 -- label }; manifests met on the way go into `names`.
 local function expand(given, names, out)
+  if synclua.is_database(given) then
+    out[#out + 1] = { path = given, given = given, kind = "fleet" }
+    return
+  end
   local paths = { given }
   if given:find("[*?]") and not fs.kind(given) then
     paths = M.glob(given)
@@ -231,6 +238,52 @@ local function load_export(src, tmp, index, devices)
   return file
 end
 
+-- The sources of a fleet store: a scoped handle per device (of `library`
+-- only, when given), in `out`; none is a failure naming the store.
+local function open_fleet(e, library, out)
+  local fleet <close> = runner.check(synclua.open(e.path))
+  local found = 0
+  for _, d in ipairs(runner.check(fleet:devices())) do
+    if not library or d.library_id == library then
+      local log = runner.check(fleet:scope{ library_id = d.library_id,
+                                            device_id = d.device_id })
+      out[#out + 1] = { log = log, path = log:path(), given = e.given,
+                        kind = "fleet", folder = d.label,
+                        library = d.library_id, identity = log:identity(),
+                        device = d.device_id ~= "" and d.device_id:lower()
+                          or nil }
+      found = found + 1
+    end
+  end
+  if found == 0 then
+    error(runner.failure("notfound", ("%s: no device%s in the fleet "
+      .. "(synclua push --to fills it)"):format(fleet:path(),
+      library and " of library " .. library or "")), 0)
+  end
+end
+
+-- The source a store or an export entry stands for, opened.
+local function open_source(e, i, set, opts, note)
+  local path = e.path
+  if e.kind == "export" then
+    if not set.tmp then set.tmp = runner.check(fs.tmpdir()) end
+    path = load_export(e, set.tmp, i, opts.devices)
+  end
+  e.log = runner.check(synclua.open(path))
+  if e.log:immutable() then
+    note(("%s: read as it stands (its folder cannot be written, so "
+      .. "what a writer adds while synclua reads is not seen)")
+      :format(e.given))
+  end
+  e.path = e.kind == "export" and e.given or e.log:path()
+  e.identity = e.kind == "export" and ("export:" .. i) or e.log:identity()
+  local newest = e.log:first{ raw = true }
+  -- A row with no device (NULL, read as "") names none.
+  local dev = newest and newest.device_id
+  e.device = dev and dev ~= "" and dev:lower() or nil
+  return e
+end
+
 local Set = {}
 Set.__index = Set
 
@@ -261,6 +314,19 @@ function Set:of(id)
     if src.device == id then return src end
   end
   return nil
+end
+
+--- Keep only the source of device `id` (when the set has it), closing
+-- the others.
+-- @tparam string id
+function Set:only(id)
+  local keep = self:of(id)
+  if not keep then return end
+  for i = #self, 1, -1 do
+    if self[i] ~= keep then
+      self.dropped[#self.dropped + 1] = table.remove(self, i)
+    end
+  end
 end
 
 --- The label of a device: its source's label, else the name devices.json
@@ -322,11 +388,17 @@ end
 
 -- Labels unique among the set: a folder's or devices.json's name, else
 -- the first 8 characters of the device id, else the file's name.
+-- Redacted (set.redacted), a label is the first 8 characters of the
+-- device's pseudonym, else "db" and its place: never a name or a path.
 local function label(set)
-  for _, src in ipairs(set) do
-    src.label = (src.device and set.names[src.device]) or src.folder
-      or (src.device and fmt.short(src.device))
-      or basename(src.given)
+  for i, src in ipairs(set) do
+    if set.redacted then
+      src.label = src.device and fmt.short(src.device) or ("db" .. i)
+    else
+      src.label = (src.device and set.names[src.device]) or src.folder
+        or (src.device and fmt.short(src.device))
+        or basename(src.given)
+    end
   end
   local seen = {}
   for _, src in ipairs(set) do seen[src.label] = (seen[src.label] or 0) + 1 end
@@ -377,7 +449,9 @@ end
 -- @tparam {string,...}|nil given the --db values (empty: the defaults)
 -- @tparam[opt] table opts `demo` (fall back to the demo library),
 --   `devices` (a list of { key = FILE, value = UUID }: the device of an
---   export that carries none), `note` (a function given each note for
+--   export that carries none), `library` (of a fleet store, only this
+--   library's devices), `redact` (a synclua.redactor: every source's
+--   rows, device, library and label come out as pseudonyms), `note` (a function given each note for
 --   stderr; default: written as "synclua: note: ...")
 -- @treturn table the set: a list of sources { log, path, given, kind,
 --   device, label, identity }, with `names` (device id -> devices.json
@@ -391,30 +465,25 @@ function M.resolve(given, opts)
   local entries = gather(given, opts, set.names)
   local ok, err = pcall(function()
     for i, e in ipairs(entries) do
-      local path = e.path
-      if e.kind == "export" then
-        if not set.tmp then set.tmp = runner.check(fs.tmpdir()) end
-        path = load_export(e, set.tmp, i, opts.devices)
-      end
-      e.log = runner.check(synclua.open(path))
-      if e.log:immutable() then
-        note(("%s: read as it stands (its folder cannot be written, so "
-          .. "what a writer adds while synclua reads is not seen)")
-          :format(e.given))
-      end
-      e.path = e.kind == "export" and e.given or e.log:path()
-      e.identity = e.kind == "export" and ("export:" .. i) or e.log:identity()
-      local newest = e.log:first{ raw = true }
-      -- A row with no device (NULL, read as "") names none.
-      local dev = newest and newest.device_id
-      e.device = dev and dev ~= "" and dev:lower() or nil
-      set[#set + 1] = e
+      if e.kind == "fleet" then open_fleet(e, opts.library, set)
+      else set[#set + 1] = open_source(e, i, set, opts, note) end
     end
     dedupe(set, note)
   end)
   if not ok then
     set:close()
     error(err, 0)
+  end
+  -- opts.redact, a synclua.redactor (synclua.command's --redact): every
+  -- source's rows come out redacted by the run's one redactor, and what
+  -- stands for a source -- device, library, label -- is a pseudonym.
+  if opts.redact then
+    set.redacted, set.names = true, {}
+    for _, src in ipairs(set) do
+      src.log:redact(opts.redact)
+      src.device = src.device and opts.redact:id(src.device, "device")
+      src.library = src.library and opts.redact:id(src.library, "library")
+    end
   end
   label(set)
   return set

@@ -873,6 +873,20 @@ local TOPICS = {
     .. "  - 10 per active sync (f32).\n",
   max_id = "log:max_id() -> integer\n  The highest id in the store now "
     .. "(0 when empty): a follower's mark,\n  for filter.after_id.\n",
+  is_database = "synclua.is_database(text) -> boolean\n  Does "
+    .. "synclua.open take text for a PostgreSQL fleet store\n  "
+    .. "(postgresql://..., postgres://..., libpq's host=... dbname=...)?\n",
+  backend = "log:backend() -> \"sqlite\" | \"postgresql\"\n  What "
+    .. "holds the store: a sync.db, or a PostgreSQL fleet store.\n",
+  devices = "log:devices() -> { { library_id, device_id, label }, ... }\n"
+    .. "  A fleet store's devices, by library, in the order first pushed.\n",
+  scope = "log:scope{ library_id = ID, device_id = ID } -> log\n  One "
+    .. "library's (and device's) rows of a fleet store, read as that\n  "
+    .. "device's own sync.db (the connection shared).\n",
+  push = "fleet:push(log, { library_id = ID, device_id = ID, label = S })\n"
+    .. "  -> { read, inserted, duplicates, after_id }\n  A store's rows "
+    .. "into a fleet store opened with { mode = \"w\" }, one\n  "
+    .. "transaction, new rows only; again reads only what is new.\n",
   watch = "synclua.watch(path, ...) -> watch\n  watch:wait([ms]) sleeps "
     .. "until another process commits to one of the\n  stores (true), or ms "
     .. "passed or a signal came (false).\n",
@@ -892,6 +906,17 @@ local TOPICS = {
     .. "their JSON text.\n",
   parse_uuid = "synclua.parse_uuid(text) -> id | nil\n  Any spelling "
     .. "the uuid crate reads, lowercase and hyphenated.\n",
+  redactor = "synclua.redactor([{ key = K }]) -> r\n  Pseudonyms for "
+    .. "logs to share (--redact): the same key, the same ones; none,\n"
+    .. "  a random key. r:id(uuid [, kind]) -> pseudonym, r:reveal("
+    .. "pseudonym) -> id,\n  r:counts() -> { device, peer, correlation, "
+    .. "... }. log:redact(r).\n",
+  redact = "log:redact(r | nil) -> log\n  Every row the store's cursors "
+    .. "hand out from now on redacted by r: ids\n  pseudonyms, ids and paths "
+    .. "in summaries and strings in details replaced\n  (but for "
+    .. "synclua.redact_allowed()'s keys); nil: as stored.\n",
+  redact_allowed = "synclua.redact_allowed() -> { key, ... }\n  The "
+    .. "details keys whose strings redaction keeps (cleaned of ids).\n",
   json_encode = "synclua.json_encode(value) -> text\n  Compact, keys "
     .. "sorted, as Spacedrive stores details.\n",
   render = "synclua.render(event, format [, with_device]) -> bytes\n"
@@ -966,6 +991,9 @@ log = synclua.open("sync.db")      -- { mode = "w", device_id = ID } to log
   log:cursor(filter)  log:fingerprint(filter)  log:identity()
   log:append(event)  log:insert(events)  log:flush()  log:close()
   log:stats()  log:prune{...}  log:emit_*{...}
+  log:redact(synclua.redactor{ key = K })   -- rows as --redact writes them
+fleet = synclua.open("postgresql:///fleet")  -- a fleet store in PostgreSQL
+  fleet:devices()  fleet:scope{...}  fleet:push(log, {...})  log:backend()
 filter: since until/to event_type(s) category severity peer device
   correlation_id model_type limit offset order skipped_last raw render
 event: id timestamp instant event_type category severity summary details

@@ -16,7 +16,9 @@
 --
 -- `ctx` = { stores = the sources (synclua.inputs: log, path, device,
 -- label), set = the same set (set:of(id), set:label(id)), filter = {
--- since, until } (the window), window, opts, now }. `result` = { verdict =
+-- since, until } (the window), window, opts, now, redactor (--redact:
+-- the run's synclua.redactor, else nil) }. A spec's `redact = true` gives
+-- the report --redact (synclua.command). `result` = { verdict =
 -- "short string", status = 0 or 1, findings = { { kind, severity,
 -- summary, numbers = {}, evidence = { { device, label, id, timestamp },
 -- ... } }, ... }, ... }.
@@ -154,7 +156,8 @@ local function evaluate(spec, ctx, w)
   else
     result = spec.analyze({
       stores = ctx.inputs, set = ctx.inputs, window = w, opts = ctx.opts,
-      now = w.now, filter = { since = w.since, ["until"] = w["until"] } })
+      now = w.now, filter = { since = w.since, ["until"] = w["until"] },
+      redactor = ctx.redactor })
     if type(result) ~= "table" or type(result.verdict) ~= "string" then
       error(("%s: analyze returned no verdict"):format(spec.name), 0)
     end
@@ -254,7 +257,7 @@ end
 -- 0 (2 for bad usage, 3 when an input cannot be read). With --follow it
 -- then watches (see watch above), and Ctrl-C ends it with status 0.
 -- @tparam table spec { name, description, usage, epilog, options,
---   analyze, text }
+--   analyze, text, redact }
 -- @treturn table a declaration for synclua.runner
 function M.command(spec)
   if type(spec) ~= "table" then
@@ -271,6 +274,7 @@ function M.command(spec)
   return command.command{
     analyze = spec.analyze, text = spec.text,
     name = spec.name, description = spec.description, usage = spec.usage,
+    redact = spec.redact,
     epilog = spec.epilog, options = with_follow(spec.options or spec.args),
     check = function(opts)
       follow.check(opts, { "text", "json" })
