@@ -40,9 +40,15 @@ static const char read_columns[] =
   " duration_ms, instant_ns, bad, nul_escaped";
 enum { COL_INSTANT = SL_COLUMN_COUNT, COL_BAD, COL_NUL };
 
+/* Two programs making the schema at once would both find a table missing
+** and one fail to make it (IF NOT EXISTS is no lock): each DDL string runs
+** as one transaction, this lock its first statement, so they take turns. */
+#define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(7365726575);"
+
 /* The fleet schema. The indexes serve the query model: a device's rows in
 ** time order (every scoped query), by type, and a session's rows. */
 static const char fleet_ddl[] =
+  SCHEMA_LOCK
   "CREATE TABLE IF NOT EXISTS sync_event_log ("
   " library_id uuid NOT NULL,"
   " log_device_id text NOT NULL,"
@@ -68,6 +74,7 @@ static const char fleet_ddl[] =
 
 /* The rest, once the table is known to be the fleet's. */
 static const char fleet_more_ddl[] =
+  SCHEMA_LOCK
   "CREATE TABLE IF NOT EXISTS sync_event_log_untimed"
   " PARTITION OF sync_event_log"
   " (CONSTRAINT untimed CHECK (\"timestamp\" IS NULL)) DEFAULT;"

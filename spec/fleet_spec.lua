@@ -194,6 +194,27 @@ describe("synclua push", function()
     assert.equal(phone, synclua.json_decode(out).device_id)
   end)
 
+  it("six pushes at once into a new database: one loads, none fails", function()
+    local url6, name6 = database()
+    local cmd = {}
+    for i = 1, 6 do
+      cmd[#cmd + 1] = ("(cd %s && %s %s push --to %s --db lib/phone --library"
+        .. " %s -f json >%s/race%d.json 2>&1; echo $? >%s/race%d.status) &")
+        :format(quote(dir), NOW, quote(support.EXE), quote(url6), LIB,
+                quote(dir), i, quote(dir), i)
+    end
+    assert(os.execute(table.concat(cmd, " ") .. " wait"))
+    local inserted = 0
+    for i = 1, 6 do
+      assert.equal("0\n", support.slurp(("%s/race%d.status"):format(dir, i)))
+      local r = synclua.json_decode(support.slurp(("%s/race%d.json")
+        :format(dir, i)))
+      inserted = inserted + r.inserted
+    end
+    assert.equal(554, inserted)
+    assert.equal("554", psql(name6, "SELECT count(*) FROM sync_event_log"))
+  end)
+
   it("names what is wrong with --to and --library, exit 2", function()
     local _, err, status = run(dir, "push --to lib/sync.db --db lib")
     assert.equal(2, status)
