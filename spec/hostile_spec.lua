@@ -374,8 +374,9 @@ local function serve_job(job, db, fx)
               hostile.DEVICE, quote(b .. ".serve")),
     "pid=$!; addr=; i=0",
     "while [ $i -lt 500 ]; do",
+    -- (the file may not be there yet: serve's shell makes it)
     ("  addr=$(sed -n 's/.* on \\(127\\.0\\.0\\.1:[0-9]*\\) .*/\\1/p' %s"
-      .. " | head -n 1)"):format(quote(b .. ".serve")),
+      .. " 2>/dev/null | head -n 1)"):format(quote(b .. ".serve")),
     "  [ -n \"$addr\" ] && break",
     "  kill -0 $pid 2>/dev/null || break",
     "  sleep 0.02; i=$((i+1))",
