@@ -33,14 +33,26 @@ local function batch_rate(batches, i, j)
   return records / (ms / 1000)
 end
 
-local function median(list)
-  if #list == 0 then return nil end
-  local t = {}
-  for i, v in ipairs(list) do t[i] = v end
-  table.sort(t)
-  local m = (#t + 1) // 2
-  if #t % 2 == 1 then return t[m] end
-  return (t[m] + t[m + 1]) / 2
+-- The median of a sorted list without one occurrence of `skip` (nil: the
+-- whole list), and how many values that is: each session is compared
+-- with the others from lists sorted once, not one sort per session (a
+-- fleet has tens of thousands).
+local function median_without(sorted, skip)
+  local gone = 0
+  if skip ~= nil then
+    local lo, hi = 1, #sorted
+    while lo < hi do
+      local mid = (lo + hi) // 2
+      if sorted[mid] < skip then lo = mid + 1 else hi = mid end
+    end
+    if sorted[lo] == skip then gone = lo end
+  end
+  local n = #sorted - (gone > 0 and 1 or 0)
+  if n == 0 then return nil, 0 end
+  local function at(k) return sorted[(gone > 0 and k >= gone) and k + 1 or k] end
+  local m = (n + 1) // 2
+  if n % 2 == 1 then return at(m), n end
+  return (at(m) + at(m + 1)) / 2, n
 end
 
 -- One session's figures: duration, records, rate, the rate by thirds of
@@ -142,20 +154,32 @@ local function analyze(ctx)
     end
   end
   -- references: the device's other sessions, and the other devices'
-  local results, findings = report.array(), report.array()
-  for _, m in ipairs(measured) do
-    local mine, others = {}, {}
-    for _, o in ipairs(measured) do
-      if o ~= m and o.batch_rate then
-        if o.session.device == m.session.device then
-          mine[#mine + 1] = o.batch_rate
-        else
-          others[#others + 1] = o.batch_rate
-        end
+  local by_device, devices = {}, {}
+  for _, o in ipairs(measured) do
+    local d = o.session.device or false
+    if not by_device[d] then
+      by_device[d] = {}
+      devices[#devices + 1] = d
+    end
+    if o.batch_rate then table.insert(by_device[d], o.batch_rate) end
+  end
+  local others_of = {}
+  for _, d in ipairs(devices) do
+    table.sort(by_device[d])
+    local list = {}
+    for _, e in ipairs(devices) do
+      if e ~= d then
+        table.move(by_device[e], 1, #by_device[e], #list + 1, list)
       end
     end
-    m.ref, m.ref_sessions = median(mine), #mine
-    m.library_ref, m.library_sessions = median(others), #others
+    table.sort(list)
+    others_of[d] = list
+  end
+  local results, findings = report.array(), report.array()
+  for _, m in ipairs(measured) do
+    local d = m.session.device or false
+    m.ref, m.ref_sessions = median_without(by_device[d], m.batch_rate)
+    m.library_ref, m.library_sessions = median_without(others_of[d])
     m.telltales = telltales(m, m.ref, opts)
     m.reasons = {}
     for _, t in ipairs(m.telltales) do m.reasons[#m.reasons + 1] = t.kind end
