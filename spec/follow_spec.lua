@@ -17,12 +17,6 @@ local function insert(s, summary)
     :format(s, DEV, summary)
 end
 
--- The sqlite3 tool with a busy timeout: a follower's read may hold a
--- checkpoint or the making of a new file back for a moment.
-local function sqlite_waiting(db, sql)
-  return support.capture(("sqlite3 -batch -cmd '.timeout 5000' %s %s 2>&1")
-    :format(quote(db), quote(sql)))
-end
 
 -- The bytes `events -f FORMAT` prints for the rows of these ids, oldest
 -- first (one line or record each).
@@ -206,7 +200,7 @@ describe("synclua events --follow, the store changing under it", function()
     assert(os.remove(db))
     support.sleep(0.2)
     -- The follower may be reading the new file as it is made: wait for it.
-    assert.equal("", sqlite_waiting(db, support.DDL .. insert(21, "new")))
+    assert.equal("", support.sqlite(db, support.DDL .. insert(21, "new")))
     assert.equal("synclua events: note: sync.db was replaced: following the "
       .. "new file from its event 1 on\n", lines(child, 1))
     assert.equal("", support.sqlite(db, insert(22, "next")))
@@ -234,7 +228,7 @@ describe("synclua events --follow, the store changing under it", function()
       .. insert(5, "in wal")):gsub("^wal\n", ""))
     assert.equal(rendered(plain, "ndjson", { 3 }), lines(child, 1))
     -- The checkpoint says whether a reader held it back (busy|log|done).
-    assert.equal("", sqlite_waiting(plain, "PRAGMA wal_checkpoint(TRUNCATE);"
+    assert.equal("", support.sqlite(plain, "PRAGMA wal_checkpoint(TRUNCATE);"
       .. "VACUUM;"):gsub("^%d|%-?%d+|%-?%d+\n", ""))
     assert.equal("", support.sqlite(plain, insert(6, "last")))
     assert.equal(rendered(plain, "ndjson", { 4 }), lines(child, 1))
