@@ -446,8 +446,8 @@ static int copy_rows(sl_store *fleet, sl_store *src, int64_t after,
   return rc;
 }
 
-/* The instant of the source's first (last) row of known time with an id
-** in (after, through]: SL_OK with *found. */
+/* The instant of the source's oldest (newest) row of known time: SL_OK
+** with *found. The whole store's span: a superset of the rows pushed. */
 static int edge_instant(sl_store *src, int newest, int64_t *instant,
                         int *found) {
   sl_filter f;

@@ -387,6 +387,21 @@ describe("a fleet store read by every command", function()
     assert.equal("ok", r[1].integrity)
   end)
 
+  it("check says when the fleet cannot be read whole: exit 3", function()
+    local url7, name7 = database()
+    assert.equal(0, select(3, run(dir, ("push --to %s --db lib/phone "
+      .. "--library %s"):format(quote(url7), LIB))))
+    -- a role that may list the fleet's devices but not read their rows
+    local role = name7 .. "_reader" -- roles are the cluster's, not a database's
+    psql(name7, ("CREATE ROLE %s LOGIN; GRANT SELECT ON synclua_devices TO %s")
+      :format(role, role))
+    local as_reader = url7 .. "&user=" .. role
+    local out, err, status = run(dir, "check -f json --db " .. quote(as_reader))
+    assert.equal(3, status)
+    assert.equal("", out)
+    assert.matches("permission denied for table sync_event_log\n$", err)
+  end)
+
   it("is not followed, served or imported into: exit 2, said why", function()
     local out, err, status = run(dir, ("events --db %s --device %s --follow "
       .. "-f ndjson"):format(quote(url), DEVICES.phone))

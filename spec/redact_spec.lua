@@ -41,59 +41,44 @@ local function run(dir, args, env)
     .. quote(dir .. "/cache") .. " " .. (env or ""))
 end
 
--- Text from its bytes (a NUL, an ill-formed UTF-8 sequence) as an SQL
--- TEXT value.
-local function bytes(s)
-  return "CAST(X'" .. s:gsub(".", function(c)
-    return ("%02X"):format(c:byte()) end) .. "' AS TEXT)"
-end
-
-local lit = support.sql_string
+-- Text from its bytes (a NUL, an ill-formed UTF-8 sequence), stored as
+-- TEXT.
+local function bytes(s) return { sql = support.bytes_as_text(s) } end
 
 -- A store another program wrote, with what redaction must see through:
 -- ids in every spelling in columns and summaries, a path, NUL and bad
 -- UTF-8, details nested, on the allow-list or not, not JSON, NULL.
 local function odd_store(db)
   local rows = {
-    { timestamp = lit("2025-12-03T10:00:01+00:00"),
-      device_id = lit(DEV:upper()), -- the others: DEV as Spacedrive writes it
-      event_type = lit("backfill_session_started"),
-      summary = lit("Selected peer " .. PHONE:upper() .. " from 2 candidates"),
-      details = lit('{"candidates":[{"device_id":"' .. PHONE
+    { timestamp = "2025-12-03T10:00:01+00:00",
+      device_id = DEV:upper(), -- the others: DEV as Spacedrive writes it
+      event_type = "backfill_session_started",
+      summary = "Selected peer " .. PHONE:upper() .. " from 2 candidates",
+      details = '{"candidates":[{"device_id":"' .. PHONE
         .. '","latency_ms":12.5,"selected":true},{"device_id":"' .. DESKTOP
-        .. '","is_online":false,"selected":false}],"peer_count":2}'),
-      correlation_id = lit("{" .. SESSION .. "}"),
-      peer_device_id = lit(simple(PHONE)), record_count = "7" },
-    { timestamp = lit("2025-12-03T10:00:02+00:00"), event_type = lit("sync_error"),
-      category = lit("error"), severity = lit("warning"),
-      summary = lit("Event log file replaced while logging: now writing to "
-        .. "the file at /home/alice/My Library/sync.db"),
-      details = lit('{"path":"/home/alice/My Library/sync.db",'
-        .. '"reason":"replaced"}') },
-    { timestamp = lit("2025-12-03T10:00:03+00:00"),
-      event_type = lit("peer_disconnected"), category = lit("network"),
+        .. '","is_online":false,"selected":false}],"peer_count":2}',
+      correlation_id = "{" .. SESSION .. "}",
+      peer_device_id = simple(PHONE), record_count = 7 },
+    { timestamp = "2025-12-03T10:00:02+00:00", event_type = "sync_error",
+      category = "error", severity = "warning",
+      summary = "Event log file replaced while logging: now writing to "
+        .. "the file at /home/alice/My Library/sync.db",
+      details = '{"path":"/home/alice/My Library/sync.db",'
+        .. '"reason":"replaced"}' },
+    { timestamp = "2025-12-03T10:00:03+00:00",
+      event_type = "peer_disconnected", category = "network",
       summary = bytes("Peer urn:uuid:" .. DESKTOP .. " gone \0 \255"),
-      details = lit('{"nested":{"deep":[{"host":"alice-laptop","n":3,'
+      details = '{"nested":{"deep":[{"host":"alice-laptop","n":3,'
         .. '"none":null,"ok":true}]},"reason":"peer ' .. DESKTOP
-        .. ' went offline"}'),
-      peer_device_id = lit(DESKTOP), duration_ms = "12" },
-    { timestamp = lit("2025-12-03T10:00:04+00:00"),
-      summary = lit("Ready → Paused (" .. simple(DEV):upper() .. ")"),
-      details = lit("not json {") },
+        .. ' went offline"}',
+      peer_device_id = DESKTOP, duration_ms = 12 },
+    { timestamp = "2025-12-03T10:00:04+00:00",
+      summary = "Ready → Paused (" .. simple(DEV):upper() .. ")",
+      details = "not json {" },
   }
-  local sql = { support.DDL, "BEGIN;" }
-  for _, r in ipairs(rows) do
-    local row = { device_id = lit(DEV), event_type = lit("state_transition"),
-                  category = lit("lifecycle"), severity = lit("info") }
-    for k, v in pairs(r) do row[k] = v end
-    local cols, vals = {}, {}
-    for k, v in pairs(row) do cols[#cols + 1], vals[#vals + 1] = k, v end
-    sql[#sql + 1] = "INSERT INTO sync_event_log (" .. table.concat(cols, ", ")
-      .. ") VALUES (" .. table.concat(vals, ", ") .. ");"
-  end
-  sql[#sql + 1] = "COMMIT;"
-  local out = support.sqlite(db, table.concat(sql, "\n"))
-  assert(out == "", out)
+  for _, r in ipairs(rows) do r.device_id = r.device_id or DEV end
+  assert.equal("", support.sqlite(db, support.DDL))
+  support.insert_rows(db, rows)
 end
 
 local dir, demo
